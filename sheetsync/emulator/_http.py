@@ -1,0 +1,287 @@
+"""The small HTTP core shared by the local Google and axiom emulators.
+
+Each emulator is an `EmulatorServer` subclass that implements `handle(request)`.
+This module gives them a threaded stdlib server on 127.0.0.1, a request log,
+and fault injection (status, count, path pattern, delay, hold, Retry-After)
+so tests can break the network the way the real services break.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+JsonBody = dict[str, Any] | list[Any]
+
+
+@dataclass
+class Request:
+    """One HTTP request as the emulator saw it; `path` is raw (still percent-encoded)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is empty or not JSON."""
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        """The first value of a query parameter."""
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+@dataclass
+class Response:
+    """What a handler returns; a dict/list body is sent as JSON."""
+
+    status: int = 200
+    body: JsonBody | str | bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> tuple[bytes, str]:
+        """The body bytes and their content type."""
+        if self.body is None:
+            return b"", "text/plain"
+        if isinstance(self.body, bytes):
+            return self.body, "application/octet-stream"
+        if isinstance(self.body, str):
+            return self.body.encode(), "text/html; charset=utf-8"
+        return json.dumps(self.body).encode(), "application/json; charset=utf-8"
+
+
+@dataclass
+class LoggedRequest:
+    """An entry of the request log."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: bytes
+    status: int
+    at: float
+
+
+@dataclass
+class Fault:
+    """An injected failure for requests whose `METHOD path` matches `path` (a regex).
+
+    `status` answers with that code instead of handling the request (None: handle it
+    normally, after `delay`). `count` limits how many requests it hits (None: all).
+    `hold` blocks until the event is set; with `phase="after"` the request is handled
+    first and only its answer is held (the client cannot know whether it took effect).
+    """
+
+    path: str = ".*"
+    method: str | None = None
+    status: int | None = None
+    count: int | None = None
+    delay: float = 0.0
+    hold: threading.Event | None = None
+    phase: str = "before"
+    retry_after: str | None = None
+    body: JsonBody | str | None = None
+    drop: bool = False
+    hits: int = 0
+
+    def matches(self, request: Request) -> bool:
+        """Whether this fault applies to the request and still has hits left."""
+        if self.count is not None and self.hits >= self.count:
+            return False
+        if self.method and self.method.upper() != request.method:
+            return False
+        return re.search(self.path, request.path) is not None
+
+
+class EmulatorServer:
+    """A threaded HTTP server on 127.0.0.1 with a request log and fault injection."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.log: list[LoggedRequest] = []
+        self.faults: list[Fault] = []
+        self.lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.on_request: Callable[[Request], None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+    @property
+    def root_url(self) -> str:
+        """`http://127.0.0.1:PORT` once started."""
+        if self._server is None:
+            raise RuntimeError("emulator not started")
+        return f"http://{self.host}:{self._server.server_address[1]}"
+
+    def start(self) -> str:
+        """Start serving in a daemon thread; return the root URL."""
+        handler = _make_handler(self)
+        self._server = ThreadingHTTPServer((self.host, self.port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=type(self).__name__, daemon=True
+        )
+        self._thread.start()
+        return self.root_url
+
+    def stop(self) -> None:
+        """Stop serving and release every held request."""
+        self._stopping.set()
+        for fault in list(self.faults):
+            if fault.hold is not None:
+                fault.hold.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> EmulatorServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- faults and log --------------------------------------------------------
+    def add_fault(self, **kwargs: Any) -> Fault:
+        """Inject a fault (see `Fault`); returns it so a test can read `hits` or set `hold`."""
+        fault = Fault(**kwargs)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault, releasing held requests."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.hold is not None:
+                    fault.hold.set()
+            self.faults.clear()
+
+    def requests_matching(self, pattern: str, method: str | None = None) -> list[LoggedRequest]:
+        """Logged requests whose path matches the regex (and method, if given)."""
+        with self.lock:
+            return [
+                r
+                for r in self.log
+                if re.search(pattern, r.path) and (method is None or r.method == method)
+            ]
+
+    # -- dispatch --------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        """Answer one request; subclasses route here."""
+        raise NotImplementedError
+
+    def dispatch(self, request: Request) -> Response | None:
+        """Apply faults, call `handle`, log the answer; None means drop the connection."""
+        if self.on_request is not None:
+            self.on_request(request)
+        fault = self._take_fault(request)
+        if fault is not None and fault.phase == "before":
+            self._wait(fault)
+            if fault.drop:
+                self._record(request, 0)
+                return None
+            if fault.status is not None:
+                response = self._fault_response(fault)
+                self._record(request, response.status)
+                return response
+        try:
+            response = self.handle(request)
+        except Exception as exc:  # the emulator must answer like a server, not crash
+            response = Response(500, {"error": {"code": 500, "message": repr(exc)}})
+        self._record(request, response.status)
+        if fault is not None and fault.phase == "after":
+            self._wait(fault)
+            if fault.drop:
+                return None
+        return response
+
+    def _take_fault(self, request: Request) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(request):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def _wait(self, fault: Fault) -> None:
+        if fault.delay:
+            self._stopping.wait(fault.delay)
+        if fault.hold is not None:
+            fault.hold.wait()
+
+    def _fault_response(self, fault: Fault) -> Response:
+        """The answer for an injected status; subclasses shape the body like their service."""
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+        body = fault.body if fault.body is not None else self.error_body(fault.status or 500)
+        return Response(fault.status or 500, body, headers)
+
+    def error_body(self, status: int) -> JsonBody | str:
+        """The body the real service sends with this status."""
+        return {"error": {"code": status, "message": f"injected {status}"}}
+
+    def _record(self, request: Request, status: int) -> None:
+        with self.lock:
+            self.log.append(
+                LoggedRequest(
+                    request.method, request.path, request.query, request.body, status, time.time()
+                )
+            )
+
+
+def _make_handler(app: EmulatorServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read app.log
+            pass
+
+        def _serve(self) -> None:
+            split = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            request = Request(
+                method=self.command,
+                path=split.path,
+                query=parse_qs(split.query, keep_blank_values=True),
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+            )
+            response = app.dispatch(request)
+            if response is None:
+                self.close_connection = True
+                return
+            payload, content_type = response.encode()
+            self.send_response(response.status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in response.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = _serve
+        do_POST = _serve
+        do_PUT = _serve
+        do_DELETE = _serve
+        do_PATCH = _serve
+
+    return Handler
