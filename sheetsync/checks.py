@@ -1,0 +1,142 @@
+"""`sheetsync check`: look at everything a cycle depends on, trigger nothing, write nothing."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from sheetsync.axiom import AxiomClient
+from sheetsync.config import Config, Watch
+from sheetsync.errors import AxiomError, SheetsyncError
+from sheetsync.journal import Journal
+from sheetsync.plan import find_candidates, map_header, pad
+from sheetsync.runtime import build_clients
+from sheetsync.sheet import GoogleSheets
+
+Echo = Callable[[str], None]
+
+
+def near_miss(name: str, known: Iterable[str]) -> str | None:
+    """The known automation a mistyped name most likely meant (case, spaces, spelling)."""
+    known = list(known)
+
+    def norm(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
+    for candidate in known:
+        if norm(candidate) == norm(name):
+            return candidate
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    if close:
+        return close[0]
+    by_norm = {norm(k): k for k in known}
+    close = difflib.get_close_matches(norm(name), list(by_norm), n=1, cutoff=0.75)
+    return by_norm[close[0]] if close else None
+
+
+def describe_miss(name: str, known: Iterable[str]) -> str:
+    """`"x" is not an automation in this axiom account; did you mean "X"?`."""
+    hint = near_miss(name, known)
+    text = f"automation {name!r} does not exist in this axiom account (names are exact)"
+    return text + (f"; did you mean {hint!r}?" if hint else "")
+
+
+def run_checks(config: Config, echo: Echo) -> int:
+    """Print one line per check; return the number of problems found."""
+    problems = 0
+
+    def bad(text: str) -> None:
+        nonlocal problems
+        problems += 1
+        echo(f"✗ {text}")
+
+    echo(f"✓ config {config.source} ({len(config.watches)} watch(es))")
+    try:
+        sheets, axiom = build_clients(config)
+    except SheetsyncError as exc:
+        bad(str(exc))
+        return problems
+    echo(f"✓ service account {sheets.client_email}")
+    names = _automation_names(axiom, echo, bad)
+    journal = _journal(config)
+    try:
+        for watch in config.watches:
+            _check_watch(watch, sheets, names, journal, echo, bad)
+    finally:
+        if journal is not None:
+            journal.close()
+    echo("all checks passed" if not problems else f"{problems} problem(s) found")
+    return problems
+
+
+def _automation_names(axiom: AxiomClient, echo: Echo, bad: Echo) -> list[str] | None:
+    try:
+        names = axiom.list_automations()
+    except AxiomError as exc:
+        bad(f"axiom: {exc}")
+        return None
+    echo(f"✓ axiom key accepted; {len(names)} automation(s) in the account")
+    try:
+        runtime = axiom.remaining_runtime()
+        echo(
+            f"  remaining runtime: {runtime.get('remaining', '?')} of "
+            f"{runtime.get('allowance', '?')} minutes"
+        )
+    except AxiomError as exc:
+        echo(f"  remaining runtime unavailable: {exc}")
+    return names
+
+
+def _journal(config: Config) -> Journal | None:
+    if not config.state_path.exists():
+        return None
+    try:
+        return Journal(config.state_path, lock=False)
+    except SheetsyncError:
+        return None
+
+
+def _check_watch(
+    watch: Watch,
+    sheets: GoogleSheets,
+    names: list[str] | None,
+    journal: Journal | None,
+    echo: Echo,
+    bad: Echo,
+) -> None:
+    label = f"watch {watch.name} ({watch.worksheet!r})"
+    try:
+        sheets.grid(watch.spreadsheet_id, watch.worksheet)
+        table = sheets.read_tabs(watch.spreadsheet_id, [watch.worksheet])[watch.worksheet]
+        if not table or not any(c.strip() for c in table[0]):
+            bad(f"{label}: the header row (row 1) is empty")
+            return
+        layout = map_header(table[0], watch)
+    except SheetsyncError as exc:
+        bad(f"{label}: {exc}")
+        return
+    header = [h for h in table[0] if h.strip()]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        echo(f"! {label}: duplicate header names {dupes}; the first of each is used")
+    if layout.added:
+        echo(f"  {label}: will add result column(s) {list(layout.added)}")
+    entries = journal.entries(watch.name, datetime.now(UTC)) if journal else {}
+    candidates = find_candidates(table, layout, watch, entries)
+    echo(
+        f"✓ {label}: {len(table) - 1} rows, inputs {layout.input_header()}; "
+        f"the next cycle would trigger {len(candidates)} row(s)"
+    )
+    if names is None:
+        return
+    wanted = {watch.automation} if watch.automation else set()
+    if layout.automation is not None:
+        wanted |= {
+            pad(row, layout.width)[layout.automation]
+            for row in table[1:]
+            if pad(row, layout.width)[layout.automation].strip()
+        }
+    for name in sorted(wanted):
+        if name not in names:
+            bad(f"{label}: {describe_miss(name, names)}")

@@ -1,0 +1,158 @@
+"""The `sheetsync` command line; the only module that imports click."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from sheetsync.errors import ConfigError, JournalError, SheetsyncError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+"""Config and credential errors: the systemd unit lists it in RestartPreventExitStatus=."""
+
+_config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The TOML config file.",
+)
+_log_options = [
+    click.option(
+        "--log-level",
+        default="INFO",
+        show_default=True,
+        type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    ),
+    click.option(
+        "--log-format", default="text", show_default=True, type=click.Choice(["text", "json"])
+    ),
+]
+
+
+def _with_logging(func):  # type: ignore[no-untyped-def]
+    for option in reversed(_log_options):
+        func = option(func)
+    return func
+
+
+def _setup_logging(level: str, fmt: str) -> None:
+    from sheetsync.logs import configure_logging
+
+    configure_logging(level.upper(), "json" if fmt == "json" else "text")
+
+
+def _fail(message: str, code: int) -> None:
+    from sheetsync.redact import redact
+
+    click.echo(f"sheetsync: {redact(message)}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sheetsync")
+def main() -> None:
+    """Turn new Google Sheet rows into axiom.ai runs and write the outcome back into each row."""
+
+
+@main.command()
+@_config_option
+@_with_logging
+def run(config_path: Path, log_level: str, log_format: str) -> None:
+    """Run the daemon: poll every watch on its schedule until SIGTERM/SIGINT."""
+    _setup_logging(log_level, log_format)
+    from sheetsync.daemon import Daemon
+
+    try:
+        daemon = Daemon(config_path, os.environ)
+        sys.exit(daemon.run())
+    except (ConfigError, JournalError) as exc:
+        _fail(str(exc), EXIT_CONFIG)
+
+
+@main.command()
+@_config_option
+@_with_logging
+def once(config_path: Path, log_level: str, log_format: str) -> None:
+    """Run one cycle of every watch, then exit (0 ok, 1 a cycle failed, 2 config error)."""
+    _setup_logging(log_level, log_format)
+    from sheetsync.config import load_config
+    from sheetsync.runtime import open_runtime
+
+    try:
+        config = load_config(config_path, os.environ)
+        runtime = open_runtime(config)
+    except (ConfigError, JournalError) as exc:
+        _fail(str(exc), EXIT_CONFIG)
+        return
+    try:
+        reports = [runtime.cycle(watch) for watch in config.watches]
+    finally:
+        runtime.close()
+    failed = [r for r in reports if r.error]
+    for report in failed:
+        click.echo(f"sheetsync: watch {report.watch}: {report.error}", err=True)
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+@main.command()
+@_config_option
+def check(config_path: Path) -> None:
+    """Validate config, credentials, sheets, headers and automation names; change nothing."""
+    from sheetsync.checks import run_checks
+    from sheetsync.config import load_config
+
+    try:
+        config = load_config(config_path, os.environ)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+        return
+    problems = run_checks(config, click.echo)
+    sys.exit(EXIT_FAILED if problems else EXIT_OK)
+
+
+@main.command()
+@_config_option
+@click.option("--limit", default=10, show_default=True, help="Journal entries per watch.")
+def status(config_path: Path, limit: int) -> None:
+    """Show per watch the rows by state and the latest journal entries."""
+    from sheetsync.config import load_config
+    from sheetsync.status import print_status
+
+    try:
+        config = load_config(config_path, os.environ, secrets=False)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+        return
+    print_status(config, limit)
+
+
+@main.command()
+@click.option("--rows", default=12, show_default=True, help="Rows in the demo sheet.")
+@click.option("--keep", is_flag=True, help="Keep the demo folder (config, journal) afterwards.")
+def demo(rows: int, keep: bool) -> None:
+    """Run the whole product offline against the built-in emulators."""
+    from sheetsync.demo import run_demo
+
+    try:
+        run_demo(rows=rows, keep=keep)
+    except SheetsyncError as exc:
+        _fail(str(exc), EXIT_FAILED)
+
+
+@main.command()
+@click.option("--google-port", default=8085, show_default=True)
+@click.option("--axiom-port", default=8086, show_default=True)
+@click.option("--key", default="demo-key", show_default=True, help="The axiom API key to accept.")
+@click.option("--automation", "automations", multiple=True, default=["Scrape product page"])
+def emulator(google_port: int, axiom_port: int, key: str, automations: tuple[str, ...]) -> None:
+    """Serve the local Google Sheets and axiom emulators on 127.0.0.1 until Ctrl-C."""
+    from sheetsync.emulator.serve import serve_forever
+
+    serve_forever(google_port, axiom_port, key, list(automations))

@@ -1,0 +1,361 @@
+"""TOML configuration -> one frozen, validated `Config`; `load_config(path, environ)`.
+
+Every problem becomes one `ConfigError` line that names the file and the key.
+Relative paths are resolved against the config file's folder; secrets are read from
+the environment, a key file or a systemd credential, never from the TOML itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sheetsync.errors import ConfigError
+
+DEFAULT_AXIOM_URL = "https://lar.axiom.ai/api/v3"
+DEFAULT_GOOGLE_URL = "https://sheets.googleapis.com"
+DEFAULT_AXIOM_CALLS_PER_MINUTE = 90
+"""axiom documents 100 calls per rolling minute per key; keep headroom for other clients."""
+DEFAULT_GOOGLE_PER_MINUTE = 55
+"""Google allows 60 reads and 60 writes per minute per user; keep headroom for humans' tools."""
+
+_SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Secret:
+    """A secret string whose repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one call that needs it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class AxiomSettings(_Model):
+    """`[axiom]`: where the API is and how to find the key."""
+
+    api_key_env: str | None = None
+    api_key_file: str | None = None
+    base_url: str = DEFAULT_AXIOM_URL
+    calls_per_minute: Annotated[int, Field(gt=0, le=10_000)] = DEFAULT_AXIOM_CALLS_PER_MINUTE
+    connect_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
+    read_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> AxiomSettings:
+        if (self.api_key_env is None) == (self.api_key_file is None):
+            raise ValueError("set exactly one of api_key_env or api_key_file")
+        return self
+
+
+class GoogleSettings(_Model):
+    """`[google]`: the service-account identity and the API endpoint."""
+
+    service_account_file: str
+    api_base_url: str = DEFAULT_GOOGLE_URL
+    reads_per_minute: Annotated[int, Field(gt=0, le=10_000)] = DEFAULT_GOOGLE_PER_MINUTE
+    writes_per_minute: Annotated[int, Field(gt=0, le=10_000)] = DEFAULT_GOOGLE_PER_MINUTE
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 5
+
+
+class StateSettings(_Model):
+    """`[state]`: the local SQLite journal."""
+
+    path: str = "sheetsync.db"
+
+
+class Columns(_Model):
+    """`[watch.columns]`: headers of the result columns sheetsync owns."""
+
+    status: str = "Status"
+    link: str = "Run link"
+    message: str = "Message"
+    triggered_at: str = "Triggered at"
+    run_status: str = "Run status"
+    id: str = "sheetsync id"
+
+
+class Statuses(_Model):
+    """`[watch.statuses]`: the words written into the status column."""
+
+    sending: str = "sending"
+    triggered: str = "triggered"
+    queued: str = "queued"
+    error: str = "error"
+    waiting: str = "waiting"
+    unknown: str = "unknown"
+    skipped: str = "skipped"
+    running: str = "running"
+    success: str = "success"
+    failure: str = "failure"
+    retry: str = "retry"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Statuses:
+        words = [w.strip().casefold() for w in self.model_dump().values()]
+        if any(not w for w in words):
+            raise ValueError("status words must not be empty")
+        if len(set(words)) != len(words):
+            raise ValueError("status words must be distinct")
+        return self
+
+
+class Watch(_Model):
+    """`[[watch]]`: one worksheet tab bound to one automation."""
+
+    name: Annotated[str, Field(min_length=1)]
+    spreadsheet: Annotated[str, Field(min_length=1)]
+    worksheet: Annotated[str, Field(min_length=1)]
+    automation: str | None = None
+    automation_column: str | None = None
+    interval_seconds: Annotated[float, Field(gt=0)] | None = None
+    cron: str | None = None
+    mode: Literal["row", "batch"] = "row"
+    max_rows_per_trigger: Annotated[int, Field(gt=0)] = 100
+    data_shape: Literal["rows", "tables"] = "rows"
+    include_header: bool = True
+    input_columns: tuple[str, ...] | None = None
+    add_missing_columns: bool = True
+    start_from: Literal["all", "now"] = "all"
+    ready_column: str | None = None
+    enabled: bool = True
+    columns: Columns = Columns()
+    statuses: Statuses = Statuses()
+
+    @model_validator(mode="after")
+    def _check(self) -> Watch:
+        if self.automation is None and self.automation_column is None:
+            raise ValueError("set automation (or automation_column)")
+        if self.interval_seconds is not None and self.cron is not None:
+            raise ValueError("set interval_seconds or cron, not both")
+        if self.cron is not None:
+            _check_cron(self.cron)
+        return self
+
+    @property
+    def spreadsheet_id(self) -> str:
+        """The spreadsheet id, whether the config gave an id or a full URL."""
+        match = _SPREADSHEET_URL.search(self.spreadsheet)
+        return match.group(1) if match else self.spreadsheet.strip()
+
+    @property
+    def interval(self) -> float:
+        """Seconds between cycles when no cron expression is set."""
+        return self.interval_seconds if self.interval_seconds is not None else 60.0
+
+
+class Config(_Model):
+    """The whole validated configuration, plus where it came from and the resolved secrets."""
+
+    axiom: AxiomSettings
+    google: GoogleSettings
+    state: StateSettings = StateSettings()
+    watch: tuple[Watch, ...] = ()
+    source: Path = Path("sheetsync.toml")
+    axiom_key: Secret | None = None
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, arbitrary_types_allowed=True
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        names = [w.name for w in self.watch]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"watch names must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+    @property
+    def watches(self) -> tuple[Watch, ...]:
+        """The enabled watches."""
+        return tuple(w for w in self.watch if w.enabled)
+
+    @property
+    def state_path(self) -> Path:
+        """The journal file, resolved against the config file's folder."""
+        return resolve_path(self.state.path, self.source)
+
+    @property
+    def service_account_path(self) -> Path:
+        """The service-account key file, resolved."""
+        return resolve_path(self.google.service_account_file, self.source)
+
+
+_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+def resolve_path(value: str, source: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """Expand `${VAR}`/`~` and make a relative path relative to the config file."""
+    env = os.environ if environ is None else environ
+
+    def lookup(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return env.get(name, match.group(0))
+
+    path = Path(os.path.expanduser(_VARIABLE.sub(lookup, value)))
+    return path if path.is_absolute() else source.parent / path
+
+
+def _check_cron(expression: str) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"invalid cron expression {expression!r}: {exc}") from None
+
+
+def load_config(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None, *, secrets: bool = True
+) -> Config:
+    """Read, validate and resolve a config file; raise one-line `ConfigError`s."""
+    environ = os.environ if environ is None else environ
+    source = Path(path).absolute()
+    try:
+        raw = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    config = parse_config(raw, source)
+    if secrets:
+        key = read_axiom_key(config, environ)
+        config = config.model_copy(update={"axiom_key": key})
+    return config
+
+
+def parse_config(raw: Mapping[str, Any], source: Path) -> Config:
+    """Validate a parsed TOML mapping into a `Config`."""
+    data = dict(raw)
+    if "watch" in data and isinstance(data["watch"], list):
+        data["watch"] = tuple(_tuplify(w) for w in data["watch"])
+    data["source"] = source
+    try:
+        return Config.model_validate(data, strict=False)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {describe_validation_error(exc, raw)}") from None
+
+
+def _tuplify(watch: Any) -> Any:
+    if isinstance(watch, dict) and isinstance(watch.get("input_columns"), list):
+        return {**watch, "input_columns": tuple(watch["input_columns"])}
+    return watch
+
+
+def describe_validation_error(exc: ValidationError, raw: Mapping[str, Any]) -> str:
+    """The first validation problem as `key.path: what is wrong`."""
+    error = exc.errors()[0]
+    location = _dotted(error["loc"], raw)
+    if error["type"] == "extra_forbidden":
+        return f"{location}: unknown key"
+    if error["type"] == "missing":
+        return f"{location}: required key is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{location}: {message}" if location else message
+
+
+def _dotted(loc: tuple[int | str, ...], raw: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+            if parts and parts[-1].startswith("watch["):
+                parts[-1] = _watch_label(item, raw)
+        elif item in {"function-after", "tuple[str, ...]"}:
+            continue
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def _watch_label(index: int, raw: Mapping[str, Any]) -> str:
+    watches = raw.get("watch")
+    if isinstance(watches, list) and index < len(watches) and isinstance(watches[index], dict):
+        name = watches[index].get("name")
+        if isinstance(name, str):
+            return f"watch[{index}] ({name})"
+    return f"watch[{index}]"
+
+
+def read_axiom_key(config: Config, environ: Mapping[str, str]) -> Secret:
+    """The axiom API key from the named environment variable or key file."""
+    settings = config.axiom
+    if settings.api_key_env is not None:
+        value = environ.get(settings.api_key_env, "").strip()
+        if not value:
+            raise ConfigError(
+                f"{config.source}: axiom.api_key_env: environment variable "
+                f"{settings.api_key_env} is not set or empty"
+            )
+        return _registered(value)
+    assert settings.api_key_file is not None
+    key_path = resolve_path(settings.api_key_file, config.source, environ)
+    value = read_secret_file(key_path, "axiom.api_key_file", config.source, environ).strip()
+    if not value:
+        raise ConfigError(f"{config.source}: axiom.api_key_file: {key_path} is empty")
+    return _registered(value)
+
+
+def _registered(value: str) -> Secret:
+    from sheetsync.redact import register_secret
+
+    register_secret(value)
+    return Secret(value)
+
+
+def read_secret_file(
+    path: Path, key: str, source: Path, environ: Mapping[str, str] | None = None
+) -> str:
+    """Read a key file, refusing one that group or others can read (like ssh does)."""
+    environ = os.environ if environ is None else environ
+    try:
+        info = path.stat()
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO) and not _is_credential(path, environ):
+            mode = stat.S_IMODE(info.st_mode)
+            raise ConfigError(
+                f"{source}: {key}: {path} is readable by others (mode {mode:04o}); "
+                f"run: chmod 600 {path}"
+            )
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: {key}: {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(f"{source}: {key}: cannot read {path}: {reason}") from None
+
+
+def _is_credential(path: Path, environ: Mapping[str, str]) -> bool:
+    """Files systemd delivers through LoadCredential= live in a private directory."""
+    directory = environ.get("CREDENTIALS_DIRECTORY")
+    return bool(directory) and path.resolve().parent == Path(directory).resolve()

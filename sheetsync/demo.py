@@ -1,0 +1,150 @@
+"""`sheetsync demo`: the whole product, offline, against the built-in emulators.
+
+Starts the Google Sheets and axiom emulators on 127.0.0.1, seeds a realistic queue,
+runs the real daemon (scheduler, engine, journal, adapters), adds a row "by hand"
+while it runs, stops it the way systemd would, and prints the sheet before and after.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from sheetsync.daemon import Daemon
+from sheetsync.emulator.axiom import AxiomEmulator
+from sheetsync.emulator.google import GoogleEmulator
+
+AUTOMATION = "Scrape product page"
+TYPO = "Scrape prodcut page"
+HEADER = ["url", "notes", "Automation"]
+SETTLE_TIMEOUT = 60.0
+
+
+def demo_rows(count: int) -> list[list[str]]:
+    """A queue of product pages; row 7 names a misspelt automation."""
+    rows = []
+    for n in range(1, count + 1):
+        automation = TYPO if n == 7 else ""
+        notes = "ünïcode ✓ price in €" if n == 3 else ("=SUM(1,2) stays text" if n == 5 else "")
+        rows.append([f"https://shop.example/product/{n}", notes, automation])
+    rows.insert(1, ["https://shop.example/product/done-by-hand", "already handled", "", "done"])
+    return rows
+
+
+def write_config(folder: Path, google_url: str, axiom_url: str, key_path: Path, sid: str) -> Path:
+    """The demo's config file: one watch, per-row automation, 1-second interval."""
+    path = folder / "sheetsync.toml"
+    path.write_text(
+        f"""
+[axiom]
+api_key_env = "SHEETSYNC_DEMO_AXIOM_KEY"
+base_url = "{axiom_url}"
+
+[google]
+service_account_file = "{key_path.name}"
+api_base_url = "{google_url}"
+
+[state]
+path = "sheetsync.db"
+
+[[watch]]
+name = "products"
+spreadsheet = "https://docs.google.com/spreadsheets/d/{sid}/edit#gid=0"
+worksheet = "Queue"
+automation = "{AUTOMATION}"
+automation_column = "Automation"
+interval_seconds = 1
+mode = "row"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def render(console: Console, title: str, values: list[list[str]]) -> None:
+    """Print a sheet as a table, links shortened."""
+    table = Table(title=title, show_lines=False)
+    header = values[0] if values else []
+    for name in header:
+        table.add_column(name or " ", overflow="fold", max_width=46)
+    for row in values[1:]:
+        cells = [*row, *[""] * (len(header) - len(row))][: len(header)]
+        table.add_row(*[c if len(c) <= 90 else c[:87] + "…" for c in cells])
+    console.print(table)
+
+
+def _wait_until(condition: object, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def run_demo(rows: int = 12, keep: bool = False, console: Console | None = None) -> None:
+    """Run the demo; raises if the daemon did not settle the sheet."""
+    from sheetsync.logs import configure_logging
+
+    console = console or Console()
+    configure_logging("INFO", "text")
+    folder = Path(tempfile.mkdtemp(prefix="sheetsync-demo-"))
+    key = "demo-" + secrets.token_hex(8)
+    google, axiom = GoogleEmulator(), AxiomEmulator(api_key=key, automations=[AUTOMATION])
+    google_url, axiom_url = google.start(), axiom.start()
+    try:
+        sid = google.create_spreadsheet("Product queue", {"Queue": [HEADER, *demo_rows(rows)]})
+        key_path = google.write_service_account_file(folder / "service-account.json")
+        config_path = write_config(folder, google_url, axiom_url, key_path, sid)
+        axiom.script(["started", "started", "queued"], name=AUTOMATION)
+        console.rule("[bold]sheetsync demo")
+        console.print(f"Google Sheets emulator {google_url}, axiom emulator {axiom_url}")
+        console.print(f"config {config_path}\n")
+        render(console, "The sheet before", google.values(sid, "Queue"))
+        environ = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+        environ["SHEETSYNC_DEMO_AXIOM_KEY"] = key
+        daemon = Daemon(config_path, environ)
+
+        def settled() -> bool:
+            values = google.values(sid, "Queue")
+            status = values[0].index("Status") if values and "Status" in values[0] else None
+            return status is not None and all(
+                len(r) > status and r[status] not in {"", "sending"} for r in values[1:]
+            )
+
+        def person() -> None:
+            if _wait_until(settled, SETTLE_TIMEOUT):
+                console.print("\n[bold]A person adds a row while the daemon runs…[/bold]")
+                google.insert_rows(
+                    sid, "Queue", 3, values=[["https://shop.example/product/new", "added live"]]
+                )
+                _wait_until(settled, SETTLE_TIMEOUT)
+            daemon.stop_event.set()
+
+        helper = threading.Thread(target=person, daemon=True)
+        helper.start()
+        daemon.run()
+        helper.join(5)
+        after = google.values(sid, "Queue")
+        render(console, "The sheet after", after)
+        console.print(
+            f"axiom received {len(axiom.triggers)} trigger(s); Google Sheets API: "
+            f"{google.reads()} read(s), {google.writes()} write(s)"
+        )
+        if not settled():
+            raise RuntimeError("the demo sheet did not settle; see the log above")
+    finally:
+        google.stop()
+        axiom.stop()
+        if keep:
+            console.print(f"demo folder kept: {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)

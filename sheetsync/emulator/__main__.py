@@ -1,0 +1,5 @@
+"""`python -m sheetsync.emulator`: serve both emulators (see `sheetsync emulator --help`)."""
+
+from sheetsync.cli import emulator
+
+emulator(prog_name="python -m sheetsync.emulator")

@@ -1,0 +1,29 @@
+"""`sheetsync emulator` / `python -m sheetsync.emulator`: both emulators until Ctrl-C."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sheetsync.emulator.axiom import AxiomEmulator
+from sheetsync.emulator.google import GoogleEmulator
+
+
+def serve_forever(google_port: int, axiom_port: int, key: str, automations: list[str]) -> None:
+    """Start both emulators with a sample spreadsheet and a service-account file; block."""
+    google = GoogleEmulator(port=google_port)
+    axiom = AxiomEmulator(api_key=key, automations=automations, port=axiom_port)
+    google_url, axiom_url = google.start(), axiom.start()
+    sid = google.create_spreadsheet("Queue", {"Queue": [["url"], ["https://example.com/1"]]})
+    key_file = google.write_service_account_file(Path.cwd() / "emulator-service-account.json")
+    print(f"Google Sheets emulator: {google_url}   (google.api_base_url)")
+    print(f"axiom emulator:         {axiom_url}   (axiom.base_url), key {key!r}")
+    print(f"sample spreadsheet id:  {sid}  (tab 'Queue')")
+    print(f"service-account file:   {key_file}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        google.stop()
+        axiom.stop()

@@ -1,0 +1,314 @@
+"""The local trigger ledger (SQLite, WAL): what was claimed, sent and answered, per row.
+
+Record before acting: a claim is committed before the sheet shows it, `sending` is
+committed before the POST leaves, and the outcome is committed before the sheet is
+written. A process that dies at any instant leaves a journal from which the next
+start can tell what happened; `recover()` turns every `sending` row into `unknown`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sheetsync.errors import JournalError
+from sheetsync.plan import Entry
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rows (
+    watch TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    fingerprint TEXT NOT NULL DEFAULT '',
+    automation TEXT NOT NULL DEFAULT '',
+    link TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    triggered_at TEXT NOT NULL DEFAULT '',
+    run_status TEXT NOT NULL DEFAULT '',
+    waits INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (watch, row_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    watch TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS watches (
+    watch TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_watch ON events (watch, id);
+"""
+
+UNKNOWN_MESSAGE = (
+    "sheetsync stopped while this row's trigger was being sent, so axiom may or may not "
+    "have started the run. Check the automation's run history in axiom; type retry in "
+    "the status cell to send the row again."
+)
+
+OUTCOME_STATES = ("triggered", "queued", "error", "waiting", "unknown")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one trigger attempt ended as, in journal terms."""
+
+    state: str
+    link: str = ""
+    message: str = ""
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of a watch's history."""
+
+    at: str
+    row_id: str
+    state: str
+    detail: str
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Journal:
+    """One SQLite file, one writer process (an exclusive lock file guards it)."""
+
+    def __init__(self, path: Path, *, lock: bool = True) -> None:
+        self.path = path
+        self._lock_file: IO[str] | None = None
+        self._mutex = threading.RLock()  # one connection, shared by the scheduler's threads
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._lock_file = _take_lock(path)
+            self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA busy_timeout=5000")
+            self.db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            self.close()
+            raise JournalError(f"{path}: cannot open the journal: {exc}") from None
+        except OSError as exc:
+            self.close()
+            raise JournalError(f"{path}: cannot open the journal: {exc.strerror}") from None
+
+    def close(self) -> None:
+        """Close the database and release the lock."""
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        with self._mutex:
+            return self.db.execute(sql, params).fetchall()
+
+    # -- reads ---------------------------------------------------------------
+    def entries(self, watch: str, now: datetime) -> dict[str, Entry]:
+        """Every row of a watch, as the plan sees it."""
+        due = _iso(now)
+        cursor = self._query(
+            "SELECT row_id, state, fingerprint, link, message, triggered_at, run_status,"
+            " next_attempt_at FROM rows WHERE watch = ?",
+            (watch,),
+        )
+        return {
+            r[0]: Entry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[1] == "waiting" and r[7] <= due)
+            for r in cursor
+        }
+
+    def has_started(self, watch: str) -> bool:
+        """Whether this watch ever completed a first cycle on this journal."""
+        return bool(self._query("SELECT 1 FROM watches WHERE watch = ?", (watch,)))
+
+    def counts(self, watch: str) -> dict[str, int]:
+        """Rows per state."""
+        cursor = self._query(
+            "SELECT state, COUNT(*) FROM rows WHERE watch = ? GROUP BY state ORDER BY state",
+            (watch,),
+        )
+        return {state: count for state, count in cursor}
+
+    def waits(self, watch: str, row_ids: Iterable[str]) -> dict[str, int]:
+        """How many times in a row each row has been put to `waiting`."""
+        ids = list(row_ids)
+        marks = ",".join("?" * len(ids))
+        rows = self._query(
+            f"SELECT row_id, waits FROM rows WHERE watch = ? AND row_id IN ({marks})",
+            (watch, *ids),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def latest(self, watch: str, limit: int = 10) -> list[Event]:
+        """The newest events of a watch, newest first."""
+        cursor = self._query(
+            "SELECT at, row_id, state, detail FROM events WHERE watch = ? ORDER BY id DESC LIMIT ?",
+            (watch, limit),
+        )
+        return [Event(*r) for r in cursor]
+
+    # -- writes ----------------------------------------------------------------
+    def mark_started(self, watch: str, now: datetime) -> None:
+        """Remember that a watch had its first cycle (for `start_from = "now"`)."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO watches VALUES (?, ?)", (watch, _iso(now)))
+
+    def claim(self, watch: str, rows: Sequence[tuple[str, str, str]], now: datetime) -> None:
+        """Record `(row_id, fingerprint, automation)` rows as claimed, before anything is sent."""
+        stamp = _iso(now)
+        with self._tx() as db:
+            for row_id, fp, automation in rows:
+                db.execute(
+                    "INSERT INTO rows (watch, row_id, state, attempt, fingerprint, automation,"
+                    " updated_at) VALUES (?, ?, 'claimed', 1, ?, ?, ?)"
+                    " ON CONFLICT (watch, row_id) DO UPDATE SET state = 'claimed',"
+                    " attempt = attempt + 1, fingerprint = excluded.fingerprint,"
+                    " automation = excluded.automation, link = '', message = '',"
+                    " run_status = '', updated_at = excluded.updated_at",
+                    (watch, row_id, fp, automation, stamp),
+                )
+                self._event(db, stamp, watch, row_id, "claimed", automation)
+
+    def skip(self, watch: str, rows: Sequence[tuple[str, str]], now: datetime) -> None:
+        """Record `(row_id, fingerprint)` rows as skipped (present before the first cycle)."""
+        stamp = _iso(now)
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, message,"
+                " updated_at) VALUES (?, ?, 'skipped', ?, ?, ?)",
+                [(watch, rid, fp, SKIPPED_MESSAGE, stamp) for rid, fp in rows],
+            )
+            db.execute(
+                "INSERT INTO events (at, watch, row_id, state, detail) VALUES (?, ?, '*',"
+                " 'skipped', ?)",
+                (stamp, watch, f"{len(rows)} rows present at the first cycle"),
+            )
+
+    def mark_sending(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
+        """Commit that these rows' trigger is about to leave (durable before the POST)."""
+        stamp = _iso(now)
+        with self._tx() as db:
+            for row_id in row_ids:
+                db.execute(
+                    "UPDATE rows SET state = 'sending', updated_at = ? WHERE watch = ? AND row_id = ?",
+                    (stamp, watch, row_id),
+                )
+                self._event(db, stamp, watch, row_id, "sending", "")
+
+    def record(self, watch: str, row_ids: Sequence[str], outcome: Outcome, now: datetime) -> None:
+        """Commit a trigger's outcome for its rows (before the sheet is written)."""
+        stamp = _iso(now)
+        next_at = _iso(outcome.next_attempt_at) if outcome.next_attempt_at else ""
+        triggered_at = stamp if outcome.state in {"triggered", "queued"} else ""
+        with self._tx() as db:
+            for row_id in row_ids:
+                db.execute(
+                    "UPDATE rows SET state = ?, link = ?, message = ?, triggered_at = ?,"
+                    " next_attempt_at = ?, waits = CASE WHEN ? = 'waiting' THEN waits + 1 ELSE 0"
+                    " END, updated_at = ? WHERE watch = ? AND row_id = ?",
+                    (
+                        outcome.state,
+                        outcome.link,
+                        outcome.message,
+                        triggered_at,
+                        next_at,
+                        outcome.state,
+                        stamp,
+                        watch,
+                        row_id,
+                    ),
+                )
+                self._event(db, stamp, watch, row_id, outcome.state, outcome.message[:200])
+
+    def abandon(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
+        """Forget claims that were never sent and whose row is gone from the sheet."""
+        stamp = _iso(now)
+        with self._tx() as db:
+            for row_id in row_ids:
+                db.execute(
+                    "DELETE FROM rows WHERE watch = ? AND row_id = ? AND state = 'claimed'",
+                    (watch, row_id),
+                )
+                self._event(db, stamp, watch, row_id, "abandoned", "claimed row left the sheet")
+
+    def note(self, watch: str, row_id: str, state: str, detail: str, now: datetime) -> None:
+        """Add a history line without changing a row."""
+        with self._tx() as db:
+            self._event(db, _iso(now), watch, row_id, state, detail)
+
+    def recover(self, now: datetime) -> int:
+        """At start: rows whose trigger may have left without an answer become `unknown`."""
+        stamp = _iso(now)
+        with self._tx() as db:
+            stuck = db.execute("SELECT watch, row_id FROM rows WHERE state = 'sending'").fetchall()
+            for watch, row_id in stuck:
+                db.execute(
+                    "UPDATE rows SET state = 'unknown', message = ?, updated_at = ?"
+                    " WHERE watch = ? AND row_id = ?",
+                    (UNKNOWN_MESSAGE, stamp, watch, row_id),
+                )
+                self._event(db, stamp, watch, row_id, "unknown", "recovered after a stop")
+        return len(stuck)
+
+    @staticmethod
+    def _event(
+        db: sqlite3.Connection, at: str, watch: str, row_id: str, state: str, detail: str
+    ) -> None:
+        db.execute(
+            "INSERT INTO events (at, watch, row_id, state, detail) VALUES (?, ?, ?, ?, ?)",
+            (at, watch, row_id, state, detail),
+        )
+
+
+SKIPPED_MESSAGE = "present before sheetsync started watching (start_from = now); type retry to send"
+
+
+def _take_lock(path: Path) -> IO[str]:
+    lock_path = path.with_name(path.name + ".lock")
+    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the process life
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise JournalError(
+            f"{path}: another sheetsync (pid {owner}) is using this state file; "
+            "stop it first or give this one its own [state] path"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle

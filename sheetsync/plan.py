@@ -1,0 +1,408 @@
+"""PURE decisions of a cycle: header -> layout, table -> candidates, journal -> cell writes.
+
+Nothing here does I/O or reads a clock: the engine passes the table it read, the
+journal entries it holds and `now`, and gets back values to act on.
+
+Row identity: every row sheetsync claims gets a short random id in the watch's id
+column (default header `sheetsync id`). Ids travel with their row's values when
+people insert, delete or sort rows, so results are written wherever the id is found
+right before the write, and nowhere when it is gone. The input fingerprint recorded
+with each claim double-checks that the row holding an id still holds what was sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sheetsync.config import Watch
+from sheetsync.errors import SheetError
+
+READY_WORDS = frozenset({"true", "yes", "y", "x", "✓", "✔", "☑", "1", "ok", "ready"})
+"""Ready-cell values (case-insensitive) that mark a row as ready to send."""
+
+CELL_LIMIT = 50_000
+"""Google refuses a whole batch when one cell passes 50,000 characters: clip ours."""
+
+RESULT_KINDS = ("status", "link", "message", "triggered_at", "run_status", "id")
+"""Result columns sheetsync owns, in the order missing ones are added to the header."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each column of a watch sits (0-based indexes into a row)."""
+
+    header: tuple[str, ...]
+    inputs: tuple[int, ...]
+    results: Mapping[str, int]
+    ready: int | None = None
+    automation: int | None = None
+    added: tuple[str, ...] = ()
+
+    @property
+    def width(self) -> int:
+        """Number of header columns, including added ones."""
+        return len(self.header)
+
+    def input_header(self) -> list[str]:
+        """The header cells of the input columns, as sent to axiom."""
+        return [self.header[i] for i in self.inputs]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the journal knows of one row, as the plan needs it."""
+
+    row_id: str
+    state: str
+    fingerprint: str = ""
+    link: str = ""
+    message: str = ""
+    triggered_at: str = ""
+    run_status: str = ""
+    retry_due: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A row to send this cycle."""
+
+    row_number: int
+    row_id: str
+    inputs: tuple[str, ...]
+    automation: str
+    fingerprint: str
+    retry: bool = False
+
+
+@dataclass(frozen=True)
+class TriggerPlan:
+    """One /trigger call: the automation, the rows it covers and the `data` it carries."""
+
+    automation: str
+    row_ids: tuple[str, ...]
+    data: list[list[str]] | list[list[list[str]]]
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """One cell to write (1-based row and column)."""
+
+    row: int
+    col: int
+    value: str
+
+
+@dataclass
+class Projection:
+    """Cells to write so the sheet shows the journal, plus what could not be placed."""
+
+    writes: list[CellWrite] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def map_header(header_row: Sequence[str], watch: Watch) -> Layout:
+    """Find every column by header name; plan missing result headers or raise `SheetError`."""
+    header = [str(cell) for cell in header_row]
+    while header and not header[-1].strip():
+        header.pop()
+    where = {}
+    for index, name in enumerate(header):
+        where.setdefault(_norm(name), index)
+    wanted = _wanted_results(watch)
+    results: dict[str, int] = {}
+    added: list[str] = []
+    for kind, name in wanted.items():
+        if _norm(name) in where:
+            results[kind] = where[_norm(name)]
+        elif watch.add_missing_columns or kind in _ALWAYS_ADDED:
+            results[kind] = len(header) + len(added)
+            added.append(name)
+        else:
+            raise SheetError(
+                f"worksheet {watch.worksheet!r} (watch {watch.name}): result column "
+                f"{name!r} is missing from the header and add_missing_columns is false"
+            )
+    # optional columns that exist are used even when not wanted explicitly
+    for kind in ("triggered_at", "run_status"):
+        name = getattr(watch.columns, kind)
+        if kind not in results and _norm(name) in where:
+            results[kind] = where[_norm(name)]
+    ready = _find(where, watch.ready_column, watch, "ready_column")
+    automation = _find(where, watch.automation_column, watch, "automation_column")
+    inputs = _input_indexes(header, where, results, watch, {ready, automation})
+    return Layout(tuple(header + added), inputs, results, ready, automation, tuple(added))
+
+
+_ALWAYS_ADDED = frozenset({"id"})
+
+
+def _wanted_results(watch: Watch) -> dict[str, str]:
+    columns = watch.columns
+    wanted = {"status": columns.status, "link": columns.link, "message": columns.message}
+    explicit = columns.model_fields_set
+    if "triggered_at" in explicit:
+        wanted["triggered_at"] = columns.triggered_at
+    if "run_status" in explicit:
+        wanted["run_status"] = columns.run_status
+    wanted["id"] = columns.id
+    return wanted
+
+
+def _find(where: Mapping[str, int], name: str | None, watch: Watch, key: str) -> int | None:
+    if name is None:
+        return None
+    if _norm(name) not in where:
+        raise SheetError(
+            f"worksheet {watch.worksheet!r} (watch {watch.name}): {key} {name!r} "
+            "is not in the header row"
+        )
+    return where[_norm(name)]
+
+
+def _input_indexes(
+    header: Sequence[str],
+    where: Mapping[str, int],
+    results: Mapping[str, int],
+    watch: Watch,
+    exclude: set[int | None],
+) -> tuple[int, ...]:
+    if watch.input_columns is not None:
+        missing = [name for name in watch.input_columns if _norm(name) not in where]
+        if missing:
+            raise SheetError(
+                f"worksheet {watch.worksheet!r} (watch {watch.name}): input column "
+                f"{missing[0]!r} is not in the header row"
+            )
+        return tuple(where[_norm(name)] for name in watch.input_columns)
+    owned = set(results.values()) | exclude
+    return tuple(i for i, name in enumerate(header) if i not in owned and name.strip())
+
+
+def pad(row: Sequence[str], width: int) -> list[str]:
+    """The row cut or padded with `""` to exactly `width` cells."""
+    cells = [str(cell) for cell in row[:width]]
+    return cells + [""] * (width - len(cells))
+
+
+def fingerprint(inputs: Iterable[str]) -> str:
+    """A short stable hash of a row's input cells."""
+    blob = json.dumps(list(inputs), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def new_row_id() -> str:
+    """A fresh row id: short, random, unlikely to be typed by a person."""
+    return "r" + secrets.token_hex(6)
+
+
+def is_ready(value: str) -> bool:
+    """Whether a ready-column cell says the row may be sent."""
+    return value.strip().casefold() in READY_WORDS
+
+
+def find_candidates(
+    table: Sequence[Sequence[str]],
+    layout: Layout,
+    watch: Watch,
+    entries: Mapping[str, Entry],
+) -> list[Candidate]:
+    """Rows to send now: new rows, `retry` rows, claimed-but-unsent and due `waiting` rows."""
+    status_col, id_col = layout.results["status"], layout.results["id"]
+    retry_word = _norm(watch.statuses.retry)
+    found: list[Candidate] = []
+    seen_ids: set[str] = set()
+    for number, raw in enumerate(table[1:], start=2):
+        row = pad(raw, layout.width)
+        inputs = tuple(row[i] for i in layout.inputs)
+        status, row_id = row[status_col].strip(), row[id_col].strip()
+        entry = entries.get(row_id) if row_id and row_id not in seen_ids else None
+        seen_ids.add(row_id)
+        retry = _norm(status) == retry_word
+        if entry is not None and not retry and not _resend(entry, status):
+            continue
+        if entry is None and not retry and (status or not any(c.strip() for c in inputs)):
+            continue
+        if layout.ready is not None and not retry and not is_ready(row[layout.ready]):
+            continue
+        automation = _automation(row, layout, watch)
+        if not automation:
+            continue
+        found.append(
+            Candidate(
+                number,
+                row_id if entry is not None or (retry and row_id) else new_row_id(),
+                inputs,
+                automation,
+                fingerprint(inputs),
+                retry,
+            )
+        )
+    return found
+
+
+def _resend(entry: Entry, status: str) -> bool:
+    """A known row goes out again only if it was claimed but never sent, or is due after waiting."""
+    return entry.state == "claimed" or (entry.state == "waiting" and entry.retry_due)
+
+
+def _automation(row: Sequence[str], layout: Layout, watch: Watch) -> str:
+    if layout.automation is not None and row[layout.automation].strip():
+        return row[layout.automation]
+    return watch.automation or ""
+
+
+def plan_triggers(
+    candidates: Sequence[Candidate], layout: Layout, watch: Watch
+) -> list[TriggerPlan]:
+    """Group candidates into /trigger calls according to mode, shape and batch size."""
+    header = layout.input_header()
+    plans: list[TriggerPlan] = []
+    if watch.mode == "row":
+        groups = [[c] for c in candidates]
+    else:
+        by_name: dict[str, list[Candidate]] = {}
+        for candidate in candidates:
+            by_name.setdefault(candidate.automation, []).append(candidate)
+        size = watch.max_rows_per_trigger
+        groups = [
+            rows[i : i + size] for rows in by_name.values() for i in range(0, len(rows), size)
+        ]
+    for group in groups:
+        rows = [list(c.inputs) for c in group]
+        table = [header, *rows] if watch.include_header else rows
+        data: list[list[str]] | list[list[list[str]]] = (
+            [table] if watch.data_shape == "tables" else table
+        )
+        plans.append(TriggerPlan(group[0].automation, tuple(c.row_id for c in group), data))
+    return plans
+
+
+def clip(text: str) -> str:
+    """Text cut to fit one cell, marking the cut."""
+    return text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
+
+
+def desired_cells(entry: Entry, watch: Watch) -> dict[str, str]:
+    """The result cells the journal says a row should show."""
+    words = watch.statuses
+    status = getattr(words, entry.state) if entry.state in type(words).model_fields else ""
+    if entry.state == "claimed":
+        status = words.sending
+    return {
+        "status": status,
+        "link": entry.link[:CELL_LIMIT],
+        "message": clip(entry.message),
+        "triggered_at": entry.triggered_at,
+        "run_status": getattr(words, entry.run_status) if entry.run_status else "",
+        "id": entry.row_id,
+    }
+
+
+def project(
+    table: Sequence[Sequence[str]],
+    layout: Layout,
+    watch: Watch,
+    entries: Mapping[str, Entry],
+    relocate: Iterable[str] = (),
+) -> Projection:
+    """Cell writes that make the sheet's result cells match the journal.
+
+    Rows are found by id; a row whose inputs no longer match the claim's fingerprint
+    is not written. For the ids in `relocate` (this cycle's rows) that were not
+    placed, an id-less row holding exactly the claimed inputs takes their place (the
+    claim was written while someone moved rows); ids found nowhere are `missing`.
+    Rows showing `retry` are left alone: a human asked for a new attempt.
+    """
+    out = Projection()
+    id_col, status_col = layout.results["id"], layout.results["status"]
+    retry_word = _norm(watch.statuses.retry)
+    rows = [pad(raw, layout.width) for raw in table[1:]]
+    placed: set[str] = set()
+    for number, row in enumerate(rows, start=2):
+        row_id = row[id_col].strip()
+        entry = entries.get(row_id)
+        if entry is None or row_id in placed:
+            continue
+        if _norm(row[status_col]) == retry_word:
+            placed.add(row_id)
+            continue
+        inputs = [row[i] for i in layout.inputs]
+        if entry.fingerprint and fingerprint(inputs) != entry.fingerprint:
+            continue
+        placed.add(row_id)
+        out.writes.extend(_diff(row, number, layout, desired_cells(entry, watch)))
+    for row_id in sorted(set(relocate) - placed):
+        entry = entries.get(row_id)
+        if entry is None:
+            continue
+        number = _find_by_fingerprint(rows, layout, entry)
+        if number is None:
+            out.missing.append(row_id)
+            continue
+        out.moved.append(row_id)
+        out.writes.extend(_diff(rows[number - 2], number, layout, desired_cells(entry, watch)))
+    return out
+
+
+def _find_by_fingerprint(rows: Sequence[Sequence[str]], layout: Layout, entry: Entry) -> int | None:
+    if not entry.fingerprint or entry.state == "skipped":
+        return None
+    id_col, status_col = layout.results["id"], layout.results["status"]
+    for number, row in enumerate(rows, start=2):
+        if row[id_col].strip() or row[status_col].strip():
+            continue
+        if fingerprint([row[i] for i in layout.inputs]) == entry.fingerprint:
+            return number
+    return None
+
+
+def _diff(
+    row: Sequence[str], number: int, layout: Layout, cells: Mapping[str, str]
+) -> list[CellWrite]:
+    writes = []
+    for kind, value in cells.items():
+        col = layout.results.get(kind)
+        if col is not None and row[col] != value:
+            writes.append(CellWrite(number, col + 1, value))
+    return writes
+
+
+def claim_writes(candidates: Iterable[Candidate], layout: Layout, watch: Watch) -> list[CellWrite]:
+    """Cells that show a claim before the trigger leaves: `sending`, the id, no stale result."""
+    writes = []
+    for c in candidates:
+        writes.append(CellWrite(c.row_number, layout.results["status"] + 1, watch.statuses.sending))
+        writes.append(CellWrite(c.row_number, layout.results["id"] + 1, c.row_id))
+        for kind in ("link", "message"):
+            writes.append(CellWrite(c.row_number, layout.results[kind] + 1, ""))
+    return writes
+
+
+def header_writes(layout: Layout) -> list[CellWrite]:
+    """Cells that add the missing result headers to the right of the header row."""
+    start = layout.width - len(layout.added)
+    return [CellWrite(1, start + i + 1, name) for i, name in enumerate(layout.added)]
+
+
+WAIT_BASE_SECONDS = 60.0
+"""First wait after an account-level refusal; doubles per consecutive wait."""
+WAIT_MAX_SECONDS = 900.0
+QUOTA_WAIT_SECONDS = 300.0
+"""A spent runtime allowance does not come back in seconds: look again every 5 minutes."""
+
+
+def waiting_delay(reason: str, waits: int, rand: float) -> float:
+    """Seconds until a `waiting` row is tried again, after `waits` earlier waits."""
+    if reason == "quota":
+        return QUOTA_WAIT_SECONDS
+    base = min(WAIT_BASE_SECONDS * 2.0**waits, WAIT_MAX_SECONDS)
+    return base * (0.8 + 0.4 * rand)

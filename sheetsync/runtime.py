@@ -1,0 +1,92 @@
+"""Builds the adapters a config asks for and runs cycles of every watch.
+
+Shared by `once`, `run` and `demo`: one Google identity, one axiom client (and so one
+pace per key), one journal, one engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sheetsync.axiom import AxiomClient
+from sheetsync.config import Config, Watch
+from sheetsync.engine import CycleReport, Engine
+from sheetsync.journal import Journal
+from sheetsync.pacing import limiter_for
+from sheetsync.sheet import GoogleSheets
+
+log = logging.getLogger("sheetsync")
+
+
+@dataclass
+class Runtime:
+    """Everything one process needs to run cycles for a config."""
+
+    config: Config
+    journal: Journal
+    sheets: GoogleSheets
+    axiom: AxiomClient
+    engine: Engine
+
+    def cycle(self, watch: Watch) -> CycleReport:
+        """Run one cycle of a watch and log its one-line summary."""
+        report = self.engine.run_cycle(watch)
+        if report.error:
+            log.error("watch %s: %s", watch.name, report.error)
+        else:
+            log.info("%s", report.line())
+        return report
+
+    def close(self) -> None:
+        """Release the journal and its lock."""
+        self.journal.close()
+
+
+def build_clients(
+    config: Config, *, sleep: Callable[[float], None] = time.sleep
+) -> tuple[GoogleSheets, AxiomClient]:
+    """The Google and axiom adapters for a config (raises ConfigError for bad credentials)."""
+    sheets = GoogleSheets(config.google, config.service_account_path, config.source, sleep=sleep)
+    assert config.axiom_key is not None, "load_config(secrets=True) resolves the key"
+    key = config.axiom_key.reveal()
+    settings = config.axiom
+    limiter = limiter_for(
+        "axiom-" + hashlib.sha256(key.encode()).hexdigest()[:16], settings.calls_per_minute
+    )
+    axiom = AxiomClient(
+        settings.base_url,
+        key,
+        limiter=limiter,
+        connect_timeout=settings.connect_timeout_seconds,
+        read_timeout=settings.read_timeout_seconds,
+        retries=settings.max_retries,
+        sleep=sleep,
+    )
+    return sheets, axiom
+
+
+def open_runtime(
+    config: Config,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    journal: Journal | None = None,
+) -> Runtime:
+    """Open the journal (taking its lock), recover from a previous stop, build the engine."""
+    sheets, axiom = build_clients(config, sleep=sleep)
+    if journal is None:
+        journal = Journal(config.state_path)
+        recovered = journal.recover(now())
+        if recovered:
+            log.warning(
+                "%d row(s) were being sent when sheetsync last stopped; marked unknown "
+                "(check axiom's run history, then type retry to resend)",
+                recovered,
+            )
+    engine = Engine(sheets, axiom, journal, now=now)
+    return Runtime(config, journal, sheets, axiom, engine)

@@ -1,0 +1,334 @@
+"""The Google Sheets adapter: one batched read of tabs, one batched RAW write of cells.
+
+Built on gspread's low-level `HTTPClient` (not its Worksheet objects, which re-fetch
+metadata on every call). Every request passes through `PacedHTTPClient.request`:
+the URL is rewritten to the configured base URL, the identity's shared read or write
+budget is taken, and 429/5xx/connection failures are retried a bounded number of
+times with jittered backoff that honours `Retry-After`. Only idempotent requests are
+sent (reads, value writes, absolute grid resizes), so a retry can never double a write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import gspread
+import requests
+from google.auth.exceptions import GoogleAuthError
+from google.oauth2 import service_account
+
+from sheetsync.config import GoogleSettings, read_secret_file
+from sheetsync.errors import ConfigError, QuotaError, SheetError
+from sheetsync.pacing import RollingLimiter, limiter_for
+from sheetsync.plan import CellWrite
+
+log = logging.getLogger("sheetsync.sheet")
+
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
+"""Only the spreadsheets scope: gspread's default would also grant full Drive access."""
+GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
+DEFAULT_CONNECT_TIMEOUT = 10.0
+MAX_BACKOFF_SECONDS = 64.0
+_READ_PATH = re.compile(r"/v4/spreadsheets/[^/:]+(/values(/[^:]*|:batchGet))?$")
+
+
+class SheetPort(Protocol):
+    """What the engine needs from Google Sheets."""
+
+    def read_tabs(self, spreadsheet_id: str, titles: Sequence[str]) -> dict[str, list[list[str]]]:
+        """Every tab's values (formatted), in one read."""
+        ...
+
+    def write_cells(self, spreadsheet_id: str, cells: Mapping[str, Sequence[CellWrite]]) -> None:
+        """Write cells of several tabs in one batched RAW write."""
+        ...
+
+    def ensure_columns(self, spreadsheet_id: str, title: str, count: int) -> None:
+        """Grow a tab's grid to at least `count` columns."""
+        ...
+
+
+def backoff_seconds(attempt: int, retry_after: float | None, rand: float) -> float:
+    """Wait before retry `attempt` (1-based): Retry-After if given, else jittered doubling."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), MAX_BACKOFF_SECONDS * 4)
+    return min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS) * (0.5 + rand)
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """The Retry-After header in seconds, when it is a number."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After", "")
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+class PacedHTTPClient(gspread.HTTPClient):  # type: ignore[misc]
+    """gspread's HTTP client, redirected to `base_url`, paced, with bounded retries."""
+
+    base_url = "https://sheets.googleapis.com"
+    read_limiter: RollingLimiter | None = None
+    write_limiter: RollingLimiter | None = None
+    retries = 5
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
+    rand: Callable[[], float] = staticmethod(random.random)
+
+    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
+        """Send one request, retrying 429/5xx/connection errors a bounded number of times."""
+        url = endpoint
+        if self.base_url.rstrip("/") not in GOOGLE_HOSTS:
+            for host in GOOGLE_HOSTS:
+                if url.startswith(host):
+                    url = self.base_url.rstrip("/") + url[len(host) :]
+        attempt = 0
+        while True:
+            attempt += 1
+            self._pace(method, url)
+            try:
+                return super().request(method, url, *args, **kwargs)  # type: ignore[no-any-return]
+            except gspread.exceptions.APIError as exc:
+                status = exc.response.status_code
+                if (status != 429 and status < 500) or attempt > self.retries:
+                    raise
+                wait = backoff_seconds(attempt, retry_after_seconds(exc.response), self.rand())
+                if status == 429 and self.read_limiter is not None:
+                    limiter = self._limiter(method, url)
+                    if limiter is not None:
+                        limiter.penalize(wait)
+                log.warning("Google answered %s; retry %d in %.1fs", status, attempt, wait)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt > self.retries:
+                    raise
+                wait = backoff_seconds(attempt, None, self.rand())
+                log.warning(
+                    "Google unreachable (%s); retry %d in %.1fs", type(exc).__name__, attempt, wait
+                )
+            self.sleep(wait)
+
+    def _limiter(self, method: str, url: str) -> RollingLimiter | None:
+        path = url.split("?", 1)[0]
+        path = path[path.find("/v4/") :] if "/v4/" in path else ""
+        if not path:
+            return None
+        if method.upper() == "GET" and _READ_PATH.search(path):
+            return self.read_limiter
+        return self.write_limiter
+
+    def _pace(self, method: str, url: str) -> None:
+        limiter = self._limiter(method, url)
+        if limiter is not None:
+            limiter.acquire()
+
+
+def quote_title(title: str) -> str:
+    """A tab title as an A1 range prefix: always quoted, inner quotes doubled."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def column_letter(col: int) -> str:
+    """1 -> A, 27 -> AA."""
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def row_ranges(title: str, cells: Iterable[CellWrite]) -> list[dict[str, Any]]:
+    """Group cell writes into one range per row; `None` keeps the cells in between."""
+    by_row: dict[int, dict[int, str]] = {}
+    for cell in cells:
+        by_row.setdefault(cell.row, {})[cell.col] = cell.value
+    data = []
+    for row, cols in sorted(by_row.items()):
+        first, last = min(cols), max(cols)
+        values = [cols.get(c) for c in range(first, last + 1)]
+        a1 = f"{quote_title(title)}!{column_letter(first)}{row}:{column_letter(last)}{row}"
+        data.append({"range": a1, "majorDimension": "ROWS", "values": [values]})
+    return data
+
+
+@dataclass
+class _Grid:
+    sheet_id: int
+    rows: int
+    cols: int
+
+
+class GoogleSheets:
+    """One Google identity: its credentials, its shared pace, its cached sheet metadata."""
+
+    def __init__(
+        self,
+        settings: GoogleSettings,
+        key_path: Path,
+        source: Path,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        info = _load_key(key_path, source)
+        self.client_email = str(info.get("client_email", "the service account"))
+        from sheetsync.redact import register_secret
+
+        register_secret(str(info.get("private_key", "")))
+        try:
+            credentials = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+        except (ValueError, KeyError) as exc:
+            raise ConfigError(
+                f"{source}: google.service_account_file: {key_path} is not a service-account key "
+                f"({type(exc).__name__})"
+            ) from None
+        identity = hashlib.sha256(self.client_email.encode()).hexdigest()[:16]
+        client_class = type(
+            "BoundPacedHTTPClient",
+            (PacedHTTPClient,),
+            {
+                "base_url": settings.api_base_url,
+                "read_limiter": limiter_for(f"google-read-{identity}", settings.reads_per_minute),
+                "write_limiter": limiter_for(
+                    f"google-write-{identity}", settings.writes_per_minute
+                ),
+                "retries": settings.max_retries,
+                "sleep": staticmethod(sleep),
+            },
+        )
+        self.http: PacedHTTPClient = client_class(credentials)
+        self.http.set_timeout((DEFAULT_CONNECT_TIMEOUT, settings.timeout_seconds))
+        self._grids: dict[tuple[str, str], _Grid] = {}
+
+    # -- metadata -------------------------------------------------------------
+    def grid(self, spreadsheet_id: str, title: str, *, refresh: bool = False) -> _Grid:
+        """A tab's id and grid size (cached; one metadata read the first time)."""
+        key = (spreadsheet_id, title)
+        if refresh or key not in self._grids:
+            meta = self._call(spreadsheet_id, title, self.http.fetch_sheet_metadata, spreadsheet_id)
+            for sheet in meta.get("sheets", []):
+                props = sheet.get("properties", {})
+                grid = props.get("gridProperties", {})
+                self._grids[(spreadsheet_id, props.get("title", ""))] = _Grid(
+                    int(props.get("sheetId", 0)),
+                    int(grid.get("rowCount", 0)),
+                    int(grid.get("columnCount", 0)),
+                )
+            if key not in self._grids:
+                raise SheetError(
+                    f"spreadsheet {spreadsheet_id}: worksheet {title!r} does not exist"
+                )
+        return self._grids[key]
+
+    # -- SheetPort ------------------------------------------------------------
+    def read_tabs(self, spreadsheet_id: str, titles: Sequence[str]) -> dict[str, list[list[str]]]:
+        """Every tab's formatted values in one `values:batchGet`."""
+        ranges = [quote_title(t) for t in titles]
+        answer = self._call(
+            spreadsheet_id,
+            titles[0],
+            self.http.values_batch_get,
+            spreadsheet_id,
+            ranges,
+            params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
+        )
+        value_ranges = answer.get("valueRanges", [])
+        if len(value_ranges) != len(titles):
+            raise SheetError(f"spreadsheet {spreadsheet_id}: unexpected batchGet answer")
+        return {
+            title: [[str(c) for c in row] for row in vr.get("values", [])]
+            for title, vr in zip(titles, value_ranges, strict=True)
+        }
+
+    def write_cells(self, spreadsheet_id: str, cells: Mapping[str, Sequence[CellWrite]]) -> None:
+        """All cells of several tabs in one `values:batchUpdate` with RAW input."""
+        data = [r for title, tab_cells in cells.items() for r in row_ranges(title, tab_cells)]
+        if not data:
+            return
+        body = {"valueInputOption": "RAW", "data": data}
+        self._call(
+            spreadsheet_id, next(iter(cells)), self.http.values_batch_update, spreadsheet_id, body
+        )
+
+    def ensure_columns(self, spreadsheet_id: str, title: str, count: int) -> None:
+        """Grow a tab to `count` columns (an absolute resize, safe to retry)."""
+        grid = self.grid(spreadsheet_id, title)
+        if grid.cols >= count:
+            return
+        body = {
+            "requests": [
+                {
+                    "updateSheetProperties": {
+                        "properties": {
+                            "sheetId": grid.sheet_id,
+                            "gridProperties": {"columnCount": count},
+                        },
+                        "fields": "gridProperties.columnCount",
+                    }
+                }
+            ]
+        }
+        self._call(spreadsheet_id, title, self.http.batch_update, spreadsheet_id, body)
+        grid.cols = count
+
+    def _call(
+        self, spreadsheet_id: str, title: str, func: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except gspread.exceptions.APIError as exc:
+            raise _translate(exc, spreadsheet_id, title, self.client_email) from None
+        except GoogleAuthError as exc:
+            raise SheetError(
+                f"Google rejected the service-account credentials ({type(exc).__name__}: "
+                f"{_first_line(str(exc))})"
+            ) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise SheetError(
+                f"spreadsheet {spreadsheet_id}: Google unreachable ({type(exc).__name__})"
+            ) from None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:200] if text.strip() else ""
+
+
+def _translate(
+    exc: gspread.exceptions.APIError, spreadsheet_id: str, title: str, email: str
+) -> SheetError:
+    status = exc.response.status_code
+    message = _first_line(str(exc.error.get("message", "")))
+    where = f"spreadsheet {spreadsheet_id}"
+    if status == 404:
+        return SheetError(f"{where}: not found (deleted, or the id is wrong)")
+    if status == 403:
+        return SheetError(f"{where}: permission denied; share it with {email} as Editor")
+    if status == 429:
+        return QuotaError(f"{where}: Google quota exceeded after retries ({message})")
+    if status == 400 and "Unable to parse range" in message:
+        return SheetError(f"{where}: worksheet {title!r} does not exist")
+    return SheetError(f"{where}: Google answered {status}: {message}")
+
+
+def _load_key(key_path: Path, source: Path) -> dict[str, Any]:
+    text = read_secret_file(key_path, "google.service_account_file", source)
+    try:
+        info = json.loads(text)
+    except ValueError:
+        raise ConfigError(
+            f"{source}: google.service_account_file: {key_path} is not JSON"
+        ) from None
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        raise ConfigError(
+            f"{source}: google.service_account_file: {key_path} is not a service-account key"
+        )
+    return info

@@ -1,0 +1,186 @@
+"""Test helpers shipped with the package: a sheet + axiom "world" on the local emulators.
+
+Used by the test suite, the benchmarks and anyone writing an integration test of their
+own config: it writes a real config file and a real service-account key, and drives
+the real adapters over HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sheetsync.config import Config, load_config
+from sheetsync.emulator.axiom import AxiomEmulator
+from sheetsync.emulator.google import GoogleEmulator
+from sheetsync.engine import CycleReport
+from sheetsync.runtime import Runtime, open_runtime
+
+TEST_KEY = "axk_test_0123456789abcdef"
+AUTOMATION = "Scrape product page"
+KEY_ENV = "SHEETSYNC_TEST_AXIOM_KEY"
+
+
+def toml_value(value: Any) -> str:
+    """A Python value as TOML (JSON's string/number/bool/array syntax is valid TOML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def watch_toml(watch: Mapping[str, Any]) -> str:
+    """One `[[watch]]` table, with nested tables such as `columns`."""
+    lines = ["[[watch]]"]
+    nested = {k: v for k, v in watch.items() if isinstance(v, Mapping)}
+    lines += [f"{k} = {toml_value(v)}" for k, v in watch.items() if k not in nested]
+    for name, table in nested.items():
+        lines.append(f"[watch.{name}]")
+        lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines)
+
+
+@dataclass
+class Clock:
+    """A settable UTC clock whose `sleep` advances it instead of waiting."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Record the wait and move time forward."""
+        self.sleeps.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward without recording a wait."""
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class World:
+    """Both emulators, one spreadsheet and a config folder."""
+
+    folder: Path
+    google: GoogleEmulator
+    axiom: AxiomEmulator
+    clock: Clock = field(default_factory=Clock)
+    spreadsheet_id: str = ""
+    tab: str = "Queue"
+    environ: dict[str, str] = field(default_factory=dict)
+    _runtime: Runtime | None = None
+
+    @classmethod
+    def start(cls, folder: Path, automations: tuple[str, ...] = (AUTOMATION,)) -> World:
+        """Start both emulators and write the service-account key into `folder`."""
+        google = GoogleEmulator()
+        axiom = AxiomEmulator(api_key=TEST_KEY, automations=list(automations))
+        google.start()
+        axiom.start()
+        world = cls(folder, google, axiom, environ={KEY_ENV: TEST_KEY})
+        google.write_service_account_file(folder / "service-account.json")
+        return world
+
+    def stop(self) -> None:
+        """Close the runtime and stop both emulators."""
+        self.close_runtime()
+        self.google.stop()
+        self.axiom.stop()
+
+    # -- the sheet -----------------------------------------------------------
+    def sheet(self, rows: list[list[str]], tab: str = "Queue", **grid: int) -> str:
+        """Create the spreadsheet with one tab holding `rows` (header first)."""
+        self.tab = tab
+        self.spreadsheet_id = self.google.create_spreadsheet("Queue", {tab: rows}, **grid)
+        return self.spreadsheet_id
+
+    def values(self, tab: str | None = None) -> list[list[str]]:
+        """The tab's values as a person would see them."""
+        return self.google.values(self.spreadsheet_id, tab or self.tab)
+
+    def column(self, name: str, tab: str | None = None) -> list[str]:
+        """One column's cells below the header, by header name, padded with ""."""
+        values = self.values(tab)
+        index = values[0].index(name)
+        return [row[index] if index < len(row) else "" for row in values[1:]]
+
+    def row(self, number: int, tab: str | None = None) -> dict[str, str]:
+        """Sheet row `number` (1-based, header is 1) as header -> cell."""
+        values = self.values(tab)
+        row = values[number - 1] if number - 1 < len(values) else []
+        return {h: (row[i] if i < len(row) else "") for i, h in enumerate(values[0])}
+
+    # -- config and runs -------------------------------------------------------
+    def config(self, *watches: Mapping[str, Any], **sections: Mapping[str, Any]) -> Path:
+        """Write sheetsync.toml with the given watches (defaults fill name, sheet, automation)."""
+        axiom = {"api_key_env": KEY_ENV, "base_url": self.axiom.root_url + "/api/v3"}
+        google = {"service_account_file": "service-account.json", "api_base_url": self.google.root_url}
+        axiom.update(sections.get("axiom", {}))
+        google.update(sections.get("google", {}))
+        parts = ["[axiom]", *[f"{k} = {toml_value(v)}" for k, v in axiom.items()]]
+        parts += ["[google]", *[f"{k} = {toml_value(v)}" for k, v in google.items()]]
+        parts += ["[state]", f"path = {toml_value(sections.get('state', {}).get('path', 'sheetsync.db'))}"]
+        for index, watch in enumerate(watches or ({},)):
+            full = {
+                "name": f"w{index}",
+                "spreadsheet": self.spreadsheet_id,
+                "worksheet": self.tab,
+                "automation": AUTOMATION,
+                "interval_seconds": 5,
+                **watch,
+            }
+            parts.append(watch_toml(full))
+        path = self.folder / "sheetsync.toml"
+        path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+        self.close_runtime()
+        return path
+
+    def load(self) -> Config:
+        """Load the written config as the daemon would."""
+        return load_config(self.folder / "sheetsync.toml", self.environ)
+
+    def runtime(self) -> Runtime:
+        """The runtime for the current config, with the world's clock and recorded sleeps."""
+        if self._runtime is None:
+            self._runtime = open_runtime(self.load(), sleep=self.clock.sleep, now=self.clock)
+        return self._runtime
+
+    def close_runtime(self) -> None:
+        """Release the journal (as a process exit would)."""
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+
+    def once(self) -> list[CycleReport]:
+        """One cycle of every watch, like `sheetsync once`."""
+        runtime = self.runtime()
+        return [runtime.cycle(w) for w in runtime.config.watches]
+
+    def until_quiet(self, limit: int = 10, step: float = 0.0) -> list[CycleReport]:
+        """Cycles until one triggers nothing (advancing the clock by `step` between them)."""
+        reports: list[CycleReport] = []
+        for _ in range(limit):
+            batch = self.once()
+            reports += batch
+            if not any(r.new for r in batch):
+                return reports
+            self.clock.advance(step)
+        return reports
+
+    def payloads(self) -> list[Any]:
+        """The `data` of every trigger axiom received, in order."""
+        return [t.data for t in self.axiom.triggers]
+
+
+def recorder() -> tuple[list[float], Callable[[float], None]]:
+    """A sleep that records its waits instead of sleeping."""
+    waits: list[float] = []
+    return waits, waits.append

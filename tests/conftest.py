@@ -1,0 +1,35 @@
+"""Fixtures: the two local emulators and a config folder, fresh for every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from sheetsync import pacing, redact
+
+if TYPE_CHECKING:
+    from sheetsync.testing import World
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> Iterator[None]:
+    """Shared limiters and registered secrets are process-wide: reset them per test."""
+    pacing.clear_limiters()
+    yield
+    pacing.clear_limiters()
+    redact.clear_secrets()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """Both emulators on 127.0.0.1 and a folder with a service-account key."""
+    from sheetsync.testing import World
+
+    w = World.start(tmp_path)
+    try:
+        yield w
+    finally:
+        w.stop()

@@ -1,0 +1,125 @@
+"""Config loading: validation errors name the file and the key; secrets stay secret."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from sheetsync.config import load_config
+from sheetsync.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+MINIMAL = """
+[axiom]
+api_key_env = "K"
+[google]
+service_account_file = "sa.json"
+[[watch]]
+name = "scrape"
+spreadsheet = "https://docs.google.com/spreadsheets/d/1AbC_d-9/edit#gid=0"
+worksheet = "Queue"
+automation = "Scrape product page"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sheetsync.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_is_valid() -> None:
+    """The shipped example config loads and lists every documented table."""
+    config = load_config(ROOT / "config" / "sheetsync.example.toml", {}, secrets=False)
+    assert config.watch[0].name == "scrape"
+    assert config.axiom.calls_per_minute == 90
+
+
+def test_readme_lists_every_config_key() -> None:
+    """The README's configuration reference names every key the code accepts."""
+    from sheetsync.config import AxiomSettings, Columns, GoogleSettings, StateSettings, Statuses, Watch
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for model in (AxiomSettings, GoogleSettings, StateSettings, Watch, Columns, Statuses):
+        for key in model.model_fields:
+            assert f"`{key}`" in readme, f"README lacks {model.__name__}.{key}"
+
+
+def test_minimal_config_and_url_spreadsheet(tmp_path: Path) -> None:
+    """A spreadsheet URL is reduced to its id; relative paths follow the config file."""
+    config = load_config(write(tmp_path, MINIMAL), {"K": "secret-key-1"})
+    assert config.watch[0].spreadsheet_id == "1AbC_d-9"
+    assert config.service_account_path == tmp_path / "sa.json"
+    assert config.state_path == tmp_path / "sheetsync.db"
+    assert config.axiom_key is not None and config.axiom_key.reveal() == "secret-key-1"
+    assert "secret-key-1" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("[[watch]]", "[[watch]]\nstauts = 1"), "watch[0] (scrape).stauts: unknown key"),
+        (('mode = "row"', ""), None),
+        (("[axiom]", "[axiom]\nbogus = true"), "axiom.bogus: unknown key"),
+        (('worksheet = "Queue"', 'worksheet = "Queue"\nmode = "rows"'), "watch[0] (scrape).mode"),
+        (('worksheet = "Queue"', 'worksheet = "Queue"\ninterval_seconds = -1'), "interval_seconds"),
+        (('worksheet = "Queue"', 'worksheet = "Queue"\ncron = "every day"'), "invalid cron"),
+        (('automation = "Scrape product page"', ""), "set automation"),
+        (('service_account_file = "sa.json"', ""), "google.service_account_file: required"),
+    ],
+)
+def test_errors_name_file_and_key(tmp_path: Path, edit: tuple[str, str], expected: str | None) -> None:
+    """Every invalid config gives one line naming the file and the offending key."""
+    text = MINIMAL.replace(*edit)
+    path = write(tmp_path, text)
+    if expected is None:
+        load_config(path, {"K": "x" * 8})
+        return
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {"K": "x" * 8})
+    message = str(info.value)
+    assert str(path) in message
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_env_key_is_a_config_error(tmp_path: Path) -> None:
+    """An unset key variable is reported by name."""
+    with pytest.raises(ConfigError, match="environment variable K is not set"):
+        load_config(write(tmp_path, MINIMAL), {})
+
+
+def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    """A key file with mode 0644 is refused with a one-line error, like ssh does."""
+    key = tmp_path / "axiom-key"
+    key.write_text("k-0123456789\n")
+    key.chmod(0o644)
+    path = write(tmp_path, MINIMAL.replace('api_key_env = "K"', 'api_key_file = "axiom-key"'))
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert "readable by others (mode 0644)" in str(info.value)
+    assert "k-0123456789" not in str(info.value)
+    key.chmod(0o600)
+    config = load_config(path, {})
+    assert config.axiom_key is not None and config.axiom_key.reveal() == "k-0123456789"
+
+
+def test_systemd_credential_is_accepted_as_delivered(tmp_path: Path) -> None:
+    """A key in $CREDENTIALS_DIRECTORY is read whatever its mode (the directory is private)."""
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "axiom-key").write_text("cred-key-value")
+    os.chmod(creds / "axiom-key", 0o440)
+    text = MINIMAL.replace(
+        'api_key_env = "K"', 'api_key_file = "${CREDENTIALS_DIRECTORY}/axiom-key"'
+    )
+    config = load_config(write(tmp_path, text), {"CREDENTIALS_DIRECTORY": str(creds)})
+    assert config.axiom_key is not None and config.axiom_key.reveal() == "cred-key-value"
+
+
+def test_not_toml_is_one_line(tmp_path: Path) -> None:
+    """A TOML syntax error names the file."""
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[axiom\n"), {})
