@@ -85,6 +85,7 @@ class Fault:
     normally, after `delay`). `count` limits how many requests it hits (None: all).
     `hold` blocks until the event is set; with `phase="after"` the request is handled
     first and only its answer is held (the client cannot know whether it took effect).
+    `arrived` is set when the first matching request comes in, so a test can wait for it.
     """
 
     path: str = ".*"
@@ -98,6 +99,7 @@ class Fault:
     body: JsonBody | str | None = None
     drop: bool = False
     hits: int = 0
+    arrived: threading.Event = field(default_factory=threading.Event)
 
     def matches(self, request: Request) -> bool:
         """Whether this fault applies to the request and still has hits left."""
@@ -219,6 +221,7 @@ class EmulatorServer:
             for fault in self.faults:
                 if fault.matches(request):
                     fault.hits += 1
+                    fault.arrived.set()
                     return fault
         return None
 

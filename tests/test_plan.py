@@ -1,0 +1,141 @@
+"""The pure core: header mapping, candidates, payloads and the journal projection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sheetsync.config import Watch
+from sheetsync.errors import SheetError
+from sheetsync.plan import (
+    Entry,
+    claim_writes,
+    find_candidates,
+    fingerprint,
+    map_header,
+    plan_triggers,
+    project,
+    waiting_delay,
+)
+
+
+def watch(**kw: Any) -> Watch:
+    base: dict[str, Any] = {"name": "w", "spreadsheet": "s", "worksheet": "Q", "automation": "A"}
+    return Watch.model_validate({**base, **kw}, strict=False)
+
+
+def test_header_mapping_adds_missing_results_to_the_right() -> None:
+    """Missing result columns are planned after the last header cell, id included."""
+    layout = map_header(["url", "", "Status"], watch())
+    assert layout.header == ("url", "", "Status", "Run link", "Message", "sheetsync id")
+    assert layout.results["status"] == 2
+    assert layout.inputs == (0,)
+
+
+def test_header_matching_ignores_case_and_spacing() -> None:
+    """`  status ` finds the Status column."""
+    layout = map_header(["  status ", "URL", "run  link", "message", "sheetsync id"], watch())
+    assert layout.added == ()
+    assert layout.results["link"] == 2
+
+
+def test_missing_result_without_adding_is_an_error() -> None:
+    """add_missing_columns = false turns a missing result column into a SheetError."""
+    with pytest.raises(SheetError, match="'Run link'"):
+        map_header(["url", "Status", "Message"], watch(add_missing_columns=False))
+
+
+def test_candidates_new_retry_and_known() -> None:
+    """New rows, retry rows and due waiting rows are candidates; done rows are not."""
+    w = watch()
+    table = [
+        ["url", "Status", "Run link", "Message", "sheetsync id"],
+        ["a"],
+        ["", ""],
+        ["b", "done"],
+        ["c", "retry", "", "", "r1"],
+        ["d", "waiting", "", "", "r2"],
+        ["e", "", "", "", "r3"],
+        ["f", "waiting", "", "", "r4"],
+    ]
+    entries = {
+        "r1": Entry("r1", "triggered"),
+        "r2": Entry("r2", "waiting", retry_due=True),
+        "r3": Entry("r3", "triggered"),
+        "r4": Entry("r4", "waiting", retry_due=False),
+    }
+    found = find_candidates(table, map_header(table[0], w), w, entries)
+    assert [(c.row_number, c.inputs) for c in found] == [(2, ("a",)), (5, ("c",)), (6, ("d",))]
+    assert found[1].row_id == "r1" and found[1].retry
+    assert found[2].row_id == "r2"
+
+
+def test_batches_group_by_automation() -> None:
+    """Batch mode groups rows by their automation: two names, two triggers."""
+    w = watch(mode="batch", automation_column="Auto")
+    table = [["url", "Auto"], ["a", "X"], ["b", ""], ["c", "X"]]
+    layout = map_header(table[0], w)
+    plans = plan_triggers(find_candidates(table, layout, w, {}), layout, w)
+    assert [(p.automation, p.data) for p in plans] == [
+        ("X", [["url"], ["a"], ["c"]]),
+        ("A", [["url"], ["b"]]),
+    ]
+
+
+def test_projection_follows_ids_and_skips_changed_rows() -> None:
+    """Results go where the id is; a row whose inputs changed under the id is not written."""
+    w = watch()
+    table = [
+        ["url", "Status", "Run link", "Message", "sheetsync id"],
+        ["new row"],
+        ["b", "sending", "", "", "r2"],
+        ["a", "sending", "", "", "r1"],
+        ["zzz", "sending", "", "", "r3"],
+    ]
+    entries = {
+        "r1": Entry("r1", "triggered", fingerprint(["a"]), link="L1"),
+        "r2": Entry("r2", "error", fingerprint(["b"]), message="M2"),
+        "r3": Entry("r3", "triggered", fingerprint(["c"]), link="L3"),
+        "r4": Entry("r4", "triggered", fingerprint(["d"]), link="L4"),
+    }
+    out = project(table, map_header(table[0], w), w, entries, relocate={"r1", "r2", "r3", "r4"})
+    cells = {(c.row, c.col): c.value for c in out.writes}
+    assert cells == {(4, 2): "triggered", (4, 3): "L1", (3, 2): "error", (3, 4): "M2"}
+    assert out.missing == ["r3", "r4"]
+
+
+def test_projection_relocates_a_misplaced_claim_by_fingerprint() -> None:
+    """An id-less row holding exactly the claimed inputs receives the result."""
+    w = watch()
+    table = [["url", "Status", "Run link", "Message", "sheetsync id"], ["x"], ["a"]]
+    entries = {"r1": Entry("r1", "triggered", fingerprint(["a"]), link="L")}
+    out = project(table, map_header(table[0], w), w, entries, relocate={"r1"})
+    assert {(c.row, c.col): c.value for c in out.writes} == {
+        (3, 2): "triggered",
+        (3, 3): "L",
+        (3, 5): "r1",
+    }
+    assert out.moved == ["r1"]
+
+
+def test_claim_writes_clear_old_results() -> None:
+    """A claim shows sending, sets the id and clears an old link and message."""
+    w = watch()
+    table = [["url", "Status", "Run link", "Message", "sheetsync id"], ["a", "retry", "L", "M", "r1"]]
+    layout = map_header(table[0], w)
+    [c] = find_candidates(table, layout, w, {"r1": Entry("r1", "error")})
+    assert {(x.col, x.value) for x in claim_writes([c], layout, w)} == {
+        (2, "sending"),
+        (5, "r1"),
+        (3, ""),
+        (4, ""),
+    }
+
+
+def test_waiting_delay_backs_off_and_caps() -> None:
+    """Account-level waits double and stop at 15 minutes; quota waits are 5 minutes."""
+    assert waiting_delay("invalid_key", 0, 0.5) == 60
+    assert waiting_delay("server", 2, 0.5) == 240
+    assert waiting_delay("server", 10, 0.5) == 900
+    assert waiting_delay("quota", 3, 0.9) == 300
