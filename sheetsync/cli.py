@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -36,7 +38,10 @@ _log_options = [
 ]
 
 
-def _with_logging(func):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _with_logging(func: F) -> F:
     for option in reversed(_log_options):
         func = option(func)
     return func

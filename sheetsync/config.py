@@ -358,4 +358,4 @@ def read_secret_file(
 def _is_credential(path: Path, environ: Mapping[str, str]) -> bool:
     """Files systemd delivers through LoadCredential= live in a private directory."""
     directory = environ.get("CREDENTIALS_DIRECTORY")
-    return bool(directory) and path.resolve().parent == Path(directory).resolve()
+    return directory is not None and path.resolve().parent == Path(directory).resolve()

@@ -33,7 +33,7 @@ def demo_rows(count: int) -> list[list[str]]:
     rows = []
     for n in range(1, count + 1):
         automation = TYPO if n == 7 else ""
-        notes = "ünïcode ✓ price in €" if n == 3 else ("=SUM(1,2) stays text" if n == 5 else "")
+        notes = "ünïcode ✓ price in €" if n == 3 else ("ships in 2 parts" if n == 5 else "")
         rows.append([f"https://shop.example/product/{n}", notes, automation])
     rows.insert(1, ["https://shop.example/product/done-by-hand", "already handled", "", "done"])
     return rows
@@ -69,15 +69,25 @@ mode = "row"
     return path
 
 
+def short(cell: str, width: int = 26) -> str:
+    """A cell cut to fit a terminal table (URLs lose their scheme first)."""
+    cell = cell.removeprefix("https://")
+    return cell if len(cell) <= width else cell[: width - 1] + "…"
+
+
 def render(console: Console, title: str, values: list[list[str]]) -> None:
-    """Print a sheet as a table, links shortened."""
-    table = Table(title=title, show_lines=False)
+    """Print a sheet as a table, one line per row, long cells shortened."""
+    table = Table(title=title, title_justify="left")
     header = values[0] if values else []
-    for name in header:
-        table.add_column(name or " ", overflow="fold", max_width=46)
-    for row in values[1:]:
-        cells = [*row, *[""] * (len(header) - len(row))][: len(header)]
-        table.add_row(*[c if len(c) <= 90 else c[:87] + "…" for c in cells])
+    rows = [
+        [short(c) for c in [*r, *[""] * (len(header) - len(r))][: len(header)]] for r in values[1:]
+    ]
+    table.add_column("#", justify="right", style="dim", min_width=2)
+    for index, name in enumerate(header):
+        width = max([len(name), *(len(r[index]) for r in rows)])
+        table.add_column(name or " ", no_wrap=True, overflow="ellipsis", min_width=min(width, 14))
+    for number, cells in enumerate(rows, start=2):
+        table.add_row(str(number), *cells)
     console.print(table)
 
 
@@ -94,7 +104,7 @@ def run_demo(rows: int = 12, keep: bool = False, console: Console | None = None)
     """Run the demo; raises if the daemon did not settle the sheet."""
     from sheetsync.logs import configure_logging
 
-    console = console or Console()
+    console = console or Console(width=None if Console().is_terminal else 180)
     configure_logging("INFO", "text")
     folder = Path(tempfile.mkdtemp(prefix="sheetsync-demo-"))
     key = "demo-" + secrets.token_hex(8)

@@ -146,7 +146,12 @@ class Engine:
             skips = self._skip_existing(watch, table, layout, entries)
             report.skipped = len(skips) // 2
             entries = self.journal.entries(watch.name, self.now())
-        candidates = find_candidates(table, layout, watch, entries)
+        skipped_rows = {w.row for w in skips}
+        candidates = [
+            c
+            for c in find_candidates(table, layout, watch, entries)
+            if c.row_number not in skipped_rows
+        ]
         self._abandon_lost_claims(watch, table, layout, entries)
         self._mark_started(watch)
         report.new = len(candidates)

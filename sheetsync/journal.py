@@ -221,7 +221,8 @@ class Journal:
         with self._tx() as db:
             for row_id in row_ids:
                 db.execute(
-                    "UPDATE rows SET state = 'sending', updated_at = ? WHERE watch = ? AND row_id = ?",
+                    "UPDATE rows SET state = 'sending', updated_at = ?"
+                    " WHERE watch = ? AND row_id = ?",
                     (stamp, watch, row_id),
                 )
                 self._event(db, stamp, watch, row_id, "sending", "")
@@ -283,7 +284,7 @@ class Journal:
 
     @staticmethod
     def _event(
-        db: sqlite3.Connection, at: str, watch: str, row_id: str, state: str, detail: str
+        db: sqlite3.Connection, at: str, watch: str, row_id: str, state: str, detail: str = ""
     ) -> None:
         db.execute(
             "INSERT INTO events (at, watch, row_id, state, detail) VALUES (?, ?, ?, ?, ?)",

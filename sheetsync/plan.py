@@ -114,7 +114,7 @@ def map_header(header_row: Sequence[str], watch: Watch) -> Layout:
     header = [str(cell) for cell in header_row]
     while header and not header[-1].strip():
         header.pop()
-    where = {}
+    where: dict[str, int] = {}
     for index, name in enumerate(header):
         where.setdefault(_norm(name), index)
     wanted = _wanted_results(watch)
@@ -344,12 +344,12 @@ def project(
         entry = entries.get(row_id)
         if entry is None:
             continue
-        number = _find_by_fingerprint(rows, layout, entry)
-        if number is None:
+        found = _find_by_fingerprint(rows, layout, entry)
+        if found is None:
             out.missing.append(row_id)
             continue
         out.moved.append(row_id)
-        out.writes.extend(_diff(rows[number - 2], number, layout, desired_cells(entry, watch)))
+        out.writes.extend(_diff(rows[found - 2], found, layout, desired_cells(entry, watch)))
     return out
 
 

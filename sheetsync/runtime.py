@@ -6,7 +6,6 @@ pace per key), one journal, one engine.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
 from sheetsync.engine import CycleReport, Engine
 from sheetsync.journal import Journal
-from sheetsync.pacing import limiter_for
+from sheetsync.pacing import fingerprint, limiter_for
 from sheetsync.sheet import GoogleSheets
 
 log = logging.getLogger("sheetsync")
@@ -48,15 +47,23 @@ class Runtime:
 
 
 def build_clients(
-    config: Config, *, sleep: Callable[[float], None] = time.sleep
+    config: Config,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> tuple[GoogleSheets, AxiomClient]:
-    """The Google and axiom adapters for a config (raises ConfigError for bad credentials)."""
-    sheets = GoogleSheets(config.google, config.service_account_path, config.source, sleep=sleep)
+    """The Google and axiom adapters for a config (raises ConfigError for bad credentials).
+
+    `sleep` and `monotonic` go together: a fake sleep must advance the fake clock.
+    """
+    sheets = GoogleSheets(
+        config.google, config.service_account_path, config.source, sleep=sleep, clock=monotonic
+    )
     assert config.axiom_key is not None, "load_config(secrets=True) resolves the key"
     key = config.axiom_key.reveal()
     settings = config.axiom
     limiter = limiter_for(
-        "axiom-" + hashlib.sha256(key.encode()).hexdigest()[:16], settings.calls_per_minute
+        "axiom-" + fingerprint(key), settings.calls_per_minute, clock=monotonic, sleep=sleep
     )
     axiom = AxiomClient(
         settings.base_url,
@@ -74,11 +81,12 @@ def open_runtime(
     config: Config,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     journal: Journal | None = None,
 ) -> Runtime:
     """Open the journal (taking its lock), recover from a previous stop, build the engine."""
-    sheets, axiom = build_clients(config, sleep=sleep)
+    sheets, axiom = build_clients(config, sleep=sleep, monotonic=monotonic)
     if journal is None:
         journal = Journal(config.state_path)
         recovered = journal.recover(now())

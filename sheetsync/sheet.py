@@ -10,7 +10,6 @@ sent (reads, value writes, absolute grid resizes), so a retry can never double a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
@@ -28,7 +27,7 @@ from google.oauth2 import service_account
 
 from sheetsync.config import GoogleSettings, read_secret_file
 from sheetsync.errors import ConfigError, QuotaError, SheetError
-from sheetsync.pacing import RollingLimiter, limiter_for
+from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.plan import CellWrite
 
 log = logging.getLogger("sheetsync.sheet")
@@ -75,7 +74,7 @@ def retry_after_seconds(response: requests.Response | None) -> float | None:
         return None
 
 
-class PacedHTTPClient(gspread.HTTPClient):  # type: ignore[misc]
+class PacedHTTPClient(gspread.HTTPClient):
     """gspread's HTTP client, redirected to `base_url`, paced, with bounded retries."""
 
     base_url = "https://sheets.googleapis.com"
@@ -97,16 +96,15 @@ class PacedHTTPClient(gspread.HTTPClient):  # type: ignore[misc]
             attempt += 1
             self._pace(method, url)
             try:
-                return super().request(method, url, *args, **kwargs)  # type: ignore[no-any-return]
+                return super().request(method, url, *args, **kwargs)
             except gspread.exceptions.APIError as exc:
                 status = exc.response.status_code
                 if (status != 429 and status < 500) or attempt > self.retries:
                     raise
                 wait = backoff_seconds(attempt, retry_after_seconds(exc.response), self.rand())
-                if status == 429 and self.read_limiter is not None:
-                    limiter = self._limiter(method, url)
-                    if limiter is not None:
-                        limiter.penalize(wait)
+                limiter = self._limiter(method, url)
+                if status == 429 and limiter is not None:
+                    limiter.penalize(wait)
                 log.warning("Google answered %s; retry %d in %.1fs", status, attempt, wait)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt > self.retries:
@@ -185,21 +183,25 @@ class GoogleSheets:
 
         register_secret(str(info.get("private_key", "")))
         try:
-            credentials = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+            credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                info, scopes=SCOPES
+            )
         except (ValueError, KeyError) as exc:
             raise ConfigError(
                 f"{source}: google.service_account_file: {key_path} is not a service-account key "
                 f"({type(exc).__name__})"
             ) from None
-        identity = hashlib.sha256(self.client_email.encode()).hexdigest()[:16]
+        identity = fingerprint(self.client_email)
         client_class = type(
             "BoundPacedHTTPClient",
             (PacedHTTPClient,),
             {
                 "base_url": settings.api_base_url,
-                "read_limiter": limiter_for(f"google-read-{identity}", settings.reads_per_minute),
+                "read_limiter": limiter_for(
+                    f"google-read-{identity}", settings.reads_per_minute, clock=clock, sleep=sleep
+                ),
                 "write_limiter": limiter_for(
-                    f"google-write-{identity}", settings.writes_per_minute
+                    f"google-write-{identity}", settings.writes_per_minute, clock=clock, sleep=sleep
                 ),
                 "retries": settings.max_retries,
                 "sleep": staticmethod(sleep),

@@ -21,7 +21,9 @@ def print_status(config: Config, limit: int, console: Console | None = None) -> 
             counts = journal.counts(watch.name)
             total = sum(counts.values())
             summary = ", ".join(f"{n} {state}" for state, n in counts.items()) or "no rows yet"
-            console.print(f"[bold]watch {watch.name}[/bold] ({watch.worksheet}): {total} rows: {summary}")
+            console.print(
+                f"[bold]watch {watch.name}[/bold] ({watch.worksheet}): {total} rows: {summary}"
+            )
             events = journal.latest(watch.name, limit)
             if not events:
                 continue

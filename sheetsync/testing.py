@@ -49,20 +49,30 @@ def watch_toml(watch: Mapping[str, Any]) -> str:
 class Clock:
     """A settable UTC clock whose `sleep` advances it instead of waiting."""
 
-    now: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    start: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    elapsed: float = 0.0
     sleeps: list[float] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime:
+        """The current fake time."""
+        return self.start + timedelta(seconds=self.elapsed)
 
     def __call__(self) -> datetime:
         return self.now
 
+    def monotonic(self) -> float:
+        """Seconds since the clock started, for rate limiters (exact for tiny sleeps)."""
+        return self.elapsed
+
     def sleep(self, seconds: float) -> None:
         """Record the wait and move time forward."""
         self.sleeps.append(seconds)
-        self.now += timedelta(seconds=seconds)
+        self.elapsed += seconds
 
     def advance(self, seconds: float) -> None:
         """Move time forward without recording a wait."""
-        self.now += timedelta(seconds=seconds)
+        self.elapsed += seconds
 
 
 @dataclass
@@ -122,12 +132,18 @@ class World:
     def config(self, *watches: Mapping[str, Any], **sections: Mapping[str, Any]) -> Path:
         """Write sheetsync.toml with the given watches (defaults fill name, sheet, automation)."""
         axiom = {"api_key_env": KEY_ENV, "base_url": self.axiom.root_url + "/api/v3"}
-        google = {"service_account_file": "service-account.json", "api_base_url": self.google.root_url}
+        google = {
+            "service_account_file": "service-account.json",
+            "api_base_url": self.google.root_url,
+        }
         axiom.update(sections.get("axiom", {}))
         google.update(sections.get("google", {}))
         parts = ["[axiom]", *[f"{k} = {toml_value(v)}" for k, v in axiom.items()]]
         parts += ["[google]", *[f"{k} = {toml_value(v)}" for k, v in google.items()]]
-        parts += ["[state]", f"path = {toml_value(sections.get('state', {}).get('path', 'sheetsync.db'))}"]
+        parts += [
+            "[state]",
+            f"path = {toml_value(sections.get('state', {}).get('path', 'sheetsync.db'))}",
+        ]
         for index, watch in enumerate(watches or ({},)):
             full = {
                 "name": f"w{index}",
@@ -150,7 +166,9 @@ class World:
     def runtime(self) -> Runtime:
         """The runtime for the current config, with the world's clock and recorded sleeps."""
         if self._runtime is None:
-            self._runtime = open_runtime(self.load(), sleep=self.clock.sleep, now=self.clock)
+            self._runtime = open_runtime(
+                self.load(), sleep=self.clock.sleep, monotonic=self.clock.monotonic, now=self.clock
+            )
         return self._runtime
 
     def close_runtime(self) -> None:

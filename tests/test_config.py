@@ -39,7 +39,14 @@ def test_example_config_is_valid() -> None:
 
 def test_readme_lists_every_config_key() -> None:
     """The README's configuration reference names every key the code accepts."""
-    from sheetsync.config import AxiomSettings, Columns, GoogleSettings, StateSettings, Statuses, Watch
+    from sheetsync.config import (
+        AxiomSettings,
+        Columns,
+        GoogleSettings,
+        StateSettings,
+        Statuses,
+        Watch,
+    )
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for model in (AxiomSettings, GoogleSettings, StateSettings, Watch, Columns, Statuses):
@@ -70,7 +77,9 @@ def test_minimal_config_and_url_spreadsheet(tmp_path: Path) -> None:
         (('service_account_file = "sa.json"', ""), "google.service_account_file: required"),
     ],
 )
-def test_errors_name_file_and_key(tmp_path: Path, edit: tuple[str, str], expected: str | None) -> None:
+def test_errors_name_file_and_key(
+    tmp_path: Path, edit: tuple[str, str], expected: str | None
+) -> None:
     """Every invalid config gives one line naming the file and the offending key."""
     text = MINIMAL.replace(*edit)
     path = write(tmp_path, text)

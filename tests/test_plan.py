@@ -122,7 +122,10 @@ def test_projection_relocates_a_misplaced_claim_by_fingerprint() -> None:
 def test_claim_writes_clear_old_results() -> None:
     """A claim shows sending, sets the id and clears an old link and message."""
     w = watch()
-    table = [["url", "Status", "Run link", "Message", "sheetsync id"], ["a", "retry", "L", "M", "r1"]]
+    table = [
+        ["url", "Status", "Run link", "Message", "sheetsync id"],
+        ["a", "retry", "L", "M", "r1"],
+    ]
     layout = map_header(table[0], w)
     [c] = find_candidates(table, layout, w, {"r1": Entry("r1", "error")})
     assert {(x.col, x.value) for x in claim_writes([c], layout, w)} == {

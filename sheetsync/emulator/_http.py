@@ -84,7 +84,9 @@ class Fault:
     `status` answers with that code instead of handling the request (None: handle it
     normally, after `delay`). `count` limits how many requests it hits (None: all).
     `hold` blocks until the event is set; with `phase="after"` the request is handled
-    first and only its answer is held (the client cannot know whether it took effect).
+    first and only its answer is held or replaced by `status`/`body` (the client cannot
+    know whether it took effect).
+    `skip` lets that many matching requests through untouched first.
     `arrived` is set when the first matching request comes in, so a test can wait for it.
     """
 
@@ -98,7 +100,9 @@ class Fault:
     retry_after: str | None = None
     body: JsonBody | str | None = None
     drop: bool = False
+    skip: int = 0
     hits: int = 0
+    skipped: int = 0
     arrived: threading.Event = field(default_factory=threading.Event)
 
     def matches(self, request: Request) -> bool:
@@ -135,10 +139,13 @@ class EmulatorServer:
     def start(self) -> str:
         """Start serving in a daemon thread; return the root URL."""
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
+        self._server = _QuietServer((self.host, self.port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=type(self).__name__, daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits for one poll: keep it short
+            name=type(self).__name__,
+            daemon=True,
         )
         self._thread.start()
         return self.root_url
@@ -214,12 +221,17 @@ class EmulatorServer:
             self._wait(fault)
             if fault.drop:
                 return None
+            if fault.status is not None:
+                return self._fault_response(fault)
         return response
 
     def _take_fault(self, request: Request) -> Fault | None:
         with self.lock:
             for fault in self.faults:
                 if fault.matches(request):
+                    if fault.skipped < fault.skip:
+                        fault.skipped += 1
+                        continue
                     fault.hits += 1
                     fault.arrived.set()
                     return fault
@@ -250,9 +262,22 @@ class EmulatorServer:
             )
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a killed daemon, a timeout) is normal here, not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def _make_handler(app: EmulatorServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes: without TCP_NODELAY, Nagle plus
+        # the client's delayed ACK add ~40 ms to every keep-alive request.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read app.log
             pass

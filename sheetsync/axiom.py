@@ -1,0 +1,467 @@
+"""The axiom.ai adapter: requests with named timeouts, shared pacing and exact outcome mapping.
+
+A trigger's result is a value (`TriggerOutcome`) because the engine writes every outcome
+into the sheet; the other calls raise `AxiomError`. Decisions are pure (`classify`,
+`backoff`); only `AxiomClient._post` touches the network. The rules:
+
+- Never follow a redirect (the key travels in the body and would be re-sent elsewhere).
+- Retry only what cannot have reached axiom, or cannot do harm: 429, 5xx and connections
+  that failed before the request left. A trigger whose connection broke after sending is
+  `unknown` and never re-sent; reads may be retried after a timeout.
+- The key never appears in a message, a log line, an exception or a repr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random as _random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
+from urllib3.util.retry import Retry
+
+from sheetsync.errors import AxiomError, ConfigError
+from sheetsync.pacing import DEFAULT_WINDOW, RollingLimiter
+from sheetsync.redact import MASK, redact
+
+log = logging.getLogger("sheetsync.axiom")
+
+DEFAULT_BASE_URL = "https://lar.axiom.ai/api/v3"
+DEFAULT_CONNECT_TIMEOUT = 5.0
+"""Seconds to open a connection; a slow connect is retried (nothing was sent)."""
+DEFAULT_READ_TIMEOUT = 30.0
+"""Seconds to wait for an answer; a trigger that times out here is `unknown`."""
+DEFAULT_RETRIES = 3
+"""Extra attempts after a 429, a 5xx or a connection failure before sending."""
+DEFAULT_CALLS_PER_MINUTE = 90
+"""Private pacing when no shared limiter is given (axiom allows 100 per key)."""
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 30.0
+MAX_RETRY_AFTER = 60.0
+"""A longer Retry-After ends the retries at once: the row waits instead of the daemon."""
+SNIPPET_CHARS = 200
+MESSAGE_CHARS = 1000
+
+Status = Literal["triggered", "queued", "error", "waiting", "unknown"]
+Reason = Literal["", "invalid_key", "quota", "rate_limit", "server", "connection"]
+RunState = Literal["running", "success", "failure"]
+
+LINK_KEY = "OPEN LINK IN BROWSER"
+UNKNOWN_ADVICE = (
+    "axiom may or may not have started the run. Check the automation's run history in "
+    "axiom before typing retry in the status cell."
+)
+_RUN_STATES: dict[str, RunState] = {
+    "running": "running",
+    "queued": "running",
+    "success": "success",
+    "finished": "success",
+    "failure": "failure",
+}
+_WAITING_PREFIX: dict[str, str] = {
+    "invalid_key": "axiom rejected the API key",
+    "quota": "axiom quota exceeded (the runtime allowance of this billing period is used up)",
+    "rate_limit": "axiom rate limit reached",
+    "server": "axiom is unavailable",
+}
+
+
+@dataclass(frozen=True)
+class TriggerOutcome:
+    """What one /trigger call came to, in the product's status vocabulary."""
+
+    status: Status
+    link: str = ""
+    message: str = ""
+    http_status: int | None = None
+    reason: Reason = ""
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """The latest run of an automation as /run-data reports it."""
+
+    state: RunState
+    raw_status: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer, reduced to what classification needs."""
+
+    http_status: int
+    content_type: str
+    text: str
+    retry_after: float | None = None
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """No answer: `sent` says whether the request may have reached axiom."""
+
+    sent: bool
+    cause: str
+
+
+Kind = Literal["link", "queued", "ok", "refused", "account", "transient", "redirect", "malformed"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The classification of one answer; `body` is the parsed JSON object for `ok`."""
+
+    kind: Kind
+    message: str = ""
+    reason: Reason = ""
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def _one_line(text: str, limit: int) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _parse(answer: Answer) -> tuple[dict[str, Any] | None, str]:
+    """The JSON object of the body (if any) and axiom's message (JSON field or short plain text)."""
+    text = answer.text.strip()
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = body.get("message")
+        return body, message.strip() if isinstance(message, str) else ""
+    if isinstance(body, str):  # a JSON-encoded string, e.g. "Invalid key"
+        text, body = body.strip(), None
+    plain = body is None and text and "<" not in text and len(text) <= MESSAGE_CHARS
+    return None, _one_line(text, MESSAGE_CHARS) if plain else ""
+
+
+def unexpected(answer: Answer) -> str:
+    """The message for an answer that is none of the documented shapes."""
+    snippet = _one_line(answer.text, SNIPPET_CHARS) or "(empty body)"
+    return (
+        f"axiom returned an unexpected answer "
+        f"(HTTP {answer.http_status}, {answer.content_type}): {snippet}"
+    )
+
+
+def _by_message(message: str) -> Verdict | None:
+    low = message.lower()
+    if "invalid key" in low or "unable to authenticate" in low:
+        return Verdict("account", message, "invalid_key")
+    if "quota exceeded" in low:
+        return Verdict("account", message, "quota")
+    if "rate limit" in low:
+        return Verdict("transient", message, "rate_limit")
+    return None
+
+
+def classify(answer: Answer) -> Verdict:  # noqa: PLR0911 - a decision table reads best flat
+    """Decide what an answer means: HTTP status first, then the documented body shapes."""
+    status = answer.http_status
+    if 300 <= status < 400:
+        target = _one_line(answer.location, SNIPPET_CHARS) or "no Location given"
+        return Verdict(
+            "redirect",
+            f"axiom answered with a redirect (HTTP {status} to {target}); sheetsync never "
+            "follows redirects, so the key was not sent there: check axiom.base_url",
+        )
+    body, message = _parse(answer)
+    # an answer that says a run exists wins over everything else: resending would start another
+    if body is not None and isinstance(body.get(LINK_KEY), str) and body[LINK_KEY].strip():
+        return Verdict("link", body[LINK_KEY].strip())
+    if body is not None and body.get("status") == "queued":
+        return Verdict("queued", message or "axiom queued the run")
+    fixed: dict[int, Verdict] = {
+        401: Verdict("account", message or "Invalid key", "invalid_key"),
+        403: Verdict("account", message or "Quota exceeded", "quota"),
+        429: Verdict("transient", message or "too many calls", "rate_limit"),
+    }
+    if status in fixed:
+        return fixed[status]
+    if status >= 500:
+        return Verdict("transient", message or "the service is busy or down", "server")
+    if status in (400, 404):
+        return Verdict("refused", message) if message else Verdict("malformed", unexpected(answer))
+    if message and (by_message := _by_message(message)) is not None:
+        return by_message
+    if 200 <= status < 300:
+        if body is not None and body.get("status") == "error" and message:
+            return Verdict("refused", message)
+        if body is not None and body.get("status") != "error":
+            return Verdict("ok", body=body)
+        return Verdict("malformed", unexpected(answer))
+    return Verdict("refused", message) if message else Verdict("malformed", unexpected(answer))
+
+
+def backoff(attempt: int, retry_after: float | None, rand: float) -> float | None:
+    """Seconds before retry number `attempt` (0-based), or None when axiom asks for too long."""
+    if retry_after is not None:
+        return retry_after if retry_after <= MAX_RETRY_AFTER else None
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2.0**attempt) * (0.5 + 0.5 * rand)
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # an HTTP-date: fall back to our own backoff
+    return seconds if seconds >= 0 else None
+
+
+def failed_before_sending(exc: requests.RequestException) -> bool:
+    """Whether the failure certainly happened before the request left (safe to resend)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.ProxyError):
+        return True
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return True
+    if isinstance(exc, requests.exceptions.InvalidSchema):
+        return True
+    if isinstance(exc, requests.exceptions.SSLError):
+        # a refused certificate or handshake happens before the request is written
+        return any(w in str(exc).lower() for w in ("certificate", "handshake", "wrong version"))
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        reason = exc.args[0]
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        return isinstance(reason, NewConnectionError)  # NameResolutionError included
+    return False
+
+
+def _cause(exc: requests.RequestException, timeouts: tuple[float, float]) -> str:  # noqa: PLR0911 - one line per cause
+    """A short human description of a transport failure."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"no connection within {timeouts[0]:g} s"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return f"no answer within {timeouts[1]:g} s"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the answer was cut off"
+    reason: object = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    if isinstance(reason, NameResolutionError):
+        return "host name not found (DNS)"
+    if isinstance(reason, NewConnectionError):
+        return "connection refused" if "refused" in str(reason).lower() else "cannot connect"
+    if "aborted" in str(reason).lower() or "disconnected" in str(reason).lower():
+        return "the connection closed before axiom answered"
+    return f"{type(exc).__name__}: {_one_line(str(exc), SNIPPET_CHARS)}"
+
+
+class AxiomClient:
+    """One axiom account: paced, timed-out, never-redirected POSTs with the key in the body."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        limiter: RollingLimiter | None = None,
+        session: requests.Session | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        split = urlsplit(base_url)
+        if split.scheme not in ("http", "https") or not split.netloc:
+            raise ConfigError(f"axiom.base_url: {base_url!r} is not an http(s) URL")
+        self.base_url = base_url.rstrip("/")
+        self._key = api_key
+        self._limiter = limiter or RollingLimiter(DEFAULT_CALLS_PER_MINUTE, DEFAULT_WINDOW)
+        self._session = session or requests.Session()
+        # urllib3 must never resend on its own: a resent trigger could start a second run
+        no_retry = Retry(total=0, connect=0, read=False, redirect=False, status=0, other=0)
+        self._session.mount(f"{split.scheme}://{split.netloc}/", HTTPAdapter(max_retries=no_retry))
+        self._timeouts = (connect_timeout, read_timeout)
+        self._retries = max(0, retries)
+        self._sleep = sleep
+        self._random = random
+
+    def __repr__(self) -> str:
+        return f"AxiomClient(base_url={self.base_url!r}, api_key={MASK!r})"
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._session.close()
+
+    # -- the four calls --------------------------------------------------------------
+    def trigger(self, name: str, data: list[Any] | None) -> TriggerOutcome:
+        """Start a cloud run of `name`; every HTTP or network trouble comes back as an outcome."""
+        payload: dict[str, Any] = {"name": name}
+        if data is not None:
+            payload["data"] = data
+        result, verdict, attempts = self._exchange("/trigger", payload, resend_after_send=False)
+        if isinstance(result, Failure):
+            if result.sent:
+                return TriggerOutcome(
+                    "unknown",
+                    message=self._clean(
+                        f"The connection to axiom broke after the trigger was sent "
+                        f"({result.cause}): {UNKNOWN_ADVICE}"
+                    ),
+                )
+            return TriggerOutcome(
+                "waiting",
+                message=self._clean(
+                    f"cannot reach axiom at {self.base_url}: {result.cause} ({_attempts(attempts)})"
+                ),
+                reason="connection",
+            )
+        assert verdict is not None
+        code, message = result.http_status, self._clean(verdict.message)
+        if verdict.kind == "link":
+            # the viewer link carries its own VNC password on purpose: only the key is masked
+            link = verdict.message.replace(self._key, MASK) if self._key else verdict.message
+            return TriggerOutcome("triggered", link=link, http_status=code)
+        if verdict.kind == "queued":
+            return TriggerOutcome("queued", message=message, http_status=code)
+        if verdict.kind in ("account", "transient"):
+            text = f"{_WAITING_PREFIX[verdict.reason]}: {message} (HTTP {code}"
+            text += f", {_attempts(attempts)})" if verdict.kind == "transient" else ")"
+            return TriggerOutcome(
+                "waiting",
+                message=text,
+                http_status=code,
+                reason=verdict.reason,
+                retry_after=result.retry_after,
+            )
+        if verdict.kind == "ok":
+            message = self._clean(unexpected(result))
+        return TriggerOutcome("error", message=message, http_status=code)
+
+    def run_data(self, name: str) -> RunStatus:
+        """The state of the latest run of `name`; raises AxiomError when axiom cannot tell."""
+        body = self._read("/run-data", {"name": name})
+        raw = body.get("status")
+        state = _RUN_STATES.get(raw.lower()) if isinstance(raw, str) else None
+        if state is None or not isinstance(raw, str):
+            raise AxiomError(
+                self._clean(f"axiom /run-data for {name!r}: unknown run status {raw!r}")
+            )
+        data = body.get("data")
+        return RunStatus(state, raw, data if isinstance(data, dict) else {})
+
+    def list_automations(self) -> list[str]:
+        """The exact names of the account's automations; raises AxiomError naming the problem."""
+        data = self._read("/list-automations", {}).get("data")
+        names = data.get("names") if isinstance(data, dict) else data
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise AxiomError("axiom /list-automations: the answer holds no list of names")
+        return list(names)
+
+    def remaining_runtime(self) -> dict[str, float]:
+        """Minutes used, allowed and remaining in this billing period."""
+        data = self._read("/remaining-runtime", {}).get("data")
+        if not isinstance(data, dict):
+            raise AxiomError("axiom /remaining-runtime: the answer holds no runtime figures")
+        figures = {
+            k: float(v) for k, v in data.items() if isinstance(v, int | float) and k != "status"
+        }
+        if not figures:
+            raise AxiomError("axiom /remaining-runtime: the answer holds no runtime figures")
+        return figures
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _read(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """A read-only call: its JSON object, or AxiomError with a one-line reason."""
+        result, verdict, attempts = self._exchange(endpoint, payload, resend_after_send=True)
+        where = f"axiom {endpoint}" + (f" for {payload['name']!r}" if "name" in payload else "")
+        if isinstance(result, Failure):
+            raise AxiomError(
+                self._clean(
+                    f"{where}: cannot reach axiom at {self.base_url}: {result.cause} "
+                    f"({_attempts(attempts)})"
+                )
+            )
+        assert verdict is not None
+        if verdict.kind == "ok":
+            return verdict.body
+        message = self._clean(verdict.message)
+        if verdict.kind in ("account", "transient"):
+            message = f"{_WAITING_PREFIX[verdict.reason]}: {message}"
+        elif verdict.kind in ("link", "queued"):
+            message = self._clean(unexpected(result))
+        raise AxiomError(f"{where}: {message} (HTTP {result.http_status})")
+
+    def _exchange(
+        self, endpoint: str, payload: dict[str, Any], *, resend_after_send: bool
+    ) -> tuple[Answer | Failure, Verdict | None, int]:
+        """Post with the retry policy; return the last result, its verdict and the attempts made."""
+        attempt = 0
+        while True:
+            attempt += 1
+            result = self._post(endpoint, payload)
+            verdict = None if isinstance(result, Failure) else classify(result)
+            if isinstance(result, Failure):
+                retryable = resend_after_send or not result.sent
+                what, retry_after = result.cause, None
+            else:
+                assert verdict is not None
+                retryable = verdict.kind == "transient"
+                what = f"HTTP {result.http_status}"
+                retry_after = result.retry_after
+            if not retryable:
+                return result, verdict, attempt
+            wait = backoff(attempt - 1, retry_after, self._random())
+            if verdict is not None and verdict.reason == "rate_limit":
+                # everyone sharing this key holds back, not just this call
+                # capped: a huge Retry-After parks the rows, it must not block the daemon
+                self._limiter.penalize(min(wait or MAX_RETRY_AFTER, MAX_RETRY_AFTER))
+            if wait is None or attempt > self._retries:
+                return result, verdict, attempt
+            log.warning(
+                "axiom %s: %s; retry %d of %d in %.1f s",
+                endpoint,
+                self._clean(what),
+                attempt,
+                self._retries,
+                wait,
+            )
+            self._sleep(wait)
+
+    def _post(self, endpoint: str, payload: dict[str, Any]) -> Answer | Failure:
+        """One paced POST with the key in the body; transport errors become a `Failure`."""
+        self._limiter.acquire()
+        try:
+            response = self._session.post(
+                self.base_url + endpoint,
+                json={"key": self._key, **payload},
+                timeout=self._timeouts,
+                allow_redirects=False,
+                headers={"User-Agent": "sheetsync"},
+            )
+        except requests.RequestException as exc:
+            return Failure(not failed_before_sending(exc), self._clean(_cause(exc, self._timeouts)))
+        content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        return Answer(
+            response.status_code,
+            content_type or "no content type",
+            response.text,
+            _parse_retry_after(response.headers.get("Retry-After")),
+            response.headers.get("Location", ""),
+        )
+
+    def _clean(self, text: str) -> str:
+        """One line, bounded, with the key (and any other known secret) masked."""
+        if self._key:
+            text = text.replace(self._key, MASK)
+        return _one_line(redact(text), MESSAGE_CHARS)
+
+
+def _attempts(count: int) -> str:
+    return "1 attempt" if count == 1 else f"{count} attempts"

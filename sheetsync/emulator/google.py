@@ -1,0 +1,301 @@
+"""A local Google Sheets v4 + Drive v3 + OAuth token server for tests and demos.
+
+    emu = GoogleEmulator(reads_per_minute=60, writes_per_minute=60, clock=fake_clock)
+    root = emu.start()                    # http://127.0.0.1:PORT
+    sid = emu.create_spreadsheet("Queue", {"Queue": [["url", "Status"]]})
+    emu.write_service_account_file(tmp / "key.json")   # token_uri -> {root}/token
+
+Point gspread at `root` with an HTTPClient that rewrites `https://sheets.googleapis.com`
+and `https://www.googleapis.com`. Every API call needs a bearer token from `/token`
+whose scopes cover it; Sheets calls count toward per-minute read/write quotas; people's
+edits (`set_cell`, `insert_rows`, `sort`, ...) happen between calls like in a real sheet.
+Semantics follow /work/shared/docs/SHEETS_API.md; the modules beside this one hold them:
+`google_a1` (ranges), `grid` (model), `google_cells`, `google_values`, `google_batch`,
+`google_meta` (developer metadata), `google_drive`, `google_auth`, `google_api` (routes),
+`google_people` (fixtures and human edits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sheetsync.emulator import google_drive
+from sheetsync.emulator._http import EmulatorServer, JsonBody, Request, Response
+from sheetsync.emulator.credentials import (
+    DEFAULT_CLIENT_EMAIL,
+    generate_service_account_info,
+    write_key_file,
+)
+from sheetsync.emulator.google_a1 import ApiError
+from sheetsync.emulator.google_api import READ_METHODS, WRITE_METHODS, Route, route
+from sheetsync.emulator.google_auth import (
+    INVALID_CREDENTIALS,
+    MISSING_CREDENTIALS,
+    Grant,
+    GrantError,
+    grant,
+    insufficient_scopes,
+    unauthenticated,
+)
+from sheetsync.emulator.google_people import PeopleMixin
+from sheetsync.emulator.grid import MAX_CELLS, Book
+
+_STATUS = {
+    400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
+    401: ("UNAUTHENTICATED", INVALID_CREDENTIALS),
+    403: ("PERMISSION_DENIED", "The caller does not have permission"),
+    404: ("NOT_FOUND", "Requested entity was not found."),
+    408: ("DEADLINE_EXCEEDED", "Request timed out."),
+    409: ("ABORTED", "The operation was aborted."),
+    429: ("RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
+    500: ("INTERNAL", "Internal error encountered."),
+    502: ("UNAVAILABLE", "Bad Gateway"),
+    503: ("UNAVAILABLE", "The service is currently unavailable."),
+    504: ("DEADLINE_EXCEEDED", "The service was unable to fulfil the request in time."),
+}
+
+
+def quota_error(kind: str) -> ApiError:
+    """Google's 429 for the per-user 'Read requests' / 'Write requests' quota."""
+    metric = f"{kind} requests"
+    message = (
+        f"Quota exceeded for quota metric '{metric}' and limit '{metric} per minute per user' "
+        "of service 'sheets.googleapis.com' for consumer 'project_number:0'."
+    )
+    info = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "RATE_LIMIT_EXCEEDED",
+        "domain": "googleapis.com",
+        "metadata": {
+            "quota_metric": f"sheets.googleapis.com/{kind.lower()}_requests",
+            "service": "sheets.googleapis.com",
+            "quota_limit": f"{kind}RequestsPerMinutePerUser",
+            "consumer": "projects/0",
+        },
+    }
+    return ApiError(429, message, "RESOURCE_EXHAUSTED", {"details": [info]})
+
+
+class GoogleEmulator(PeopleMixin, EmulatorServer):
+    """Google Sheets + Drive + OAuth token endpoint on 127.0.0.1, thread-safe."""
+
+    def __init__(
+        self,
+        reads_per_minute: int | None = None,
+        writes_per_minute: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        enforce_scopes: bool = True,
+        max_cells: int = MAX_CELLS,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(host, port)
+        self.reads_per_minute = reads_per_minute
+        self.writes_per_minute = writes_per_minute
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.enforce_scopes = enforce_scopes
+        self.max_cells = max_cells
+        self.quota_rejections = 0
+        self.tokens: dict[str, Grant] = {}
+        self._books: dict[str, Book] = {}
+        self._denied: set[str] = set()
+        self._counts: collections.Counter[str] = collections.Counter()
+        self._windows: dict[str, collections.deque[float]] = {
+            "read": collections.deque(),
+            "write": collections.deque(),
+        }
+        self._last_modified = 0.0
+        self._local = threading.local()
+
+    def __enter__(self) -> GoogleEmulator:
+        self.start()
+        return self
+
+    # -- HTTP ------------------------------------------------------------------------
+    def dispatch(self, request: Request) -> Response | None:
+        """Remember the request so injected faults get a body shaped for its service."""
+        self._local.request = request
+        try:
+            return super().dispatch(request)
+        finally:
+            self._local.request = None
+
+    def error_body(self, status: int) -> JsonBody | str:
+        """Google-shaped error JSON (OAuth-shaped on /token, Drive-shaped on Drive)."""
+        request: Request | None = getattr(self._local, "request", None)
+        path = request.path if request is not None else ""
+        if path == "/token":
+            error = "internal_failure" if status >= 500 else "invalid_request"
+            return {"error": error, "error_description": f"HTTP {status}"}
+        if status == 429 and path.startswith("/v4/"):
+            kind = "Read" if request is not None and request.method == "GET" else "Write"
+            return quota_error(kind).body()
+        name, message = _STATUS.get(status, ("UNKNOWN", f"HTTP {status}"))
+        if path.startswith("/drive/"):
+            return google_drive.drive_error(status, message, name.lower()).body()
+        return ApiError(status, message, name).body()
+
+    def handle(self, request: Request) -> Response:
+        """Authenticate, count, apply quotas, then answer the endpoint."""
+        if request.path == "/token" and request.method == "POST":
+            return self._token(request)
+        found = route(request)
+        if found is None:
+            body = ApiError(404, f"Not found: {request.method} {request.path}", "NOT_FOUND")
+            return Response(404, body.body())
+        with self.lock:
+            try:
+                self._authorize(request, found)
+                self._counts[found.name] += 1
+                self._take_quota(found)
+                result = found.run(self, request)
+            except ApiError as exc:
+                headers = {}
+                if exc.code == 401:
+                    headers["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/"'
+                return Response(exc.code, exc.body(), headers)
+        return result if isinstance(result, Response) else Response(200, result)
+
+    def _token(self, request: Request) -> Response:
+        with self.lock:
+            self._counts["token"] += 1
+            try:
+                issued = grant(request.body)
+            except GrantError as exc:
+                return Response(400, exc.body())
+            self.tokens[issued.token] = issued
+        body = {"access_token": issued.token, "expires_in": 3600, "token_type": "Bearer"}
+        return Response(200, body)
+
+    def _authorize(self, request: Request, found: Route) -> None:
+        header = request.headers.get("authorization", "")
+        if not header:
+            raise unauthenticated(MISSING_CREDENTIALS)
+        scheme, _, token = header.partition(" ")
+        issued = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if issued is None:
+            raise unauthenticated(INVALID_CREDENTIALS)
+        if self.enforce_scopes and not issued.scopes & found.scopes:
+            raise insufficient_scopes(found.service, found.service.startswith("drive"))
+
+    def _take_quota(self, found: Route) -> None:
+        if found.quota is None:
+            return
+        limit = self.reads_per_minute if found.quota == "read" else self.writes_per_minute
+        if limit is None:
+            return
+        now = self.clock()
+        window = self._windows[found.quota]
+        while window and window[0] <= now - 60.0:
+            window.popleft()
+        if len(window) >= limit:
+            self.quota_rejections += 1
+            raise quota_error("Read" if found.quota == "read" else "Write")
+        window.append(now)
+
+    # -- state used by the routes ---------------------------------------------------
+    def book(self, spreadsheet_id: str, *, drive: bool = False) -> Book:
+        """The spreadsheet a request names: 404 when unknown, 403 (Drive: 404) when denied."""
+        found = self._books.get(spreadsheet_id)
+        if found is None or (drive and spreadsheet_id in self._denied):
+            if drive:
+                raise google_drive.not_found(spreadsheet_id)
+            raise ApiError(404, "Requested entity was not found.", "NOT_FOUND")
+        if spreadsheet_id in self._denied:
+            raise ApiError(403, "The caller does not have permission", "PERMISSION_DENIED")
+        return found
+
+    def visible_books(self) -> list[Book]:
+        """Spreadsheets the caller may see in Drive, oldest first."""
+        return [b for sid, b in self._books.items() if sid not in self._denied]
+
+    def mutate(self, spreadsheet_id: str, change: Callable[[Book], Any]) -> Any:
+        """Run `change` on a copy of the book; keep the copy only if it succeeds."""
+        work = self.book(spreadsheet_id).copy()
+        result = change(work)
+        work.check_cells()
+        work.prune_metadata()
+        work.modified = self._tick()
+        self._books[spreadsheet_id] = work
+        return result
+
+    # -- tokens, access, counters ---------------------------------------------------
+    def expire_tokens(self) -> None:
+        """Invalidate every issued token: the next API call gets a 401 (clients refresh)."""
+        with self.lock:
+            self.tokens.clear()
+
+    def deny(self, spreadsheet_id: str, denied: bool = True) -> None:
+        """Make a spreadsheet answer 403 PERMISSION_DENIED (Drive: 404), or allow it again."""
+        with self.lock:
+            if denied:
+                self._denied.add(spreadsheet_id)
+            else:
+                self._denied.discard(spreadsheet_id)
+
+    def count(self, method: str) -> int:
+        """How many requests for `method` (e.g. "values.batchGet") passed authentication."""
+        with self.lock:
+            return self._counts[method]
+
+    def reads(self) -> int:
+        """Sheets read requests so far (Drive and token calls not included)."""
+        with self.lock:
+            return sum(self._counts[m] for m in READ_METHODS)
+
+    def writes(self) -> int:
+        """Sheets write requests so far."""
+        with self.lock:
+            return sum(self._counts[m] for m in WRITE_METHODS)
+
+    def reset_counters(self) -> None:
+        """Zero the per-method counters, quota windows and quota rejections."""
+        with self.lock:
+            self._counts.clear()
+            self.quota_rejections = 0
+            for window in self._windows.values():
+                window.clear()
+
+    def write_service_account_file(
+        self, path: str | os.PathLike[str], client_email: str = DEFAULT_CLIENT_EMAIL
+    ) -> Path:
+        """Write a 0600 service-account key file whose token_uri is this emulator's."""
+        info = generate_service_account_info(f"{self.root_url}/token", client_email)
+        return write_key_file(path, info)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m sheetsync.emulator.google --port 8085`: serve until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8085)
+    parser.add_argument("--key-file", help="write a service-account key file for this server")
+    parser.add_argument("--spreadsheet", help="create a spreadsheet with this title")
+    args = parser.parse_args(argv)
+    emu = GoogleEmulator(host=args.host, port=args.port)
+    root = emu.start()
+    print(root, flush=True)
+    if args.key_file:
+        print(f"key file: {emu.write_service_account_file(args.key_file)}", flush=True)
+    if args.spreadsheet:
+        print(f"spreadsheet: {emu.create_spreadsheet(args.spreadsheet)}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""The spreadsheets.values.* methods of the Google Sheets emulator, on a `Book`.
+
+Reads trim trailing empty cells and rows (no `values` key when nothing is left);
+writes skip `null`, clear on `""`, refuse cells over 50,000 characters and ranges
+past the grid. Callers run writes on a copy of the book, so a failed batch changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sheetsync.emulator.google_a1 import (
+    bad_request,
+    col_letters,
+    format_cells,
+    format_range,
+    parse_range,
+)
+from sheetsync.emulator.google_cells import (
+    RENDER_OPTIONS,
+    CellInputError,
+    CellValue,
+    parse_input,
+    render,
+)
+from sheetsync.emulator.google_meta import filter_bounds
+from sheetsync.emulator.grid import Book, Bounds, Sheet, grid_error
+
+
+class _Skip:
+    """A `null` in written values: leave the cell as it is."""
+
+
+SKIP = _Skip()
+Cells = list[list[CellValue | _Skip | None]]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a request wants values read or written."""
+
+    major: str = "ROWS"
+    render: str = "FORMATTED_VALUE"
+    user_entered: bool = False
+    include_values: bool = False
+    response_render: str = "FORMATTED_VALUE"
+
+
+def input_option(value: Any) -> bool:
+    """USER_ENTERED -> True, RAW -> False; missing or unknown is Google's 400."""
+    if value in (None, "", "INPUT_VALUE_OPTION_UNSPECIFIED"):
+        raise bad_request("'valueInputOption' is required but not specified")
+    if value not in ("RAW", "USER_ENTERED"):
+        raise bad_request(f"Invalid value for valueInputOption: {value}")
+    return bool(value == "USER_ENTERED")
+
+
+def check_major(value: Any) -> str:
+    """ROWS (default) or COLUMNS."""
+    if value in (None, "", "DIMENSION_UNSPECIFIED"):
+        return "ROWS"
+    if value not in ("ROWS", "COLUMNS"):
+        raise bad_request(f"Invalid value for majorDimension: {value}")
+    return str(value)
+
+
+def check_render(value: Any) -> str:
+    """FORMATTED_VALUE (default), UNFORMATTED_VALUE or FORMULA."""
+    if value in (None, ""):
+        return "FORMATTED_VALUE"
+    if value not in RENDER_OPTIONS:
+        raise bad_request(f"Invalid value for valueRenderOption: {value}")
+    return str(value)
+
+
+# -- reads ----------------------------------------------------------------------------
+def read(bounds: Bounds, major: str = "ROWS", option: str = "FORMATTED_VALUE") -> dict[str, Any]:
+    """A ValueRange of `bounds`, trimmed like Google's."""
+    grid = [
+        [render(row.get(c), option) for c in range(bounds.col0, bounds.col1)]
+        for row in bounds.sheet.rows[bounds.row0 : bounds.row1]
+    ]
+    if major == "COLUMNS":
+        width = bounds.col1 - bounds.col0
+        grid = [[line[c] for line in grid] for c in range(width)]
+    values = _trim(grid)
+    out: dict[str, Any] = {"range": bounds.a1(), "majorDimension": major}
+    if values:
+        out["values"] = values
+    return out
+
+
+def _trim(grid: list[list[Any]]) -> list[list[Any]]:
+    lines = []
+    for line in grid:
+        end = len(line)
+        while end and line[end - 1] == "":
+            end -= 1
+        lines.append(line[:end])
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def batch_get(book: Book, ranges: list[str], major: str, option: str) -> dict[str, Any]:
+    """The answer of values:batchGet."""
+    bounds = [book.resolve(r) for r in ranges]
+    out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
+    if bounds:
+        out["valueRanges"] = [read(b, major, option) for b in bounds]
+    return out
+
+
+def batch_get_by_filter(book: Book, body: Any) -> dict[str, Any]:
+    """The answer of values:batchGetByDataFilter."""
+    body = body if isinstance(body, dict) else {}
+    major = check_major(body.get("majorDimension"))
+    option = check_render(body.get("valueRenderOption"))
+    found = []
+    for data_filter in body.get("dataFilters") or []:
+        for bounds in filter_bounds(book, data_filter):
+            found.append({"valueRange": read(bounds, major, option), "dataFilters": [data_filter]})
+    out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
+    if found:
+        out["valueRanges"] = found
+    return out
+
+
+# -- writes ---------------------------------------------------------------------------
+def parse_values(values: Any, major: str, user_entered: bool) -> Cells:
+    """Validate written values and turn them into cells, before anything is changed."""
+    if values is None:
+        return []
+    if not isinstance(values, list) or not all(isinstance(v, list) for v in values):
+        raise bad_request("Invalid values: a list of lists is required.")
+    if major == "COLUMNS":
+        height = max((len(v) for v in values), default=0)
+        values = [[col[r] if r < len(col) else None for col in values] for r in range(height)]
+    cells: Cells = []
+    for r, line in enumerate(values):
+        parsed: list[CellValue | _Skip | None] = []
+        for c, item in enumerate(line):
+            if item is None:
+                parsed.append(SKIP)
+                continue
+            try:
+                parsed.append(parse_input(item, user_entered))
+            except CellInputError as exc:
+                raise bad_request(f"{exc} (values[{r}][{c}])") from exc
+        cells.append(parsed)
+    return cells
+
+
+def _put(sheet: Sheet, row0: int, col0: int, cells: Cells) -> tuple[int, int, int]:
+    """Write cells at (row0, col0); return (rows, columns, cells) actually written."""
+    rows, cols, count = set(), set(), 0
+    for r, line in enumerate(cells):
+        for c, value in enumerate(line):
+            if isinstance(value, _Skip):
+                continue
+            sheet.rows[row0 + r].set(col0 + c, value)
+            rows.add(r)
+            cols.add(c)
+            count += 1
+    return len(rows), len(cols), count
+
+
+def _update_response(
+    book: Book, sheet: Sheet, cells: Cells, opts: Options, *, row0: int, col0: int
+) -> dict[str, Any]:
+    height = len(cells)
+    width = max((len(line) for line in cells), default=0)
+    n_rows, n_cols, n_cells = _put(sheet, row0, col0, cells)
+    out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
+    written = Bounds(sheet, row0, row0 + max(height, 1), col0, col0 + max(width, 1))
+    out["updatedRange"] = written.a1()
+    for key, number in (("updatedRows", n_rows), ("updatedColumns", n_cols)):
+        if number:
+            out[key] = number
+    if n_cells:
+        out["updatedCells"] = n_cells
+    if opts.include_values:
+        out["updatedData"] = read(written, "ROWS", opts.response_render)
+    return out
+
+
+def update(book: Book, text: str, values: Any, opts: Options) -> dict[str, Any]:
+    """Write values into a range (a single cell anchors a block of any size)."""
+    parsed = parse_range(text)
+    bounds = book.resolve(text)
+    cells = parse_values(values, opts.major, opts.user_entered)
+    height = len(cells)
+    width = max((len(line) for line in cells), default=0)
+    sheet = bounds.sheet
+    single = bounds.row1 - bounds.row0 == 1 and bounds.col1 - bounds.col0 == 1
+    if single and parsed.area is not None:
+        end_row, end_col = bounds.row0 + height, bounds.col0 + width
+        if end_row > sheet.row_count or end_col > sheet.col_count:
+            cells_text = format_cells(bounds.row0, end_row, bounds.col0, end_col)
+            raise grid_error(sheet.title, cells_text, sheet)
+    elif height > bounds.row1 - bounds.row0 or width > bounds.col1 - bounds.col0:
+        where = (
+            f"row [{bounds.row0 + height}]"
+            if height > bounds.row1 - bounds.row0
+            else f"column [{col_letters(bounds.col0 + width - 1)}]"
+        )
+        raise bad_request(
+            f"Requested writing within range [{bounds.a1()}], but tried writing to {where}"
+        )
+    return _update_response(book, sheet, cells, opts, row0=bounds.row0, col0=bounds.col0)
+
+
+def batch_update(book: Book, body: Any) -> dict[str, Any]:
+    """The answer of values:batchUpdate (the caller discards the book copy on error)."""
+    body = body if isinstance(body, dict) else {}
+    user_entered = input_option(body.get("valueInputOption"))
+    opts = Options(
+        user_entered=user_entered,
+        include_values=_truthy(body.get("includeValuesInResponse")),
+        response_render=check_render(body.get("responseValueRenderOption")),
+    )
+    responses = []
+    for item in body.get("data") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("range"), str):
+            raise bad_request("Invalid data: every ValueRange needs a range.")
+        item_opts = Options(
+            check_major(item.get("majorDimension")),
+            user_entered=opts.user_entered,
+            include_values=opts.include_values,
+            response_render=opts.response_render,
+        )
+        responses.append(update(book, item["range"], item.get("values"), item_opts))
+    return _totals(book, responses)
+
+
+def batch_update_by_filter(book: Book, body: Any) -> dict[str, Any]:
+    """values:batchUpdateByDataFilter; a filter that matches nothing writes nothing (unverified)."""
+    body = body if isinstance(body, dict) else {}
+    user_entered = input_option(body.get("valueInputOption"))
+    responses = []
+    for item in body.get("data") or []:
+        if not isinstance(item, dict):
+            raise bad_request("Invalid data: DataFilterValueRange objects are required.")
+        opts = Options(
+            check_major(item.get("majorDimension")),
+            user_entered=user_entered,
+            include_values=_truthy(body.get("includeValuesInResponse")),
+            response_render=check_render(body.get("responseValueRenderOption")),
+        )
+        for bounds in filter_bounds(book, item.get("dataFilter")):
+            answer = update(book, bounds.a1(), item.get("values"), opts)
+            answer["dataFilter"] = item.get("dataFilter")
+            responses.append(answer)
+    return _totals(book, responses)
+
+
+def _totals(book: Book, responses: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
+    for total, key in (
+        ("totalUpdatedRows", "updatedRows"),
+        ("totalUpdatedColumns", "updatedColumns"),
+        ("totalUpdatedCells", "updatedCells"),
+    ):
+        number = sum(r.get(key, 0) for r in responses)
+        if number:
+            out[total] = number
+    sheets = {r["updatedRange"].rsplit("!", 1)[0] for r in responses if r.get("updatedCells")}
+    if sheets:
+        out["totalUpdatedSheets"] = len(sheets)
+    if responses:
+        out["responses"] = responses
+    return out
+
+
+def append(book: Book, text: str, values: Any, opts: Options, insert_rows: bool) -> dict[str, Any]:
+    """values:append: write after the table found in the range, growing the grid as needed.
+
+    The table: for a one-row range (`A5`, `A1:E1`) the run of non-empty rows starting
+    there; for a taller range the rows up to its last non-empty row.
+    """
+    bounds = book.resolve(text)
+    cells = parse_values(values, opts.major, opts.user_entered)
+    sheet = bounds.sheet
+    col1 = sheet.col_count if bounds.col1 - bounds.col0 == 1 else bounds.col1
+    first, last = _table(sheet, bounds, col1)
+    target = bounds.row0 if last is None else last + 1
+    height = len(cells)
+    width = max((len(line) for line in cells), default=0)
+    if insert_rows:
+        sheet.insert_rows(min(target, sheet.row_count), height)
+    elif target + height > sheet.row_count:
+        sheet.insert_rows(sheet.row_count, target + height - sheet.row_count)
+    if bounds.col0 + width > sheet.col_count:
+        sheet.insert_cols(sheet.col_count, bounds.col0 + width - sheet.col_count)
+    book.check_cells()
+    out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
+    if first is not None and last is not None:
+        table_cols = max(len(r.cells) for r in sheet.rows[first : last + 1])
+        table_end = max(min(table_cols, col1), bounds.col0 + 1)
+        out["tableRange"] = format_range(sheet.title, first, last + 1, bounds.col0, table_end)
+    out["updates"] = _update_response(book, sheet, cells, opts, row0=target, col0=bounds.col0)
+    return out
+
+
+def _table(sheet: Sheet, bounds: Bounds, col1: int) -> tuple[int | None, int | None]:
+    """(first, last) non-empty rows of the table in `bounds`; (None, None) when empty."""
+    rows = sheet.rows
+    if bounds.row1 - bounds.row0 == 1:
+        last = bounds.row0 - 1
+        while last + 1 < len(rows) and not rows[last + 1].empty_between(bounds.col0, col1):
+            last += 1
+        return (bounds.row0, last) if last >= bounds.row0 else (None, None)
+    filled = [
+        i for i in range(bounds.row0, bounds.row1) if not rows[i].empty_between(bounds.col0, col1)
+    ]
+    return (filled[0], filled[-1]) if filled else (None, None)
+
+
+def clear(bounds: Bounds) -> str:
+    """Empty every cell of `bounds`; return the cleared range as echoed."""
+    for row in bounds.sheet.rows[bounds.row0 : bounds.row1]:
+        for col in range(bounds.col0, min(bounds.col1, len(row.cells))):
+            row.set(col, None)
+    return bounds.a1()
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def truthy(value: str | None) -> bool:
+    """A boolean query parameter (`true`, `True`)."""
+    return _truthy(value)

@@ -1,0 +1,130 @@
+"""Client-side pacing: at most N calls in any rolling window, shared by everyone using one budget.
+
+axiom allows 100 calls per rolling minute per API key (all endpoints, polling included) and
+Google meters each identity per minute, so every watch that spends one budget must draw on
+one `RollingLimiter`. `limiter_for()` is the process-wide registry that makes this so.
+
+Registry keys are identifiers, never secrets: callers pass a namespaced fingerprint such as
+`"axiom-" + fingerprint(api_key)` (that is `hashlib.sha256(secret).hexdigest()[:16]`), so the
+registry can be logged or inspected without leaking a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+DEFAULT_WINDOW = 60.0
+"""Both axiom and Google count calls per rolling minute."""
+
+_EPSILON = 1e-9
+"""Float slack so that a wait of exactly `delay()` always frees the slot it waited for."""
+
+
+class RollingLimiter:
+    """At most `limit` acquisitions in any rolling `window` seconds."""
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = DEFAULT_WINDOW,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        if window <= 0:
+            raise ValueError(f"window must be positive, not {window}")
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._stamps: deque[float] = deque()
+        self._blocked_until = float("-inf")
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RollingLimiter(limit={self.limit}, window={self.window:g})"
+
+    def acquire(self) -> float:
+        """Take a slot, sleeping (outside the lock) until one is free; return the seconds waited."""
+        start = self._clock()
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._delay_at(now)
+                if wait <= 0:
+                    self._stamps.append(now)
+                    return max(0.0, now - start)
+            self._sleep(wait)
+
+    def delay(self) -> float:
+        """Seconds until a slot would be free, without taking it."""
+        with self._lock:
+            return self._delay_at(self._clock())
+
+    def penalize(self, seconds: float) -> None:
+        """After a 429: no acquisition before now + `seconds` (never shortens a penalty)."""
+        with self._lock:
+            self._blocked_until = max(self._blocked_until, self._clock() + max(0.0, seconds))
+
+    def tighten(self, limit: int, window: float) -> None:
+        """Adopt the stricter of the current and the given budget (registry sharing)."""
+        with self._lock:
+            self.limit = max(1, min(self.limit, limit))
+            self.window = max(self.window, window)
+
+    def _delay_at(self, now: float) -> float:
+        """The pure decision, for a caller holding the lock: how long until a slot is free."""
+        stamps = self._stamps
+        while stamps and stamps[0] <= now - self.window + _EPSILON:
+            stamps.popleft()
+        wait = self._blocked_until - now
+        excess = len(stamps) - self.limit
+        if excess >= 0:
+            # the slot frees when the (excess + 1) oldest stamps have left the window
+            wait = max(wait, stamps[excess] + self.window - now)
+        return wait if wait > _EPSILON else 0.0
+
+
+_registry: dict[str, RollingLimiter] = {}
+_registry_lock = threading.Lock()
+
+
+def fingerprint(secret: str) -> str:
+    """A short non-secret identifier for a secret: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def limiter_for(
+    key: str,
+    limit: int,
+    window: float = DEFAULT_WINDOW,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RollingLimiter:
+    """The process-wide limiter of one budget (created on first use, then shared).
+
+    `key` must not be a secret: pass e.g. `"axiom-" + fingerprint(api_key)`. When callers
+    disagree about the budget, the shared limiter keeps the stricter one. `clock` and `sleep`
+    are used when the limiter is created; a caller that injects a fake `sleep` must inject the
+    clock it advances too, or the limiter would wait in real time (or spin).
+    """
+    with _registry_lock:
+        limiter = _registry.get(key)
+        if limiter is None:
+            limiter = _registry[key] = RollingLimiter(limit, window, clock=clock, sleep=sleep)
+        else:
+            limiter.tighten(limit, window)
+        return limiter
+
+
+def clear_limiters() -> None:
+    """Forget every shared limiter (tests, and a reload that changes the budgets)."""
+    with _registry_lock:
+        _registry.clear()

@@ -1,0 +1,121 @@
+"""Results land on the row that was sent while people insert, delete and sort rows."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from sheetsync.engine import CycleReport
+from sheetsync.testing import World
+
+HEADER = ["url", "product"]
+WAIT = 20.0
+
+
+def in_flight(world: World, edit: Callable[[], None], *, mode: str = "batch") -> CycleReport:
+    """Run a cycle, hold axiom's answer, let `edit` change the sheet, then release it."""
+    hold = threading.Event()
+    fault = world.axiom.add_fault(path="/trigger", hold=hold, phase="after", count=1)
+    result: list[CycleReport] = []
+    thread = threading.Thread(target=lambda: result.extend(world.once()))
+    thread.start()
+    assert fault.arrived.wait(WAIT), "the trigger never reached axiom"
+    edit()
+    hold.set()
+    thread.join(WAIT)
+    assert not thread.is_alive()
+    return result[0]
+
+
+def by_url(world: World) -> dict[str, dict[str, str]]:
+    values = world.values()
+    header = values[0]
+    return {
+        row[0]: {h: (row[i] if i < len(row) else "") for i, h in enumerate(header)}
+        for row in values[1:]
+        if row
+    }
+
+
+def test_rows_inserted_above_while_in_flight(world: World) -> None:
+    """Two rows inserted above the sent rows do not receive their results."""
+    world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"]])
+    world.config({"mode": "batch"})
+    sid = world.spreadsheet_id
+    report = in_flight(
+        world,
+        lambda: world.google.insert_rows(
+            sid, "Queue", 2, count=2, values=[["human 1"], ["human 2"]]
+        ),
+    )
+    assert report.error is None
+    rows = by_url(world)
+    assert rows["human 1"]["Status"] == "" and rows["human 2"]["Status"] == ""
+    assert rows["https://a"]["Status"] == "triggered"
+    assert rows["https://b"]["Status"] == "triggered"
+    assert world.values()[1][0] == "human 1"
+
+
+def test_row_deleted_while_in_flight_is_not_written_elsewhere(world: World) -> None:
+    """A row deleted meanwhile is skipped and its neighbour keeps its own content."""
+    world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"], ["https://c", "C"]])
+    world.config({"mode": "batch"})
+    sid = world.spreadsheet_id
+    report = in_flight(world, lambda: world.google.delete_rows(sid, "Queue", 3))
+    assert report.missing == 1
+    rows = by_url(world)
+    assert "https://b" not in rows
+    assert rows["https://a"]["Status"] == "triggered"
+    assert rows["https://c"]["Status"] == "triggered"
+    assert len(world.values()) == 3  # header + two rows: nothing written past the end
+    events = world.runtime().journal.latest("w0", 50)
+    assert any(e.state == "deleted" for e in events)
+
+
+def test_sort_while_in_flight_keeps_results_with_their_rows(world: World) -> None:
+    """Sorting the tab descending moves every result along with its row."""
+    world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"], ["https://c", "C"]])
+    world.axiom.script(["started", "queued", "error"])
+    world.config({"mode": "row"})
+    sid = world.spreadsheet_id
+    hold = threading.Event()
+    fault = world.axiom.add_fault(path="/trigger", hold=hold, phase="after", count=1)
+    thread = threading.Thread(target=world.once)
+    thread.start()
+    assert fault.arrived.wait(WAIT)
+    world.google.sort(sid, "Queue", 1, ascending=False)
+    world.google.insert_rows(sid, "Queue", 2, values=[["https://z-human", "Z"]])
+    hold.set()
+    thread.join(WAIT)
+    rows = by_url(world)
+    assert rows["https://a"]["Status"] == "triggered"
+    assert rows["https://b"]["Status"] == "queued"
+    assert rows["https://c"]["Status"] == "error"
+    assert rows["https://z-human"]["Status"] == ""
+    assert [r[0] for r in world.values()[1:]] == [
+        "https://z-human",
+        "https://c",
+        "https://b",
+        "https://a",
+    ]
+    assert len(world.axiom.triggers) == 3
+
+
+def test_all_three_edits_at_once(world: World) -> None:
+    """Insert above, delete one and sort, all during one in-flight batch trigger."""
+    world.sheet([HEADER, *[[f"https://{c}", c.upper()] for c in "abcdef"]])
+    world.config({"mode": "batch"})
+    sid = world.spreadsheet_id
+
+    def edits() -> None:
+        world.google.insert_rows(sid, "Queue", 2, values=[["https://new-1"]])
+        world.google.delete_rows(sid, "Queue", 4)  # https://b
+        world.google.sort(sid, "Queue", 2, ascending=False)
+
+    in_flight(world, edits)
+    rows = by_url(world)
+    assert "https://b" not in rows
+    assert rows["https://new-1"]["Status"] == ""
+    for c in "acdef":
+        assert rows[f"https://{c}"]["Status"] == "triggered", c
+    assert world.payloads() == [[HEADER, *[[f"https://{c}", c.upper()] for c in "abcdef"]]]
