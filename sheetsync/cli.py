@@ -96,8 +96,12 @@ def once(config_path: Path, log_level: str, log_format: str) -> None:
     except (ConfigError, JournalError) as exc:
         _fail(str(exc), EXIT_CONFIG)
         return
+    from sheetsync.progress import progress_reporter
+
     try:
-        reports = [runtime.cycle(watch) for watch in config.watches]
+        with progress_reporter() as reporter:
+            runtime.engine.progress = reporter
+            reports = runtime.cycle_all()
     finally:
         runtime.close()
     failed = [r for r in reports if r.error]

@@ -1,16 +1,18 @@
-"""One cycle of one watch: the only code that sequences sheet, journal and axiom I/O.
+"""One cycle of the watches of one spreadsheet: the only code that sequences I/O.
 
-A cycle with work costs exactly two Sheets reads and at most two writes, whatever the
-number of rows:
+Watches on tabs of one spreadsheet that are due together share every request, so a
+cycle with work costs two Sheets reads and at most two writes, whatever the number
+of rows and tabs:
 
-    read 1   the tab                      -> layout, candidates, repairs
-    journal  claim candidates             (durable before the sheet shows them)
-    write 1  headers + repairs + claims   (`sending` and the row id)
+    read 1   every tab                        -> layouts, candidates, repairs
+    journal  claim candidates                 (durable before the sheet shows them)
+    write 1  headers + repairs + claims       (`sending` and the row id)
     per trigger: journal `sending` -> POST /trigger -> journal outcome
-    read 2   the tab again                -> rows located by id
-    write 2  the journal's projection     (results land where the ids are now)
+    read 2   the tabs that had work           -> rows located by id
+    write 2  the journal's projection         (results land where the ids are now)
 
-An idle cycle is read 1 alone.
+An idle cycle is read 1 alone. A backlog that takes longer than `flush_seconds` to
+send repeats read 2 + write 2 every `flush_seconds`, so the sheet shows progress.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from datetime import UTC, datetime
 
 from sheetsync.config import Watch
 from sheetsync.errors import SheetError
-from sheetsync.journal import Journal, Outcome
+from sheetsync.journal import Journal
 from sheetsync.plan import (
+    Candidate,
     CellWrite,
     Entry,
     Layout,
@@ -38,32 +40,17 @@ from sheetsync.plan import (
     pad,
     plan_triggers,
     project,
-    waiting_delay,
 )
+from sheetsync.sending import Sender, TriggerPort
 from sheetsync.sheet import SheetPort
 
 log = logging.getLogger("sheetsync.engine")
 
+FLUSH_SECONDS = 5.0
+"""During a long backlog, results are written this often."""
 
-class TriggerResult(Protocol):
-    """What a trigger attempt returns (see `sheetsync.axiom.TriggerOutcome`)."""
-
-    @property
-    def status(self) -> str: ...
-    @property
-    def link(self) -> str: ...
-    @property
-    def message(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-
-
-class TriggerPort(Protocol):
-    """What the engine needs from axiom."""
-
-    def trigger(self, name: str, data: list[Any] | None) -> TriggerResult:
-        """Start one run; never raises for HTTP or network trouble."""
-        ...
+Progress = Callable[[str, int, int], None]
+"""`progress(watch, rows_done, rows_total)`, called as triggers complete."""
 
 
 @dataclass
@@ -86,14 +73,28 @@ class CycleReport:
         parts = [
             f"watch {self.watch}: {self.seen} rows seen, {self.new} new, {self.triggered} triggered"
         ]
-        parts += [
-            f"{n} {state}" for state, n in sorted(self.outcomes.items()) if state != "triggered"
-        ]
+        parts += [f"{n} {s}" for s, n in sorted(self.outcomes.items()) if s != "triggered"]
         if self.skipped:
             parts.append(f"{self.skipped} skipped (start_from = now)")
         if self.missing:
             parts.append(f"{self.missing} deleted before their result was written")
         return ", ".join(parts) + f" in {self.seconds:.2f}s"
+
+
+@dataclass
+class _Cycle:
+    """One watch's part of a group cycle."""
+
+    watch: Watch
+    report: CycleReport
+    layout: Layout | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    cells: list[CellWrite] = field(default_factory=list)
+    plans: list[TriggerPlan] = field(default_factory=list)
+
+    @property
+    def claimed(self) -> set[str]:
+        return {c.row_id for c in self.candidates}
 
 
 class Engine:
@@ -108,6 +109,7 @@ class Engine:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         timer: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
+        flush_seconds: float = FLUSH_SECONDS,
     ) -> None:
         self.sheets = sheets
         self.axiom = axiom
@@ -115,30 +117,92 @@ class Engine:
         self.now = now
         self.timer = timer
         self.rand = rand
+        self.flush_seconds = flush_seconds
+        self.progress: Progress | None = None
         self._started: set[str] = set()
 
     def run_cycle(self, watch: Watch) -> CycleReport:
-        """One cycle of a watch; errors are caught into the report (other watches go on)."""
-        report = CycleReport(watch.name)
+        """One cycle of one watch."""
+        return self.run_group([watch])[0]
+
+    def run_group(self, watches: Sequence[Watch]) -> list[CycleReport]:
+        """One cycle of watches on one spreadsheet; a failing watch never stops the others."""
         began = self.timer()
+        cycles = [_Cycle(w, CycleReport(w.name)) for w in watches]
         try:
-            self._cycle(watch, report)
+            self._run(cycles)
         except SheetError as exc:
-            report.error = str(exc)
-        report.seconds = self.timer() - began
-        return report
+            for cycle in cycles:
+                cycle.report.error = cycle.report.error or str(exc)
+        for cycle in cycles:
+            cycle.report.seconds = self.timer() - began
+        return [c.report for c in cycles]
 
-    def _read(self, watch: Watch) -> tuple[list[list[str]], Layout]:
-        table = self.sheets.read_tabs(watch.spreadsheet_id, [watch.worksheet])[watch.worksheet]
-        if not table or not any(cell.strip() for cell in table[0]):
-            raise SheetError(
-                f"worksheet {watch.worksheet!r} (watch {watch.name}): the first row must be "
-                "the header row, and it is empty"
-            )
-        return table, map_header(table[0], watch)
+    # -- the sequence ------------------------------------------------------------
+    def _run(self, cycles: list[_Cycle]) -> None:
+        spreadsheet = cycles[0].watch.spreadsheet_id
+        tables = self._read(spreadsheet, cycles)
+        for cycle in cycles:
+            if cycle.report.error is None:
+                try:
+                    self._prepare(cycle, tables[cycle.watch.worksheet])
+                except SheetError as exc:
+                    cycle.report.error = str(exc)
+        ready = [c for c in cycles if c.report.error is None]
+        for cycle in ready:
+            if cycle.layout is not None and cycle.layout.added:
+                self.sheets.ensure_columns(spreadsheet, cycle.watch.worksheet, cycle.layout.width)
+        self._write(spreadsheet, {c.watch.worksheet: c.cells for c in ready if c.cells}, ready)
+        busy = [c for c in ready if c.candidates]
+        if not busy:
+            return
+        last_flush = self.timer()
 
-    def _cycle(self, watch: Watch, report: CycleReport) -> None:
-        table, layout = self._read(watch)
+        def maybe_flush() -> None:
+            nonlocal last_flush
+            if self.timer() - last_flush >= self.flush_seconds:
+                self._flush(spreadsheet, busy, final=False)
+                last_flush = self.timer()
+
+        for cycle in busy:
+            self._send(cycle, maybe_flush)
+        self._flush(spreadsheet, busy, final=True)
+
+    def _read(self, spreadsheet: str, cycles: list[_Cycle]) -> dict[str, list[list[str]]]:
+        """All tabs in one batchGet; if that fails, tab by tab to pin the error on its watch."""
+        titles = list(dict.fromkeys(c.watch.worksheet for c in cycles))
+        try:
+            return self.sheets.read_tabs(spreadsheet, titles)
+        except SheetError:
+            if len(titles) == 1:
+                raise
+        tables: dict[str, list[list[str]]] = {}
+        for cycle in cycles:
+            title = cycle.watch.worksheet
+            try:
+                if title not in tables:
+                    tables[title] = self.sheets.read_tabs(spreadsheet, [title])[title]
+            except SheetError as exc:
+                cycle.report.error = str(exc)
+        return tables
+
+    def _write(
+        self, spreadsheet: str, cells: dict[str, list[CellWrite]], cycles: list[_Cycle]
+    ) -> None:
+        merged: dict[str, list[CellWrite]] = {}
+        for title, tab_cells in cells.items():
+            merged.setdefault(title, []).extend(tab_cells)
+        if not merged:
+            return
+        self.sheets.write_cells(spreadsheet, merged)
+        for cycle in cycles:
+            cycle.report.written += len(cells.get(cycle.watch.worksheet, []))
+
+    def _prepare(self, cycle: _Cycle, table: list[list[str]]) -> None:
+        """Decide a watch's claims and repairs and commit the claims to the journal."""
+        watch, report = cycle.watch, cycle.report
+        layout = _layout(watch, table)
+        cycle.layout = layout
         report.seen = len(table) - 1
         entries = self.journal.entries(watch.name, self.now())
         skips: list[CellWrite] = []
@@ -154,71 +218,66 @@ class Engine:
         ]
         self._abandon_lost_claims(watch, table, layout, entries)
         self._mark_started(watch)
-        report.new = len(candidates)
-        claimed = {c.row_id for c in candidates}
+        claimed_rows = {c.row_number for c in candidates}
         repairs = [
-            w
-            for w in project(table, layout, watch, entries).writes
-            if w.row not in {c.row_number for c in candidates}
+            w for w in project(table, layout, watch, entries).writes if w.row not in claimed_rows
         ]
-        cells = header_writes(layout) + skips + repairs + claim_writes(candidates, layout, watch)
-        if cells:
+        cycle.candidates = candidates
+        cycle.cells = (
+            header_writes(layout) + skips + repairs + claim_writes(candidates, layout, watch)
+        )
+        cycle.plans = plan_triggers(candidates, layout, watch)
+        report.new = len(candidates)
+        if candidates:
             self.journal.claim(
                 watch.name,
                 [(c.row_id, c.fingerprint, c.automation) for c in candidates],
                 self.now(),
             )
-            if layout.added:
-                self.sheets.ensure_columns(watch.spreadsheet_id, watch.worksheet, layout.width)
-            self.sheets.write_cells(watch.spreadsheet_id, {watch.worksheet: cells})
-            report.written += len(cells)
-        if not candidates:
-            return
-        self._send(watch, plan_triggers(candidates, layout, watch), report)
-        table, layout = self._read(watch)
-        entries = self.journal.entries(watch.name, self.now())
-        projection = project(table, layout, watch, entries, relocate=claimed)
-        for row_id in projection.missing:
-            report.missing += 1
-            log.warning(
-                "watch %s: row %s was deleted before its result could be written; "
-                "its outcome stays in the journal",
-                watch.name,
-                row_id,
-            )
-            self.journal.note(watch.name, row_id, "deleted", "row left the sheet", self.now())
-        if projection.writes:
-            self.sheets.write_cells(watch.spreadsheet_id, {watch.worksheet: projection.writes})
-            report.written += len(projection.writes)
 
-    def _send(self, watch: Watch, plans: Sequence[TriggerPlan], report: CycleReport) -> None:
-        held: Outcome | None = None
-        for plan in plans:
-            ids = list(plan.row_ids)
-            if held is not None:
-                self.journal.record(watch.name, ids, held, self.now())
-                _count(report, held.state, len(ids))
-                continue
-            self.journal.mark_sending(watch.name, ids, self.now())
-            result = self.axiom.trigger(plan.automation, plan.data)
-            outcome = self._outcome(watch, ids, result)
-            self.journal.record(watch.name, ids, outcome, self.now())
-            _count(report, outcome.state, len(ids))
-            if outcome.state in {"triggered", "queued"}:
-                report.triggered += len(ids)
-            if outcome.state == "waiting":
-                # an account-level refusal applies to every row: do not spend calls on them
-                held = outcome
+    def _send(self, cycle: _Cycle, after_each: Callable[[], None]) -> None:
+        watch = cycle.watch
+        sender = Sender(watch.name, self.axiom, self.journal, self.now, self.rand)
+        total = len(cycle.candidates)
+        done = 0
 
-    def _outcome(self, watch: Watch, ids: Sequence[str], result: TriggerResult) -> Outcome:
-        if result.status != "waiting":
-            return Outcome(result.status, result.link, result.message)
-        waits = max(self.journal.waits(watch.name, ids).values(), default=0)
-        delay = waiting_delay(result.reason, waits, self.rand())
-        at = self.now() + timedelta(seconds=delay)
-        message = f"{result.message} (sheetsync retries by itself after {at:%H:%M:%S} UTC)"
-        return Outcome("waiting", "", message, at)
+        def progressed() -> None:
+            nonlocal done
+            done = sum(sender.tally.outcomes.values())
+            if self.progress is not None:
+                self.progress(watch.name, done, total)
+            after_each()
 
+        sender.send_all(cycle.plans, progressed)
+        cycle.report.outcomes = dict(sender.tally.outcomes)
+        cycle.report.triggered = sender.tally.sent
+
+    def _flush(self, spreadsheet: str, cycles: list[_Cycle], *, final: bool) -> None:
+        """Read the tabs again and write each watch's projection where its ids are now."""
+        tables = self.sheets.read_tabs(
+            spreadsheet, list(dict.fromkeys(c.watch.worksheet for c in cycles))
+        )
+        cells: dict[str, list[CellWrite]] = {}
+        for cycle in cycles:
+            watch = cycle.watch
+            table = tables[watch.worksheet]
+            layout = _layout(watch, table)
+            entries = self.journal.entries(watch.name, self.now())
+            relocate = cycle.claimed if final else set()
+            projection = project(table, layout, watch, entries, relocate=relocate)
+            cells.setdefault(watch.worksheet, []).extend(projection.writes)
+            for row_id in projection.missing:
+                cycle.report.missing += 1
+                log.warning(
+                    "watch %s: row %s was deleted before its result could be written; "
+                    "its outcome stays in the journal",
+                    watch.name,
+                    row_id,
+                )
+                self.journal.note(watch.name, row_id, "deleted", "row left the sheet", self.now())
+        self._write(spreadsheet, {t: c for t, c in cells.items() if c}, cycles)
+
+    # -- first cycles and lost claims ------------------------------------------
     def _has_started(self, watch: Watch) -> bool:
         return watch.name in self._started or self.journal.has_started(watch.name)
 
@@ -259,5 +318,19 @@ class Engine:
             self.journal.abandon(watch.name, lost, self.now())
 
 
-def _count(report: CycleReport, state: str, n: int) -> None:
-    report.outcomes[state] = report.outcomes.get(state, 0) + n
+def _layout(watch: Watch, table: list[list[str]]) -> Layout:
+    if not table or not any(cell.strip() for cell in table[0]):
+        raise SheetError(
+            f"worksheet {watch.worksheet!r} (watch {watch.name}): the first row must be "
+            "the header row, and it is empty"
+        )
+    return map_header(table[0], watch)
+
+
+def group_watches(watches: Sequence[Watch]) -> list[list[Watch]]:
+    """Watches that share a spreadsheet and a schedule, cycled together to share requests."""
+    groups: dict[tuple[str, str], list[Watch]] = {}
+    for watch in watches:
+        schedule = watch.cron or f"every {watch.interval}"
+        groups.setdefault((watch.spreadsheet_id, schedule), []).append(watch)
+    return list(groups.values())

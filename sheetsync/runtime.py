@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
-from sheetsync.engine import CycleReport, Engine
+from sheetsync.engine import CycleReport, Engine, group_watches
 from sheetsync.journal import Journal
 from sheetsync.pacing import fingerprint, limiter_for
 from sheetsync.sheet import GoogleSheets
@@ -34,12 +34,21 @@ class Runtime:
 
     def cycle(self, watch: Watch) -> CycleReport:
         """Run one cycle of a watch and log its one-line summary."""
-        report = self.engine.run_cycle(watch)
-        if report.error:
-            log.error("watch %s: %s", watch.name, report.error)
-        else:
-            log.info("%s", report.line())
-        return report
+        return self.cycle_group([watch])[0]
+
+    def cycle_group(self, watches: Sequence[Watch]) -> list[CycleReport]:
+        """One cycle of watches sharing a spreadsheet; one log line per watch."""
+        reports = self.engine.run_group(watches)
+        for report in reports:
+            if report.error:
+                log.error("watch %s: %s", report.watch, report.error)
+            else:
+                log.info("%s", report.line())
+        return reports
+
+    def cycle_all(self) -> list[CycleReport]:
+        """One cycle of every enabled watch, grouped by spreadsheet and schedule."""
+        return [r for group in group_watches(self.config.watches) for r in self.cycle_group(group)]
 
     def close(self) -> None:
         """Release the journal and its lock."""
@@ -96,5 +105,5 @@ def open_runtime(
                 "(check axiom's run history, then type retry to resend)",
                 recovered,
             )
-    engine = Engine(sheets, axiom, journal, now=now)
+    engine = Engine(sheets, axiom, journal, now=now, timer=monotonic)
     return Runtime(config, journal, sheets, axiom, engine)

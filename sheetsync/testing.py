@@ -179,8 +179,7 @@ class World:
 
     def once(self) -> list[CycleReport]:
         """One cycle of every watch, like `sheetsync once`."""
-        runtime = self.runtime()
-        return [runtime.cycle(w) for w in runtime.config.watches]
+        return self.runtime().cycle_all()
 
     def until_quiet(self, limit: int = 10, step: float = 0.0) -> list[CycleReport]:
         """Cycles until one triggers nothing (advancing the clock by `step` between them)."""

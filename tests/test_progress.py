@@ -1,0 +1,37 @@
+"""Backlog progress: log lines every few seconds when not on a terminal."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from sheetsync.progress import progress_logger, progress_reporter
+
+
+def test_logger_reports_every_few_seconds_and_at_the_end(caplog: pytest.LogCaptureFixture) -> None:
+    """A 100-row backlog logs at most one line per 5 s, plus the final count."""
+    caplog.set_level(logging.INFO, "sheetsync.progress")
+    now = [0.0]
+    report = progress_logger(clock=lambda: now[0], every=5.0)
+    for done in range(1, 101):
+        now[0] += 0.5
+        report("w", done, 100)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 10  # at 11, 21, ... 91 rows, then the last
+    assert lines[-1].startswith("watch w: 100/100 rows sent, 2.0 rows/s")
+
+
+def test_small_backlogs_stay_quiet(caplog: pytest.LogCaptureFixture) -> None:
+    """A handful of rows finishes too fast to need progress."""
+    caplog.set_level(logging.INFO, "sheetsync.progress")
+    report = progress_logger(clock=lambda: 100.0)
+    report("w", 3, 3)
+    assert caplog.records == []
+
+
+def test_reporter_is_a_logger_when_not_a_terminal() -> None:
+    """Output redirected to a file or journald gets log lines, not a bar."""
+    with progress_reporter(io.StringIO()) as report:
+        report("w", 1, 2)
