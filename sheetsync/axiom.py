@@ -183,6 +183,9 @@ def classify(answer: Answer) -> Verdict:  # noqa: PLR0911 - a decision table rea
         return Verdict("link", body[LINK_KEY].strip())
     if body is not None and body.get("status") == "queued":
         return Verdict("queued", message or "axiom queued the run")
+    # account-level words beat the status code: deployments disagree on which code goes with them
+    if message and status < 500 and (by_message := _by_message(message)) is not None:
+        return by_message
     fixed: dict[int, Verdict] = {
         401: Verdict("account", message or "Invalid key", "invalid_key"),
         403: Verdict("account", message or "Quota exceeded", "quota"),
@@ -194,8 +197,6 @@ def classify(answer: Answer) -> Verdict:  # noqa: PLR0911 - a decision table rea
         return Verdict("transient", message or "the service is busy or down", "server")
     if status in (400, 404):
         return Verdict("refused", message) if message else Verdict("malformed", unexpected(answer))
-    if message and (by_message := _by_message(message)) is not None:
-        return by_message
     if 200 <= status < 300:
         if body is not None and body.get("status") == "error" and message:
             return Verdict("refused", message)

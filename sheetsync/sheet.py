@@ -3,9 +3,12 @@
 Built on gspread's low-level `HTTPClient` (not its Worksheet objects, which re-fetch
 metadata on every call). Every request passes through `PacedHTTPClient.request`:
 the URL is rewritten to the configured base URL, the identity's shared read or write
-budget is taken, and 429/5xx/connection failures are retried a bounded number of
-times with jittered backoff that honours `Retry-After`. Only idempotent requests are
-sent (reads, value writes, absolute grid resizes), so a retry can never double a write.
+budget is taken, and reads and absolute grid resizes are retried on 429/5xx/connection
+failures a bounded number of times, with jittered backoff honouring `Retry-After`.
+
+Value writes are never retried here, and never wait long for the write budget: they
+address rows by position, and positions taken from a read go stale while people edit.
+A write that cannot go now fails the cycle; the next cycle reads again and heals it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, Protocol
 
 import gspread
 import requests
-from google.auth.exceptions import GoogleAuthError
+from google.auth.exceptions import GoogleAuthError, TransportError
 from google.oauth2 import service_account
 
 from sheetsync.config import GoogleSettings, read_secret_file
@@ -37,6 +40,9 @@ SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 DEFAULT_CONNECT_TIMEOUT = 10.0
 MAX_BACKOFF_SECONDS = 64.0
+MAX_WRITE_WAIT_SECONDS = 2.0
+"""A positional write waits at most this long for the write budget, else it is postponed."""
+_VALUE_WRITE = re.compile(r"/values:batchUpdate$")
 _READ_PATH = re.compile(r"/v4/spreadsheets/[^/:]+(/values(/[^:]*|:batchGet))?$")
 
 
@@ -99,15 +105,17 @@ class PacedHTTPClient(gspread.HTTPClient):
                 return super().request(method, url, *args, **kwargs)
             except gspread.exceptions.APIError as exc:
                 status = exc.response.status_code
-                if (status != 429 and status < 500) or attempt > self.retries:
+                if status != 429 and status < 500:
                     raise
                 wait = backoff_seconds(attempt, retry_after_seconds(exc.response), self.rand())
                 limiter = self._limiter(method, url)
                 if status == 429 and limiter is not None:
                     limiter.penalize(wait)
+                if attempt > self.retries or _is_value_write(url):
+                    raise
                 log.warning("Google answered %s; retry %d in %.1fs", status, attempt, wait)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt > self.retries:
+                if attempt > self.retries or _is_value_write(url):
                     raise
                 wait = backoff_seconds(attempt, None, self.rand())
                 log.warning(
@@ -128,6 +136,10 @@ class PacedHTTPClient(gspread.HTTPClient):
         limiter = self._limiter(method, url)
         if limiter is not None:
             limiter.acquire()
+
+
+def _is_value_write(url: str) -> bool:
+    return _VALUE_WRITE.search(url.split("?", 1)[0]) is not None
 
 
 def quote_title(title: str) -> str:
@@ -256,6 +268,13 @@ class GoogleSheets:
         data = [r for title, tab_cells in cells.items() for r in row_ranges(title, tab_cells)]
         if not data:
             return
+        limiter = self.http.write_limiter
+        delay = limiter.delay() if limiter is not None else 0.0
+        if delay > MAX_WRITE_WAIT_SECONDS:
+            raise SheetError(
+                f"spreadsheet {spreadsheet_id}: the Google write budget is used up for "
+                f"{delay:.0f}s; writing on the next cycle"
+            )
         body = {"valueInputOption": "RAW", "data": data}
         self._call(
             spreadsheet_id, next(iter(cells)), self.http.values_batch_update, spreadsheet_id, body
@@ -263,7 +282,7 @@ class GoogleSheets:
 
     def ensure_columns(self, spreadsheet_id: str, title: str, count: int) -> None:
         """Grow a tab to `count` columns (an absolute resize, safe to retry)."""
-        grid = self.grid(spreadsheet_id, title)
+        grid = self.grid(spreadsheet_id, title, refresh=True)  # people delete columns too
         if grid.cols >= count:
             return
         body = {
@@ -289,14 +308,22 @@ class GoogleSheets:
             return func(*args, **kwargs)
         except gspread.exceptions.APIError as exc:
             raise _translate(exc, spreadsheet_id, title, self.client_email) from None
+        except TransportError as exc:
+            raise SheetError(
+                f"Google's token endpoint is unreachable ({_first_line(str(exc))[:120]})"
+            ) from None
         except GoogleAuthError as exc:
             raise SheetError(
                 f"Google rejected the service-account credentials ({type(exc).__name__}: "
                 f"{_first_line(str(exc))})"
             ) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except requests.RequestException as exc:
             raise SheetError(
                 f"spreadsheet {spreadsheet_id}: Google unreachable ({type(exc).__name__})"
+            ) from None
+        except ValueError:  # a 200 that is not JSON: a captive portal or a proxy page
+            raise SheetError(
+                f"spreadsheet {spreadsheet_id}: Google answered something that is not JSON"
             ) from None
 
 
@@ -315,7 +342,7 @@ def _translate(
     if status == 403:
         return SheetError(f"{where}: permission denied; share it with {email} as Editor")
     if status == 429:
-        return QuotaError(f"{where}: Google quota exceeded after retries ({message})")
+        return QuotaError(f"{where}: Google quota exceeded ({message})")
     if status == 400 and "Unable to parse range" in message:
         return SheetError(f"{where}: worksheet {title!r} does not exist")
     return SheetError(f"{where}: Google answered {status}: {message}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import socket
 import threading
@@ -615,9 +616,27 @@ def test_the_key_never_appears_in_logs_messages_errors_or_reprs(
         assert KEY not in text
 
 
-def test_pure_classification_prefers_the_http_status() -> None:
-    """A 404 with an auth-looking message is still a row error: the status decides first."""
-    verdict = classify(
-        Answer(404, "application/json", '{"status":"error","message":"Invalid key"}')
-    )
-    assert (verdict.kind, verdict.message) == ("refused", "Invalid key")
+def test_pure_classification_keeps_task_not_found_a_row_error() -> None:
+    """A 404 saying the task is not found is this row's error, not an account problem."""
+    body = '{"status":"error","message":"Task not found, please check the name and try again."}'
+    verdict = classify(Answer(404, "application/json", body))
+    assert verdict.kind == "refused"
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "reason"),
+    [
+        (400, "Invalid key", "invalid_key"),
+        (404, "Unable to authenticate, please check your API key and try again.", "invalid_key"),
+        (403, "Invalid key", "invalid_key"),
+        (401, "Quota exceeded", "quota"),
+        (400, "Quota exceeded", "quota"),
+    ],
+)
+def test_account_words_win_over_an_unexpected_status(
+    status: int, message: str, reason: str
+) -> None:
+    """An account-level message under another status still means `waiting`, never `error`."""
+    body = json.dumps({"status": "error", "message": message})
+    verdict = classify(Answer(status, "application/json", body))
+    assert verdict.reason == reason
