@@ -437,15 +437,15 @@ class AxiomClient:
 
     def _post(self, endpoint: str, payload: dict[str, Any]) -> Answer | Failure:
         """One paced POST with the key in the body; transport errors become a `Failure`."""
-        self._limiter.acquire()
         try:
-            response = self._session.post(
-                self.base_url + endpoint,
-                json={"key": self._key, **payload},
-                timeout=self._timeouts,
-                allow_redirects=False,
-                headers={"User-Agent": "sheetsync"},
-            )
+            with self._limiter.slot():  # counted until the answer is in: see `slot`
+                response = self._session.post(
+                    self.base_url + endpoint,
+                    json={"key": self._key, **payload},
+                    timeout=self._timeouts,
+                    allow_redirects=False,
+                    headers={"User-Agent": "sheetsync"},
+                )
         except requests.RequestException as exc:
             return Failure(not failed_before_sending(exc), self._clean(_cause(exc, self._timeouts)))
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip()

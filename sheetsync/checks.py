@@ -6,11 +6,13 @@ import difflib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from sheetsync.allowance import runtime_left
 from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
 from sheetsync.errors import AxiomError, SheetsyncError
 from sheetsync.journal import Journal
-from sheetsync.plan import find_candidates, map_header, pad
+from sheetsync.layout import map_header
+from sheetsync.plan import find_candidates, pad
 from sheetsync.runtime import build_clients
 from sheetsync.sheet import GoogleSheets
 
@@ -59,6 +61,7 @@ def run_checks(config: Config, echo: Echo) -> int:
         return problems
     echo(f"✓ service account {sheets.client_email}")
     names = _automation_names(axiom, echo, bad)
+    _shared_tracking(config, echo)
     journal = _journal(config)
     try:
         for watch in config.watches:
@@ -78,14 +81,30 @@ def _automation_names(axiom: AxiomClient, echo: Echo, bad: Echo) -> list[str] | 
         return None
     echo(f"✓ axiom key accepted; {len(names)} automation(s) in the account")
     try:
-        runtime = axiom.remaining_runtime()
-        echo(
-            f"  remaining runtime: {runtime.get('remaining', '?')} of "
-            f"{runtime.get('allowance', '?')} minutes"
-        )
+        left, detail = runtime_left(axiom.remaining_runtime())
+        if left:
+            echo(f"  remaining runtime: {detail}")
+        else:
+            echo(f"! remaining runtime: {detail}; rows will wait until the allowance renews")
     except AxiomError as exc:
         echo(f"  remaining runtime unavailable: {exc}")
     return names
+
+
+def _shared_tracking(config: Config, echo: Echo) -> None:
+    """Tracking is exact only when no other watch starts runs of the same automation."""
+    by_name: dict[str, list[str]] = {}
+    for watch in config.watches:
+        if watch.automation:
+            by_name.setdefault(watch.automation, []).append(watch.name)
+    for watch in config.watches:
+        others = [n for n in by_name.get(watch.automation or "", []) if n != watch.name]
+        if watch.track_runs and others:
+            echo(
+                f"! watch {watch.name}: watch(es) {', '.join(others)} also start "
+                f"{watch.automation!r}; /run-data reports only the latest run of a name, so "
+                "overlapping runs show `untracked`"
+            )
 
 
 def _journal(config: Config) -> Journal | None:

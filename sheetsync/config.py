@@ -26,6 +26,13 @@ DEFAULT_AXIOM_CALLS_PER_MINUTE = 90
 DEFAULT_GOOGLE_PER_MINUTE = 55
 """Google allows 60 reads and 60 writes per minute per user; keep headroom for humans' tools."""
 
+DEFAULT_TRACK_POLL_SECONDS = 5.0
+"""First /run-data poll this long after a trigger; axiom suggests polling every 5-15 s."""
+DEFAULT_TRACK_POLL_MAX_SECONDS = 60.0
+"""The poll interval doubles up to this (axiom suggests backing off to 60 s)."""
+DEFAULT_TRACK_TIMEOUT_SECONDS = 6 * 3600.0
+"""A run with no final status after this long stops being tracked (and holding a slot)."""
+
 _SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 
 
@@ -116,6 +123,7 @@ class Statuses(_Model):
     running: str = "running"
     success: str = "success"
     failure: str = "failure"
+    untracked: str = "untracked"
     retry: str = "retry"
 
     @model_validator(mode="after")
@@ -146,6 +154,13 @@ class Watch(_Model):
     add_missing_columns: bool = True
     start_from: Literal["all", "now"] = "all"
     ready_column: str | None = None
+    settle_seconds: Annotated[float, Field(ge=0)] = 0.0
+    send_row_id: bool = False
+    track_runs: bool = False
+    track_poll_seconds: Annotated[float, Field(gt=0)] = DEFAULT_TRACK_POLL_SECONDS
+    track_poll_max_seconds: Annotated[float, Field(gt=0)] = DEFAULT_TRACK_POLL_MAX_SECONDS
+    track_timeout_seconds: Annotated[float, Field(gt=0)] = DEFAULT_TRACK_TIMEOUT_SECONDS
+    max_in_flight: Annotated[int, Field(gt=0)] | None = None
     enabled: bool = True
     columns: Columns = Columns()
     statuses: Statuses = Statuses()
@@ -158,6 +173,13 @@ class Watch(_Model):
             raise ValueError("set interval_seconds or cron, not both")
         if self.cron is not None:
             _check_cron(self.cron)
+        if self.track_poll_max_seconds < self.track_poll_seconds:
+            raise ValueError("track_poll_max_seconds must not be below track_poll_seconds")
+        if self.max_in_flight is not None and not self.track_runs:
+            raise ValueError(
+                "max_in_flight needs track_runs = true (sheetsync learns that a run has "
+                "ended by tracking it)"
+            )
         return self
 
     @property

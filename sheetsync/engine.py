@@ -11,6 +11,10 @@ of rows and tabs:
     read 2   the tabs that had work           -> rows located by id
     write 2  the journal's projection         (results land where the ids are now)
 
+Between read 1 and the claims, axiom may be asked (never the sheet): /run-data for
+tracked runs whose poll is due, and /remaining-runtime for rows waiting on the quota.
+Their answers land in the journal and reach the sheet through the projection.
+
 An idle cycle is read 1 alone. A backlog that takes longer than `flush_seconds` to
 send repeats read 2 + write 2 every `flush_seconds`, so the sheet shows progress.
 """
@@ -23,26 +27,31 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
+from sheetsync.allowance import Allowance, RuntimePort
 from sheetsync.config import Watch
 from sheetsync.errors import SheetError
 from sheetsync.journal import Journal
+from sheetsync.layout import Layout, map_header
 from sheetsync.plan import (
     Candidate,
     CellWrite,
     Entry,
-    Layout,
     TriggerPlan,
     claim_writes,
     find_candidates,
     header_writes,
-    map_header,
     pad,
     plan_triggers,
     project,
+    settle,
+    take_slots,
 )
+from sheetsync.runs import RunLedger
 from sheetsync.sending import Sender, TriggerPort
 from sheetsync.sheet import SheetPort
+from sheetsync.tracking import RunDataPort, Tracker, first_poll
 
 log = logging.getLogger("sheetsync.engine")
 
@@ -51,6 +60,10 @@ FLUSH_SECONDS = 5.0
 
 Progress = Callable[[str, int, int], None]
 """`progress(watch, rows_done, rows_total)`, called as triggers complete."""
+
+
+class AxiomPort(TriggerPort, RunDataPort, RuntimePort, Protocol):
+    """Everything a cycle asks axiom: triggers, run polls and the runtime allowance."""
 
 
 @dataclass
@@ -65,6 +78,9 @@ class CycleReport:
     written: int = 0
     missing: int = 0
     skipped: int = 0
+    polled: int = 0
+    settling: int = 0
+    held: int = 0
     seconds: float = 0.0
     error: str | None = None
 
@@ -78,6 +94,12 @@ class CycleReport:
             parts.append(f"{self.skipped} skipped (start_from = now)")
         if self.missing:
             parts.append(f"{self.missing} deleted before their result was written")
+        if self.polled:
+            parts.append(f"{self.polled} run(s) polled")
+        if self.settling:
+            parts.append(f"{self.settling} settling (settle_seconds)")
+        if self.held:
+            parts.append(f"{self.held} waiting for a run to end (max_in_flight)")
         return ", ".join(parts) + f" in {self.seconds:.2f}s"
 
 
@@ -103,7 +125,7 @@ class Engine:
     def __init__(
         self,
         sheets: SheetPort,
-        axiom: TriggerPort,
+        axiom: AxiomPort,
         journal: Journal,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -119,7 +141,11 @@ class Engine:
         self.rand = rand
         self.flush_seconds = flush_seconds
         self.progress: Progress | None = None
+        self.tracker = Tracker(axiom, journal, now)
+        self.allowance = Allowance(axiom, journal, now)
         self._started: set[str] = set()
+        self._first_seen: dict[str, dict[str, datetime]] = {}
+        """`settle_seconds`: per watch, when each new row's current look was first read."""
 
     def run_cycle(self, watch: Watch) -> CycleReport:
         """One cycle of one watch."""
@@ -204,6 +230,9 @@ class Engine:
         layout = _layout(watch, table)
         cycle.layout = layout
         report.seen = len(table) - 1
+        if watch.track_runs:
+            report.polled = self.tracker.poll_due(watch)
+        self.allowance.gate(watch.name)
         entries = self.journal.entries(watch.name, self.now())
         skips: list[CellWrite] = []
         if watch.start_from == "now" and not self._has_started(watch):
@@ -216,6 +245,7 @@ class Engine:
             for c in find_candidates(table, layout, watch, entries)
             if c.row_number not in skipped_rows
         ]
+        candidates = self._select(cycle, layout, candidates)
         self._abandon_lost_claims(watch, table, layout, entries)
         self._mark_started(watch)
         claimed_rows = {c.row_number for c in candidates}
@@ -226,7 +256,6 @@ class Engine:
         cycle.cells = (
             header_writes(layout) + skips + repairs + claim_writes(candidates, layout, watch)
         )
-        cycle.plans = plan_triggers(candidates, layout, watch)
         report.new = len(candidates)
         if candidates:
             self.journal.claim(
@@ -235,9 +264,32 @@ class Engine:
                 self.now(),
             )
 
+    def _select(
+        self, cycle: _Cycle, layout: Layout, candidates: list[Candidate]
+    ) -> list[Candidate]:
+        """Hold back rows still settling and triggers beyond `max_in_flight`; plan the rest."""
+        watch = cycle.watch
+        seen = self._first_seen.get(watch.name, {})
+        settled, self._first_seen[watch.name] = settle(
+            candidates, seen, self.now(), watch.settle_seconds
+        )
+        cycle.report.settling = len(candidates) - len(settled)
+        plans = plan_triggers(settled, layout, watch)
+        if watch.max_in_flight is not None:
+            in_flight = RunLedger(self.journal).in_flight(watch.name)
+            plans = take_slots(plans, in_flight, watch.max_in_flight)
+        cycle.plans = plans
+        going = {row_id for plan in plans for row_id in plan.row_ids}
+        chosen = [c for c in settled if c.row_id in going]
+        cycle.report.held = len(settled) - len(chosen)
+        return chosen
+
     def _send(self, cycle: _Cycle, after_each: Callable[[], None]) -> None:
         watch = cycle.watch
+        cycle.report.polled += self.tracker.last_look({p.automation for p in cycle.plans}, watch)
         sender = Sender(watch.name, self.axiom, self.journal, self.now, self.rand)
+        if watch.track_runs:
+            sender.first_poll = lambda now: first_poll(now, watch)
         total = len(cycle.candidates)
         done = 0
 

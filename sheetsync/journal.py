@@ -8,8 +8,6 @@ start can tell what happened; `recover()` turns every `sending` row into `unknow
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sheetsync.errors import JournalError
+from sheetsync.lockfile import take_lock
 from sheetsync.plan import Entry
 
 SCHEMA = """
@@ -37,6 +36,10 @@ CREATE TABLE IF NOT EXISTS rows (
     waits INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT NOT NULL DEFAULT '',
     updated_at TEXT NOT NULL,
+    wait_reason TEXT NOT NULL DEFAULT '',
+    trigger_id TEXT NOT NULL DEFAULT '',
+    poll_at TEXT NOT NULL DEFAULT '',
+    poll_seconds REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (watch, row_id)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -54,12 +57,25 @@ CREATE TABLE IF NOT EXISTS watches (
 CREATE INDEX IF NOT EXISTS events_by_watch ON events (watch, id);
 """
 
+ADDED_COLUMNS = {
+    "wait_reason": "TEXT NOT NULL DEFAULT ''",
+    "trigger_id": "TEXT NOT NULL DEFAULT ''",
+    "poll_at": "TEXT NOT NULL DEFAULT ''",
+    "poll_seconds": "REAL NOT NULL DEFAULT 0",
+}
+"""Columns of `rows` newer than the first schema: added to an older journal when it opens."""
+
 UNKNOWN_MESSAGE = (
     "sheetsync stopped while this row's trigger was being sent, so axiom may or may not "
     "have started the run. Check the automation's run history in axiom; type retry in "
     "the status cell to send the row again."
 )
 
+OVERLAPPED_MESSAGE = (
+    "a later run of this automation started before this one ended; axiom reports only "
+    "the latest run of a name, so this run's outcome is not tracked (max_in_flight = 1 "
+    "tracks every run)"
+)
 OUTCOME_STATES = ("triggered", "queued", "error", "waiting", "unknown")
 
 
@@ -71,6 +87,8 @@ class Outcome:
     link: str = ""
     message: str = ""
     next_attempt_at: datetime | None = None
+    reason: str = ""
+    """Why a row is `waiting` (invalid_key, quota, rate_limit, server, connection)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +101,8 @@ class Event:
     detail: str
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
+    """A journal timestamp: UTC to the second, sortable as text."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -97,18 +116,26 @@ class Journal:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if lock:
-                self._lock_file = _take_lock(path)
+                self._lock_file = take_lock(path)
             self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA busy_timeout=5000")
             self.db.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.Error as exc:
             self.close()
             raise JournalError(f"{path}: cannot open the journal: {exc}") from None
         except OSError as exc:
             self.close()
             raise JournalError(f"{path}: cannot open the journal: {exc.strerror}") from None
+
+    def _migrate(self) -> None:
+        """Bring a journal written by an older sheetsync up to the current schema."""
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(rows)")}
+        for name, declaration in ADDED_COLUMNS.items():
+            if name not in present:
+                self.db.execute(f"ALTER TABLE rows ADD COLUMN {name} {declaration}")
 
     def close(self) -> None:
         """Close the database and release the lock."""
@@ -120,7 +147,7 @@ class Journal:
             self._lock_file = None
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._mutex:
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -130,15 +157,15 @@ class Journal:
                 raise
             self.db.execute("COMMIT")
 
-    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._mutex:
             return self.db.execute(sql, params).fetchall()
 
     # -- reads ---------------------------------------------------------------
     def entries(self, watch: str, now: datetime) -> dict[str, Entry]:
         """Every row of a watch, as the plan sees it."""
-        due = _iso(now)
-        cursor = self._query(
+        due = iso(now)
+        cursor = self.query(
             "SELECT row_id, state, fingerprint, link, message, triggered_at, run_status,"
             " next_attempt_at FROM rows WHERE watch = ?",
             (watch,),
@@ -150,11 +177,11 @@ class Journal:
 
     def has_started(self, watch: str) -> bool:
         """Whether this watch ever completed a first cycle on this journal."""
-        return bool(self._query("SELECT 1 FROM watches WHERE watch = ?", (watch,)))
+        return bool(self.query("SELECT 1 FROM watches WHERE watch = ?", (watch,)))
 
     def counts(self, watch: str) -> dict[str, int]:
         """Rows per state."""
-        cursor = self._query(
+        cursor = self.query(
             "SELECT state, COUNT(*) FROM rows WHERE watch = ? GROUP BY state ORDER BY state",
             (watch,),
         )
@@ -164,7 +191,7 @@ class Journal:
         """How many times in a row each row has been put to `waiting`."""
         ids = list(row_ids)
         marks = ",".join("?" * len(ids))
-        rows = self._query(
+        rows = self.query(
             f"SELECT row_id, waits FROM rows WHERE watch = ? AND row_id IN ({marks})",
             (watch, *ids),
         )
@@ -172,7 +199,7 @@ class Journal:
 
     def latest(self, watch: str, limit: int = 10) -> list[Event]:
         """The newest events of a watch, newest first."""
-        cursor = self._query(
+        cursor = self.query(
             "SELECT at, row_id, state, detail FROM events WHERE watch = ? ORDER BY id DESC LIMIT ?",
             (watch, limit),
         )
@@ -181,13 +208,13 @@ class Journal:
     # -- writes ----------------------------------------------------------------
     def mark_started(self, watch: str, now: datetime) -> None:
         """Remember that a watch had its first cycle (for `start_from = "now"`)."""
-        with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO watches VALUES (?, ?)", (watch, _iso(now)))
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO watches VALUES (?, ?)", (watch, iso(now)))
 
     def claim(self, watch: str, rows: Sequence[tuple[str, str, str]], now: datetime) -> None:
         """Record `(row_id, fingerprint, automation)` rows as claimed, before anything is sent."""
-        stamp = _iso(now)
-        with self._tx() as db:
+        stamp = iso(now)
+        with self.transaction() as db:
             for row_id, fp, automation in rows:
                 db.execute(
                     "INSERT INTO rows (watch, row_id, state, attempt, fingerprint, automation,"
@@ -195,15 +222,16 @@ class Journal:
                     " ON CONFLICT (watch, row_id) DO UPDATE SET state = 'claimed',"
                     " attempt = attempt + 1, fingerprint = excluded.fingerprint,"
                     " automation = excluded.automation, link = '', message = '',"
-                    " run_status = '', updated_at = excluded.updated_at",
+                    " run_status = '', poll_at = '', trigger_id = '', wait_reason = '',"
+                    " updated_at = excluded.updated_at",
                     (watch, row_id, fp, automation, stamp),
                 )
-                self._event(db, stamp, watch, row_id, "claimed", automation)
+                event(db, stamp, watch, row_id, "claimed", automation)
 
     def skip(self, watch: str, rows: Sequence[tuple[str, str]], now: datetime) -> None:
         """Record `(row_id, fingerprint)` rows as skipped (present before the first cycle)."""
-        stamp = _iso(now)
-        with self._tx() as db:
+        stamp = iso(now)
+        with self.transaction() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, message,"
                 " updated_at) VALUES (?, ?, 'skipped', ?, ?, ?)",
@@ -217,61 +245,100 @@ class Journal:
 
     def mark_sending(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
         """Commit that these rows' trigger is about to leave (durable before the POST)."""
-        stamp = _iso(now)
-        with self._tx() as db:
+        stamp = iso(now)
+        with self.transaction() as db:
             for row_id in row_ids:
                 db.execute(
                     "UPDATE rows SET state = 'sending', updated_at = ?"
                     " WHERE watch = ? AND row_id = ?",
                     (stamp, watch, row_id),
                 )
-                self._event(db, stamp, watch, row_id, "sending", "")
+                event(db, stamp, watch, row_id, "sending", "")
 
-    def record(self, watch: str, row_ids: Sequence[str], outcome: Outcome, now: datetime) -> None:
-        """Commit a trigger's outcome for its rows (before the sheet is written)."""
-        stamp = _iso(now)
-        next_at = _iso(outcome.next_attempt_at) if outcome.next_attempt_at else ""
-        triggered_at = stamp if outcome.state in {"triggered", "queued"} else ""
-        with self._tx() as db:
+    def record(
+        self,
+        watch: str,
+        row_ids: Sequence[str],
+        outcome: Outcome,
+        now: datetime,
+        *,
+        poll: tuple[datetime, float] | None = None,
+    ) -> None:
+        """Commit a trigger's outcome for its rows (before the sheet is written).
+
+        A started or queued run supersedes the tracked run of its automation; with
+        `poll = (first_poll_at, poll_seconds)` the new run is tracked itself.
+        """
+        stamp = iso(now)
+        next_at = iso(outcome.next_attempt_at) if outcome.next_attempt_at else ""
+        started = outcome.state in {"triggered", "queued"}
+        with self.transaction() as db:
             for row_id in row_ids:
                 db.execute(
                     "UPDATE rows SET state = ?, link = ?, message = ?, triggered_at = ?,"
-                    " next_attempt_at = ?, waits = CASE WHEN ? = 'waiting' THEN waits + 1 ELSE 0"
-                    " END, updated_at = ? WHERE watch = ? AND row_id = ?",
+                    " next_attempt_at = ?, wait_reason = ?, waits = CASE WHEN ? = 'waiting'"
+                    " THEN waits + 1 ELSE 0 END, updated_at = ? WHERE watch = ? AND row_id = ?",
                     (
                         outcome.state,
                         outcome.link,
                         outcome.message,
-                        triggered_at,
+                        stamp if started else "",
                         next_at,
+                        outcome.reason if outcome.state == "waiting" else "",
                         outcome.state,
                         stamp,
                         watch,
                         row_id,
                     ),
                 )
-                self._event(db, stamp, watch, row_id, outcome.state, outcome.message[:200])
+                event(db, stamp, watch, row_id, outcome.state, outcome.message[:200])
+            if started and row_ids:
+                _start_run(db, watch, row_ids, stamp, poll)
+
+    def postpone(
+        self, watch: str, row_ids: Sequence[str], until: datetime, message: str, now: datetime
+    ) -> None:
+        """Keep `waiting` rows waiting until `until`, with a new explanation."""
+        stamp = iso(now)
+        with self.transaction() as db:
+            for row_id in row_ids:
+                db.execute(
+                    "UPDATE rows SET next_attempt_at = ?, message = ?, updated_at = ?"
+                    " WHERE watch = ? AND row_id = ? AND state = 'waiting'",
+                    (iso(until), message, stamp, watch, row_id),
+                )
+            if row_ids:
+                event(db, stamp, watch, "*", "waiting", message[:200])
+
+    def due_waiting(self, watch: str, reason: str, now: datetime) -> list[str]:
+        """Rows `waiting` for `reason` whose next attempt is due."""
+        rows = self.query(
+            "SELECT row_id FROM rows WHERE watch = ? AND state = 'waiting' AND wait_reason = ?"
+            " AND next_attempt_at <= ? ORDER BY row_id",
+            (watch, reason, iso(now)),
+        )
+        return [r[0] for r in rows]
 
     def abandon(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
         """Forget claims that were never sent and whose row is gone from the sheet."""
-        stamp = _iso(now)
-        with self._tx() as db:
+        stamp = iso(now)
+        with self.transaction() as db:
             for row_id in row_ids:
                 db.execute(
                     "DELETE FROM rows WHERE watch = ? AND row_id = ? AND state = 'claimed'",
                     (watch, row_id),
                 )
-                self._event(db, stamp, watch, row_id, "abandoned", "claimed row left the sheet")
+                event(db, stamp, watch, row_id, "abandoned", "claimed row left the sheet")
 
     def note(self, watch: str, row_id: str, state: str, detail: str, now: datetime) -> None:
         """Add a history line without changing a row."""
-        with self._tx() as db:
-            self._event(db, _iso(now), watch, row_id, state, detail)
+        with self.transaction() as db:
+            event(db, iso(now), watch, row_id, state, detail)
 
     def recover(self, now: datetime) -> int:
         """At start: rows whose trigger may have left without an answer become `unknown`."""
-        stamp = _iso(now)
-        with self._tx() as db:
+        stamp = iso(now)
+        with self.transaction() as db:
             stuck = db.execute("SELECT watch, row_id FROM rows WHERE state = 'sending'").fetchall()
             for watch, row_id in stuck:
                 db.execute(
@@ -279,37 +346,54 @@ class Journal:
                     " WHERE watch = ? AND row_id = ?",
                     (UNKNOWN_MESSAGE, stamp, watch, row_id),
                 )
-                self._event(db, stamp, watch, row_id, "unknown", "recovered after a stop")
+                event(db, stamp, watch, row_id, "unknown", "recovered after a stop")
         return len(stuck)
 
-    @staticmethod
-    def _event(
-        db: sqlite3.Connection, at: str, watch: str, row_id: str, state: str, detail: str = ""
-    ) -> None:
+
+def event(
+    db: sqlite3.Connection, at: str, watch: str, row_id: str, state: str, detail: str = ""
+) -> None:
+    """Add one history line inside an open transaction."""
+    db.execute(
+        "INSERT INTO events (at, watch, row_id, state, detail) VALUES (?, ?, ?, ?, ?)",
+        (at, watch, row_id, state, detail),
+    )
+
+
+def _start_run(
+    db: sqlite3.Connection,
+    watch: str,
+    row_ids: Sequence[str],
+    stamp: str,
+    poll: tuple[datetime, float] | None,
+) -> None:
+    """Inside `record`: a new run supersedes the tracked run of its name (see `runs`)."""
+    found = db.execute(
+        "SELECT automation FROM rows WHERE watch = ? AND row_id = ?", (watch, row_ids[0])
+    ).fetchone()
+    if found is None:
+        return
+    name = found[0]
+    older = db.execute(
+        "SELECT watch, row_id FROM rows WHERE automation = ? AND run_status = 'running'", (name,)
+    ).fetchall()
+    for other_watch, row_id in older:
+        if other_watch == watch and row_id in row_ids:
+            continue
         db.execute(
-            "INSERT INTO events (at, watch, row_id, state, detail) VALUES (?, ?, ?, ?, ?)",
-            (at, watch, row_id, state, detail),
+            "UPDATE rows SET run_status = 'overlapped', poll_at = '', message = CASE WHEN"
+            " message = '' THEN ? ELSE message END, updated_at = ? WHERE watch = ? AND row_id = ?",
+            (OVERLAPPED_MESSAGE, stamp, other_watch, row_id),
         )
+        event(db, stamp, other_watch, row_id, "overlapped", f"a later run of {name!r} started")
+    if poll is None:
+        return
+    poll_at, seconds = poll
+    db.executemany(
+        "UPDATE rows SET run_status = 'running', trigger_id = ?, poll_at = ?, poll_seconds = ?"
+        " WHERE watch = ? AND row_id = ?",
+        [(row_ids[0], iso(poll_at), seconds, watch, row_id) for row_id in row_ids],
+    )
 
 
 SKIPPED_MESSAGE = "present before sheetsync started watching (start_from = now); type retry to send"
-
-
-def _take_lock(path: Path) -> IO[str]:
-    lock_path = path.with_name(path.name + ".lock")
-    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the process life
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        owner = handle.read().strip() or "another process"
-        handle.close()
-        raise JournalError(
-            f"{path}: another sheetsync (pid {owner}) is using this state file; "
-            "stop it first or give this one its own [state] path"
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
-    return handle

@@ -15,13 +15,16 @@ import hashlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 DEFAULT_WINDOW = 60.0
 """Both axiom and Google count calls per rolling minute."""
 
 _EPSILON = 1e-9
 """Float slack so that a wait of exactly `delay()` always frees the slot it waited for."""
+IN_FLIGHT_POLL = 0.05
+"""When every slot is held by a call still in flight, look again this often."""
 
 
 class RollingLimiter:
@@ -44,6 +47,7 @@ class RollingLimiter:
         self._clock = clock
         self._sleep = sleep
         self._stamps: deque[float] = deque()
+        self._in_flight = 0
         self._blocked_until = float("-inf")
         self._lock = threading.Lock()
 
@@ -52,13 +56,36 @@ class RollingLimiter:
 
     def acquire(self) -> float:
         """Take a slot, sleeping (outside the lock) until one is free; return the seconds waited."""
+        return self._take(in_flight=False)
+
+    @contextmanager
+    def slot(self) -> Iterator[float]:
+        """Hold a slot for a whole call: it counts from the start until `window` after the end.
+
+        The server counts a call when it arrives, which may be any time until the answer
+        comes back; a call stamped when it left could arrive in a later window than its
+        stamp and crowd it. Stamped when it ends, no rolling window at the server can
+        hold more than `limit` calls, however long each one took. Yields the seconds waited.
+        """
+        waited = self._take(in_flight=True)
+        try:
+            yield waited
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._stamps.append(self._clock())
+
+    def _take(self, *, in_flight: bool) -> float:
         start = self._clock()
         while True:
             with self._lock:
                 now = self._clock()
                 wait = self._delay_at(now)
                 if wait <= 0:
-                    self._stamps.append(now)
+                    if in_flight:
+                        self._in_flight += 1
+                    else:
+                        self._stamps.append(now)
                     return max(0.0, now - start)
             self._sleep(wait)
 
@@ -84,8 +111,10 @@ class RollingLimiter:
         while stamps and stamps[0] <= now - self.window + _EPSILON:
             stamps.popleft()
         wait = self._blocked_until - now
-        excess = len(stamps) - self.limit
-        if excess >= 0:
+        excess = len(stamps) + self._in_flight - self.limit
+        if excess >= len(stamps):
+            wait = max(wait, IN_FLIGHT_POLL)  # only the end of a call in flight frees a slot
+        elif excess >= 0:
             # the slot frees when the (excess + 1) oldest stamps have left the window
             wait = max(wait, stamps[excess] + self.window - now)
         return wait if wait > _EPSILON else 0.0

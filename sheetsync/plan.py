@@ -1,4 +1,4 @@
-"""PURE decisions of a cycle: header -> layout, table -> candidates, journal -> cell writes.
+"""PURE decisions of a cycle: table -> candidates -> trigger plans, journal -> cell writes.
 
 Nothing here does I/O or reads a clock: the engine passes the table it read, the
 journal entries it holds and `now`, and gets back values to act on.
@@ -17,39 +17,16 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sheetsync.config import Watch
-from sheetsync.errors import SheetError
+from sheetsync.layout import Layout, map_header, norm  # noqa: F401 - map_header re-exported
 
 READY_WORDS = frozenset({"true", "yes", "y", "x", "✓", "✔", "☑", "1", "ok", "ready"})
 """Ready-cell values (case-insensitive) that mark a row as ready to send."""
 
 CELL_LIMIT = 50_000
 """Google refuses a whole batch when one cell passes 50,000 characters: clip ours."""
-
-RESULT_KINDS = ("status", "link", "message", "triggered_at", "run_status", "id")
-"""Result columns sheetsync owns, in the order missing ones are added to the header."""
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where each column of a watch sits (0-based indexes into a row)."""
-
-    header: tuple[str, ...]
-    inputs: tuple[int, ...]
-    results: Mapping[str, int]
-    ready: int | None = None
-    automation: int | None = None
-    added: tuple[str, ...] = ()
-
-    @property
-    def width(self) -> int:
-        """Number of header columns, including added ones."""
-        return len(self.header)
-
-    def input_header(self) -> list[str]:
-        """The header cells of the input columns, as sent to axiom."""
-        return [self.header[i] for i in self.inputs]
 
 
 @dataclass(frozen=True)
@@ -76,6 +53,10 @@ class Candidate:
     automation: str
     fingerprint: str
     retry: bool = False
+    fresh: bool = False
+    """A row sheetsync has never claimed (so `settle_seconds` applies to it)."""
+    look: str = ""
+    """A hash of everything a person may still be typing: inputs, ready cell, automation."""
 
 
 @dataclass(frozen=True)
@@ -103,88 +84,6 @@ class Projection:
     writes: list[CellWrite] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
-def map_header(header_row: Sequence[str], watch: Watch) -> Layout:
-    """Find every column by header name; plan missing result headers or raise `SheetError`."""
-    header = [str(cell) for cell in header_row]
-    while header and not header[-1].strip():
-        header.pop()
-    where: dict[str, int] = {}
-    for index, name in enumerate(header):
-        where.setdefault(_norm(name), index)
-    wanted = _wanted_results(watch)
-    results: dict[str, int] = {}
-    added: list[str] = []
-    for kind, name in wanted.items():
-        if _norm(name) in where:
-            results[kind] = where[_norm(name)]
-        elif watch.add_missing_columns or kind in _ALWAYS_ADDED:
-            results[kind] = len(header) + len(added)
-            added.append(name)
-        else:
-            raise SheetError(
-                f"worksheet {watch.worksheet!r} (watch {watch.name}): result column "
-                f"{name!r} is missing from the header and add_missing_columns is false"
-            )
-    # optional columns that exist are used even when not wanted explicitly
-    for kind in ("triggered_at", "run_status"):
-        name = getattr(watch.columns, kind)
-        if kind not in results and _norm(name) in where:
-            results[kind] = where[_norm(name)]
-    ready = _find(where, watch.ready_column, watch, "ready_column")
-    automation = _find(where, watch.automation_column, watch, "automation_column")
-    inputs = _input_indexes(header, where, results, watch, {ready, automation})
-    return Layout(tuple(header + added), inputs, results, ready, automation, tuple(added))
-
-
-_ALWAYS_ADDED = frozenset({"id"})
-
-
-def _wanted_results(watch: Watch) -> dict[str, str]:
-    columns = watch.columns
-    wanted = {"status": columns.status, "link": columns.link, "message": columns.message}
-    explicit = columns.model_fields_set
-    if "triggered_at" in explicit:
-        wanted["triggered_at"] = columns.triggered_at
-    if "run_status" in explicit:
-        wanted["run_status"] = columns.run_status
-    wanted["id"] = columns.id
-    return wanted
-
-
-def _find(where: Mapping[str, int], name: str | None, watch: Watch, key: str) -> int | None:
-    if name is None:
-        return None
-    if _norm(name) not in where:
-        raise SheetError(
-            f"worksheet {watch.worksheet!r} (watch {watch.name}): {key} {name!r} "
-            "is not in the header row"
-        )
-    return where[_norm(name)]
-
-
-def _input_indexes(
-    header: Sequence[str],
-    where: Mapping[str, int],
-    results: Mapping[str, int],
-    watch: Watch,
-    exclude: set[int | None],
-) -> tuple[int, ...]:
-    if watch.input_columns is not None:
-        missing = [name for name in watch.input_columns if _norm(name) not in where]
-        if missing:
-            raise SheetError(
-                f"worksheet {watch.worksheet!r} (watch {watch.name}): input column "
-                f"{missing[0]!r} is not in the header row"
-            )
-        return tuple(where[_norm(name)] for name in watch.input_columns)
-    owned = set(results.values()) | exclude
-    return tuple(i for i, name in enumerate(header) if i not in owned and name.strip())
 
 
 def pad(row: Sequence[str], width: int) -> list[str]:
@@ -217,7 +116,7 @@ def find_candidates(
 ) -> list[Candidate]:
     """Rows to send now: new rows, `retry` rows, claimed-but-unsent and due `waiting` rows."""
     status_col, id_col = layout.results["status"], layout.results["id"]
-    retry_word = _norm(watch.statuses.retry)
+    retry_word = norm(watch.statuses.retry)
     found: list[Candidate] = []
     seen_ids: set[str] = set()
     for number, raw in enumerate(table[1:], start=2):
@@ -226,7 +125,7 @@ def find_candidates(
         status, row_id = row[status_col].strip(), row[id_col].strip()
         entry = entries.get(row_id) if row_id and row_id not in seen_ids else None
         seen_ids.add(row_id)
-        retry = _norm(status) == retry_word
+        retry = norm(status) == retry_word
         if entry is not None and not retry and not _resend(entry, status):
             continue
         if entry is None and not retry and (status or not any(c.strip() for c in inputs)):
@@ -236,6 +135,7 @@ def find_candidates(
         automation = _automation(row, layout, watch)
         if not automation:
             continue
+        ready = row[layout.ready] if layout.ready is not None else ""
         found.append(
             Candidate(
                 number,
@@ -244,6 +144,8 @@ def find_candidates(
                 automation,
                 fingerprint(inputs),
                 retry,
+                fresh=entry is None and not retry,
+                look=fingerprint([*inputs, ready, automation]),
             )
         )
     return found
@@ -276,8 +178,10 @@ def plan_triggers(
         groups = [
             rows[i : i + size] for rows in by_name.values() for i in range(0, len(rows), size)
         ]
+    if watch.send_row_id:
+        header = [*header, watch.columns.id]
     for group in groups:
-        rows = [list(c.inputs) for c in group]
+        rows = [[*c.inputs, c.row_id] if watch.send_row_id else list(c.inputs) for c in group]
         table = [header, *rows] if watch.include_header else rows
         data: list[list[str]] | list[list[list[str]]] = (
             [table] if watch.data_shape == "tables" else table
@@ -286,9 +190,58 @@ def plan_triggers(
     return plans
 
 
+def settle(
+    candidates: Sequence[Candidate],
+    first_seen: Mapping[str, datetime],
+    now: datetime,
+    seconds: float,
+) -> tuple[list[Candidate], dict[str, datetime]]:
+    """`settle_seconds`: new rows go only once they looked the same for `seconds`.
+
+    Returns the candidates that may go and the first-seen map to keep: only looks seen
+    in this read are kept, so a row that changed (or changed back) starts over.
+    """
+    if seconds <= 0:
+        return list(candidates), {}
+    keep: dict[str, datetime] = {}
+    ready: list[Candidate] = []
+    for candidate in candidates:
+        if not candidate.fresh:
+            ready.append(candidate)
+            continue
+        since = keep.setdefault(candidate.look, first_seen.get(candidate.look, now))
+        if (now - since).total_seconds() >= seconds:
+            ready.append(candidate)
+    return ready, keep
+
+
+def take_slots(
+    plans: Sequence[TriggerPlan], in_flight: int, max_in_flight: int | None
+) -> list[TriggerPlan]:
+    """`max_in_flight`: the triggers that fit beside the runs still running or queued."""
+    if max_in_flight is None:
+        return list(plans)
+    return list(plans[: max(0, max_in_flight - in_flight)])
+
+
 def clip(text: str) -> str:
     """Text cut to fit one cell, marking the cut."""
     return text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
+
+
+RUN_WORDS = {
+    "running": "running",
+    "success": "success",
+    "failure": "failure",
+    "overlapped": "untracked",
+    "untracked": "untracked",
+}
+"""Journal run states -> the `[watch.statuses]` word shown in the run-status column.
+
+`overlapped`: a later run of the same automation started before this one ended, so
+/run-data no longer reports this one; it still counts toward `max_in_flight` until a
+later run of that automation is seen to end. `untracked`: its outcome is unknown.
+"""
 
 
 def desired_cells(entry: Entry, watch: Watch) -> dict[str, str]:
@@ -297,12 +250,13 @@ def desired_cells(entry: Entry, watch: Watch) -> dict[str, str]:
     status = getattr(words, entry.state) if entry.state in type(words).model_fields else ""
     if entry.state == "claimed":
         status = words.sending
+    run_word = RUN_WORDS.get(entry.run_status)
     return {
         "status": status,
         "link": entry.link[:CELL_LIMIT],
         "message": clip(entry.message),
         "triggered_at": entry.triggered_at,
-        "run_status": getattr(words, entry.run_status) if entry.run_status else "",
+        "run_status": getattr(words, run_word) if run_word else "",
         "id": entry.row_id,
     }
 
@@ -324,7 +278,7 @@ def project(
     """
     out = Projection()
     id_col, status_col = layout.results["id"], layout.results["status"]
-    retry_word = _norm(watch.statuses.retry)
+    retry_word = norm(watch.statuses.retry)
     rows = [pad(raw, layout.width) for raw in table[1:]]
     placed: set[str] = set()
     for number, row in enumerate(rows, start=2):
@@ -332,7 +286,7 @@ def project(
         entry = entries.get(row_id)
         if entry is None or row_id in placed:
             continue
-        if _norm(row[status_col]) == retry_word:
+        if norm(row[status_col]) == retry_word:
             placed.add(row_id)
             continue
         inputs = [row[i] for i in layout.inputs]

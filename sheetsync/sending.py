@@ -1,8 +1,10 @@
 """Sending one watch's triggers: journal `sending` -> POST -> journal outcome, per plan.
 
 Row-mode backlogs go out on a few threads (the shared axiom pacer still bounds the
-rate); an account-level refusal (`waiting`) stops further calls, and the rows not yet
-sent wait with the same reason instead of spending calls that would fail alike.
+rate), except for tracked watches: /run-data reports the latest run of a name, so the
+journal must know which trigger axiom saw last. An account-level refusal (`waiting`)
+stops further calls, and the rows not yet sent wait with the same reason instead of
+spending calls that would fail alike.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class Sender:
     journal: Journal
     now: Callable[[], datetime]
     rand: Callable[[], float]
+    first_poll: Callable[[datetime], tuple[datetime, float]] | None = None
+    """With run tracking: when to poll a new run first, and at what interval."""
     tally: Tally = field(default_factory=Tally)
     held: Outcome | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -77,7 +81,7 @@ class Sender:
         self, plans: Sequence[TriggerPlan], after_each: Callable[[], None] | None = None
     ) -> None:
         """Send every plan (in order, or on a few threads for long backlogs)."""
-        if len(plans) <= CONCURRENT_ABOVE:
+        if len(plans) <= CONCURRENT_ABOVE or self.first_poll is not None:
             for plan in plans:
                 self.send(plan)
                 if after_each is not None:
@@ -101,7 +105,9 @@ class Sender:
         self.journal.mark_sending(self.watch, ids, self.now())
         result = self.axiom.trigger(plan.automation, plan.data)
         outcome = self._outcome(ids, result)
-        self.journal.record(self.watch, ids, outcome, self.now())
+        now = self.now()
+        poll = self.first_poll(now) if self.first_poll is not None else None
+        self.journal.record(self.watch, ids, outcome, now, poll=poll)
         self.tally.add(outcome.state, len(ids), sent=outcome.state in {"triggered", "queued"})
         if outcome.state == "waiting":
             with self._lock:
@@ -113,5 +119,6 @@ class Sender:
         waits = max(self.journal.waits(self.watch, ids).values(), default=0)
         delay = waiting_delay(result.reason, waits, self.rand())
         at = self.now() + timedelta(seconds=delay)
-        message = f"{result.message} (sheetsync retries by itself after {at:%H:%M:%S} UTC)"
-        return Outcome("waiting", "", message, at)
+        how = "checks /remaining-runtime" if result.reason == "quota" else "retries by itself"
+        message = f"{result.message} (sheetsync {how} after {at:%H:%M:%S} UTC)"
+        return Outcome("waiting", "", message, at, result.reason)

@@ -89,13 +89,27 @@ class World:
     _runtime: Runtime | None = None
 
     @classmethod
-    def start(cls, folder: Path, automations: tuple[str, ...] = (AUTOMATION,)) -> World:
-        """Start both emulators and write the service-account key into `folder`."""
+    def start(
+        cls,
+        folder: Path,
+        automations: tuple[str, ...] = (AUTOMATION,),
+        *,
+        axiom_options: Mapping[str, Any] | None = None,
+        share_clock: bool = False,
+    ) -> World:
+        """Start both emulators and write the service-account key into `folder`.
+
+        `axiom_options` go to `AxiomEmulator` (e.g. `rate_limit`); `share_clock` makes the
+        axiom emulator count time on the world's fake clock, as sheetsync's pacer does.
+        """
+        clock = Clock()
+        options: dict[str, Any] = {"clock": clock.monotonic} if share_clock else {}
+        options.update(axiom_options or {})
         google = GoogleEmulator()
-        axiom = AxiomEmulator(api_key=TEST_KEY, automations=list(automations))
+        axiom = AxiomEmulator(api_key=TEST_KEY, automations=list(automations), **options)
         google.start()
         axiom.start()
-        world = cls(folder, google, axiom, environ={KEY_ENV: TEST_KEY})
+        world = cls(folder, google, axiom, clock=clock, environ={KEY_ENV: TEST_KEY})
         google.write_service_account_file(folder / "service-account.json")
         return world
 

@@ -1,0 +1,120 @@
+"""PURE: a header row -> `Layout`, where each input, result, ready and automation column sits.
+
+Columns are found by name (case and spacing ignored), never by position, so people may
+reorder them. Result columns missing from the header are planned to its right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sheetsync.config import Watch
+from sheetsync.errors import SheetError
+
+RESULT_KINDS = ("status", "link", "message", "triggered_at", "run_status", "id")
+"""Result columns sheetsync owns, in the order missing ones are added to the header."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each column of a watch sits (0-based indexes into a row)."""
+
+    header: tuple[str, ...]
+    inputs: tuple[int, ...]
+    results: Mapping[str, int]
+    ready: int | None = None
+    automation: int | None = None
+    added: tuple[str, ...] = ()
+
+    @property
+    def width(self) -> int:
+        """Number of header columns, including added ones."""
+        return len(self.header)
+
+    def input_header(self) -> list[str]:
+        """The header cells of the input columns, as sent to axiom."""
+        return [self.header[i] for i in self.inputs]
+
+
+def norm(text: str) -> str:
+    """Text compared the way people read it: case and runs of spaces ignored."""
+    return " ".join(text.split()).casefold()
+
+
+def map_header(header_row: Sequence[str], watch: Watch) -> Layout:
+    """Find every column by header name; plan missing result headers or raise `SheetError`."""
+    header = [str(cell) for cell in header_row]
+    while header and not header[-1].strip():
+        header.pop()
+    where: dict[str, int] = {}
+    for index, name in enumerate(header):
+        where.setdefault(norm(name), index)
+    wanted = _wanted_results(watch)
+    results: dict[str, int] = {}
+    added: list[str] = []
+    for kind, name in wanted.items():
+        if norm(name) in where:
+            results[kind] = where[norm(name)]
+        elif watch.add_missing_columns or kind in _ALWAYS_ADDED:
+            results[kind] = len(header) + len(added)
+            added.append(name)
+        else:
+            raise SheetError(
+                f"worksheet {watch.worksheet!r} (watch {watch.name}): result column "
+                f"{name!r} is missing from the header and add_missing_columns is false"
+            )
+    # optional columns that exist are used even when not wanted explicitly
+    for kind in ("triggered_at", "run_status"):
+        name = getattr(watch.columns, kind)
+        if kind not in results and norm(name) in where:
+            results[kind] = where[norm(name)]
+    ready = _find(where, watch.ready_column, watch, "ready_column")
+    automation = _find(where, watch.automation_column, watch, "automation_column")
+    inputs = _input_indexes(header, where, results, watch, {ready, automation})
+    return Layout(tuple(header + added), inputs, results, ready, automation, tuple(added))
+
+
+_ALWAYS_ADDED = frozenset({"id"})
+
+
+def _wanted_results(watch: Watch) -> dict[str, str]:
+    columns = watch.columns
+    wanted = {"status": columns.status, "link": columns.link, "message": columns.message}
+    explicit = columns.model_fields_set
+    if "triggered_at" in explicit:
+        wanted["triggered_at"] = columns.triggered_at
+    if "run_status" in explicit or watch.track_runs:
+        wanted["run_status"] = columns.run_status
+    wanted["id"] = columns.id
+    return wanted
+
+
+def _find(where: Mapping[str, int], name: str | None, watch: Watch, key: str) -> int | None:
+    if name is None:
+        return None
+    if norm(name) not in where:
+        raise SheetError(
+            f"worksheet {watch.worksheet!r} (watch {watch.name}): {key} {name!r} "
+            "is not in the header row"
+        )
+    return where[norm(name)]
+
+
+def _input_indexes(
+    header: Sequence[str],
+    where: Mapping[str, int],
+    results: Mapping[str, int],
+    watch: Watch,
+    exclude: set[int | None],
+) -> tuple[int, ...]:
+    if watch.input_columns is not None:
+        missing = [name for name in watch.input_columns if norm(name) not in where]
+        if missing:
+            raise SheetError(
+                f"worksheet {watch.worksheet!r} (watch {watch.name}): input column "
+                f"{missing[0]!r} is not in the header row"
+            )
+        return tuple(where[norm(name)] for name in watch.input_columns)
+    owned = set(results.values()) | exclude
+    return tuple(i for i, name in enumerate(header) if i not in owned and name.strip())
