@@ -54,11 +54,7 @@ def run_checks(config: Config, echo: Echo) -> int:
         echo(f"✗ {text}")
 
     echo(f"✓ config {config.source} ({len(config.watches)} watch(es))")
-    try:
-        sheets, axiom = build_clients(config)
-    except SheetsyncError as exc:
-        bad(str(exc))
-        return problems
+    sheets, axiom = build_clients(config)  # a bad key file is a config error (exit 2)
     echo(f"✓ service account {sheets.client_email}")
     names = _automation_names(axiom, echo, bad)
     _shared_tracking(config, echo)
@@ -131,7 +127,7 @@ def _check_watch(
         if not table or not any(c.strip() for c in table[0]):
             bad(f"{label}: the header row (row 1) is empty")
             return
-        layout = map_header(table[0], watch)
+        layout = map_header(table[0], watch, max(map(len, table)))
     except SheetsyncError as exc:
         bad(f"{label}: {exc}")
         return

@@ -24,7 +24,7 @@ from sheetsync.emulator.google import GoogleEmulator
 
 AUTOMATION = "Scrape product page"
 TYPO = "Scrape prodcut page"
-HEADER = ["url", "notes", "Automation"]
+HEADER = ["url", "notes", "Automation", "Status"]
 SETTLE_TIMEOUT = 60.0
 
 
@@ -137,7 +137,7 @@ def run_demo(rows: int = 12, keep: bool = False, console: Console | None = None)
                     sid, "Queue", 3, values=[["https://shop.example/product/new", "added live"]]
                 )
                 _wait_until(settled, SETTLE_TIMEOUT)
-            daemon.stop_event.set()
+            daemon.stop()
 
         helper = threading.Thread(target=person, daemon=True)
         helper.start()

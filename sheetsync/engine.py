@@ -42,6 +42,7 @@ from sheetsync.plan import (
     claim_writes,
     find_candidates,
     header_writes,
+    misplaced_repairs,
     pad,
     plan_triggers,
     project,
@@ -55,7 +56,7 @@ from sheetsync.tracking import RunDataPort, Tracker, first_poll
 
 log = logging.getLogger("sheetsync.engine")
 
-FLUSH_SECONDS = 5.0
+FLUSH_SECONDS = 10.0
 """During a long backlog, results are written this often."""
 
 Progress = Callable[[str, int, int], None]
@@ -113,6 +114,7 @@ class _Cycle:
     candidates: list[Candidate] = field(default_factory=list)
     cells: list[CellWrite] = field(default_factory=list)
     plans: list[TriggerPlan] = field(default_factory=list)
+    table: list[list[str]] = field(default_factory=list)
 
     @property
     def claimed(self) -> set[str]:
@@ -167,6 +169,10 @@ class Engine:
     # -- the sequence ------------------------------------------------------------
     def _run(self, cycles: list[_Cycle]) -> None:
         spreadsheet = cycles[0].watch.spreadsheet_id
+        for cycle in cycles:  # axiom calls first: nothing may widen the read->claim window
+            if cycle.watch.track_runs:
+                cycle.report.polled = self.tracker.poll_due(cycle.watch)
+            self.allowance.gate(cycle.watch.name)
         tables = self._read(spreadsheet, cycles)
         for cycle in cycles:
             if cycle.report.error is None:
@@ -179,6 +185,8 @@ class Engine:
             if cycle.layout is not None and cycle.layout.added:
                 self.sheets.ensure_columns(spreadsheet, cycle.watch.worksheet, cycle.layout.width)
         self._write(spreadsheet, {c.watch.worksheet: c.cells for c in ready if c.cells}, ready)
+        for cycle in ready:  # only once the sheet shows the skips: a failed write skips again
+            self._mark_started(cycle.watch)
         busy = [c for c in ready if c.candidates]
         if not busy:
             return
@@ -228,11 +236,8 @@ class Engine:
         """Decide a watch's claims and repairs and commit the claims to the journal."""
         watch, report = cycle.watch, cycle.report
         layout = _layout(watch, table)
-        cycle.layout = layout
+        cycle.layout, cycle.table = layout, table
         report.seen = len(table) - 1
-        if watch.track_runs:
-            report.polled = self.tracker.poll_due(watch)
-        self.allowance.gate(watch.name)
         entries = self.journal.entries(watch.name, self.now())
         skips: list[CellWrite] = []
         if watch.start_from == "now" and not self._has_started(watch):
@@ -247,7 +252,6 @@ class Engine:
         ]
         candidates = self._select(cycle, layout, candidates)
         self._abandon_lost_claims(watch, table, layout, entries)
-        self._mark_started(watch)
         claimed_rows = {c.row_number for c in candidates}
         repairs = [
             w for w in project(table, layout, watch, entries).writes if w.row not in claimed_rows
@@ -318,6 +322,15 @@ class Engine:
             relocate = cycle.claimed if final else set()
             projection = project(table, layout, watch, entries, relocate=relocate)
             cells.setdefault(watch.worksheet, []).extend(projection.writes)
+            if final:
+                undo = misplaced_repairs(table, cycle.table, layout, projection.misplaced)
+                if undo:
+                    log.warning(
+                        "watch %s: %d claim cell(s) landed on rows that moved meanwhile; restored",
+                        watch.name,
+                        len(undo),
+                    )
+                cells[watch.worksheet].extend(undo)
             for row_id in projection.missing:
                 cycle.report.missing += 1
                 log.warning(
@@ -376,7 +389,7 @@ def _layout(watch: Watch, table: list[list[str]]) -> Layout:
             f"worksheet {watch.worksheet!r} (watch {watch.name}): the first row must be "
             "the header row, and it is empty"
         )
-    return map_header(table[0], watch)
+    return map_header(table[0], watch, max(map(len, table)))
 
 
 def group_watches(watches: Sequence[Watch]) -> list[list[Watch]]:

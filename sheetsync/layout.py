@@ -42,11 +42,16 @@ def norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def map_header(header_row: Sequence[str], watch: Watch) -> Layout:
-    """Find every column by header name; plan missing result headers or raise `SheetError`."""
+def map_header(header_row: Sequence[str], watch: Watch, data_width: int = 0) -> Layout:
+    """Find every column by header name; plan missing result headers or raise `SheetError`.
+
+    Missing result columns go right of the widest row (`data_width`), never over cells
+    that people filled in columns without a header.
+    """
     header = [str(cell) for cell in header_row]
     while header and not header[-1].strip():
         header.pop()
+    base = len(header)
     where: dict[str, int] = {}
     for index, name in enumerate(header):
         where.setdefault(norm(name), index)
@@ -57,7 +62,8 @@ def map_header(header_row: Sequence[str], watch: Watch) -> Layout:
         if norm(name) in where:
             results[kind] = where[norm(name)]
         elif watch.add_missing_columns or kind in _ALWAYS_ADDED:
-            results[kind] = len(header) + len(added)
+            base = max(base, data_width)
+            results[kind] = base + len(added)
             added.append(name)
         else:
             raise SheetError(
@@ -72,7 +78,8 @@ def map_header(header_row: Sequence[str], watch: Watch) -> Layout:
     ready = _find(where, watch.ready_column, watch, "ready_column")
     automation = _find(where, watch.automation_column, watch, "automation_column")
     inputs = _input_indexes(header, where, results, watch, {ready, automation})
-    return Layout(tuple(header + added), inputs, results, ready, automation, tuple(added))
+    gap = [""] * (base - len(header))
+    return Layout(tuple(header + gap + added), inputs, results, ready, automation, tuple(added))
 
 
 _ALWAYS_ADDED = frozenset({"id"})

@@ -84,6 +84,8 @@ class Projection:
     writes: list[CellWrite] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
+    misplaced: list[int] = field(default_factory=list)
+    """Rows holding a claim meant for other inputs, not reused for a relocated result."""
 
 
 def pad(row: Sequence[str], width: int) -> list[str]:
@@ -126,7 +128,10 @@ def find_candidates(
         entry = entries.get(row_id) if row_id and row_id not in seen_ids else None
         seen_ids.add(row_id)
         retry = norm(status) == retry_word
-        if entry is not None and not retry and not _resend(entry, status):
+        current = fingerprint(inputs)
+        if entry is not None and not status and _reused(entry, current):
+            entry = None  # someone cleared a finished row and typed new inputs: a new row
+        if entry is not None and not retry and not _resend(entry, current):
             continue
         if entry is None and not retry and (status or not any(c.strip() for c in inputs)):
             continue
@@ -151,9 +156,27 @@ def find_candidates(
     return found
 
 
-def _resend(entry: Entry, status: str) -> bool:
-    """A known row goes out again only if it was claimed but never sent, or is due after waiting."""
+def _resend(entry: Entry, current: str) -> bool:
+    """A known row goes out again only if it was claimed but never sent, or is due after waiting.
+
+    Either way the row must still hold the inputs of the claim: a claim written onto the
+    wrong row (people moved rows between the read and the claim) must not send that row.
+    """
+    if entry.fingerprint and entry.fingerprint != current:
+        return False
     return entry.state == "claimed" or (entry.state == "waiting" and entry.retry_due)
+
+
+def _reused(entry: Entry, current: str) -> bool:
+    return (
+        bool(entry.fingerprint)
+        and entry.fingerprint != current
+        and entry.state
+        not in {
+            "claimed",
+            "sending",
+        }
+    )
 
 
 def _automation(row: Sequence[str], layout: Layout, watch: Watch) -> str:
@@ -270,13 +293,14 @@ def project(
 ) -> Projection:
     """Cell writes that make the sheet's result cells match the journal.
 
-    Rows are found by id; a row whose inputs no longer match the claim's fingerprint
-    is not written. For the ids in `relocate` (this cycle's rows) that were not
-    placed, an id-less row holding exactly the claimed inputs takes their place (the
-    claim was written while someone moved rows); ids found nowhere are `missing`.
-    Rows showing `retry` are left alone: a human asked for a new attempt.
+    Rows are found by id. For the ids in `relocate` (this cycle's claims) the row must
+    also hold the claimed inputs; if none does, an id-less row holding exactly those
+    inputs takes their place (the claim was written while someone moved rows), and ids
+    found nowhere are `missing`. Rows showing `retry` are left alone: a human asked for
+    a new attempt.
     """
     out = Projection()
+    relocate = set(relocate)
     id_col, status_col = layout.results["id"], layout.results["status"]
     retry_word = norm(watch.statuses.retry)
     rows = [pad(raw, layout.width) for raw in table[1:]]
@@ -290,29 +314,36 @@ def project(
             placed.add(row_id)
             continue
         inputs = [row[i] for i in layout.inputs]
-        if entry.fingerprint and fingerprint(inputs) != entry.fingerprint:
+        if row_id in relocate and entry.fingerprint and fingerprint(inputs) != entry.fingerprint:
+            out.misplaced.append(number)
             continue
         placed.add(row_id)
         out.writes.extend(_diff(row, number, layout, desired_cells(entry, watch)))
-    for row_id in sorted(set(relocate) - placed):
+    for row_id in sorted(relocate - placed):
         entry = entries.get(row_id)
         if entry is None:
             continue
-        found = _find_by_fingerprint(rows, layout, entry)
+        found = _find_by_fingerprint(rows, layout, entry, out.misplaced)
         if found is None:
             out.missing.append(row_id)
             continue
+        if found in out.misplaced:
+            out.misplaced.remove(found)
         out.moved.append(row_id)
         out.writes.extend(_diff(rows[found - 2], found, layout, desired_cells(entry, watch)))
     return out
 
 
-def _find_by_fingerprint(rows: Sequence[Sequence[str]], layout: Layout, entry: Entry) -> int | None:
+def _find_by_fingerprint(
+    rows: Sequence[Sequence[str]], layout: Layout, entry: Entry, misplaced: Sequence[int]
+) -> int | None:
+    """A row free to take the result: no id and no status, or holding a misplaced claim."""
     if not entry.fingerprint or entry.state == "skipped":
         return None
     id_col, status_col = layout.results["id"], layout.results["status"]
     for number, row in enumerate(rows, start=2):
-        if row[id_col].strip() or row[status_col].strip():
+        taken = row[id_col].strip() or row[status_col].strip()
+        if taken and number not in misplaced:
             continue
         if fingerprint([row[i] for i in layout.inputs]) == entry.fingerprint:
             return number
@@ -336,8 +367,40 @@ def claim_writes(candidates: Iterable[Candidate], layout: Layout, watch: Watch) 
     for c in candidates:
         writes.append(CellWrite(c.row_number, layout.results["status"] + 1, watch.statuses.sending))
         writes.append(CellWrite(c.row_number, layout.results["id"] + 1, c.row_id))
-        for kind in ("link", "message"):
-            writes.append(CellWrite(c.row_number, layout.results[kind] + 1, ""))
+        if not c.fresh:  # a new row has no result of ours to clear; never blank others' cells
+            for kind in ("link", "message"):
+                writes.append(CellWrite(c.row_number, layout.results[kind] + 1, ""))
+    return writes
+
+
+def misplaced_repairs(
+    now: Sequence[Sequence[str]],
+    before: Sequence[Sequence[str]],
+    layout: Layout,
+    rows: Iterable[int],
+) -> list[CellWrite]:
+    """Undo claims that landed on the wrong row (rows moved between read and claim write).
+
+    Each of `rows` (see `Projection.misplaced`) gets back the result cells it had in
+    `before`, found by its own inputs; a row that was not there gets an empty status and
+    id, so it counts as new again.
+    """
+    id_col, status_col = layout.results["id"], layout.results["status"]
+    owned = sorted(set(layout.results.values()))
+    earlier: dict[str, list[str]] = {}
+    for raw in before[1:]:
+        row = pad(raw, layout.width)
+        earlier.setdefault(fingerprint([row[i] for i in layout.inputs]), row)
+    writes: list[CellWrite] = []
+    for number in rows:
+        row = pad(now[number - 1], layout.width)
+        original = earlier.get(fingerprint([row[i] for i in layout.inputs]))
+        for col in owned:
+            if original is None and col not in {id_col, status_col}:
+                continue
+            value = original[col] if original is not None else ""
+            if row[col] != value:
+                writes.append(CellWrite(number, col + 1, value))
     return writes
 
 

@@ -142,3 +142,41 @@ def test_waiting_delay_backs_off_and_caps() -> None:
     assert waiting_delay("server", 2, 0.5) == 240
     assert waiting_delay("server", 10, 0.5) == 900
     assert waiting_delay("quota", 3, 0.9) == 300
+
+
+def test_a_claim_on_a_row_with_other_inputs_is_not_sent() -> None:
+    """After a crash, a claimed id found on a row with other inputs is never sent from there."""
+    w = watch()
+    table = [
+        ["url", "Status", "Run link", "Message", "sheetsync id"],
+        ["q", "sending", "", "", "r1"],
+    ]
+    entries = {"r1": Entry("r1", "claimed", fingerprint(["a"]))}
+    assert find_candidates(table, map_header(table[0], w), w, entries) == []
+
+
+def test_a_reused_row_with_new_inputs_is_new() -> None:
+    """Clearing a finished row's status and typing new inputs makes it a new row."""
+    w = watch()
+    table = [["url", "Status", "Run link", "Message", "sheetsync id"], ["new", "", "L", "", "r1"]]
+    entries = {"r1": Entry("r1", "triggered", fingerprint(["old"]), link="L")}
+    [c] = find_candidates(table, map_header(table[0], w), w, entries)
+    assert c.row_id != "r1" and c.fresh
+
+
+def test_clearing_the_status_of_an_unchanged_row_is_no_new_row() -> None:
+    """Same inputs, status cleared: the journal restores it, nothing is sent."""
+    w = watch()
+    table = [["url", "Status", "Run link", "Message", "sheetsync id"], ["a", "", "L", "", "r1"]]
+    entries = {"r1": Entry("r1", "triggered", fingerprint(["a"]), link="L")}
+    layout = map_header(table[0], w)
+    assert find_candidates(table, layout, w, entries) == []
+    writes = project(table, layout, w, entries).writes
+    assert [(c.row, c.col, c.value) for c in writes] == [(2, 2, "triggered")]
+
+
+def test_added_columns_go_right_of_unheaded_data() -> None:
+    """Notes typed in a column without a header are never overwritten by result columns."""
+    layout = map_header(["url"], watch(), data_width=3)
+    assert layout.results["status"] == 3
+    assert layout.inputs == (0,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 
 from sheetsync.engine import CycleReport
@@ -119,3 +120,32 @@ def test_all_three_edits_at_once(world: World) -> None:
     for c in "acdef":
         assert rows[f"https://{c}"]["Status"] == "triggered", c
     assert world.payloads() == [[HEADER, *[[f"https://{c}", c.upper()] for c in "abcdef"]]]
+
+
+def test_a_row_deleted_between_the_read_and_the_claim_write(world: World) -> None:
+    """Claims written to shifted rows are undone and moved: nothing sticks, nothing repeats."""
+    world.sheet([HEADER, ["https://p", "P"], ["https://q", "Q"]])
+    world.config({"mode": "row"})
+    world.once()
+    q_link = by_url(world)["https://q"]["Run link"]
+    sid = world.spreadsheet_id
+    world.google.insert_rows(sid, "Queue", 4, values=[["https://a", "A"], ["https://b", "B"]])
+    hold = threading.Event()
+    fault = world.google.add_fault(path=r"values:batchUpdate$", method="POST", hold=hold, count=1)
+    thread = threading.Thread(target=world.once)
+    thread.start()
+    assert fault.arrived.wait(WAIT)
+    world.google.delete_rows(sid, "Queue", 2)  # P goes: every row below moves up one
+    hold.set()
+    thread.join(WAIT)
+    world.once()
+    world.once()
+    sent = Counter(t.data[1][0] for t in world.axiom.triggers)
+    assert sent == Counter({"https://p": 1, "https://q": 1, "https://a": 1, "https://b": 1})
+    rows = by_url(world)
+    assert set(rows) == {"https://q", "https://a", "https://b"}
+    assert rows["https://q"]["Status"] == "triggered"
+    assert rows["https://q"]["Run link"] == q_link
+    assert rows["https://a"]["Status"] == rows["https://b"]["Status"] == "triggered"
+    assert len({r["sheetsync id"] for r in rows.values()}) == 3
+    assert len(world.values()) == 4  # nothing left behind below the last row
