@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -54,9 +55,10 @@ def _setup_logging(level: str, fmt: str) -> None:
 
 
 def _fail(message: str, code: int) -> None:
+    from sheetsync.logs import journal_prefix
     from sheetsync.redact import redact
 
-    click.echo(f"sheetsync: {redact(message)}", err=True)
+    click.echo(f"{journal_prefix(logging.ERROR)}sheetsync: {redact(message)}", err=True)
     sys.exit(code)
 
 
@@ -119,10 +121,10 @@ def check(config_path: Path) -> None:
 
     try:
         config = load_config(config_path, os.environ)
+        problems = run_checks(config, click.echo)
     except ConfigError as exc:
         _fail(str(exc), EXIT_CONFIG)
         return
-    problems = run_checks(config, click.echo)
     sys.exit(EXIT_FAILED if problems else EXIT_OK)
 
 

@@ -1,20 +1,37 @@
-"""The long-running daemon: APScheduler jobs per watch, signals, sd_notify.
+"""The long-running daemon: APScheduler jobs, signals, sd_notify and the watchdog rule.
 
-The only module that imports APScheduler. Signal handlers only set flags (calling the
-scheduler from a handler can deadlock, CPython issue 121649); the main thread's loop
-does the work: WATCHDOG=1 while cycles complete, STATUS= updates, reload on SIGHUP,
-and a warm stop on the first SIGTERM/SIGINT (the cycle in progress finishes). A
-second signal exits at once: the journal keeps that safe.
+The only module that imports APScheduler. Signal handlers only bump counters: a handler
+runs on the main thread between two bytecodes, so any lock it takes (the scheduler's,
+or the one inside `threading.Event.set()`) may already be held by the code it
+interrupted (cf. CPython issues 121649 and 126434). `signal.set_wakeup_fd` wakes the main
+loop, which does the work:
+
+    SIGHUP            RELOADING=1, re-read the config (an invalid one is refused and the old
+                      one kept), READY=1
+    SIGTERM/SIGINT    STOPPING=1; no new cycle starts, the cycles in progress finish, exit 0
+    a second one      exit at once, killed by that signal: the journal keeps every row safe
+    every tick        WATCHDOG=1 only while the scheduler dispatches and no running cycle
+                      has gone without a sign of life for the stall limit (half of
+                      WatchdogSec=); STATUS= when the summary changes
+
+One job per group of watches that share a spreadsheet and a schedule (they share their
+requests, see `engine.group_watches`). A watch never runs two cycles at once, not even
+across a reload: a cycle that finds one of its watches busy is skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import logging
+import math
 import os
+import select
 import signal
+import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -24,150 +41,404 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from sheetsync import sheet
 from sheetsync.config import Config, Watch, load_config
+from sheetsync.engine import group_watches
 from sheetsync.errors import SheetsyncError
 from sheetsync.journal import Journal
-from sheetsync.notify import Heartbeat, Notifier, StatusLine
+from sheetsync.logs import journal_prefix
+from sheetsync.notify import DEFAULT_STALL_LIMIT, Heartbeat, Notifier, StatusLine
 from sheetsync.runtime import Runtime, open_runtime
 
 log = logging.getLogger("sheetsync.daemon")
 
-LOOP_SECONDS = 1.0
-"""How often the main thread wakes to ping the watchdog and look at signals."""
-STALL_FLOOR_SECONDS = 120.0
-"""A cycle running longer than this (or 4x its interval) counts as stuck for the watchdog."""
-EXIT_COLD = 1
+TICK_SECONDS = 1.0
+"""The main loop wakes at least this often (more often under a very short watchdog)."""
+MAX_WORKERS = 8
+"""Cycles (groups of watches) that may run at once."""
+
+SignalHandler = Callable[[int, FrameType | None], object] | int | None
+"""What `signal.signal` returns."""
+
+
+def stall_limit(notifier: Notifier) -> float:
+    """Seconds a running cycle may go without a sign of life before the pings stop.
+
+    Half of WatchdogSec= under a watchdog, so a hung cycle stops the pings within half of
+    it and systemd's watchdog fires at most WatchdogSec= later; the shipped 120 s gives
+    60 s, above every default network timeout. Without a watchdog: `DEFAULT_STALL_LIMIT`
+    (only the log line depends on it then).
+    """
+    interval = notifier.watchdog_interval()
+    return DEFAULT_STALL_LIMIT if interval is None else interval
+
+
+def longest_call(config: Config) -> float:
+    """The longest one network call may take by its timeouts (connect + answer)."""
+    google = sheet.DEFAULT_CONNECT_TIMEOUT + config.google.timeout_seconds
+    axiom = config.axiom.connect_timeout_seconds + config.axiom.read_timeout_seconds
+    return max(google, axiom)
+
+
+def _key(watches: Sequence[Watch]) -> str:
+    return "+".join(w.name for w in watches)
 
 
 class Daemon:
     """Schedules every watch of a config and keeps it running until told to stop."""
 
     def __init__(self, config_path: Path, environ: Mapping[str, str]) -> None:
+        """Load the config and open the journal; raises ConfigError/JournalError (exit 2)."""
         self.config_path = config_path
         self.environ = dict(environ)
         self.config: Config = load_config(config_path, self.environ)
         self.notifier = Notifier.from_environ(self.environ)
-        self.heartbeat = Heartbeat(stall_limit=self._stall_limit(self.config))
+        self.heartbeat = Heartbeat(stall_limit=stall_limit(self.notifier))
         self.status = StatusLine(watches=len(self.config.watches))
-        self.stop_event = threading.Event()
-        self.reload_requested = threading.Event()
-        self._signals = 0
-        self.runtime: Runtime = open_runtime(self.config)
+        # bumped only by the signal handler; read by the main loop
+        self._stops = 0
+        self._stop_signal = signal.SIGTERM
+        self._reloads = 0
+        self._reloads_done = 0
+        self._cold_line = b""
+        self._waker: socket.socket | None = None
+        # shared by the main loop and the job threads
+        self._stopping = False
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+        self._local = threading.local()
+        # the main loop's own
+        self._last_ping = float("-inf")
+        self._last_status = ""
+        self._stuck: list[str] = []
+        self._late: set[str] = set()
+        self.runtime: Runtime = self._open(self.config)
         self.journal: Journal = self.runtime.journal
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(max_workers=8)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            executors={"default": ThreadPoolExecutor(max_workers=MAX_WORKERS)},
+            # misfire_grace_time=None: a late run still runs (the default 1 s skips it).
+            # max_instances=2: a run due while the previous one still works enters,
+            # finds its watches busy and returns quietly; with 1, APScheduler would log a
+            # warning at every skipped run of a long cycle.
+            job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None},
         )
 
+    # -- signs of life -------------------------------------------------------------
+    def _open(self, config: Config, journal: Journal | None = None) -> Runtime:
+        runtime = open_runtime(config, sleep=self._sleep, monotonic=self._clock, journal=journal)
+        runtime.engine.progress = self._progress
+        return runtime
+
+    def _alive(self, at: float) -> None:
+        """Credit the cycle running on this thread (if any) with a sign of life at `at`."""
+        key: str | None = getattr(self._local, "job", None)
+        if key is not None:
+            self.heartbeat.alive(key, at)
+
+    def _clock(self) -> float:
+        """`time.monotonic` for the adapters' pacers: every request is paced, so it is life."""
+        now = time.monotonic()
+        self._alive(now)
+        return now
+
+    def _sleep(self, seconds: float) -> None:
+        """`time.sleep` for the adapters: a deliberate wait (pace, backoff) is life till it ends."""
+        self._alive(time.monotonic() + max(0.0, seconds))
+        time.sleep(seconds)
+
+    def _progress(self, watch: str, done: int, total: int) -> None:
+        """The engine finished a trigger (called on the cycle's thread)."""
+        del watch, done, total
+        self._alive(time.monotonic())
+
+    # -- signals -------------------------------------------------------------------
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """Only counters and async-signal-safe calls here; the main loop does the rest."""
+        del frame
+        if signum == signal.SIGHUP:
+            self._reloads += 1
+            return
+        self._stops += 1
+        if self._stops == 1:
+            self._stop_signal = signal.Signals(signum)
+            return
+        # the second stop signal: leave now, the way the signal itself would have
+        os.write(2, self._cold_line)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+        os._exit(128 + signum)  # not reached: the default action of the signal ends us
+
+    def stop(self) -> None:
+        """Ask for a warm stop as the first SIGTERM does (from another thread, not a handler)."""
+        self._stops = max(self._stops, 1)
+        waker = self._waker
+        if waker is not None:
+            with contextlib.suppress(OSError):  # the loop is gone, or a wake-up is pending
+                waker.send(b"\0")
+
+    def _stop_requested(self) -> bool:
+        return self._stops > 0
+
+    def install_signals(self, wakeup_fd: int) -> dict[int, SignalHandler]:
+        """Route SIGTERM/SIGINT to a warm stop, SIGHUP to a reload; wake the loop via the fd.
+
+        Returns the previous handlers, for `restore_signals`.
+        """
+        prefix = journal_prefix(logging.WARNING, self.environ)
+        self._cold_line = (
+            f"{prefix}sheetsync.daemon: second stop signal: exiting at once without finishing "
+            "the cycle in progress (the journal keeps its rows safe)\n"
+        ).encode()
+        signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
+        return {
+            signum: signal.signal(signum, self._on_signal)
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        }
+
     @staticmethod
-    def _stall_limit(config: Config) -> float:
-        longest = max((w.interval for w in config.watches), default=60.0)
-        return max(STALL_FLOOR_SECONDS, 4 * longest)
+    def restore_signals(previous: Mapping[int, SignalHandler]) -> None:
+        """Put back the handlers `install_signals` replaced and stop the wake-ups."""
+        for signum, handler in previous.items():
+            if handler is not None:  # None: installed outside Python, cannot be put back
+                signal.signal(signum, handler)
+        signal.set_wakeup_fd(-1)
 
-    # -- signals ---------------------------------------------------------------
-    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
-        self._signals += 1
-        if self._signals > 1:
-            os.write(2, b"sheetsync: second signal, exiting now\n")
-            os._exit(EXIT_COLD)
-        self.stop_event.set()
-
-    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
-        self.reload_requested.set()
-        self.stop_event.set()  # wake the loop; it tells reload from stop
-
-    def install_signals(self) -> None:
-        """Route SIGTERM/SIGINT to a warm stop and SIGHUP to a reload."""
-        signal.signal(signal.SIGTERM, self._on_stop)
-        signal.signal(signal.SIGINT, self._on_stop)
-        signal.signal(signal.SIGHUP, self._on_hup)
-
-    # -- jobs --------------------------------------------------------------------
-    def _job(self, runtime: Runtime, watch: Watch) -> None:
-        self.heartbeat.cycle_started(watch.name, time.monotonic())
-        try:
-            report = runtime.cycle(watch)
-            self.status.record_cycle(
-                watch.name, datetime.now(UTC), triggered=report.triggered, error=report.error
-            )
-        except Exception as exc:  # a bug in one watch must not stop the others
-            log.exception("watch %s: cycle failed unexpectedly: %s", watch.name, exc)
-            self.status.record_cycle(watch.name, datetime.now(UTC), error=str(exc))
-        finally:
-            self.heartbeat.cycle_finished(watch.name, time.monotonic())
-
+    # -- jobs ----------------------------------------------------------------------
     def schedule(self, runtime: Runtime) -> None:
-        """(Re)create one job per watch; the first cycle runs at once."""
-        for job in self.scheduler.get_jobs():
-            job.remove()
+        """(Re)create one job per group of watches; every group's first cycle runs at once."""
+        self.scheduler.remove_all_jobs()
         now = datetime.now(UTC)
-        for watch in runtime.config.watches:
+        for group in group_watches(runtime.config.watches):
+            first = group[0]  # a group shares one schedule
             trigger: CronTrigger | IntervalTrigger
-            if watch.cron:
-                trigger = CronTrigger.from_crontab(watch.cron, timezone=UTC)
+            if first.cron:
+                trigger = CronTrigger.from_crontab(first.cron, timezone=UTC)
             else:
-                trigger = IntervalTrigger(seconds=watch.interval, timezone=UTC)
+                trigger = IntervalTrigger(seconds=first.interval, timezone=UTC)
             self.scheduler.add_job(
-                self._job,
+                self.run_cycle,
                 trigger,
-                args=(runtime, watch),
-                id=watch.name,
-                name=f"watch {watch.name}",
+                args=(runtime, tuple(group)),
+                id=_key(group),
+                name=f"watch {', '.join(w.name for w in group)}",
                 next_run_time=now,
             )
 
-    # -- main loop -----------------------------------------------------------
-    def run(self) -> int:
-        """Serve until stopped; returns the exit code."""
-        self.install_signals()
-        self.schedule(self.runtime)
-        self.scheduler.start()
-        names = ", ".join(w.name for w in self.config.watches) or "none"
-        log.info("sheetsync started: %d watch(es): %s", len(self.config.watches), names)
-        self.notifier.ready(self.status.render(datetime.now(UTC)))
+    def run_cycle(self, runtime: Runtime, watches: Sequence[Watch]) -> bool:
+        """One cycle of a group of watches; False when skipped (stopping, or a watch busy)."""
+        names = {w.name for w in watches}
+        with self._busy_lock:
+            if self._stopping or names & self._busy:
+                log.debug("cycle of %s skipped: stopping or still busy", _key(watches))
+                return False
+            self._busy |= names
+        key = _key(watches)
+        self._local.job = key
+        self.heartbeat.cycle_started(key, time.monotonic())
         try:
-            self._loop()
+            for report in runtime.cycle_group(watches):
+                self.status.record_cycle(
+                    report.watch, datetime.now(UTC), triggered=report.triggered, error=report.error
+                )
+        except Exception as exc:  # a bug in one group must not stop the others
+            log.exception("cycle of %s failed unexpectedly: %s", key, exc)
+            for name in sorted(names):
+                self.status.record_cycle(name, datetime.now(UTC), error=str(exc))
         finally:
-            self.notifier.stopping("finishing the cycle in progress")
-            log.info("stopping: finishing the cycle in progress")
-            self.scheduler.shutdown(wait=True)
-            self.runtime.close()
-            log.info("sheetsync stopped")
+            self.heartbeat.cycle_finished(key, time.monotonic())
+            self._local.job = None
+            with self._busy_lock:
+                self._busy -= names
+        return True
+
+    # -- main loop -----------------------------------------------------------------
+    def run(self) -> int:
+        """Serve until stopped (call it on the main thread); returns the exit code: 0."""
+        wake, waker = socket.socketpair()
+        wake.setblocking(False)
+        waker.setblocking(False)
+        self._waker = waker
+        previous = self.install_signals(waker.fileno())
+        if not faulthandler.is_enabled():
+            # systemd's watchdog kills with SIGABRT: leave every thread's stack in the journal
+            with contextlib.suppress(RuntimeError, ValueError, OSError):
+                faulthandler.enable(all_threads=True)
+        try:
+            self.schedule(self.runtime)
+            self.scheduler.start()
+            self._announce()
+            try:
+                self._loop(wake)
+            finally:
+                self._stop()
+        finally:
+            self.restore_signals(previous)
+            self._waker = None
+            wake.close()
+            waker.close()
         return 0
 
-    def _loop(self) -> None:
-        while True:
-            self.stop_event.wait(LOOP_SECONDS)
-            if self.reload_requested.is_set():
-                self.reload_requested.clear()
-                if self._signals == 0:
-                    self.stop_event.clear()
-                self.reload()
-            if self.stop_event.is_set():
+    def _announce(self) -> None:
+        names = ", ".join(w.name for w in self.config.watches) or "none"
+        interval = self.notifier.watchdog_interval()
+        watchdog = "no watchdog"
+        if interval is not None:
+            limit, longest = self.heartbeat.stall_limit, longest_call(self.config)
+            watchdog = f"watchdog {2 * interval:g} s, stall limit {limit:g} s"
+            if limit < longest:
+                log.warning(
+                    "WatchdogSec=%gs is short for this config: one network call may take up "
+                    "to %g s by its timeouts, longer than the %g s a cycle may go without "
+                    "progress; set WatchdogSec= to at least %ds",
+                    2 * interval,
+                    longest,
+                    limit,
+                    math.ceil(2 * longest),
+                )
+        log.info(
+            "sheetsync started: %d watch(es): %s; %s",
+            len(self.config.watches),
+            names,
+            watchdog,
+        )
+        self._last_status = self._status_text()
+        self.notifier.ready(self._last_status)
+
+    def _tick(self) -> float:
+        interval = self.notifier.watchdog_interval()
+        return TICK_SECONDS if interval is None else min(TICK_SECONDS, interval / 2)
+
+    def _loop(self, wake: socket.socket) -> None:
+        tick = self._tick()
+        while not self._stop_requested():
+            select.select([wake], [], [], tick)
+            with contextlib.suppress(BlockingIOError):
+                while wake.recv(512):
+                    pass
+            if self._stop_requested():
                 return
-            if self.heartbeat.should_ping(time.monotonic()):
-                self.notifier.watchdog()
-            else:
-                stuck = ", ".join(self.heartbeat.stalled(time.monotonic()))
-                log.error("cycle stuck for watch %s; withholding the watchdog ping", stuck)
-            self.notifier.status(self.status.render(datetime.now(UTC)))
+            if self._reloads != self._reloads_done:
+                self._reloads_done = self._reloads
+                self.reload()
+            self.beat()
+
+    def beat(self) -> None:
+        """The main loop's tick: WATCHDOG=1 when due, if every running cycle shows life and
+        the scheduler dispatches; STATUS= if the summary changed."""
+        now = time.monotonic()
+        stuck = self.heartbeat.stalled(now)
+        late = self._late_jobs()
+        self._report(stuck, late)
+        interval = self.notifier.watchdog_interval()
+        due = interval is not None and now - self._last_ping >= interval / 2
+        if due and not stuck and not late:
+            self.notifier.watchdog()
+            self._last_ping = now
+        text = self._status_text()
+        if text != self._last_status:
+            self._last_status = text
+            self.notifier.status(text)
+
+    def _late_jobs(self) -> set[str]:
+        """Jobs due for longer than the stall limit, twice in a row: the scheduler is not
+        dispatching. The first time it is nudged instead, since a wall-clock jump looks the
+        same until the scheduler wakes up."""
+        now = datetime.now(UTC)
+        late = {
+            job.id
+            for job in self.scheduler.get_jobs()
+            if job.next_run_time is not None
+            and (now - job.next_run_time).total_seconds() > self.heartbeat.stall_limit
+        }
+        if late:
+            self.scheduler.wakeup()
+        confirmed, self._late = late & self._late, late
+        return confirmed
+
+    def _report(self, stuck: list[str], late: set[str]) -> None:
+        """Log a stuck cycle once when it sticks and once when it moves again."""
+        whose = sorted(set(stuck) | late)
+        if whose == self._stuck:
+            return
+        action = (
+            "withholding the watchdog ping, so systemd restarts sheetsync"
+            if self.notifier.watchdog_interval() is not None
+            else "it may be hung"
+        )
+        for key in sorted(set(stuck) - set(self._stuck)):
+            log.error(
+                "cycle of %s has shown no progress for %g s; %s",
+                key,
+                self.heartbeat.stall_limit,
+                action,
+            )
+        for key in sorted(late - set(self._stuck)):
+            log.error(
+                "the scheduler has not started the due cycle of %s for %g s; %s",
+                key,
+                self.heartbeat.stall_limit,
+                action,
+            )
+        for key in sorted(set(self._stuck) - set(whose)):
+            log.warning("cycle of %s is moving again", key)
+        self._stuck = whose
+
+    def _status_text(self) -> str:
+        text = self.status.render(datetime.now(UTC))
+        return f"stuck: {', '.join(self._stuck)}; {text}" if self._stuck else text
+
+    def _stop(self) -> None:
+        """No new cycle starts; the ones in progress finish; the journal is closed."""
+        with self._busy_lock:
+            self._stopping = True
+            busy = sorted(self._busy)
+        reason = f"{self._stop_signal.name} received" if self._stops else "stopping"
+        if busy:
+            log.info(
+                "%s: finishing the cycle in progress (watch %s), then exiting; "
+                "a second signal exits at once",
+                reason,
+                ", ".join(busy),
+            )
+            self.notifier.stopping(f"stopping: finishing the cycle of {', '.join(busy)}")
+        else:
+            log.info("%s: no cycle in progress, exiting", reason)
+            self.notifier.stopping("stopping")
+        self.scheduler.shutdown(wait=True)  # waits for the running jobs; none start now
+        self.runtime.close()
+        log.info("sheetsync stopped")
 
     def reload(self) -> None:
         """Re-read the config; keep running on the old one when the new one is invalid."""
         self.notifier.reloading("reloading the configuration")
         try:
             config = load_config(self.config_path, self.environ)
-            runtime = open_runtime(config, journal=self.journal)
+            runtime = self._open(config, journal=self.journal)
         except SheetsyncError as exc:
             log.error("reload failed, still running the previous config: %s", exc)
-            self.notifier.ready(self.status.render(datetime.now(UTC)))
-            return
+        except Exception as exc:  # a bug while reloading must not take a working daemon down
+            log.exception("reload failed, still running the previous config: %r", exc)
+        else:
+            self._adopt(config, runtime)
+        self._last_status = self._status_text()
+        self.notifier.ready(self._last_status)
+
+    def _adopt(self, config: Config, runtime: Runtime) -> None:
         if config.state_path != self.config.state_path:
             log.warning("[state] path changes need a restart; keeping %s", self.config.state_path)
+        before = {w.name for w in self.config.watches}
+        after = {w.name for w in config.watches}
         self.config, self.runtime = config, runtime
-        self.heartbeat.stall_limit = self._stall_limit(config)
         self.status.watches = len(config.watches)
         self.schedule(runtime)
-        log.info("configuration reloaded: %d watch(es)", len(config.watches))
-        self.notifier.ready(self.status.render(datetime.now(UTC)))
+        changes = [
+            f"{what}: {', '.join(sorted(names))}"
+            for what, names in (("added", after - before), ("removed", before - after))
+            if names
+        ]
+        log.info(
+            "configuration reloaded: %d watch(es)%s",
+            len(config.watches),
+            f" ({'; '.join(changes)})" if changes else "",
+        )

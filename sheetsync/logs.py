@@ -82,6 +82,18 @@ def under_journald(environ: Mapping[str, str], stream: TextIO) -> bool:
     return bool(environ.get("INVOCATION_ID"))
 
 
+def journal_prefix(
+    levelno: int, environ: Mapping[str, str] = os.environ, stream: TextIO | None = None
+) -> str:
+    """`<N>` for a line written straight to `stream` (default stderr) under journald, else "".
+
+    For the few lines that bypass logging: a fatal error before logging is set up, or the
+    line a signal handler writes with `os.write` on its way out.
+    """
+    target = sys.stderr if stream is None else stream
+    return f"<{syslog_priority(levelno)}>" if under_journald(environ, target) else ""
+
+
 def fold(text: str) -> str:
     """Text on one line: the non-blank lines, stripped, joined by ` | `."""
     if "\n" not in text and "\r" not in text:

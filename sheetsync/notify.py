@@ -3,14 +3,15 @@
     Notifier     sends READY=1, WATCHDOG=1, STATUS=, STOPPING=1, RELOADING=1 to $NOTIFY_SOCKET;
                  a no-op when the variable is unset (foreground runs, tests); never raises
     Heartbeat    PURE (state + injected `now`): may WATCHDOG=1 be sent now? Only while no
-                 cycle has been running longer than the stall limit, so a hung cycle stops
-                 the pings and systemd's watchdog (WatchdogSec=) restarts the service
+                 running cycle has gone without a sign of life for longer than the stall
+                 limit, so a hung cycle stops the pings and systemd's watchdog
+                 (WatchdogSec=) restarts the service, while a long but busy one does not
     StatusLine   accumulates cycle outcomes into the one-line STATUS= summary
 
 The daemon sends READY=1 once the config is loaded and the first cycles are scheduled;
-pings from a scheduler job every `watchdog_interval()` seconds when `should_ping(now)`;
-sends STATUS= after each cycle; RELOADING=1 then READY=1 around a SIGHUP reload (whether
-or not the new config was accepted); STOPPING=1 on the first SIGTERM.
+pings from its main loop every `watchdog_interval()` seconds when `should_ping(now)`;
+sends STATUS= when the summary changes; RELOADING=1 then READY=1 around a SIGHUP reload
+(whether or not the new config was accepted); STOPPING=1 on the first SIGTERM.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ NOTIFY_TIMEOUT = 1.0
 """Seconds a notification may block when systemd's socket buffer is full; then it is dropped."""
 
 DEFAULT_STALL_LIMIT = 120.0
-"""Seconds after which a running cycle counts as hung. Every network call has a timeout far
-below this, so only a genuinely stuck cycle gets here; with WatchdogSec=120s systemd then
-restarts the service within about four minutes of the cycle starting."""
+"""Seconds without a sign of life after which a running cycle counts as hung, when no
+watchdog is configured (under one, the daemon uses half of WatchdogSec=). Every network
+call has a timeout far below this, so only a genuinely stuck cycle gets here."""
 
 MAX_STATUS_CHARS = 240
 """STATUS= is shown by `systemctl status` on one line; longer text is cut."""
@@ -155,38 +156,50 @@ class Notifier:
 
 @dataclass
 class Heartbeat:
-    """Decides whether WATCHDOG=1 may be sent: not while any cycle has outrun `stall_limit`."""
+    """Decides whether WATCHDOG=1 may be sent: not while a cycle has shown no life for too long.
+
+    A cycle shows life when it starts and whenever `alive()` is called for it (the daemon
+    calls it as a cycle paces a request, waits on purpose or finishes a trigger). A deliberate
+    wait may be announced ahead: `alive(key, now + seconds)` covers the wait until it ends.
+    Measuring from the last sign of life rather than from the start means a backlog of
+    hundreds of rows, sent at axiom's pace for many minutes, never looks hung.
+    """
 
     stall_limit: float = DEFAULT_STALL_LIMIT
     _running: dict[str, list[float]] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def cycle_started(self, watch: str, now: float) -> None:
-        """A cycle of `watch` began at monotonic time `now`."""
+        """A cycle of `watch` (a watch or a job's key) began at monotonic time `now`."""
         with self._lock:
             self._running.setdefault(watch, []).append(now)
+
+    def alive(self, watch: str, now: float) -> None:
+        """The running cycle of `watch` made progress at `now` (no-op when none is running)."""
+        with self._lock:
+            lives = self._running.get(watch)
+            if lives:
+                lives[:] = [max(life, now) for life in lives]
 
     def cycle_finished(self, watch: str, now: float) -> None:
         """The oldest running cycle of `watch` ended (however it ended)."""
         del now  # part of the interface so callers stamp both ends alike
         with self._lock:
-            starts = self._running.get(watch)
-            if starts:
-                starts.pop(0)
-                if not starts:
+            lives = self._running.get(watch)
+            if lives:
+                lives.pop(0)
+                if not lives:
                     del self._running[watch]
 
     def stalled(self, now: float) -> list[str]:
-        """The watches whose running cycle started more than `stall_limit` seconds before `now`."""
+        """The watches whose running cycle showed no life for more than `stall_limit` seconds."""
         with self._lock:
             return sorted(
-                watch
-                for watch, starts in self._running.items()
-                if now - starts[0] > self.stall_limit
+                watch for watch, lives in self._running.items() if now - lives[0] > self.stall_limit
             )
 
     def should_ping(self, now: float) -> bool:
-        """True unless some cycle has been running longer than the stall limit."""
+        """True unless some cycle has gone without a sign of life for longer than the limit."""
         return not self.stalled(now)
 
 
