@@ -128,6 +128,7 @@ class Daemon:
     def _open(self, config: Config, journal: Journal | None = None) -> Runtime:
         runtime = open_runtime(config, sleep=self._sleep, monotonic=self._clock, journal=journal)
         runtime.engine.progress = self._progress
+        runtime.engine.stopping = self._stop_requested  # a warm stop ends a backlog early
         return runtime
 
     def _alive(self, at: float) -> None:

@@ -143,6 +143,7 @@ class Engine:
         self.rand = rand
         self.flush_seconds = flush_seconds
         self.progress: Progress | None = None
+        self.stopping: Callable[[], bool] = lambda: False
         self.tracker = Tracker(axiom, journal, now)
         self.allowance = Allowance(axiom, journal, now)
         self._started: set[str] = set()
@@ -292,6 +293,7 @@ class Engine:
         watch = cycle.watch
         cycle.report.polled += self.tracker.last_look({p.automation for p in cycle.plans}, watch)
         sender = Sender(watch.name, self.axiom, self.journal, self.now, self.rand)
+        sender.stopping = self.stopping
         if watch.track_runs:
             sender.first_poll = lambda now: first_poll(now, watch)
         total = len(cycle.candidates)

@@ -75,6 +75,8 @@ class Sender:
     """With run tracking: when to poll a new run first, and at what interval."""
     tally: Tally = field(default_factory=Tally)
     held: Outcome | None = None
+    stopping: Callable[[], bool] = lambda: False
+    """True once the daemon was asked to stop: unsent rows stay claimed for the next start."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def send_all(
@@ -96,6 +98,9 @@ class Sender:
     def send(self, plan: TriggerPlan) -> None:
         """One trigger: durable `sending` first, the POST, then the durable outcome."""
         ids = list(plan.row_ids)
+        if self.stopping():
+            self.tally.add("claimed", len(ids), sent=False)  # sent normally after a restart
+            return
         with self._lock:
             held = self.held
         if held is not None:

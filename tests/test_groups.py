@@ -65,3 +65,20 @@ def test_a_paced_backlog_writes_progress_and_sends_each_row_once(world: World) -
     assert world.google.count("values.batchUpdate") >= 3  # claim, progress flush(es), final
     assert world.column("Status") == ["triggered"] * 30
     assert 60 * 2 <= world.clock.elapsed <= 60 * 3  # 30 calls at 12/min, paced, not failed
+
+
+def test_a_stop_request_ends_a_backlog_early_and_the_rest_goes_next_time(world: World) -> None:
+    """Asked to stop mid-backlog, the cycle sends no more; unsent rows go at the next start."""
+    world.sheet([HEADER, *rows(20)])
+    world.config({"mode": "row"})
+    runtime = world.runtime()
+    runtime.engine.stopping = lambda: len(world.axiom.triggers) >= 3
+    [report] = world.once()
+    first = len(world.axiom.triggers)
+    assert 3 <= first < 20
+    assert report.outcomes.get("claimed", 0) == 20 - first
+    assert world.column("Status").count("sending") == 20 - first
+    world.close_runtime()  # a restart
+    world.once()
+    assert Counter(t.data[1][0] for t in world.axiom.triggers) == Counter(r[0] for r in rows(20))
+    assert world.column("Status") == ["triggered"] * 20
