@@ -25,16 +25,13 @@ import contextlib
 import faulthandler
 import logging
 import math
-import os
 import select
-import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -49,16 +46,17 @@ from sheetsync.journal import Journal
 from sheetsync.logs import journal_prefix
 from sheetsync.notify import DEFAULT_STALL_LIMIT, Heartbeat, Notifier, StatusLine
 from sheetsync.runtime import Runtime, open_runtime
+from sheetsync.signals import SignalFlags
 
 log = logging.getLogger("sheetsync.daemon")
 
 TICK_SECONDS = 1.0
 """The main loop wakes at least this often (more often under a very short watchdog)."""
+STOP_GRACE_SECONDS = 30.0
+"""After SIGTERM a cycle still sends this long; then its unsent rows wait for the next start
+(they stay claimed), well inside the unit's TimeoutStopSec=90s."""
 MAX_WORKERS = 8
 """Cycles (groups of watches) that may run at once."""
-
-SignalHandler = Callable[[int, FrameType | None], object] | int | None
-"""What `signal.signal` returns."""
 
 
 def stall_limit(notifier: Notifier) -> float:
@@ -95,13 +93,8 @@ class Daemon:
         self.notifier = Notifier.from_environ(self.environ)
         self.heartbeat = Heartbeat(stall_limit=stall_limit(self.notifier))
         self.status = StatusLine(watches=len(self.config.watches))
-        # bumped only by the signal handler; read by the main loop
-        self._stops = 0
-        self._stop_signal = signal.SIGTERM
-        self._reloads = 0
-        self._reloads_done = 0
-        self._cold_line = b""
-        self._waker: socket.socket | None = None
+        self.signals = SignalFlags()  # bumped by the signal handler; read by the main loop
+        self._stop_at: float | None = None
         # shared by the main loop and the job threads
         self._stopping = False
         self._busy: set[str] = set()
@@ -128,7 +121,7 @@ class Daemon:
     def _open(self, config: Config, journal: Journal | None = None) -> Runtime:
         runtime = open_runtime(config, sleep=self._sleep, monotonic=self._clock, journal=journal)
         runtime.engine.progress = self._progress
-        runtime.engine.stopping = self._stop_requested  # a warm stop ends a backlog early
+        runtime.engine.stopping = self._past_grace  # a warm stop ends a long backlog early
         return runtime
 
     def _alive(self, at: float) -> None:
@@ -153,57 +146,16 @@ class Daemon:
         del watch, done, total
         self._alive(time.monotonic())
 
-    # -- signals -------------------------------------------------------------------
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        """Only counters and async-signal-safe calls here; the main loop does the rest."""
-        del frame
-        if signum == signal.SIGHUP:
-            self._reloads += 1
-            return
-        self._stops += 1
-        if self._stops == 1:
-            self._stop_signal = signal.Signals(signum)
-            return
-        # the second stop signal: leave now, the way the signal itself would have
-        os.write(2, self._cold_line)
-        signal.signal(signum, signal.SIG_DFL)
-        signal.raise_signal(signum)
-        os._exit(128 + signum)  # not reached: the default action of the signal ends us
-
     def stop(self) -> None:
         """Ask for a warm stop as the first SIGTERM does (from another thread, not a handler)."""
-        self._stops = max(self._stops, 1)
-        waker = self._waker
-        if waker is not None:
-            with contextlib.suppress(OSError):  # the loop is gone, or a wake-up is pending
-                waker.send(b"\0")
+        self.signals.request_stop()
 
     def _stop_requested(self) -> bool:
-        return self._stops > 0
+        return self.signals.stops > 0
 
-    def install_signals(self, wakeup_fd: int) -> dict[int, SignalHandler]:
-        """Route SIGTERM/SIGINT to a warm stop, SIGHUP to a reload; wake the loop via the fd.
-
-        Returns the previous handlers, for `restore_signals`.
-        """
-        prefix = journal_prefix(logging.WARNING, self.environ)
-        self._cold_line = (
-            f"{prefix}sheetsync.daemon: second stop signal: exiting at once without finishing "
-            "the cycle in progress (the journal keeps its rows safe)\n"
-        ).encode()
-        signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
-        return {
-            signum: signal.signal(signum, self._on_signal)
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-        }
-
-    @staticmethod
-    def restore_signals(previous: Mapping[int, SignalHandler]) -> None:
-        """Put back the handlers `install_signals` replaced and stop the wake-ups."""
-        for signum, handler in previous.items():
-            if handler is not None:  # None: installed outside Python, cannot be put back
-                signal.signal(signum, handler)
-        signal.set_wakeup_fd(-1)
+    def _past_grace(self) -> bool:
+        """After a stop request, a cycle may go on sending for `STOP_GRACE_SECONDS`."""
+        return self._stop_at is not None and time.monotonic() - self._stop_at > STOP_GRACE_SECONDS
 
     # -- jobs ----------------------------------------------------------------------
     def schedule(self, runtime: Runtime) -> None:
@@ -259,8 +211,7 @@ class Daemon:
         wake, waker = socket.socketpair()
         wake.setblocking(False)
         waker.setblocking(False)
-        self._waker = waker
-        previous = self.install_signals(waker.fileno())
+        previous = self.signals.install(waker, journal_prefix(logging.WARNING, self.environ))
         if not faulthandler.is_enabled():
             # systemd's watchdog kills with SIGABRT: leave every thread's stack in the journal
             with contextlib.suppress(RuntimeError, ValueError, OSError):
@@ -274,8 +225,7 @@ class Daemon:
             finally:
                 self._stop()
         finally:
-            self.restore_signals(previous)
-            self._waker = None
+            self.signals.restore(previous)
             wake.close()
             waker.close()
         return 0
@@ -319,8 +269,7 @@ class Daemon:
                     pass
             if self._stop_requested():
                 return
-            if self._reloads != self._reloads_done:
-                self._reloads_done = self._reloads
+            if self.signals.take_reload():
                 self.reload()
             self.beat()
 
@@ -391,10 +340,11 @@ class Daemon:
 
     def _stop(self) -> None:
         """No new cycle starts; the ones in progress finish; the journal is closed."""
+        self._stop_at = time.monotonic()
         with self._busy_lock:
             self._stopping = True
             busy = sorted(self._busy)
-        reason = f"{self._stop_signal.name} received" if self._stops else "stopping"
+        reason = self.signals.reason()
         if busy:
             log.info(
                 "%s: finishing the cycle in progress (watch %s), then exiting; "
