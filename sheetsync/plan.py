@@ -22,7 +22,11 @@ from datetime import datetime
 from sheetsync.config import Watch
 from sheetsync.layout import Layout, map_header, norm  # noqa: F401 - map_header re-exported
 
-READY_WORDS = frozenset({"true", "yes", "y", "x", "✓", "✔", "☑", "1", "ok", "ready"})
+READY_WORDS = frozenset(
+    {"true", "yes", "y", "x", "✓", "✔", "☑", "1", "ok", "ready"}
+    # a ticked checkbox reads as the spreadsheet locale's TRUE
+    | {"wahr", "vrai", "verdadero", "verdadeiro", "vero", "waar", "prawda", "sant", "sand"}
+)
 """Ready-cell values (case-insensitive) that mark a row as ready to send."""
 
 CELL_LIMIT = 50_000
