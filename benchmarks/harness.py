@@ -1,0 +1,347 @@
+"""What every benchmark shares: the emulators in this process, sheets, journals, child processes.
+
+sheetsync (and the naive loop) run as child processes, so their wall time, CPU and peak
+RSS are theirs alone; the emulators run here, and the time they spend answering is
+counted (`TimedGoogleEmulator.busy`) so it can be told apart from the client's own time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sheetsync.emulator._http import Request, Response
+from sheetsync.emulator.axiom import AxiomEmulator
+from sheetsync.emulator.google import GoogleEmulator
+from sheetsync.journal import Journal, Outcome
+from sheetsync.plan import fingerprint
+from sheetsync.testing import AUTOMATION, KEY_ENV, TEST_KEY, World
+
+ROOT = Path(__file__).resolve().parent.parent
+INPUTS = ["url", "product"]
+RESULTS = ["Status", "Run link", "Message"]
+ID_COLUMN = "sheetsync id"
+DONE_LINK = "https://app.axiom.ai/automation/runs/seeded"
+"""The run link of every row seeded as already handled (a batch-mode run shares one link)."""
+CYCLE_LINE = re.compile(r"watch (?P<watch>\S+): (?P<seen>\d+) rows seen.* in (?P<s>[0-9.]+)s$")
+
+
+class TimedGoogleEmulator(GoogleEmulator):
+    """The Google emulator, adding up the seconds it spends answering requests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = 0.0
+        self._busy_lock = threading.Lock()
+
+    def dispatch(self, request: Request) -> Response | None:
+        """Answer as usual, timing it."""
+        began = time.perf_counter()
+        try:
+            return super().dispatch(request)
+        finally:
+            with self._busy_lock:
+                self.busy += time.perf_counter() - began
+
+
+@dataclass(frozen=True)
+class Requests:
+    """Sheets requests counted by the emulator between two snapshots."""
+
+    reads: int
+    writes: int
+    metadata: int
+
+    @property
+    def total(self) -> int:
+        """Reads plus writes (metadata reads and grid resizes included)."""
+        return self.reads + self.writes
+
+    def __str__(self) -> str:
+        return f"{self.reads} r + {self.writes} w"
+
+
+@dataclass(frozen=True)
+class ProcessRun:
+    """One child process: wall time, peak RSS, CPU, exit code, what it logged."""
+
+    seconds: float
+    peak_rss_mb: float
+    cpu_seconds: float
+    exit_code: int
+    stderr: str
+    stdout: str
+
+    def cycle_seconds(self) -> float | None:
+        """The cycle time sheetsync logged (`... in 0.12s`), summed over watches."""
+        found = [float(m["s"]) for m in map(CYCLE_LINE.search, self.messages()) if m]
+        return sum(found) if found else None
+
+    def messages(self) -> list[str]:
+        """The `msg` of every JSON log line (plain lines as they are)."""
+        out = []
+        for line in self.stderr.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                out.append(line)
+                continue
+            out.append(str(event.get("msg", "")) if isinstance(event, dict) else line)
+        return out
+
+
+class Spawner:
+    """The small helper process (`benchmarks/spawner.py`) that starts measured children."""
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", str(ROOT / "benchmarks" / "spawner.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._lock = threading.Lock()
+
+    def run(self, argv: Sequence[str], env: Mapping[str, str]) -> ProcessRun:
+        """Run a child to completion; its own peak RSS and CPU come from wait4()."""
+        with tempfile.TemporaryDirectory(prefix="spawn-") as tmp, self._lock:
+            out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+            job = {"argv": list(argv), "env": dict(env), "cwd": str(ROOT)}
+            job.update(stdout=str(out), stderr=str(err))
+            assert self._proc.stdin is not None and self._proc.stdout is not None
+            self._proc.stdin.write(json.dumps(job) + "\n")
+            self._proc.stdin.flush()
+            answer = json.loads(self._proc.stdout.readline())
+            return ProcessRun(
+                answer["seconds"],
+                answer["max_rss_kb"] / 1024,
+                answer["cpu_seconds"],
+                answer["exit_code"],
+                err.read_text(errors="replace"),
+                out.read_text(errors="replace"),
+            )
+
+    def close(self) -> None:
+        """Let the helper finish."""
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        self._proc.wait(10)
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds; always reaps the child."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass(frozen=True)
+class ProcSample:
+    """CPU seconds (all threads) and memory of a live process, from /proc."""
+
+    cpu_seconds: float
+    rss_mb: float
+    peak_rss_mb: float
+    threads: int
+
+
+def sample(pid: int) -> ProcSample:
+    """CPU from /proc/PID/task/*/schedstat (ns), memory and threads from /proc/PID/status.
+
+    schedstat counts nanoseconds on the CPU per thread; /proc/PID/stat's utime + stime
+    counts 10 ms ticks, too coarse for an idle minute. Threads that ended are not in
+    the sum, which is why the window starts after a warm-up.
+    """
+    nanos = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            nanos += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    status: dict[str, str] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        status[key] = value.strip()
+    rss, peak = (int(status.get(key, "0 kB").split()[0]) / 1024 for key in ("VmRSS", "VmHWM"))
+    return ProcSample(nanos / 1e9, rss, peak, int(status["Threads"]))
+
+
+def machine() -> str:
+    """One line naming the machine the figures come from."""
+    cpu = ""
+    meminfo = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        total = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+        meminfo = f", {int(total) / 1024 / 1024:.0f} GiB RAM"
+    except OSError:
+        pass
+    return (
+        f"{platform.platform()}; {os.cpu_count()} cores{f' ({cpu})' if cpu else ''}{meminfo}; "
+        f"Python {platform.python_version()} ({platform.python_implementation()})"
+    )
+
+
+def done_row(i: int) -> list[str]:
+    """A row sheetsync already handled: inputs, `triggered`, its link, no message, its id."""
+    url, product = new_row(i)
+    return [url, product, "triggered", DONE_LINK, "", f"r{i:012x}"]
+
+
+def new_row(i: int) -> list[str]:
+    """A row nobody handled yet."""
+    return [f"https://shop.example/p/{i}", f"Product {i}"]
+
+
+class Bench:
+    """Both emulators (no quotas, real clock) and a folder per scenario."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.google = TimedGoogleEmulator()
+        self.axiom = AxiomEmulator(api_key=TEST_KEY, automations=[AUTOMATION])
+        self.google.start()
+        self.axiom.start()
+        self._key = self.google.write_service_account_file(folder / "service-account.json")
+        self._worlds = 0
+        self.spawner = Spawner()
+
+    def close(self) -> None:
+        """Stop the helper and both emulators."""
+        self.spawner.close()
+        self.google.stop()
+        self.axiom.stop()
+
+    def run(self, argv: Sequence[str]) -> ProcessRun:
+        """A measured child process (see `Spawner`), with the axiom key in its environment."""
+        return self.spawner.run(argv, self.env)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of a child: this one plus the axiom key variable."""
+        return {**os.environ, KEY_ENV: TEST_KEY}
+
+    def world(self, name: str) -> World:
+        """A scenario folder (its own config and journal) on the shared emulators."""
+        self._worlds += 1
+        folder = self.folder / f"{self._worlds:02d}-{name}"
+        folder.mkdir()
+        shutil.copy2(self._key, folder / "service-account.json")
+        return World(folder, self.google, self.axiom, environ={KEY_ENV: TEST_KEY})
+
+    def counters(self) -> Requests:
+        """The emulator's Sheets counters now (subtract two with `since`)."""
+        google = self.google
+        meta = google.count("spreadsheets.get") + google.count("spreadsheets.batchUpdate")
+        return Requests(google.reads(), google.writes(), meta)
+
+    def since(self, before: Requests) -> Requests:
+        """Sheets requests since `before`."""
+        now = self.counters()
+        return Requests(
+            now.reads - before.reads, now.writes - before.writes, now.metadata - before.metadata
+        )
+
+    def sheetsync(self, command: str, world: World, *args: str) -> ProcessRun:
+        """`sheetsync COMMAND -c CONFIG --log-format json` as a child process."""
+        return self.run(self.sheetsync_argv(command, world, *args))
+
+    def sheetsync_argv(self, command: str, world: World, *args: str) -> list[str]:
+        """The argv of a sheetsync child."""
+        config = world.folder / "sheetsync.toml"
+        argv = [sys.executable, "-m", "sheetsync", command, "-c", str(config)]
+        return [*argv, *args, "--log-format", "json"]
+
+    def naive_argv(self, world: World, *args: str) -> list[str]:
+        """The argv of a naive-loop child on the world's sheet."""
+        return [
+            sys.executable,
+            "-m",
+            "benchmarks.naive",
+            "--key-file",
+            str(world.folder / "service-account.json"),
+            "--google",
+            self.google.root_url,
+            "--axiom",
+            self.axiom.root_url + "/api/v3",
+            "--spreadsheet",
+            world.spreadsheet_id,
+            "--tab",
+            world.tab,
+            *args,
+        ]
+
+
+def seed_journal(world: World, watch: str, rows: Sequence[list[str]]) -> Path:
+    """Record `rows` (as `done_row` makes them) as triggered; return a pristine copy's path.
+
+    Uses the journal's own API, as if sheetsync had handled them in one batch.
+    """
+    path = world.folder / "sheetsync.db"
+    journal = Journal(path)
+    try:
+        now = datetime.now(UTC)
+        claims = [(r[5], fingerprint(r[:2]), AUTOMATION) for r in rows]
+        if claims:
+            journal.claim(watch, claims, now)
+            ids = [c[0] for c in claims]
+            journal.mark_sending(watch, ids, now)
+            journal.record(watch, ids, Outcome("triggered", DONE_LINK), now)
+        journal.mark_started(watch, now)
+    finally:
+        journal.close()
+    pristine = path.with_name("pristine.db")
+    shutil.copy2(path, pristine)
+    return pristine
+
+
+def restore_journal(world: World, pristine: Path) -> None:
+    """Put the seeded journal back (forgetting what the last run recorded)."""
+    path = world.folder / "sheetsync.db"
+    for extra in ("-wal", "-shm"):
+        path.with_name(path.name + extra).unlink(missing_ok=True)
+    shutil.copy2(pristine, path)
+
+
+def clear_results(world: World, first_row: int, last_row: int, columns: int) -> None:
+    """Empty the result cells (columns 3..`columns`) of sheet rows first..last, as if new."""
+    for row in range(first_row, last_row + 1):
+        for col in range(3, columns + 1):
+            world.google.set_cell(world.spreadsheet_id, world.tab, row, col, "", raw=True)
+
+
+def median(values: Sequence[float]) -> float:
+    """The middle value (the lower of the two middles for an even count)."""
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def fmt_mb(value: float) -> str:
+    """Megabytes, as the table shows them."""
+    return f"{value:.1f} MB" if value < 100 else f"{value:.0f} MB"
+
+
+def fmt_s(value: float | None) -> str:
+    """Seconds, as the table shows them."""
+    if value is None:
+        return "n/a"
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
