@@ -162,13 +162,14 @@ class Journal:
             return self.db.execute(sql, params).fetchall()
 
     # -- reads ---------------------------------------------------------------
-    def entries(self, watch: str, now: datetime) -> dict[str, Entry]:
-        """Every row of a watch, as the plan sees it."""
+    def entries(self, watch: str, now: datetime, since: datetime | None = None) -> dict[str, Entry]:
+        """Every row of a watch as the plan sees it (only those changed `since`, if given)."""
         due = iso(now)
+        changed = " AND updated_at >= ?" if since is not None else ""
         cursor = self.query(
             "SELECT row_id, state, fingerprint, link, message, triggered_at, run_status,"
-            " next_attempt_at FROM rows WHERE watch = ?",
-            (watch,),
+            " next_attempt_at FROM rows WHERE watch = ?" + changed,
+            (watch,) if since is None else (watch, iso(since)),
         )
         return {
             r[0]: Entry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[1] == "waiting" and r[7] <= due)

@@ -104,6 +104,11 @@ def fingerprint(inputs: Iterable[str]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def cell(row: Sequence[str], index: int) -> str:
+    """One cell of a ragged row (`""` past its end)."""
+    return row[index] if index < len(row) else ""
+
+
 def new_row_id() -> str:
     """A fresh row id: short, random, unlikely to be typed by a person."""
     return "r" + secrets.token_hex(6)
@@ -125,13 +130,16 @@ def find_candidates(
     retry_word = norm(watch.statuses.retry)
     found: list[Candidate] = []
     seen_ids: set[str] = set()
+    resendable = {"claimed", "waiting"}
     for number, raw in enumerate(table[1:], start=2):
-        row = pad(raw, layout.width)
-        inputs = tuple(row[i] for i in layout.inputs)
-        status, row_id = row[status_col].strip(), row[id_col].strip()
+        status, row_id = cell(raw, status_col).strip(), cell(raw, id_col).strip()
         entry = entries.get(row_id) if row_id and row_id not in seen_ids else None
         seen_ids.add(row_id)
         retry = norm(status) == retry_word
+        if status and not retry and (entry is None or entry.state not in resendable):
+            continue  # the common case, kept cheap: a row that shows a status
+        row = pad(raw, layout.width)
+        inputs = tuple(row[i] for i in layout.inputs)
         current = fingerprint(inputs)
         if entry is not None and not status and _reused(entry, current):
             entry = None  # someone cleared a finished row and typed new inputs: a new row
@@ -151,7 +159,7 @@ def find_candidates(
                 row_id if entry is not None or (retry and row_id) else new_row_id(),
                 inputs,
                 automation,
-                fingerprint(inputs),
+                current,
                 retry,
                 fresh=entry is None and not retry,
                 look=fingerprint([*inputs, ready, automation]),
@@ -307,18 +315,21 @@ def project(
     relocate = set(relocate)
     id_col, status_col = layout.results["id"], layout.results["status"]
     retry_word = norm(watch.statuses.retry)
-    rows = [pad(raw, layout.width) for raw in table[1:]]
+    rows = table[1:]
     placed: set[str] = set()
     for number, row in enumerate(rows, start=2):
-        row_id = row[id_col].strip()
-        entry = entries.get(row_id)
+        row_id = cell(row, id_col).strip()
+        entry = entries.get(row_id) if row_id else None
         if entry is None or row_id in placed:
             continue
-        if norm(row[status_col]) == retry_word:
+        if norm(cell(row, status_col)) == retry_word:
             placed.add(row_id)
             continue
-        inputs = [row[i] for i in layout.inputs]
-        if row_id in relocate and entry.fingerprint and fingerprint(inputs) != entry.fingerprint:
+        if (
+            row_id in relocate
+            and entry.fingerprint
+            and _inputs_print(row, layout) != entry.fingerprint
+        ):
             out.misplaced.append(number)
             continue
         placed.add(row_id)
@@ -338,6 +349,10 @@ def project(
     return out
 
 
+def _inputs_print(row: Sequence[str], layout: Layout) -> str:
+    return fingerprint([cell(row, i) for i in layout.inputs])
+
+
 def _find_by_fingerprint(
     rows: Sequence[Sequence[str]], layout: Layout, entry: Entry, misplaced: Sequence[int]
 ) -> int | None:
@@ -346,10 +361,10 @@ def _find_by_fingerprint(
         return None
     id_col, status_col = layout.results["id"], layout.results["status"]
     for number, row in enumerate(rows, start=2):
-        taken = row[id_col].strip() or row[status_col].strip()
+        taken = cell(row, id_col).strip() or cell(row, status_col).strip()
         if taken and number not in misplaced:
             continue
-        if fingerprint([row[i] for i in layout.inputs]) == entry.fingerprint:
+        if _inputs_print(row, layout) == entry.fingerprint:
             return number
     return None
 
@@ -360,7 +375,7 @@ def _diff(
     writes = []
     for kind, value in cells.items():
         col = layout.results.get(kind)
-        if col is not None and row[col] != value:
+        if col is not None and cell(row, col) != value:
             writes.append(CellWrite(number, col + 1, value))
     return writes
 
@@ -389,6 +404,9 @@ def misplaced_repairs(
     `before`, found by its own inputs; a row that was not there gets an empty status and
     id, so it counts as new again.
     """
+    rows = list(rows)
+    if not rows:
+        return []
     id_col, status_col = layout.results["id"], layout.results["status"]
     owned = sorted(set(layout.results.values()))
     earlier: dict[str, list[str]] = {}
@@ -406,6 +424,23 @@ def misplaced_repairs(
             if row[col] != value:
                 writes.append(CellWrite(number, col + 1, value))
     return writes
+
+
+NEIGHBOURHOOD = 64
+"""Rows kept around each claimed row from the first read, to undo a misplaced claim."""
+
+
+def neighbourhood(table: Sequence[Sequence[str]], numbers: Iterable[int]) -> list[Sequence[str]]:
+    """The header and the rows within `NEIGHBOURHOOD` of the given row numbers.
+
+    A claim lands at most a few rows off (rows inserted or deleted in the instant between
+    the read and the claim write), so this is all `misplaced_repairs` needs of the first
+    read, without keeping a 100,000-row table alive through the cycle.
+    """
+    keep: set[int] = set()
+    for number in numbers:
+        keep.update(range(max(1, number - NEIGHBOURHOOD), number + NEIGHBOURHOOD + 1))
+    return [table[0], *(table[n - 1] for n in sorted(keep) if 1 < n <= len(table))]
 
 
 def header_writes(layout: Layout) -> list[CellWrite]:
