@@ -186,6 +186,7 @@ class Engine:
                     self._prepare(cycle, tables[cycle.watch.worksheet])
                 except SheetError as exc:
                     cycle.report.error = str(exc)
+        del tables  # a big sheet's first read must not live on beside the second one
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
             if cycle.layout is not None and cycle.layout.added:

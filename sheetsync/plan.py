@@ -33,7 +33,7 @@ CELL_LIMIT = 50_000
 """Google refuses a whole batch when one cell passes 50,000 characters: clip ours."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """What the journal knows of one row, as the plan needs it."""
 
@@ -47,7 +47,7 @@ class Entry:
     retry_due: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A row to send this cycle."""
 
@@ -72,7 +72,7 @@ class TriggerPlan:
     data: list[list[str]] | list[list[list[str]]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellWrite:
     """One cell to write (1-based row and column)."""
 

@@ -259,7 +259,7 @@ class GoogleSheets:
         if len(value_ranges) != len(titles):
             raise SheetError(f"spreadsheet {spreadsheet_id}: unexpected batchGet answer")
         return {
-            title: [[str(c) for c in row] for row in vr.get("values", [])]
+            title: [_strings(row) for row in vr.get("values", [])]
             for title, vr in zip(titles, value_ranges, strict=True)
         }
 
@@ -325,6 +325,13 @@ class GoogleSheets:
             raise SheetError(
                 f"spreadsheet {spreadsheet_id}: Google answered something that is not JSON"
             ) from None
+
+
+def _strings(row: list[Any]) -> list[str]:
+    """A row of cells as text; formatted values already are, so usually the row itself."""
+    if all(type(c) is str for c in row):
+        return row
+    return [str(c) for c in row]
 
 
 def _first_line(text: str) -> str:
