@@ -39,17 +39,20 @@ from sheetsync.plan import (
     CellWrite,
     Entry,
     TriggerPlan,
-    claim_writes,
     find_candidates,
-    header_writes,
-    misplaced_repairs,
-    neighbourhood,
     pad,
     plan_triggers,
-    project,
     settle,
     take_slots,
 )
+from sheetsync.projection import (
+    claim_writes,
+    header_writes,
+    misplaced_repairs,
+    neighbourhood,
+    project,
+)
+from sheetsync.report import CycleReport
 from sheetsync.runs import RunLedger
 from sheetsync.sending import Sender, TriggerPort
 from sheetsync.sheet import SheetPort
@@ -66,43 +69,6 @@ Progress = Callable[[str, int, int], None]
 
 class AxiomPort(TriggerPort, RunDataPort, RuntimePort, Protocol):
     """Everything a cycle asks axiom: triggers, run polls and the runtime allowance."""
-
-
-@dataclass
-class CycleReport:
-    """What one cycle of one watch did, for logs, `once` and STATUS=."""
-
-    watch: str
-    seen: int = 0
-    new: int = 0
-    triggered: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
-    written: int = 0
-    missing: int = 0
-    skipped: int = 0
-    polled: int = 0
-    settling: int = 0
-    held: int = 0
-    seconds: float = 0.0
-    error: str | None = None
-
-    def line(self) -> str:
-        """The one INFO line per cycle."""
-        parts = [
-            f"watch {self.watch}: {self.seen} rows seen, {self.new} new, {self.triggered} triggered"
-        ]
-        parts += [f"{n} {s}" for s, n in sorted(self.outcomes.items()) if s != "triggered"]
-        if self.skipped:
-            parts.append(f"{self.skipped} skipped (start_from = now)")
-        if self.missing:
-            parts.append(f"{self.missing} deleted before their result was written")
-        if self.polled:
-            parts.append(f"{self.polled} run(s) polled")
-        if self.settling:
-            parts.append(f"{self.settling} settling (settle_seconds)")
-        if self.held:
-            parts.append(f"{self.held} waiting for a run to end (max_in_flight)")
-        return ", ".join(parts) + f" in {self.seconds:.2f}s"
 
 
 @dataclass

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 
 from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
-from sheetsync.engine import CycleReport, Engine, group_watches
+from sheetsync.engine import Engine, group_watches
 from sheetsync.journal import Journal
 from sheetsync.pacing import fingerprint, limiter_for
+from sheetsync.report import CycleReport
 from sheetsync.sheet import GoogleSheets
 
 log = logging.getLogger("sheetsync")

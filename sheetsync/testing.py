@@ -17,7 +17,7 @@ from typing import Any
 from sheetsync.config import Config, load_config
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
-from sheetsync.engine import CycleReport
+from sheetsync.report import CycleReport
 from sheetsync.runtime import Runtime, open_runtime
 
 TEST_KEY = "axk_test_0123456789abcdef"

@@ -10,13 +10,15 @@ from sheetsync.config import Watch
 from sheetsync.errors import SheetError
 from sheetsync.plan import (
     Entry,
-    claim_writes,
     find_candidates,
     fingerprint,
     map_header,
     plan_triggers,
-    project,
     waiting_delay,
+)
+from sheetsync.projection import (
+    claim_writes,
+    project,
 )
 
 

@@ -19,7 +19,8 @@ import pytest
 from sheetsync.config import Watch
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
-from sheetsync.engine import CycleReport, group_watches
+from sheetsync.engine import group_watches
+from sheetsync.report import CycleReport
 from sheetsync.testing import AUTOMATION, KEY_ENV, TEST_KEY, Clock, World
 
 HEADER = ["url", "product"]

@@ -1,0 +1,213 @@
+"""PURE: what the sheet's result cells should show, and where, given the journal.
+
+The sheet's result cells are a projection of the journal: every cycle recomputes them
+and writes only what differs, so a failed write heals on the next cycle. Rows are found
+by their id; this cycle's claims are also checked against the inputs they were made for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from sheetsync.config import Watch
+from sheetsync.layout import Layout, norm
+from sheetsync.plan import (
+    CELL_LIMIT,
+    Candidate,
+    CellWrite,
+    Entry,
+    Projection,
+    cell,
+    fingerprint,
+    pad,
+)
+
+
+def clip(text: str) -> str:
+    """Text cut to fit one cell, marking the cut."""
+    return text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
+
+
+RUN_WORDS = {
+    "running": "running",
+    "success": "success",
+    "failure": "failure",
+    "overlapped": "untracked",
+    "untracked": "untracked",
+}
+"""Journal run states -> the `[watch.statuses]` word shown in the run-status column.
+
+`overlapped`: a later run of the same automation started before this one ended, so
+/run-data no longer reports this one; it still counts toward `max_in_flight` until a
+later run of that automation is seen to end. `untracked`: its outcome is unknown.
+"""
+
+
+def desired_cells(entry: Entry, watch: Watch) -> dict[str, str]:
+    """The result cells the journal says a row should show."""
+    words = watch.statuses
+    status = getattr(words, entry.state) if entry.state in type(words).model_fields else ""
+    if entry.state == "claimed":
+        status = words.sending
+    run_word = RUN_WORDS.get(entry.run_status)
+    return {
+        "status": status,
+        "link": entry.link[:CELL_LIMIT],
+        "message": clip(entry.message),
+        "triggered_at": entry.triggered_at,
+        "run_status": getattr(words, run_word) if run_word else "",
+        "id": entry.row_id,
+    }
+
+
+def project(
+    table: Sequence[Sequence[str]],
+    layout: Layout,
+    watch: Watch,
+    entries: Mapping[str, Entry],
+    relocate: Iterable[str] = (),
+) -> Projection:
+    """Cell writes that make the sheet's result cells match the journal.
+
+    Rows are found by id. For the ids in `relocate` (this cycle's claims) the row must
+    also hold the claimed inputs; if none does, an id-less row holding exactly those
+    inputs takes their place (the claim was written while someone moved rows), and ids
+    found nowhere are `missing`. Rows showing `retry` are left alone: a human asked for
+    a new attempt.
+    """
+    out = Projection()
+    relocate = set(relocate)
+    id_col, status_col = layout.results["id"], layout.results["status"]
+    retry_word = norm(watch.statuses.retry)
+    rows = table[1:]
+    placed: set[str] = set()
+    for number, row in enumerate(rows, start=2):
+        row_id = cell(row, id_col).strip()
+        entry = entries.get(row_id) if row_id else None
+        if entry is None or row_id in placed:
+            continue
+        if norm(cell(row, status_col)) == retry_word:
+            placed.add(row_id)
+            continue
+        if (
+            row_id in relocate
+            and entry.fingerprint
+            and _inputs_print(row, layout) != entry.fingerprint
+        ):
+            out.misplaced.append(number)
+            continue
+        placed.add(row_id)
+        out.writes.extend(_diff(row, number, layout, desired_cells(entry, watch)))
+    for row_id in sorted(relocate - placed):
+        entry = entries.get(row_id)
+        if entry is None:
+            continue
+        found = _find_by_fingerprint(rows, layout, entry, out.misplaced)
+        if found is None:
+            out.missing.append(row_id)
+            continue
+        if found in out.misplaced:
+            out.misplaced.remove(found)
+        out.moved.append(row_id)
+        out.writes.extend(_diff(rows[found - 2], found, layout, desired_cells(entry, watch)))
+    return out
+
+
+def _inputs_print(row: Sequence[str], layout: Layout) -> str:
+    return fingerprint([cell(row, i) for i in layout.inputs])
+
+
+def _find_by_fingerprint(
+    rows: Sequence[Sequence[str]], layout: Layout, entry: Entry, misplaced: Sequence[int]
+) -> int | None:
+    """A row free to take the result: no id and no status, or holding a misplaced claim."""
+    if not entry.fingerprint or entry.state == "skipped":
+        return None
+    id_col, status_col = layout.results["id"], layout.results["status"]
+    for number, row in enumerate(rows, start=2):
+        taken = cell(row, id_col).strip() or cell(row, status_col).strip()
+        if taken and number not in misplaced:
+            continue
+        if _inputs_print(row, layout) == entry.fingerprint:
+            return number
+    return None
+
+
+def _diff(
+    row: Sequence[str], number: int, layout: Layout, cells: Mapping[str, str]
+) -> list[CellWrite]:
+    writes = []
+    for kind, value in cells.items():
+        col = layout.results.get(kind)
+        if col is not None and cell(row, col) != value:
+            writes.append(CellWrite(number, col + 1, value))
+    return writes
+
+
+def claim_writes(candidates: Iterable[Candidate], layout: Layout, watch: Watch) -> list[CellWrite]:
+    """Cells that show a claim before the trigger leaves: `sending`, the id, no stale result."""
+    writes = []
+    for c in candidates:
+        writes.append(CellWrite(c.row_number, layout.results["status"] + 1, watch.statuses.sending))
+        writes.append(CellWrite(c.row_number, layout.results["id"] + 1, c.row_id))
+        if not c.fresh:  # a new row has no result of ours to clear; never blank others' cells
+            for kind in ("link", "message"):
+                writes.append(CellWrite(c.row_number, layout.results[kind] + 1, ""))
+    return writes
+
+
+def misplaced_repairs(
+    now: Sequence[Sequence[str]],
+    before: Sequence[Sequence[str]],
+    layout: Layout,
+    rows: Iterable[int],
+) -> list[CellWrite]:
+    """Undo claims that landed on the wrong row (rows moved between read and claim write).
+
+    Each of `rows` (see `Projection.misplaced`) gets back the result cells it had in
+    `before`, found by its own inputs; a row that was not there gets an empty status and
+    id, so it counts as new again.
+    """
+    rows = list(rows)
+    if not rows:
+        return []
+    id_col, status_col = layout.results["id"], layout.results["status"]
+    owned = sorted(set(layout.results.values()))
+    earlier: dict[str, list[str]] = {}
+    for raw in before[1:]:
+        row = pad(raw, layout.width)
+        earlier.setdefault(fingerprint([row[i] for i in layout.inputs]), row)
+    writes: list[CellWrite] = []
+    for number in rows:
+        row = pad(now[number - 1], layout.width)
+        original = earlier.get(fingerprint([row[i] for i in layout.inputs]))
+        for col in owned:
+            if original is None and col not in {id_col, status_col}:
+                continue
+            value = original[col] if original is not None else ""
+            if row[col] != value:
+                writes.append(CellWrite(number, col + 1, value))
+    return writes
+
+
+NEIGHBOURHOOD = 64
+"""Rows kept around each claimed row from the first read, to undo a misplaced claim."""
+
+
+def neighbourhood(table: Sequence[Sequence[str]], numbers: Iterable[int]) -> list[Sequence[str]]:
+    """The header and the rows within `NEIGHBOURHOOD` of the given row numbers.
+
+    A claim lands at most a few rows off (rows inserted or deleted in the instant between
+    the read and the claim write), so this is all `misplaced_repairs` needs of the first
+    read, without keeping a 100,000-row table alive through the cycle.
+    """
+    keep: set[int] = set()
+    for number in numbers:
+        keep.update(range(max(1, number - NEIGHBOURHOOD), number + NEIGHBOURHOOD + 1))
+    return [table[0], *(table[n - 1] for n in sorted(keep) if 1 < n <= len(table))]
+
+
+def header_writes(layout: Layout) -> list[CellWrite]:
+    """Cells that add the missing result headers to the right of the header row."""
+    start = layout.width - len(layout.added)
+    return [CellWrite(1, start + i + 1, name) for i, name in enumerate(layout.added)]

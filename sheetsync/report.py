@@ -1,0 +1,42 @@
+"""What one cycle of one watch did: the one INFO line, `once`'s verdict and STATUS=."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class CycleReport:
+    """What one cycle of one watch did, for logs, `once` and STATUS=."""
+
+    watch: str
+    seen: int = 0
+    new: int = 0
+    triggered: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    written: int = 0
+    missing: int = 0
+    skipped: int = 0
+    polled: int = 0
+    settling: int = 0
+    held: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    def line(self) -> str:
+        """The one INFO line per cycle."""
+        parts = [
+            f"watch {self.watch}: {self.seen} rows seen, {self.new} new, {self.triggered} triggered"
+        ]
+        parts += [f"{n} {s}" for s, n in sorted(self.outcomes.items()) if s != "triggered"]
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped (start_from = now)")
+        if self.missing:
+            parts.append(f"{self.missing} deleted before their result was written")
+        if self.polled:
+            parts.append(f"{self.polled} run(s) polled")
+        if self.settling:
+            parts.append(f"{self.settling} settling (settle_seconds)")
+        if self.held:
+            parts.append(f"{self.held} waiting for a run to end (max_in_flight)")
+        return ", ".join(parts) + f" in {self.seconds:.2f}s"
