@@ -2,7 +2,7 @@
 
 A trigger's result is a value (`TriggerOutcome`) because the engine writes every outcome
 into the sheet; the other calls raise `AxiomError`. Decisions are pure (`classify`,
-`backoff`); only `AxiomClient._post` touches the network. The rules:
+`backoff` in `sheetsync.axiom_answers`); only `AxiomClient._post` touches the network. The rules:
 
 - Never follow a redirect (the key travels in the body and would be re-sent elsewhere).
 - Retry only what cannot have reached axiom, or cannot do harm: 429, 5xx and connections
@@ -13,13 +13,11 @@ into the sheet; the other calls raise `AxiomError`. Decisions are pure (`classif
 
 from __future__ import annotations
 
-import json
 import logging
 import random as _random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -27,6 +25,24 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
+from sheetsync.axiom_answers import (
+    MAX_RETRY_AFTER,
+    MESSAGE_CHARS,
+    RUN_STATES,
+    SNIPPET_CHARS,
+    UNKNOWN_ADVICE,
+    WAITING_PREFIX,
+    Answer,
+    Failure,
+    RunStatus,
+    TriggerOutcome,
+    Verdict,
+    backoff,
+    classify,
+    one_line,
+    parse_retry_after,
+    unexpected,
+)
 from sheetsync.errors import AxiomError, ConfigError
 from sheetsync.pacing import DEFAULT_WINDOW, RollingLimiter
 from sheetsync.redact import MASK, redact
@@ -42,185 +58,6 @@ DEFAULT_RETRIES = 3
 """Extra attempts after a 429, a 5xx or a connection failure before sending."""
 DEFAULT_CALLS_PER_MINUTE = 90
 """Private pacing when no shared limiter is given (axiom allows 100 per key)."""
-BACKOFF_BASE = 1.0
-BACKOFF_CAP = 30.0
-MAX_RETRY_AFTER = 60.0
-"""A longer Retry-After ends the retries at once: the row waits instead of the daemon."""
-SNIPPET_CHARS = 200
-MESSAGE_CHARS = 1000
-
-Status = Literal["triggered", "queued", "error", "waiting", "unknown"]
-Reason = Literal["", "invalid_key", "quota", "rate_limit", "server", "connection"]
-RunState = Literal["running", "success", "failure"]
-
-LINK_KEY = "OPEN LINK IN BROWSER"
-UNKNOWN_ADVICE = (
-    "axiom may or may not have started the run. Check the automation's run history in "
-    "axiom before typing retry in the status cell."
-)
-_RUN_STATES: dict[str, RunState] = {
-    "running": "running",
-    "queued": "running",
-    "success": "success",
-    "finished": "success",
-    "failure": "failure",
-}
-_WAITING_PREFIX: dict[str, str] = {
-    "invalid_key": "axiom rejected the API key",
-    "quota": "axiom quota exceeded (the runtime allowance of this billing period is used up)",
-    "rate_limit": "axiom rate limit reached",
-    "server": "axiom is unavailable",
-}
-
-
-@dataclass(frozen=True)
-class TriggerOutcome:
-    """What one /trigger call came to, in the product's status vocabulary."""
-
-    status: Status
-    link: str = ""
-    message: str = ""
-    http_status: int | None = None
-    reason: Reason = ""
-    retry_after: float | None = None
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    """The latest run of an automation as /run-data reports it."""
-
-    state: RunState
-    raw_status: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An HTTP answer, reduced to what classification needs."""
-
-    http_status: int
-    content_type: str
-    text: str
-    retry_after: float | None = None
-    location: str = ""
-
-
-@dataclass(frozen=True)
-class Failure:
-    """No answer: `sent` says whether the request may have reached axiom."""
-
-    sent: bool
-    cause: str
-
-
-Kind = Literal["link", "queued", "ok", "refused", "account", "transient", "redirect", "malformed"]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The classification of one answer; `body` is the parsed JSON object for `ok`."""
-
-    kind: Kind
-    message: str = ""
-    reason: Reason = ""
-    body: dict[str, Any] = field(default_factory=dict)
-
-
-def _one_line(text: str, limit: int) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _parse(answer: Answer) -> tuple[dict[str, Any] | None, str]:
-    """The JSON object of the body (if any) and axiom's message (JSON field or short plain text)."""
-    text = answer.text.strip()
-    try:
-        body = json.loads(text) if text else None
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        message = body.get("message")
-        return body, message.strip() if isinstance(message, str) else ""
-    if isinstance(body, str):  # a JSON-encoded string, e.g. "Invalid key"
-        text, body = body.strip(), None
-    plain = body is None and text and "<" not in text and len(text) <= MESSAGE_CHARS
-    return None, _one_line(text, MESSAGE_CHARS) if plain else ""
-
-
-def unexpected(answer: Answer) -> str:
-    """The message for an answer that is none of the documented shapes."""
-    snippet = _one_line(answer.text, SNIPPET_CHARS) or "(empty body)"
-    return (
-        f"axiom returned an unexpected answer "
-        f"(HTTP {answer.http_status}, {answer.content_type}): {snippet}"
-    )
-
-
-def _by_message(message: str) -> Verdict | None:
-    low = message.lower()
-    if "invalid key" in low or "unable to authenticate" in low:
-        return Verdict("account", message, "invalid_key")
-    if "quota exceeded" in low:
-        return Verdict("account", message, "quota")
-    if "rate limit" in low:
-        return Verdict("transient", message, "rate_limit")
-    return None
-
-
-def classify(answer: Answer) -> Verdict:  # noqa: PLR0911 - a decision table reads best flat
-    """Decide what an answer means: HTTP status first, then the documented body shapes."""
-    status = answer.http_status
-    if 300 <= status < 400:
-        target = _one_line(answer.location, SNIPPET_CHARS) or "no Location given"
-        return Verdict(
-            "redirect",
-            f"axiom answered with a redirect (HTTP {status} to {target}); sheetsync never "
-            "follows redirects, so the key was not sent there: check axiom.base_url",
-        )
-    body, message = _parse(answer)
-    # an answer that says a run exists wins over everything else: resending would start another
-    if body is not None and isinstance(body.get(LINK_KEY), str) and body[LINK_KEY].strip():
-        return Verdict("link", body[LINK_KEY].strip())
-    if body is not None and body.get("status") == "queued":
-        return Verdict("queued", message or "axiom queued the run")
-    # account-level words beat the status code: deployments disagree on which code goes with them
-    if message and status < 500 and (by_message := _by_message(message)) is not None:
-        return by_message
-    fixed: dict[int, Verdict] = {
-        401: Verdict("account", message or "Invalid key", "invalid_key"),
-        403: Verdict("account", message or "Quota exceeded", "quota"),
-        429: Verdict("transient", message or "too many calls", "rate_limit"),
-    }
-    if status in fixed:
-        return fixed[status]
-    if status >= 500:
-        return Verdict("transient", message or "the service is busy or down", "server")
-    if status in (400, 404):
-        return Verdict("refused", message) if message else Verdict("malformed", unexpected(answer))
-    if 200 <= status < 300:
-        if body is not None and body.get("status") == "error" and message:
-            return Verdict("refused", message)
-        if body is not None and body.get("status") != "error":
-            return Verdict("ok", body=body)
-        return Verdict("malformed", unexpected(answer))
-    return Verdict("refused", message) if message else Verdict("malformed", unexpected(answer))
-
-
-def backoff(attempt: int, retry_after: float | None, rand: float) -> float | None:
-    """Seconds before retry number `attempt` (0-based), or None when axiom asks for too long."""
-    if retry_after is not None:
-        return retry_after if retry_after <= MAX_RETRY_AFTER else None
-    return min(BACKOFF_CAP, BACKOFF_BASE * 2.0**attempt) * (0.5 + 0.5 * rand)
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None  # an HTTP-date: fall back to our own backoff
-    return seconds if seconds >= 0 else None
 
 
 def failed_before_sending(exc: requests.RequestException) -> bool:
@@ -259,7 +96,7 @@ def _cause(exc: requests.RequestException, timeouts: tuple[float, float]) -> str
         return "connection refused" if "refused" in str(reason).lower() else "cannot connect"
     if "aborted" in str(reason).lower() or "disconnected" in str(reason).lower():
         return "the connection closed before axiom answered"
-    return f"{type(exc).__name__}: {_one_line(str(exc), SNIPPET_CHARS)}"
+    return f"{type(exc).__name__}: {one_line(str(exc), SNIPPET_CHARS)}"
 
 
 class AxiomClient:
@@ -332,7 +169,7 @@ class AxiomClient:
         if verdict.kind == "queued":
             return TriggerOutcome("queued", message=message, http_status=code)
         if verdict.kind in ("account", "transient"):
-            text = f"{_WAITING_PREFIX[verdict.reason]}: {message} (HTTP {code}"
+            text = f"{WAITING_PREFIX[verdict.reason]}: {message} (HTTP {code}"
             text += f", {_attempts(attempts)})" if verdict.kind == "transient" else ")"
             return TriggerOutcome(
                 "waiting",
@@ -349,7 +186,7 @@ class AxiomClient:
         """The state of the latest run of `name`; raises AxiomError when axiom cannot tell."""
         body = self._read("/run-data", {"name": name})
         raw = body.get("status")
-        state = _RUN_STATES.get(raw.lower()) if isinstance(raw, str) else None
+        state = RUN_STATES.get(raw.lower()) if isinstance(raw, str) else None
         if state is None or not isinstance(raw, str):
             raise AxiomError(
                 self._clean(f"axiom /run-data for {name!r}: unknown run status {raw!r}")
@@ -394,7 +231,7 @@ class AxiomClient:
             return verdict.body
         message = self._clean(verdict.message)
         if verdict.kind in ("account", "transient"):
-            message = f"{_WAITING_PREFIX[verdict.reason]}: {message}"
+            message = f"{WAITING_PREFIX[verdict.reason]}: {message}"
         elif verdict.kind in ("link", "queued"):
             message = self._clean(unexpected(result))
         raise AxiomError(f"{where}: {message} (HTTP {result.http_status})")
@@ -453,7 +290,7 @@ class AxiomClient:
             response.status_code,
             content_type or "no content type",
             response.text,
-            _parse_retry_after(response.headers.get("Retry-After")),
+            parse_retry_after(response.headers.get("Retry-After")),
             response.headers.get("Location", ""),
         )
 
@@ -461,7 +298,7 @@ class AxiomClient:
         """One line, bounded, with the key (and any other known secret) masked."""
         if self._key:
             text = text.replace(self._key, MASK)
-        return _one_line(redact(text), MESSAGE_CHARS)
+        return one_line(redact(text), MESSAGE_CHARS)
 
 
 def _attempts(count: int) -> str:

@@ -1,0 +1,189 @@
+"""What an axiom answer means and when to retry: pure decisions, testable without a network."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 30.0
+MAX_RETRY_AFTER = 60.0
+"""A longer Retry-After ends the retries at once: the row waits instead of the daemon."""
+SNIPPET_CHARS = 200
+MESSAGE_CHARS = 1000
+
+Status = Literal["triggered", "queued", "error", "waiting", "unknown"]
+Reason = Literal["", "invalid_key", "quota", "rate_limit", "server", "connection"]
+RunState = Literal["running", "success", "failure"]
+
+LINK_KEY = "OPEN LINK IN BROWSER"
+UNKNOWN_ADVICE = (
+    "axiom may or may not have started the run. Check the automation's run history in "
+    "axiom before typing retry in the status cell."
+)
+RUN_STATES: dict[str, RunState] = {
+    "running": "running",
+    "queued": "running",
+    "success": "success",
+    "finished": "success",
+    "failure": "failure",
+}
+WAITING_PREFIX: dict[str, str] = {
+    "invalid_key": "axiom rejected the API key",
+    "quota": "axiom quota exceeded (the runtime allowance of this billing period is used up)",
+    "rate_limit": "axiom rate limit reached",
+    "server": "axiom is unavailable",
+}
+
+
+@dataclass(frozen=True)
+class TriggerOutcome:
+    """What one /trigger call came to, in the product's status vocabulary."""
+
+    status: Status
+    link: str = ""
+    message: str = ""
+    http_status: int | None = None
+    reason: Reason = ""
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """The latest run of an automation as /run-data reports it."""
+
+    state: RunState
+    raw_status: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer, reduced to what classification needs."""
+
+    http_status: int
+    content_type: str
+    text: str
+    retry_after: float | None = None
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """No answer: `sent` says whether the request may have reached axiom."""
+
+    sent: bool
+    cause: str
+
+
+Kind = Literal["link", "queued", "ok", "refused", "account", "transient", "redirect", "malformed"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The classification of one answer; `body` is the parsed JSON object for `ok`."""
+
+    kind: Kind
+    message: str = ""
+    reason: Reason = ""
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _parse(answer: Answer) -> tuple[dict[str, Any] | None, str]:
+    """The JSON object of the body (if any) and axiom's message (JSON field or short plain text)."""
+    text = answer.text.strip()
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = body.get("message")
+        return body, message.strip() if isinstance(message, str) else ""
+    if isinstance(body, str):  # a JSON-encoded string, e.g. "Invalid key"
+        text, body = body.strip(), None
+    plain = body is None and text and "<" not in text and len(text) <= MESSAGE_CHARS
+    return None, one_line(text, MESSAGE_CHARS) if plain else ""
+
+
+def unexpected(answer: Answer) -> str:
+    """The message for an answer that is none of the documented shapes."""
+    snippet = one_line(answer.text, SNIPPET_CHARS) or "(empty body)"
+    return (
+        f"axiom returned an unexpected answer "
+        f"(HTTP {answer.http_status}, {answer.content_type}): {snippet}"
+    )
+
+
+def _by_message(message: str) -> Verdict | None:
+    low = message.lower()
+    if "invalid key" in low or "unable to authenticate" in low:
+        return Verdict("account", message, "invalid_key")
+    if "quota exceeded" in low:
+        return Verdict("account", message, "quota")
+    if "rate limit" in low:
+        return Verdict("transient", message, "rate_limit")
+    return None
+
+
+def classify(answer: Answer) -> Verdict:  # noqa: PLR0911 - a decision table reads best flat
+    """Decide what an answer means: HTTP status first, then the documented body shapes."""
+    status = answer.http_status
+    if 300 <= status < 400:
+        target = one_line(answer.location, SNIPPET_CHARS) or "no Location given"
+        return Verdict(
+            "redirect",
+            f"axiom answered with a redirect (HTTP {status} to {target}); sheetsync never "
+            "follows redirects, so the key was not sent there: check axiom.base_url",
+        )
+    body, message = _parse(answer)
+    # an answer that says a run exists wins over everything else: resending would start another
+    if body is not None and isinstance(body.get(LINK_KEY), str) and body[LINK_KEY].strip():
+        return Verdict("link", body[LINK_KEY].strip())
+    if body is not None and body.get("status") == "queued":
+        return Verdict("queued", message or "axiom queued the run")
+    # account-level words beat the status code: deployments disagree on which code goes with them
+    if message and status < 500 and (by_message := _by_message(message)) is not None:
+        return by_message
+    fixed: dict[int, Verdict] = {
+        401: Verdict("account", message or "Invalid key", "invalid_key"),
+        403: Verdict("account", message or "Quota exceeded", "quota"),
+        429: Verdict("transient", message or "too many calls", "rate_limit"),
+    }
+    if status in fixed:
+        return fixed[status]
+    if status >= 500:
+        return Verdict("transient", message or "the service is busy or down", "server")
+    if status in (400, 404):
+        return Verdict("refused", message) if message else Verdict("malformed", unexpected(answer))
+    if 200 <= status < 300:
+        if body is not None and body.get("status") == "error" and message:
+            return Verdict("refused", message)
+        if body is not None and body.get("status") != "error":
+            return Verdict("ok", body=body)
+        return Verdict("malformed", unexpected(answer))
+    return Verdict("refused", message) if message else Verdict("malformed", unexpected(answer))
+
+
+def backoff(attempt: int, retry_after: float | None, rand: float) -> float | None:
+    """Seconds before retry number `attempt` (0-based), or None when axiom asks for too long."""
+    if retry_after is not None:
+        return retry_after if retry_after <= MAX_RETRY_AFTER else None
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2.0**attempt) * (0.5 + 0.5 * rand)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """A Retry-After header in seconds, or None when absent, negative or an HTTP-date."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # an HTTP-date: fall back to our own backoff
+    return seconds if seconds >= 0 else None
