@@ -84,6 +84,7 @@ class _Cycle:
     table: list[Sequence[str]] = field(default_factory=list)
     """The first read's header and the rows around the claimed ones."""
     entries: dict[str, Entry] = field(default_factory=dict)
+    verified: list[str] = field(default_factory=list)
     since: datetime | None = None
     """When the first read's journal entries were loaded."""
 
@@ -196,14 +197,17 @@ class Engine:
     def _write(
         self, spreadsheet: str, cells: dict[str, list[CellWrite]], cycles: list[_Cycle]
     ) -> None:
+        """One batched write; then the claims it placed on their rows count as checked."""
         merged: dict[str, list[CellWrite]] = {}
         for title, tab_cells in cells.items():
             merged.setdefault(title, []).extend(tab_cells)
-        if not merged:
-            return
-        self.sheets.write_cells(spreadsheet, merged)
+        if merged:
+            self.sheets.write_cells(spreadsheet, merged)
         for cycle in cycles:
             cycle.report.written += len(cells.get(cycle.watch.worksheet, []))
+            if cycle.verified:
+                self.journal.mark_checked(cycle.watch.name, cycle.verified)
+                cycle.verified = []
 
     def _prepare(self, cycle: _Cycle, table: list[list[str]]) -> None:
         """Decide a watch's claims and repairs and commit the claims to the journal."""
@@ -213,6 +217,7 @@ class Engine:
         report.seen = len(table) - 1
         cycle.since = since = self.now()
         entries = self.journal.entries(watch.name, since)
+        self._abandon_lost_claims(watch, table, layout, entries)
         skips: list[CellWrite] = []
         if watch.start_from == "now" and not self._has_started(watch):
             skips = self._skip_existing(watch, table, layout, entries)
@@ -225,11 +230,12 @@ class Engine:
             if c.row_number not in skipped_rows
         ]
         candidates = self._select(cycle, layout, candidates)
-        self._abandon_lost_claims(watch, table, layout, entries)
         claimed_rows = {c.row_number for c in candidates}
-        repairs = [
-            w for w in project(table, layout, watch, entries).writes if w.row not in claimed_rows
-        ]
+        projection = project(table, layout, watch, entries)
+        undo = misplaced_repairs(table, layout, watch, projection.misplaced, entries)
+        repairs = [w for w in projection.writes + undo if w.row not in claimed_rows]
+        claimed_ids = {c.row_id for c in candidates}  # re-claimed now: checked only later
+        cycle.verified = [v for v in projection.verified if v not in claimed_ids]
         cycle.candidates = candidates
         cycle.entries = entries
         cycle.table = neighbourhood(table, (c.row_number for c in candidates))
@@ -301,15 +307,17 @@ class Engine:
             relocate = cycle.claimed if final else set()
             projection = project(table, layout, watch, entries, relocate=relocate)
             cells.setdefault(watch.worksheet, []).extend(projection.writes)
-            if final:
-                undo = misplaced_repairs(table, cycle.table, layout, projection.misplaced)
-                if undo:
-                    log.warning(
-                        "watch %s: %d claim cell(s) landed on rows that moved meanwhile; restored",
-                        watch.name,
-                        len(undo),
-                    )
-                cells[watch.worksheet].extend(undo)
+            undo = misplaced_repairs(
+                table, layout, watch, projection.misplaced, entries, cycle.table
+            )
+            if undo:
+                log.warning(
+                    "watch %s: %d claim cell(s) landed on rows that moved meanwhile; restored",
+                    watch.name,
+                    len(undo),
+                )
+            cells[watch.worksheet].extend(undo)
+            cycle.verified = projection.verified
             for row_id in projection.missing:
                 cycle.report.missing += 1
                 log.warning(
@@ -358,8 +366,10 @@ class Engine:
         id_col = layout.results["id"]
         present = {pad(row, layout.width)[id_col].strip() for row in table[1:]}
         lost = sorted(claimed - present)
-        if lost:
+        if lost:  # a claim write that never landed: nothing was sent, the rows are new again
             self.journal.abandon(watch.name, lost, self.now())
+            for row_id in lost:
+                del entries[row_id]
 
 
 def _layout(watch: Watch, table: list[list[str]]) -> Layout:

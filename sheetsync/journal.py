@@ -58,6 +58,7 @@ CREATE INDEX IF NOT EXISTS events_by_watch ON events (watch, id);
 """
 
 ADDED_COLUMNS = {
+    "checked": "INTEGER NOT NULL DEFAULT 1",
     "wait_reason": "TEXT NOT NULL DEFAULT ''",
     "trigger_id": "TEXT NOT NULL DEFAULT ''",
     "poll_at": "TEXT NOT NULL DEFAULT ''",
@@ -168,13 +169,30 @@ class Journal:
         changed = " AND updated_at >= ?" if since is not None else ""
         cursor = self.query(
             "SELECT row_id, state, fingerprint, link, message, triggered_at, run_status,"
-            " next_attempt_at FROM rows WHERE watch = ?" + changed,
+            " next_attempt_at, checked FROM rows WHERE watch = ?" + changed,
             (watch,) if since is None else (watch, iso(since)),
         )
         return {
-            r[0]: Entry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[1] == "waiting" and r[7] <= due)
+            r[0]: Entry(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[1] == "waiting" and r[7] <= due,
+                bool(r[8]),
+            )
             for r in cursor
         }
+
+    def mark_checked(self, watch: str, row_ids: Iterable[str]) -> None:
+        """These claims were found on the row holding their inputs (and written there)."""
+        ids = [(watch, row_id) for row_id in row_ids]
+        if ids:
+            with self.transaction() as db:
+                db.executemany("UPDATE rows SET checked = 1 WHERE watch = ? AND row_id = ?", ids)
 
     def has_started(self, watch: str) -> bool:
         """Whether this watch ever completed a first cycle on this journal."""
@@ -219,8 +237,8 @@ class Journal:
             for row_id, fp, automation in rows:
                 db.execute(
                     "INSERT INTO rows (watch, row_id, state, attempt, fingerprint, automation,"
-                    " updated_at) VALUES (?, ?, 'claimed', 1, ?, ?, ?)"
-                    " ON CONFLICT (watch, row_id) DO UPDATE SET state = 'claimed',"
+                    " updated_at, checked) VALUES (?, ?, 'claimed', 1, ?, ?, ?, 0)"
+                    " ON CONFLICT (watch, row_id) DO UPDATE SET state = 'claimed', checked = 0,"
                     " attempt = attempt + 1, fingerprint = excluded.fingerprint,"
                     " automation = excluded.automation, link = '', message = '',"
                     " run_status = '', poll_at = '', trigger_id = '', wait_reason = '',"
@@ -233,6 +251,8 @@ class Journal:
         """Record `(row_id, fingerprint)` rows as skipped (present before the first cycle)."""
         stamp = iso(now)
         with self.transaction() as db:
+            # an earlier first cycle whose skip write failed left ids no row holds: drop them
+            db.execute("DELETE FROM rows WHERE watch = ? AND state = 'skipped'", (watch,))
             db.executemany(
                 "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, message,"
                 " updated_at) VALUES (?, ?, 'skipped', ?, ?, ?)",

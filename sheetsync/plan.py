@@ -45,6 +45,9 @@ class Entry:
     triggered_at: str = ""
     run_status: str = ""
     retry_due: bool = False
+    checked: bool = True
+    """False until the claim was seen on the row holding its inputs (it may have landed on a
+    row that people moved in the instant between the read and the claim write)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,8 @@ class Projection:
     missing: list[str] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
     misplaced: list[int] = field(default_factory=list)
+    verified: list[str] = field(default_factory=list)
+    """Unchecked claims now found on their row (or gone): mark them checked once written."""
     """Rows holding a claim meant for other inputs, not reused for a relocated result."""
 
 
@@ -131,6 +136,7 @@ def find_candidates(
     found: list[Candidate] = []
     seen_ids: set[str] = set()
     resendable = {"claimed", "waiting"}
+    unplaced = {e.fingerprint for e in entries.values() if not e.checked and e.fingerprint}
     for number, raw in enumerate(table[1:], start=2):
         status, row_id = cell(raw, status_col).strip(), cell(raw, id_col).strip()
         entry = entries.get(row_id) if row_id and row_id not in seen_ids else None
@@ -143,6 +149,8 @@ def find_candidates(
         current = fingerprint(inputs)
         if entry is not None and not status and _reused(entry, current):
             entry = None  # someone cleared a finished row and typed new inputs: a new row
+        if entry is None and not row_id and not status and current in unplaced:
+            continue  # a claim meant for this row landed elsewhere: it is moved here, not resent
         if entry is not None and not retry and not _resend(entry, current):
             continue
         if entry is None and not retry and (status or not any(c.strip() for c in inputs)):
@@ -171,10 +179,11 @@ def find_candidates(
 def _resend(entry: Entry, current: str) -> bool:
     """A known row goes out again only if it was claimed but never sent, or is due after waiting.
 
-    Either way the row must still hold the inputs of the claim: a claim written onto the
-    wrong row (people moved rows between the read and the claim) must not send that row.
+    Until the claim was seen on its row, that row must hold the claimed inputs: a claim
+    written onto the wrong row (people moved rows between the read and the claim write)
+    must not send that row. A checked row never reached axiom, so its current inputs go.
     """
-    if entry.fingerprint and entry.fingerprint != current:
+    if not entry.checked and entry.fingerprint and entry.fingerprint != current:
         return False
     return entry.state == "claimed" or (entry.state == "waiting" and entry.retry_due)
 

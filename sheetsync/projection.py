@@ -69,14 +69,14 @@ def project(
 ) -> Projection:
     """Cell writes that make the sheet's result cells match the journal.
 
-    Rows are found by id. For the ids in `relocate` (this cycle's claims) the row must
-    also hold the claimed inputs; if none does, an id-less row holding exactly those
-    inputs takes their place (the claim was written while someone moved rows), and ids
-    found nowhere are `missing`. Rows showing `retry` are left alone: a human asked for
-    a new attempt.
+    Rows are found by id. A claim not yet checked (`Entry.checked`, and every id in
+    `relocate`) must also be on a row holding its inputs; if none does, an id-less row
+    holding exactly those inputs takes it (the claim was written while someone moved
+    rows), the row it hit is `misplaced`, and ids found nowhere are `missing`. Rows
+    showing `retry` are left alone: a human asked for a new attempt.
     """
     out = Projection()
-    relocate = set(relocate)
+    unchecked = set(relocate) | {rid for rid, e in entries.items() if not e.checked}
     id_col, status_col = layout.results["id"], layout.results["status"]
     retry_word = norm(watch.statuses.retry)
     rows = table[1:]
@@ -89,19 +89,18 @@ def project(
         if norm(cell(row, status_col)) == retry_word:
             placed.add(row_id)
             continue
-        if (
-            row_id in relocate
-            and entry.fingerprint
-            and _inputs_print(row, layout) != entry.fingerprint
-        ):
-            out.misplaced.append(number)
-            continue
+        if row_id in unchecked:
+            if entry.fingerprint and _inputs_print(row, layout) != entry.fingerprint:
+                out.misplaced.append(number)
+                continue
+            out.verified.append(row_id)
         placed.add(row_id)
         out.writes.extend(_diff(row, number, layout, desired_cells(entry, watch)))
-    for row_id in sorted(relocate - placed):
+    for row_id in sorted(unchecked - placed):
         entry = entries.get(row_id)
         if entry is None:
             continue
+        out.verified.append(row_id)
         found = _find_by_fingerprint(rows, layout, entry, out.misplaced)
         if found is None:
             out.missing.append(row_id)
@@ -158,32 +157,43 @@ def claim_writes(candidates: Iterable[Candidate], layout: Layout, watch: Watch) 
 
 def misplaced_repairs(
     now: Sequence[Sequence[str]],
-    before: Sequence[Sequence[str]],
     layout: Layout,
+    watch: Watch,
     rows: Iterable[int],
+    entries: Mapping[str, Entry],
+    before: Sequence[Sequence[str]] = (),
 ) -> list[CellWrite]:
     """Undo claims that landed on the wrong row (rows moved between read and claim write).
 
-    Each of `rows` (see `Projection.misplaced`) gets back the result cells it had in
-    `before`, found by its own inputs; a row that was not there gets an empty status and
-    id, so it counts as new again.
+    Each of `rows` (see `Projection.misplaced`) gets back what it showed: a row that
+    sheetsync handled before gets its own id and results from the journal (found by its
+    inputs among entries whose id no row holds now); otherwise its cells from `before`
+    (the first read near the claims); a row found in neither was new, so its status and
+    id are cleared and it counts as new again.
     """
     rows = list(rows)
     if not rows:
         return []
-    id_col, status_col = layout.results["id"], layout.results["status"]
-    owned = sorted(set(layout.results.values()))
+    id_col = layout.results["id"]
+    shown = {cell(r, id_col).strip() for r in now[1:]}
+    orphans: dict[str, Entry] = {}
+    for entry in entries.values():
+        if entry.checked and entry.fingerprint and entry.row_id not in shown:
+            orphans.setdefault(entry.fingerprint, entry)
     earlier: dict[str, list[str]] = {}
     for raw in before[1:]:
         row = pad(raw, layout.width)
         earlier.setdefault(fingerprint([row[i] for i in layout.inputs]), row)
+    owned = sorted(set(layout.results.values()))
     writes: list[CellWrite] = []
     for number in rows:
         row = pad(now[number - 1], layout.width)
-        original = earlier.get(fingerprint([row[i] for i in layout.inputs]))
+        inputs = fingerprint([row[i] for i in layout.inputs])
+        if inputs in orphans:
+            writes.extend(_diff(row, number, layout, desired_cells(orphans.pop(inputs), watch)))
+            continue
+        original = earlier.get(inputs)
         for col in owned:
-            if original is None and col not in {id_col, status_col}:
-                continue
             value = original[col] if original is not None else ""
             if row[col] != value:
                 writes.append(CellWrite(number, col + 1, value))

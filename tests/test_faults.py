@@ -170,3 +170,15 @@ def test_the_axiom_key_never_reaches_logs_or_the_sheet(
     text = caplog.text + repr(world.values())
     assert caplog.records
     assert TEST_KEY not in text
+
+
+def test_start_from_now_with_refused_writes_neither_sends_nor_piles_up(world: World) -> None:
+    """While the skip write keeps failing, no old row is sent and the journal stays one deep."""
+    world.sheet([HEADER, *rows(50)])
+    world.config({"start_from": "now"})
+    world.google.add_fault(path=r"values:batchUpdate$", status=403, count=3)
+    for _ in range(4):
+        world.once()
+    assert world.axiom.triggers == []
+    assert set(world.column("Status")) == {"skipped"}
+    assert world.runtime().journal.counts("w0") == {"skipped": 50}

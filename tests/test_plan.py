@@ -153,8 +153,11 @@ def test_a_claim_on_a_row_with_other_inputs_is_not_sent() -> None:
         ["url", "Status", "Run link", "Message", "sheetsync id"],
         ["q", "sending", "", "", "r1"],
     ]
-    entries = {"r1": Entry("r1", "claimed", fingerprint(["a"]))}
+    entries = {"r1": Entry("r1", "claimed", fingerprint(["a"]), checked=False)}
     assert find_candidates(table, map_header(table[0], w), w, entries) == []
+    checked = {"r1": Entry("r1", "claimed", fingerprint(["a"]))}  # seen on its row, then edited
+    [again] = find_candidates(table, map_header(table[0], w), w, checked)
+    assert again.row_id == "r1" and again.inputs == ("q",)
 
 
 def test_a_reused_row_with_new_inputs_is_new() -> None:

@@ -149,3 +149,56 @@ def test_a_row_deleted_between_the_read_and_the_claim_write(world: World) -> Non
     assert rows["https://a"]["Status"] == rows["https://b"]["Status"] == "triggered"
     assert len({r["sheetsync id"] for r in rows.values()}) == 3
     assert len(world.values()) == 4  # nothing left behind below the last row
+
+
+def hold_claim_then(world: World, edit: Callable[[], None]) -> None:
+    """Run a cycle whose claim write waits until `edit` has moved rows."""
+    hold = threading.Event()
+    fault = world.google.add_fault(path=r"values:batchUpdate$", method="POST", hold=hold, count=1)
+    thread = threading.Thread(target=world.once)
+    thread.start()
+    assert fault.arrived.wait(WAIT)
+    edit()
+    hold.set()
+    thread.join(WAIT)
+
+
+def test_a_claim_landing_far_away_on_a_handled_row_restores_it(world: World) -> None:
+    """100 rows deleted in the instant before the claim: the handled row hit gets its id back."""
+    world.sheet([HEADER, *[[f"https://r{i}", f"R{i}"] for i in range(300)]])
+    world.config({"mode": "batch", "max_rows_per_trigger": 500})
+    world.once()
+    sid = world.spreadsheet_id
+    world.google.insert_rows(sid, "Queue", 150, values=[["https://new", "N"]])
+    hold_claim_then(world, lambda: world.google.delete_rows(sid, "Queue", 2, count=100))
+    world.once()
+    world.once()
+    sent = Counter(url for t in world.axiom.triggers for url, _ in t.data[1:])
+    assert max(sent.values()) == 1, [u for u, n in sent.items() if n > 1]
+    rows = by_url(world)
+    assert rows["https://new"]["Status"] == "triggered"
+    assert all(r["Status"] == "triggered" for r in rows.values())
+    assert len({r["sheetsync id"] for r in rows.values()}) == len(rows) == 201
+
+
+def test_a_failed_final_write_after_a_misplaced_claim_heals_without_resending(
+    world: World,
+) -> None:
+    """The next cycle still checks the claim against its row: no duplicate, no wrong row."""
+    world.sheet([HEADER, ["https://p", "P"], ["https://q", "Q"]])
+    world.config({"mode": "row"})
+    world.once()
+    sid = world.spreadsheet_id
+    world.google.insert_rows(sid, "Queue", 4, values=[["https://a", "A"], ["https://b", "B"]])
+    world.google.add_fault(path=r"values:batchUpdate$", method="POST", status=500, count=1, skip=1)
+    hold_claim_then(world, lambda: world.google.delete_rows(sid, "Queue", 2))
+    for _ in range(3):
+        world.once()
+    sent = Counter(t.data[1][0] for t in world.axiom.triggers)
+    assert sent == Counter({"https://p": 1, "https://q": 1, "https://a": 1, "https://b": 1})
+    rows = by_url(world)
+    assert set(rows) == {"https://q", "https://a", "https://b"}
+    links = [r["Run link"] for r in rows.values()]
+    assert all(r["Status"] == "triggered" for r in rows.values())
+    assert len(set(links)) == 3 and all(links)
+    assert len(world.values()) == 4
