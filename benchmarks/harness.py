@@ -25,7 +25,8 @@ from pathlib import Path
 from sheetsync.emulator._http import Request, Response
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
-from sheetsync.journal import Journal, Outcome
+from sheetsync.journal import Journal
+from sheetsync.journal_records import Outcome
 from sheetsync.plan import fingerprint
 from sheetsync.testing import AUTOMATION, KEY_ENV, TEST_KEY, World
 

@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sheetsync.journal import Journal, event, iso
+from sheetsync.journal import Journal
+from sheetsync.journal_records import event, iso
 
 IN_FLIGHT = ("running", "overlapped")
 """Run states that hold a `max_in_flight` slot."""

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sheetsync.journal import Journal, Outcome
+from sheetsync.journal import Journal
+from sheetsync.journal_records import Outcome
 from sheetsync.plan import TriggerPlan, waiting_delay
 
 CONCURRENT_ABOVE = 10

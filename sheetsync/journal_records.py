@@ -1,0 +1,105 @@
+"""The journal's tables, the records it hands out, and the texts it writes into rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rows (
+    watch TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    fingerprint TEXT NOT NULL DEFAULT '',
+    automation TEXT NOT NULL DEFAULT '',
+    link TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    triggered_at TEXT NOT NULL DEFAULT '',
+    run_status TEXT NOT NULL DEFAULT '',
+    waits INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    wait_reason TEXT NOT NULL DEFAULT '',
+    trigger_id TEXT NOT NULL DEFAULT '',
+    poll_at TEXT NOT NULL DEFAULT '',
+    poll_seconds REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (watch, row_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    watch TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS watches (
+    watch TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_watch ON events (watch, id);
+"""
+
+ADDED_COLUMNS = {
+    "checked": "INTEGER NOT NULL DEFAULT 1",
+    "wait_reason": "TEXT NOT NULL DEFAULT ''",
+    "trigger_id": "TEXT NOT NULL DEFAULT ''",
+    "poll_at": "TEXT NOT NULL DEFAULT ''",
+    "poll_seconds": "REAL NOT NULL DEFAULT 0",
+}
+"""Columns of `rows` newer than the first schema: added to an older journal when it opens."""
+
+UNKNOWN_MESSAGE = (
+    "sheetsync stopped while this row's trigger was being sent, so axiom may or may not "
+    "have started the run. Check the automation's run history in axiom; type retry in "
+    "the status cell to send the row again."
+)
+
+OVERLAPPED_MESSAGE = (
+    "a later run of this automation started before this one ended; axiom reports only "
+    "the latest run of a name, so this run's outcome is not tracked (max_in_flight = 1 "
+    "tracks every run)"
+)
+OUTCOME_STATES = ("triggered", "queued", "error", "waiting", "unknown")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one trigger attempt ended as, in journal terms."""
+
+    state: str
+    link: str = ""
+    message: str = ""
+    next_attempt_at: datetime | None = None
+    reason: str = ""
+    """Why a row is `waiting` (invalid_key, quota, rate_limit, server, connection)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of a watch's history."""
+
+    at: str
+    row_id: str
+    state: str
+    detail: str
+
+
+def iso(moment: datetime) -> str:
+    """A journal timestamp: UTC to the second, sortable as text."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event(
+    db: sqlite3.Connection, at: str, watch: str, row_id: str, state: str, detail: str = ""
+) -> None:
+    """Add one history line inside an open transaction."""
+    db.execute(
+        "INSERT INTO events (at, watch, row_id, state, detail) VALUES (?, ?, ?, ?, ?)",
+        (at, watch, row_id, state, detail),
+    )
+
+
+SKIPPED_MESSAGE = "present before sheetsync started watching (start_from = now); type retry to send"
