@@ -313,3 +313,14 @@ def _make_handler(app: EmulatorServer) -> type[BaseHTTPRequestHandler]:
         do_PATCH = _serve
 
     return Handler
+
+
+def serve_until_interrupted(*servers: EmulatorServer) -> None:
+    """Block until Ctrl-C (or SIGTERM turned into KeyboardInterrupt), then stop the servers."""
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for server in servers:
+            server.stop()

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sheetsync.emulator._http import EmulatorServer, JsonBody, Request, Response
+from sheetsync.emulator._http import (
+    EmulatorServer,
+    JsonBody,
+    Request,
+    Response,
+    serve_until_interrupted,
+)
 from sheetsync.emulator.axiom_runs import FINAL_STATUSES, RATE_WINDOW, Run, RunsMixin, TriggerRecord
 
 API_PREFIX = "/api/v3"
@@ -283,12 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Serve until interrupted."""
     emulator = build(argv)
     print(f"axiom emulator: {emulator.start()}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
+    serve_until_interrupted(emulator)
     return 0
 
 

@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from sheetsync.emulator import google_drive
-from sheetsync.emulator._http import EmulatorServer, JsonBody, Request, Response
+from sheetsync.emulator._http import (
+    EmulatorServer,
+    JsonBody,
+    Request,
+    Response,
+    serve_until_interrupted,
+)
 from sheetsync.emulator.credentials import (
     DEFAULT_CLIENT_EMAIL,
     generate_service_account_info,
@@ -289,12 +295,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"key file: {emu.write_service_account_file(args.key_file)}", flush=True)
     if args.spreadsheet:
         print(f"spreadsheet: {emu.create_spreadsheet(args.spreadsheet)}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emu.stop()
+    serve_until_interrupted(emu)
 
 
 if __name__ == "__main__":

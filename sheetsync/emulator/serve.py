@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
+from sheetsync.emulator._http import serve_until_interrupted
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
 
@@ -20,10 +20,4 @@ def serve_forever(google_port: int, axiom_port: int, key: str, automations: list
     print(f"axiom emulator:         {axiom_url}   (axiom.base_url), key {key!r}")
     print(f"sample spreadsheet id:  {sid}  (tab 'Queue')")
     print(f"service-account file:   {key_file}")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        google.stop()
-        axiom.stop()
+    serve_until_interrupted(google, axiom)
