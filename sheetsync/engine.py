@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -135,6 +136,9 @@ class Engine:
         except SheetError as exc:
             for cycle in cycles:
                 cycle.report.error = cycle.report.error or str(exc)
+        except sqlite3.Error as exc:  # the journal: disk full, file removed, locked too long
+            for cycle in cycles:
+                cycle.report.error = f"journal {self.journal.path}: {exc}"
         for cycle in cycles:
             cycle.report.seconds = self.timer() - began
         return [c.report for c in cycles]
@@ -302,10 +306,14 @@ class Engine:
             table = tables[watch.worksheet]
             layout = _layout(watch, table)
             # only rows changed since the first read are read again: 100,000 entries cost ~1 s
-            cycle.entries.update(self.journal.entries(watch.name, self.now(), cycle.since))
+            changed = self.journal.entries(watch.name, self.now(), cycle.since)
+            cycle.entries.update(changed)
             entries = cycle.entries
             relocate = cycle.claimed if final else set()
-            projection = project(table, layout, watch, entries, relocate=relocate)
+            # the first write already made every other row match the journal
+            projection = project(
+                table, layout, watch, entries, relocate=relocate, only=set(changed) | relocate
+            )
             cells.setdefault(watch.worksheet, []).extend(projection.writes)
             undo = misplaced_repairs(
                 table, layout, watch, projection.misplaced, entries, cycle.table

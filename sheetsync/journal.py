@@ -266,13 +266,17 @@ class Journal:
         return [r[0] for r in rows]
 
     def abandon(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
-        """Forget claims that were never sent and whose row is gone from the sheet."""
+        """Give up claims that were never sent and whose row is gone from the sheet.
+
+        The row is kept as `abandoned`: if it comes back (an undone delete), it is new.
+        """
         stamp = iso(now)
         with self.transaction() as db:
             for row_id in row_ids:
                 db.execute(
-                    "DELETE FROM rows WHERE watch = ? AND row_id = ? AND state = 'claimed'",
-                    (watch, row_id),
+                    "UPDATE rows SET state = 'abandoned', checked = 1, updated_at = ?"
+                    " WHERE watch = ? AND row_id = ? AND state = 'claimed'",
+                    (stamp, watch, row_id),
                 )
                 event(db, stamp, watch, row_id, "abandoned", "claimed row left the sheet")
 

@@ -136,11 +136,16 @@ def find_candidates(
     found: list[Candidate] = []
     seen_ids: set[str] = set()
     resendable = {"claimed", "waiting"}
+    sending_word = norm(watch.statuses.sending)
     unplaced = {e.fingerprint for e in entries.values() if not e.checked and e.fingerprint}
     for number, raw in enumerate(table[1:], start=2):
         status, row_id = cell(raw, status_col).strip(), cell(raw, id_col).strip()
         entry = entries.get(row_id) if row_id and row_id not in seen_ids else None
         seen_ids.add(row_id)
+        if entry is not None and entry.state == "abandoned":
+            entry = None  # its claim never left and its row came back: a new row again
+            if norm(status) == sending_word:
+                status = ""
         retry = norm(status) == retry_word
         if status and not retry and (entry is None or entry.state not in resendable):
             continue  # the common case, kept cheap: a row that shows a status

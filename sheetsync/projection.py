@@ -66,6 +66,7 @@ def project(
     watch: Watch,
     entries: Mapping[str, Entry],
     relocate: Iterable[str] = (),
+    only: set[str] | None = None,
 ) -> Projection:
     """Cell writes that make the sheet's result cells match the journal.
 
@@ -73,7 +74,8 @@ def project(
     `relocate`) must also be on a row holding its inputs; if none does, an id-less row
     holding exactly those inputs takes it (the claim was written while someone moved
     rows), the row it hit is `misplaced`, and ids found nowhere are `missing`. Rows
-    showing `retry` are left alone: a human asked for a new attempt.
+    showing `retry` are left alone: a human asked for a new attempt. With `only`, rows
+    holding other ids (and checked) are not looked at: a flush after the first write.
     """
     out = Projection()
     unchecked = set(relocate) | {rid for rid, e in entries.items() if not e.checked}
@@ -85,6 +87,8 @@ def project(
         row_id = cell(row, id_col).strip()
         entry = entries.get(row_id) if row_id else None
         if entry is None or row_id in placed:
+            continue
+        if only is not None and row_id not in only and row_id not in unchecked:
             continue
         if norm(cell(row, status_col)) == retry_word:
             placed.add(row_id)

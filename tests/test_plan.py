@@ -185,3 +185,15 @@ def test_added_columns_go_right_of_unheaded_data() -> None:
     layout = map_header(["url"], watch(), data_width=3)
     assert layout.results["status"] == 3
     assert layout.inputs == (0,)
+
+
+def test_a_row_whose_abandoned_claim_comes_back_is_new() -> None:
+    """A claim given up because its row vanished: if the row returns, it is sent as new."""
+    w = watch()
+    table = [
+        ["url", "Status", "Run link", "Message", "sheetsync id"],
+        ["a", "sending", "", "", "r1"],
+    ]
+    entries = {"r1": Entry("r1", "abandoned", fingerprint(["a"]))}
+    [c] = find_candidates(table, map_header(table[0], w), w, entries)
+    assert c.fresh and c.row_id != "r1"
