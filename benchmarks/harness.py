@@ -307,6 +307,9 @@ def seed_journal(world: World, watch: str, rows: Sequence[list[str]]) -> Path:
             ids = [c[0] for c in claims]
             journal.mark_sending(watch, ids, now)
             journal.record(watch, ids, Outcome("triggered", DONE_LINK), now)
+            journal.mark_checked(
+                watch, ids
+            )  # the rows show these ids: seen, as a flush leaves them
         journal.mark_started(watch, now)
     finally:
         journal.close()
