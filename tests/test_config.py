@@ -54,6 +54,23 @@ def test_readme_lists_every_config_key() -> None:
             assert f"`{key}`" in readme, f"README lacks {model.__name__}.{key}"
 
 
+def test_example_config_shows_every_key() -> None:
+    """The commented example config shows every key the code accepts."""
+    from sheetsync.config import (
+        AxiomSettings,
+        Columns,
+        GoogleSettings,
+        StateSettings,
+        Statuses,
+        Watch,
+    )
+
+    text = (ROOT / "config" / "sheetsync.example.toml").read_text(encoding="utf-8")
+    for model in (AxiomSettings, GoogleSettings, StateSettings, Watch, Columns, Statuses):
+        for key in set(model.model_fields) - {"columns", "statuses"}:
+            assert f"{key} =" in text, f"the example config lacks {model.__name__}.{key}"
+
+
 def test_minimal_config_and_url_spreadsheet(tmp_path: Path) -> None:
     """A spreadsheet URL is reduced to its id; relative paths follow the config file."""
     config = load_config(write(tmp_path, MINIMAL), {"K": "secret-key-1"})
