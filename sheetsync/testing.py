@@ -38,7 +38,9 @@ def watch_toml(watch: Mapping[str, Any]) -> str:
     """One `[[watch]]` table, with nested tables such as `columns`."""
     lines = ["[[watch]]"]
     nested = {k: v for k, v in watch.items() if isinstance(v, Mapping)}
-    lines += [f"{k} = {toml_value(v)}" for k, v in watch.items() if k not in nested]
+    lines += [  # None leaves a key out (e.g. the default interval when a cron is set)
+        f"{k} = {toml_value(v)}" for k, v in watch.items() if k not in nested and v is not None
+    ]
     for name, table in nested.items():
         lines.append(f"[watch.{name}]")
         lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]

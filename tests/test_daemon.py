@@ -513,3 +513,28 @@ def test_a_scheduler_that_stops_dispatching_counts_as_stuck(
     finally:
         daemon.scheduler.shutdown(wait=True)
         daemon.runtime.close()
+
+
+def test_jobs_follow_schedules_and_groups(world: World) -> None:
+    """Tabs of one sheet on one schedule share a job; a cron watch gets its own cron job."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    sid = world.sheet([HEADER, *ROWS[:1]], tab="A")
+    world.google.add_sheet(sid, "B", [HEADER])
+    world.google.add_sheet(sid, "C", [HEADER])
+    config = world.config(
+        {"name": "a", "worksheet": "A", "interval_seconds": 15},
+        {"name": "b", "worksheet": "B", "interval_seconds": 15},
+        {"name": "c", "worksheet": "C", "interval_seconds": None, "cron": "*/5 8-18 * * mon-fri"},
+    )
+    daemon = Daemon(config, world.environ)
+    try:
+        daemon.schedule(daemon.runtime)
+        jobs = {job.id: job.trigger for job in daemon.scheduler.get_jobs()}
+    finally:
+        daemon.runtime.close()
+    assert set(jobs) == {"a+b", "c"}
+    assert isinstance(jobs["a+b"], IntervalTrigger) and jobs["a+b"].interval.total_seconds() == 15
+    assert isinstance(jobs["c"], CronTrigger)
+    assert {f.name: str(f) for f in jobs["c"].fields}["hour"] == "8-18"
