@@ -8,6 +8,10 @@ the real adapters over HTTP on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -217,3 +221,50 @@ def recorder() -> tuple[list[float], Callable[[float], None]]:
     """A sleep that records its waits instead of sleeping."""
     waits: list[float] = []
     return waits, waits.append
+
+
+class DaemonProcess:
+    """`sheetsync run -c CONFIG` in a subprocess, stdout and stderr into one log file."""
+
+    def __init__(
+        self, config: Path, environ: Mapping[str, str], log_path: Path, *extra: str
+    ) -> None:
+        self.log_path = log_path
+        argv = [sys.executable, "-m", "sheetsync", "run", "-c", str(config), *extra]
+        with log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                argv, env=dict(environ), stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            )
+
+    @classmethod
+    def for_world(cls, world: World, config: Path, *extra: str) -> DaemonProcess:
+        """A daemon with the world's key in its environment and no systemd around it."""
+        env = {**os.environ, **world.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("NOTIFY_SOCKET", None)
+        return cls(config, env, world.folder / "daemon.log", *extra)
+
+    def signal(self, signum: int) -> None:
+        """Send a signal to the daemon."""
+        self.proc.send_signal(signum)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        """Its exit code (negative: killed by that signal)."""
+        return self.proc.wait(timeout)
+
+    def kill(self, timeout: float = 30.0) -> None:
+        """kill -9, as a crash would."""
+        self.signal(signal.SIGKILL)
+        self.wait(timeout)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, as systemctl stop does; returns the exit code."""
+        self.signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def log(self) -> str:
+        """Everything it printed so far."""
+        return self.log_path.read_text(encoding="utf-8")
+
+    def lines(self) -> list[str]:
+        """Its output, line by line."""
+        return self.log().splitlines()

@@ -8,7 +8,6 @@ is SIGKILLed there, and a fresh daemon takes over.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -18,37 +17,16 @@ from pathlib import Path
 import pytest
 
 from sheetsync.emulator._http import Fault
-from sheetsync.testing import World
+from sheetsync.testing import DaemonProcess, World
 
 HEADER = ["url", "product"]
 WAIT = 30.0
 ROWS = [[f"https://shop.example/{i}", f"P{i}"] for i in range(1, 9)]
 
 
-class Daemon:
-    """`sheetsync run` in a subprocess."""
-
-    def __init__(self, world: World, config: Path) -> None:
-        env = {**os.environ, **world.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("NOTIFY_SOCKET", None)
-        self.log = open(world.folder / "daemon.log", "ab")  # noqa: SIM115 - closed in kill()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sheetsync", "run", "-c", str(config), "--log-level", "DEBUG"],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(WAIT)
-        self.log.close()
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(WAIT)
-        self.log.close()
-        return code
+def Daemon(world: World, config: Path) -> DaemonProcess:
+    """`sheetsync run` in a subprocess, logging at DEBUG into the world's folder."""
+    return DaemonProcess.for_world(world, config, "--log-level", "DEBUG")
 
 
 def freeze(world: World, fault: Fault, config: Path) -> None:

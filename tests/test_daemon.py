@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from sheetsync.daemon import Daemon
-from sheetsync.testing import KEY_ENV, TEST_KEY, World
+from sheetsync.testing import KEY_ENV, TEST_KEY, DaemonProcess, World
 
 HEADER = ["url", "product"]
 ROWS = [[f"https://shop.example/{i}", f"P{i}"] for i in range(1, 9)]
@@ -98,25 +98,7 @@ def _matches(match: Match, message: Message) -> bool:
     return match in message.split("\n")
 
 
-class Service:
-    """`sheetsync run -c CONFIG` in a subprocess, stdout and stderr into one log file."""
-
-    def __init__(self, argv: list[str], environ: Mapping[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        with log_path.open("ab") as log:
-            self.proc = subprocess.Popen(argv, env=dict(environ), stdout=log, stderr=log)
-
-    def signal(self, signum: int) -> None:
-        self.proc.send_signal(signum)
-
-    def wait(self, timeout: float = WAIT) -> int:
-        return self.proc.wait(timeout)
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8")
-
-    def lines(self) -> list[str]:
-        return self.log().splitlines()
+Service = DaemonProcess
 
 
 class Services:
@@ -146,8 +128,7 @@ class Services:
         if notify is not None:
             environ["NOTIFY_SOCKET"] = notify.address
         log_path = self.world.folder / f"daemon-{len(self.started)}.log"
-        argv = [sys.executable, "-m", "sheetsync", "run", "-c", str(config)]
-        service = Service(argv, environ, log_path)
+        service = Service(config, environ, log_path)
         self.started.append(service)
         return service
 
