@@ -12,7 +12,7 @@ from sheetsync.config import Config, Watch
 from sheetsync.errors import AxiomError, SheetsyncError
 from sheetsync.journal import Journal
 from sheetsync.layout import map_header
-from sheetsync.plan import find_candidates, pad
+from sheetsync.plan import cell, find_candidates
 from sheetsync.runtime import build_clients
 from sheetsync.sheet import GoogleSheets
 
@@ -147,11 +147,8 @@ def _check_watch(
         return
     wanted = {watch.automation} if watch.automation else set()
     if layout.automation is not None:
-        wanted |= {
-            pad(row, layout.width)[layout.automation]
-            for row in table[1:]
-            if pad(row, layout.width)[layout.automation].strip()
-        }
+        column = layout.automation
+        wanted |= {cell(row, column) for row in table[1:] if cell(row, column).strip()}
     for name in sorted(wanted):
         if name not in names:
             bad(f"{label}: {describe_miss(name, names)}")

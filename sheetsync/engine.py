@@ -40,8 +40,8 @@ from sheetsync.plan import (
     CellWrite,
     Entry,
     TriggerPlan,
+    cell,
     find_candidates,
-    pad,
     plan_triggers,
     settle,
     take_slots,
@@ -372,7 +372,7 @@ class Engine:
         if not claimed:
             return
         id_col = layout.results["id"]
-        present = {pad(row, layout.width)[id_col].strip() for row in table[1:]}
+        present = {cell(row, id_col).strip() for row in table[1:]}
         lost = sorted(claimed - present)
         if lost:  # a claim write that never landed: nothing was sent, the rows are new again
             self.journal.abandon(watch.name, lost, self.now())

@@ -191,15 +191,7 @@ class Journal:
 
     def mark_sending(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
         """Commit that these rows' trigger is about to leave (durable before the POST)."""
-        stamp = iso(now)
-        with self.transaction() as db:
-            for row_id in row_ids:
-                db.execute(
-                    "UPDATE rows SET state = 'sending', updated_at = ?"
-                    " WHERE watch = ? AND row_id = ?",
-                    (stamp, watch, row_id),
-                )
-                event(db, stamp, watch, row_id, "sending", "")
+        self._move(watch, row_ids, now, "state = 'sending'", "", ("sending", ""))
 
     def record(
         self,
@@ -270,15 +262,34 @@ class Journal:
 
         The row is kept as `abandoned`: if it comes back (an undone delete), it is new.
         """
+        self._move(
+            watch,
+            row_ids,
+            now,
+            "state = 'abandoned', checked = 1",
+            " AND state = 'claimed'",
+            ("abandoned", "claimed row left the sheet"),
+        )
+
+    def _move(
+        self,
+        watch: str,
+        row_ids: Sequence[str],
+        now: datetime,
+        assignments: str,
+        condition: str,
+        history: tuple[str, str],
+    ) -> None:
+        """One committed transition of rows (`SET assignments WHERE ... condition`), logged."""
         stamp = iso(now)
         with self.transaction() as db:
             for row_id in row_ids:
                 db.execute(
-                    "UPDATE rows SET state = 'abandoned', checked = 1, updated_at = ?"
-                    " WHERE watch = ? AND row_id = ? AND state = 'claimed'",
+                    f"UPDATE rows SET {assignments}, updated_at = ?"
+                    f" WHERE watch = ? AND row_id = ?{condition}",
                     (stamp, watch, row_id),
                 )
-                event(db, stamp, watch, row_id, "abandoned", "claimed row left the sheet")
+                event(db, stamp, watch, row_id, *history)
 
     def note(self, watch: str, row_id: str, state: str, detail: str, now: datetime) -> None:
         """Add a history line without changing a row."""

@@ -250,19 +250,26 @@ def test_notify_ready_watchdog_status_stopping_and_journald_lines(
     assert sum("cycle of w0 is moving again" in line for line in lines) == 1
 
 
-def test_sigterm_mid_cycle_finishes_the_cycle_then_exits_0(
+def stopping_mid_trigger(
     world: World, services: Services, notify: NotifySocket
-) -> None:
-    """The cycle in progress sends and writes back all its rows; the next start repeats none."""
+) -> tuple[Path, Service, threading.Event]:
+    """Three rows, the first trigger held at axiom, then SIGTERM: the daemon is stopping."""
     world.sheet([HEADER, *ROWS[:3]])
     config = world.config({"interval_seconds": 0.5})
     hold = threading.Event()
     first = world.axiom.add_fault(path="/trigger", hold=hold, count=1)
     daemon = services.start(config, notify)
     assert first.arrived.wait(WAIT)
-
     daemon.signal(signal.SIGTERM)
     notify.wait_for(lambda m: "STOPPING=1" in m.split("\n"))
+    return config, daemon, hold
+
+
+def test_sigterm_mid_cycle_finishes_the_cycle_then_exits_0(
+    world: World, services: Services, notify: NotifySocket
+) -> None:
+    """The cycle in progress sends and writes back all its rows; the next start repeats none."""
+    config, daemon, hold = stopping_mid_trigger(world, services, notify)
     hold.set()
     assert daemon.wait() == 0
     assert statuses(world) == ["triggered"] * 3
@@ -286,15 +293,7 @@ def test_second_sigterm_exits_at_once_and_the_journal_keeps_rows_safe(
 ) -> None:
     """A second SIGTERM ends the process by that signal mid-trigger; the restart marks the
     in-flight row unknown, sends the rows never sent, and repeats nothing."""
-    world.sheet([HEADER, *ROWS[:3]])
-    config = world.config({"interval_seconds": 0.5})
-    hold = threading.Event()
-    first = world.axiom.add_fault(path="/trigger", hold=hold, count=1)
-    daemon = services.start(config, notify)
-    assert first.arrived.wait(WAIT)
-
-    daemon.signal(signal.SIGTERM)
-    notify.wait_for(lambda m: "STOPPING=1" in m.split("\n"))
+    config, daemon, hold = stopping_mid_trigger(world, services, notify)
     daemon.signal(signal.SIGTERM)
     assert daemon.wait(10) == -signal.SIGTERM  # killed by the signal; a shell shows 143
     assert not hold.is_set()  # it did not wait for the held trigger
