@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sheetsync.emulator import google_drive
 from sheetsync.emulator._http import (
@@ -52,6 +52,8 @@ from sheetsync.emulator.google_auth import (
 )
 from sheetsync.emulator.google_people import PeopleMixin
 from sheetsync.emulator.grid import MAX_CELLS, Book
+
+T = TypeVar("T")
 
 _STATUS = {
     400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
@@ -234,6 +236,23 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
         work.modified = self._tick()
         self._books[spreadsheet_id] = work
         return result
+
+    def mutate_in_place(
+        self, spreadsheet_id: str, plan: Callable[[Book], T], apply: Callable[[Book, T], Any]
+    ) -> Any:
+        """`mutate` without the copy, for values writes: `plan` checks everything and
+        changes nothing, then `apply` writes (undoing itself if it fails). Values writes
+        keep the grid's size, rows and metadata, so the checks `mutate` runs after the
+        change give the same answers before it, and an already pruned book stays pruned.
+        The lock (held by `handle` for the whole request) keeps others from seeing a half
+        applied batch, as the copy swap did."""
+        with self.lock:
+            book = self.book(spreadsheet_id)
+            planned = plan(book)
+            book.check_cells()
+            result = apply(book, planned)
+            book.modified = self._tick()
+            return result
 
     # -- tokens, access, counters ---------------------------------------------------
     def expire_tokens(self) -> None:

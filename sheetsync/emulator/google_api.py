@@ -19,6 +19,7 @@ from sheetsync.emulator.google_a1 import bad_request
 from sheetsync.emulator.google_auth import DRIVE_READ, DRIVE_WRITE, SHEETS_READ, SHEETS_WRITE
 from sheetsync.emulator.google_values import (
     Options,
+    Write,
     check_major,
     check_render,
     input_option,
@@ -109,7 +110,8 @@ def _sheets_route(method: str, rest: str) -> Route | None:
     verbs: dict[tuple[str, str], Route] = {
         ("GET", "values:batchGet"): _read("values.batchGet", partial(_batch_get, sid=sid)),
         ("POST", "values:batchUpdate"): _write(
-            "values.batchUpdate", partial(_on_copy, sid=sid, op=google_values.batch_update)
+            "values.batchUpdate",
+            partial(_in_place, sid=sid, plan=google_values.plan_batch_update),
         ),
         ("POST", "values:batchClear"): _write("values.batchClear", partial(_batch_clear, sid=sid)),
         ("POST", "values:batchGetByDataFilter"): _read(
@@ -118,7 +120,7 @@ def _sheets_route(method: str, rest: str) -> Route | None:
         ),
         ("POST", "values:batchUpdateByDataFilter"): _write(
             "values.batchUpdateByDataFilter",
-            partial(_on_copy, sid=sid, op=google_values.batch_update_by_filter),
+            partial(_in_place, sid=sid, plan=google_values.plan_batch_update_by_filter),
         ),
         ("POST", "developerMetadata:search"): _read(
             "developerMetadata.search", partial(_on_book, sid=sid, op=google_meta.search)
@@ -170,9 +172,12 @@ def _on_book(emu: GoogleEmulator, request: Request, sid: str, op: Callable[..., 
     return op(emu.book(sid), _body(request))
 
 
-def _on_copy(emu: GoogleEmulator, request: Request, sid: str, op: Callable[..., Any]) -> Any:
+def _in_place(
+    emu: GoogleEmulator, request: Request, sid: str, plan: Callable[..., list[Write]]
+) -> Any:
+    """A values batch write: every range checked first, then written without a book copy."""
     body = _body(request)
-    return emu.mutate(sid, lambda book: op(book, body))
+    return emu.mutate_in_place(sid, lambda book: plan(book, body), google_values.apply_batch)
 
 
 def _values_get(emu: GoogleEmulator, request: Request, sid: str, rng: str) -> Any:

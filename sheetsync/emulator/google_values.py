@@ -2,13 +2,14 @@
 
 Reads trim trailing empty cells and rows (no `values` key when nothing is left);
 writes skip `null`, clear on `""`, refuse cells over 50,000 characters and ranges
-past the grid. Callers run writes on a copy of the book, so a failed batch changes
-nothing.
+past the grid. A batch write is planned first (every range and value checked, which
+is where every 400 comes from) and only then applied in place, so a failed batch
+changes nothing without copying the book; the other writes run on a copy.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sheetsync.emulator.google_a1 import (
@@ -26,7 +27,7 @@ from sheetsync.emulator.google_cells import (
     render,
 )
 from sheetsync.emulator.google_meta import filter_bounds
-from sheetsync.emulator.grid import Book, Bounds, Sheet, grid_error
+from sheetsync.emulator.grid import Book, Bounds, Row, Sheet, grid_error
 
 
 class _Skip:
@@ -77,31 +78,39 @@ def check_render(value: Any) -> str:
 
 # -- reads ----------------------------------------------------------------------------
 def read(bounds: Bounds, major: str = "ROWS", option: str = "FORMATTED_VALUE") -> dict[str, Any]:
-    """A ValueRange of `bounds`, trimmed like Google's."""
-    grid = [
-        [render(row.get(c), option) for c in range(bounds.col0, bounds.col1)]
-        for row in bounds.sheet.rows[bounds.row0 : bounds.row1]
-    ]
+    """A ValueRange of `bounds`, trimmed like Google's (no trailing empty cells or lines)."""
+    rows = bounds.sheet.rows[bounds.row0 : bounds.row1]
     if major == "COLUMNS":
-        width = bounds.col1 - bounds.col0
-        grid = [[line[c] for line in grid] for c in range(width)]
-    values = _trim(grid)
+        cols = range(bounds.col0, bounds.col1)
+        lines = [_rendered([r.get(c) for r in rows], option) for c in cols]
+    else:
+        lines = [_rendered(r.cells[bounds.col0 : bounds.col1], option) for r in rows]
+    while lines and not lines[-1]:
+        lines.pop()
     out: dict[str, Any] = {"range": bounds.a1(), "majorDimension": major}
-    if values:
-        out["values"] = values
+    if lines:
+        out["values"] = lines
     return out
 
 
-def _trim(grid: list[list[Any]]) -> list[list[Any]]:
-    lines = []
-    for line in grid:
-        end = len(line)
-        while end and line[end - 1] == "":
-            end -= 1
-        lines.append(line[:end])
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
+def _rendered(cells: list[CellValue | None], option: str) -> list[Any]:
+    """One line of a read: cells rendered, trailing empties dropped (cells past a row's
+    stored ones are empty, so a row's short `cells` needs no padding). Text, and ints
+    (not bools), are what `render` would give, without calling it for every cell."""
+    text = option == "FORMATTED_VALUE"
+    line = [
+        ""
+        if v is None
+        else v
+        if type(v) is str
+        else (str(v) if text else v)
+        if type(v) is int
+        else render(v, option)
+        for v in cells
+    ]
+    while line and line[-1] == "":
+        line.pop()
+    return line
 
 
 def batch_get(book: Book, ranges: list[str], major: str, option: str) -> dict[str, Any]:
@@ -153,41 +162,61 @@ def parse_values(values: Any, major: str, user_entered: bool) -> Cells:
     return cells
 
 
-def _put(sheet: Sheet, row0: int, col0: int, cells: Cells) -> tuple[int, int, int]:
-    """Write cells at (row0, col0); return (rows, columns, cells) actually written."""
+@dataclass(frozen=True)
+class Write:
+    """One checked write, not applied yet: its cells go to (row0, col0) of `sheet`."""
+
+    sheet: Sheet
+    row0: int
+    col0: int
+    cells: Cells
+    opts: Options
+    echo: dict[str, Any] = field(default_factory=dict)
+    """Extra keys of its answer (`dataFilter` for batchUpdateByDataFilter)."""
+
+
+Undo = list[tuple[Row, int, CellValue | None]]
+
+
+def _put(write: Write, undo: Undo | None) -> tuple[int, int, int]:
+    """Write the cells; return (rows, columns, cells) written; log old values in `undo`."""
     rows, cols, count = set(), set(), 0
-    for r, line in enumerate(cells):
+    for r, line in enumerate(write.cells):
+        row = write.sheet.rows[write.row0 + r]
         for c, value in enumerate(line):
             if isinstance(value, _Skip):
                 continue
-            sheet.rows[row0 + r].set(col0 + c, value)
+            if undo is not None:
+                undo.append((row, write.col0 + c, row.get(write.col0 + c)))
+            row.set(write.col0 + c, value)
             rows.add(r)
             cols.add(c)
             count += 1
     return len(rows), len(cols), count
 
 
-def _update_response(
-    book: Book, sheet: Sheet, cells: Cells, opts: Options, *, row0: int, col0: int
-) -> dict[str, Any]:
-    height = len(cells)
-    width = max((len(line) for line in cells), default=0)
-    n_rows, n_cols, n_cells = _put(sheet, row0, col0, cells)
+def _update_response(book: Book, write: Write, undo: Undo | None = None) -> dict[str, Any]:
+    """Apply one write and answer it like values.update."""
+    height = len(write.cells)
+    width = max((len(line) for line in write.cells), default=0)
+    n_rows, n_cols, n_cells = _put(write, undo)
     out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
-    written = Bounds(sheet, row0, row0 + max(height, 1), col0, col0 + max(width, 1))
+    row0, col0 = write.row0, write.col0
+    written = Bounds(write.sheet, row0, row0 + max(height, 1), col0, col0 + max(width, 1))
     out["updatedRange"] = written.a1()
     for key, number in (("updatedRows", n_rows), ("updatedColumns", n_cols)):
         if number:
             out[key] = number
     if n_cells:
         out["updatedCells"] = n_cells
-    if opts.include_values:
-        out["updatedData"] = read(written, "ROWS", opts.response_render)
+    if write.opts.include_values:
+        out["updatedData"] = read(written, "ROWS", write.opts.response_render)
+    out.update(write.echo)
     return out
 
 
-def update(book: Book, text: str, values: Any, opts: Options) -> dict[str, Any]:
-    """Write values into a range (a single cell anchors a block of any size)."""
+def plan_update(book: Book, text: str, values: Any, opts: Options) -> Write:
+    """Check a write into a range (a single cell anchors a block of any size); change nothing."""
     parsed = parse_range(text)
     bounds = book.resolve(text)
     cells = parse_values(values, opts.major, opts.user_entered)
@@ -209,37 +238,39 @@ def update(book: Book, text: str, values: Any, opts: Options) -> dict[str, Any]:
         raise bad_request(
             f"Requested writing within range [{bounds.a1()}], but tried writing to {where}"
         )
-    return _update_response(book, sheet, cells, opts, row0=bounds.row0, col0=bounds.col0)
+    return Write(sheet, bounds.row0, bounds.col0, cells, opts)
 
 
-def batch_update(book: Book, body: Any) -> dict[str, Any]:
-    """The answer of values:batchUpdate (the caller discards the book copy on error)."""
+def update(book: Book, text: str, values: Any, opts: Options) -> dict[str, Any]:
+    """values.update: write values into a range and answer."""
+    return _update_response(book, plan_update(book, text, values, opts))
+
+
+def plan_batch_update(book: Book, body: Any) -> list[Write]:
+    """Check every ValueRange of a values:batchUpdate, in order; change nothing."""
     body = body if isinstance(body, dict) else {}
     user_entered = input_option(body.get("valueInputOption"))
-    opts = Options(
-        user_entered=user_entered,
-        include_values=_truthy(body.get("includeValuesInResponse")),
-        response_render=check_render(body.get("responseValueRenderOption")),
-    )
-    responses = []
+    include_values = _truthy(body.get("includeValuesInResponse"))
+    response_render = check_render(body.get("responseValueRenderOption"))
+    writes = []
     for item in body.get("data") or []:
         if not isinstance(item, dict) or not isinstance(item.get("range"), str):
             raise bad_request("Invalid data: every ValueRange needs a range.")
         item_opts = Options(
             check_major(item.get("majorDimension")),
-            user_entered=opts.user_entered,
-            include_values=opts.include_values,
-            response_render=opts.response_render,
+            user_entered=user_entered,
+            include_values=include_values,
+            response_render=response_render,
         )
-        responses.append(update(book, item["range"], item.get("values"), item_opts))
-    return _totals(book, responses)
+        writes.append(plan_update(book, item["range"], item.get("values"), item_opts))
+    return writes
 
 
-def batch_update_by_filter(book: Book, body: Any) -> dict[str, Any]:
-    """values:batchUpdateByDataFilter; a filter that matches nothing writes nothing (unverified)."""
+def plan_batch_update_by_filter(book: Book, body: Any) -> list[Write]:
+    """Check a values:batchUpdateByDataFilter; a filter matching nothing writes nothing."""
     body = body if isinstance(body, dict) else {}
     user_entered = input_option(body.get("valueInputOption"))
-    responses = []
+    writes = []
     for item in body.get("data") or []:
         if not isinstance(item, dict):
             raise bad_request("Invalid data: DataFilterValueRange objects are required.")
@@ -250,10 +281,35 @@ def batch_update_by_filter(book: Book, body: Any) -> dict[str, Any]:
             response_render=check_render(body.get("responseValueRenderOption")),
         )
         for bounds in filter_bounds(book, item.get("dataFilter")):
-            answer = update(book, bounds.a1(), item.get("values"), opts)
-            answer["dataFilter"] = item.get("dataFilter")
-            responses.append(answer)
+            write = plan_update(book, bounds.a1(), item.get("values"), opts)
+            writes.append(_with_echo(write, {"dataFilter": item.get("dataFilter")}))
+    return writes
+
+
+def _with_echo(write: Write, echo: dict[str, Any]) -> Write:
+    return Write(write.sheet, write.row0, write.col0, write.cells, write.opts, echo)
+
+
+def apply_batch(book: Book, writes: list[Write]) -> dict[str, Any]:
+    """Apply checked writes in order, in place, and answer; all or nothing (undone on error)."""
+    undo: Undo = []
+    try:
+        responses = [_update_response(book, write, undo) for write in writes]
+    except BaseException:
+        for row, col, old in reversed(undo):
+            row.set(col, old)
+        raise
     return _totals(book, responses)
+
+
+def batch_update(book: Book, body: Any) -> dict[str, Any]:
+    """The answer of values:batchUpdate."""
+    return apply_batch(book, plan_batch_update(book, body))
+
+
+def batch_update_by_filter(book: Book, body: Any) -> dict[str, Any]:
+    """The answer of values:batchUpdateByDataFilter."""
+    return apply_batch(book, plan_batch_update_by_filter(book, body))
 
 
 def _totals(book: Book, responses: list[dict[str, Any]]) -> dict[str, Any]:
@@ -300,7 +356,7 @@ def append(book: Book, text: str, values: Any, opts: Options, insert_rows: bool)
         table_cols = max(len(r.cells) for r in sheet.rows[first : last + 1])
         table_end = max(min(table_cols, col1), bounds.col0 + 1)
         out["tableRange"] = format_range(sheet.title, first, last + 1, bounds.col0, table_end)
-    out["updates"] = _update_response(book, sheet, cells, opts, row0=target, col0=bounds.col0)
+    out["updates"] = _update_response(book, Write(sheet, target, bounds.col0, cells, opts))
     return out
 
 
