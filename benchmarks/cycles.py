@@ -21,6 +21,7 @@ from benchmarks.harness import (
     median,
     new_row,
     restore_journal,
+    keep_journal,
     seed_journal,
 )
 from benchmarks.naive import client, naive_cycle
@@ -134,11 +135,18 @@ def sheet_sizes(bench: Bench, repeats: int, sizes: tuple[int, ...] = SIZES) -> l
     for n in sizes:
         world = bench.world(f"size-{n}")
         done = [done_row(i) for i in range(n - SIZE_NEW)]
-        world.sheet([FULL_HEADER, *done, *(new_row(i) for i in range(n - SIZE_NEW, n))])
+        fresh = [new_row(i) for i in range(n - SIZE_NEW, n)]
+        world.sheet([FULL_HEADER, *done, *([""] * len(r) for r in fresh)])
         world.config({"mode": "row"})
-        pristine = seed_journal(world, "w0", done)
-        figures = SizeFigures(n)
+        seed_journal(world, "w0", done)
+        # a sheet sheetsync has served for a while: its last cycle read it and saved its plan
+        _check(bench.sheetsync("once", world), "sheetsync once (served before)")
+        pristine = keep_journal(world)
         first_new, last = n - SIZE_NEW + 2, n + 1
+        for offset, row in enumerate(fresh):
+            for col, value in enumerate(row, start=1):
+                world.google.set_cell(world.spreadsheet_id, world.tab, first_new + offset, col, value)
+        figures = SizeFigures(n)
         for _ in range(repeats):
             restore_journal(world, pristine)
             clear_results(world, first_new, last, len(FULL_HEADER))

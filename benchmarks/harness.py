@@ -313,6 +313,14 @@ def seed_journal(world: World, watch: str, rows: Sequence[list[str]]) -> Path:
         journal.mark_started(watch, now)
     finally:
         journal.close()
+    return keep_journal(world)
+
+
+def keep_journal(world: World) -> Path:
+    """A pristine copy of the world's journal as it is now, for `restore_journal`."""
+    path = world.folder / "sheetsync.db"
+    if path.with_name(path.name + "-wal").exists():
+        raise RuntimeError(f"{path}: still open elsewhere (its WAL file exists)")
     pristine = path.with_name("pristine.db")
     shutil.copy2(path, pristine)
     return pristine

@@ -25,7 +25,7 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -35,10 +35,22 @@ from sheetsync.config import Watch
 from sheetsync.errors import SheetError
 from sheetsync.journal import Journal
 from sheetsync.layout import Layout, map_header
+from sheetsync.narrow import (
+    ReadPlan,
+    Scan,
+    View,
+    header_of,
+    needs_inputs,
+    next_plan,
+    open_ids,
+    scan,
+    window_spans,
+)
 from sheetsync.plan import (
     Candidate,
     CellWrite,
     Entry,
+    Projection,
     TriggerPlan,
     cell,
     find_candidates,
@@ -53,6 +65,7 @@ from sheetsync.projection import (
     neighbourhood,
     project,
 )
+from sheetsync.reading import Reads, narrow_plans
 from sheetsync.report import CycleReport
 from sheetsync.runs import RunLedger
 from sheetsync.sending import Sender, TriggerPort
@@ -86,8 +99,13 @@ class _Cycle:
     """The first read's header and the rows around the claimed ones."""
     entries: dict[str, Entry] = field(default_factory=dict)
     verified: list[str] = field(default_factory=list)
-    since: datetime | None = None
-    """When the first read's journal entries were loaded."""
+    shown: list[Entry] = field(default_factory=list)
+    """Entries the next write shows as they are (`Journal.mark_shown`)."""
+    narrow: bool = False
+    """The first read took only part of the tab (see `narrow`): so does the flush."""
+    header: tuple[str, ...] = ()
+    height: int = 0
+    """Rows the first read saw (a flush reads no further: the grid may be no bigger)."""
 
     @property
     def claimed(self) -> set[str]:
@@ -150,14 +168,19 @@ class Engine:
             if cycle.watch.track_runs:
                 cycle.report.polled = self.tracker.poll_due(cycle.watch)
             self.allowance.gate(cycle.watch.name)
-        tables = self._read(spreadsheet, cycles)
+        reads = Reads(self.sheets, spreadsheet)
+        watches = [c.watch for c in cycles]
+        views = reads.first(watches, narrow_plans(self.journal, watches))
         for cycle in cycles:
-            if cycle.report.error is None:
+            view = views[cycle.watch.name]
+            if isinstance(view, SheetError):
+                cycle.report.error = cycle.report.error or str(view)
+            elif cycle.report.error is None:
                 try:
-                    self._prepare(cycle, tables[cycle.watch.worksheet])
+                    self._prepare(cycle, view)
                 except SheetError as exc:
                     cycle.report.error = str(exc)
-        del tables  # a big sheet's first read must not live on beside the second one
+        del views  # a big sheet's first read must not live on beside the second one
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
             if cycle.layout is not None and cycle.layout.added:
@@ -173,30 +196,12 @@ class Engine:
         def maybe_flush() -> None:
             nonlocal last_flush
             if self.timer() - last_flush >= self.flush_seconds:
-                self._flush(spreadsheet, busy, final=False)
+                self._flush(reads, busy, final=False)
                 last_flush = self.timer()
 
         for cycle in busy:
             self._send(cycle, maybe_flush)
-        self._flush(spreadsheet, busy, final=True)
-
-    def _read(self, spreadsheet: str, cycles: list[_Cycle]) -> dict[str, list[list[str]]]:
-        """All tabs in one batchGet; if that fails, tab by tab to pin the error on its watch."""
-        titles = list(dict.fromkeys(c.watch.worksheet for c in cycles))
-        try:
-            return self.sheets.read_tabs(spreadsheet, titles)
-        except SheetError:
-            if len(titles) == 1:
-                raise
-        tables: dict[str, list[list[str]]] = {}
-        for cycle in cycles:
-            title = cycle.watch.worksheet
-            try:
-                if title not in tables:
-                    tables[title] = self.sheets.read_tabs(spreadsheet, [title])[title]
-            except SheetError as exc:
-                cycle.report.error = str(exc)
-        return tables
+        self._flush(reads, busy, final=True)
 
     def _write(
         self, spreadsheet: str, cells: dict[str, list[CellWrite]], cycles: list[_Cycle]
@@ -212,47 +217,99 @@ class Engine:
             if cycle.verified:
                 self.journal.mark_checked(cycle.watch.name, cycle.verified)
                 cycle.verified = []
+            if cycle.shown:
+                self.journal.mark_shown(cycle.watch.name, cycle.shown)
+                cycle.shown = []
 
-    def _prepare(self, cycle: _Cycle, table: list[list[str]]) -> None:
+    def _prepare(self, cycle: _Cycle, view: View) -> None:
         """Decide a watch's claims and repairs and commit the claims to the journal."""
-        watch, report = cycle.watch, cycle.report
+        watch, report, table = cycle.watch, cycle.report, view.table
         layout = _layout(watch, table)
-        cycle.layout = layout
-        report.seen = len(table) - 1
-        cycle.since = since = self.now()
-        entries = self.journal.entries(watch.name, since)
-        self._abandon_lost_claims(watch, table, layout, entries)
+        cycle.layout, cycle.narrow = layout, view.known is not None
+        cycle.header = header_of([[h] for h in table[0]])
+        report.seen, cycle.height = len(table) - 1, len(table)
+        found = scan(table, layout, watch)
+        if cycle.narrow:
+            ids = open_ids(table, layout, found)
+            entries = self.journal.entries_needed(watch.name, self.now(), ids)
+        else:
+            entries = self.journal.entries(watch.name, self.now())
+        self._abandon_lost_claims(watch, found.holders, entries)
         skips: list[CellWrite] = []
         if watch.start_from == "now" and not self._has_started(watch):
             skips = self._skip_existing(watch, table, layout, entries)
             report.skipped = len(skips) // 2
             entries = self.journal.entries(watch.name, self.now())
         skipped_rows = {w.row for w in skips}
+        whole = sorted(view.known) if view.known is not None else None
+        holders = found.holders if whole is not None else None
         candidates = [
             c
-            for c in find_candidates(table, layout, watch, entries)
+            for c in find_candidates(table, layout, watch, entries, whole, holders)
             if c.row_number not in skipped_rows
         ]
         candidates = self._select(cycle, layout, candidates)
-        claimed_rows = {c.row_number for c in candidates}
-        projection = project(table, layout, watch, entries)
+        claimed_rows, claimed_ids = (
+            {c.row_number for c in candidates},
+            {c.row_id for c in candidates},
+        )
+        projection = self._project_first(view, layout, watch, entries, found)
         undo = misplaced_repairs(table, layout, watch, projection.misplaced, entries)
         repairs = [w for w in projection.writes + undo if w.row not in claimed_rows]
-        claimed_ids = {c.row_id for c in candidates}  # re-claimed now: checked only later
+        # rows claimed now are checked and shown only once the flush found them on their row
         cycle.verified = [v for v in projection.verified if v not in claimed_ids]
-        cycle.candidates = candidates
-        cycle.entries = entries
-        cycle.table = neighbourhood(table, (c.row_number for c in candidates))
+        cycle.shown = [entries[v] for v in projection.shown if v not in claimed_ids]
+        cycle.candidates, cycle.entries = candidates, entries
+        cycle.table = neighbourhood(table, claimed_rows, view.known)
         cycle.cells = (
             header_writes(layout) + skips + repairs + claim_writes(candidates, layout, watch)
         )
         report.new = len(candidates)
+        self._save_plan(watch, next_plan(table, layout, watch, needs_inputs(found, entries)))
         if candidates:
             self.journal.claim(
                 watch.name,
                 [(c.row_id, c.fingerprint, c.automation) for c in candidates],
                 self.now(),
             )
+
+    @staticmethod
+    def _project_first(
+        view: View, layout: Layout, watch: Watch, entries: dict[str, Entry], found: Scan
+    ) -> Projection:
+        """The first write's projection: every row, or (narrow) rows read whole and rows the
+        sheet does not show yet. Rows not shown whose id left the sheet count as shown."""
+        if view.known is None:
+            projection = project(view.table, layout, watch, entries)
+        else:
+            unshown = {rid for rid, e in entries.items() if not e.shown}
+            rows = view.known | {found.holders[rid] for rid in unshown if rid in found.holders}
+            only = unshown | {
+                rid
+                for n in view.known
+                if (rid := cell(view.table[n - 1], layout.results["id"]).strip())
+            }
+            projection = project(
+                view.table,
+                layout,
+                watch,
+                entries,
+                only=only,
+                rows=sorted(rows),
+                holders=found.holders,
+            )
+        gone = [
+            rid
+            for rid, e in entries.items()
+            if not e.shown and e.state not in {"claimed", "sending"} and rid not in found.holders
+        ]
+        projection.shown.extend(gone)
+        return projection
+
+    def _save_plan(self, watch: Watch, plan: ReadPlan | None) -> None:
+        text = plan.dumps() if plan is not None else None
+        if text != self.journal.read_plan(watch.name):
+            self.journal.save_plan(watch.name, text)
 
     def _select(
         self, cycle: _Cycle, layout: Layout, candidates: list[Candidate]
@@ -295,47 +352,73 @@ class Engine:
         cycle.report.outcomes = dict(sender.tally.outcomes)
         cycle.report.triggered = sender.tally.sent
 
-    def _flush(self, spreadsheet: str, cycles: list[_Cycle], *, final: bool) -> None:
-        """Read the tabs again and write each watch's projection where its ids are now."""
-        tables = self.sheets.read_tabs(
-            spreadsheet, list(dict.fromkeys(c.watch.worksheet for c in cycles))
+    def _flush(self, reads: Reads, cycles: list[_Cycle], *, final: bool) -> None:
+        """Read the tabs again and write each watch's projection where its ids are now.
+
+        A narrow cycle reads only the rows around its claims; if a row it must write
+        is not among them (people moved or deleted rows meanwhile), its tab is read whole.
+        """
+        views = reads.again(
+            [(c.watch, c.layout or _layout(c.watch, [list(c.header)]), _spans(c)) for c in cycles]
         )
         cells: dict[str, list[CellWrite]] = {}
+        again: list[_Cycle] = []
         for cycle in cycles:
-            watch = cycle.watch
-            table = tables[watch.worksheet]
-            layout = _layout(watch, table)
-            # only rows changed since the first read are read again: 100,000 entries cost ~1 s
-            changed = self.journal.entries(watch.name, self.now(), cycle.since)
-            cycle.entries.update(changed)
-            entries = cycle.entries
-            relocate = cycle.claimed if final else set()
-            # the first write already made every other row match the journal
-            projection = project(
-                table, layout, watch, entries, relocate=relocate, only=set(changed) | relocate
+            found = self._flush_cells(cycle, views[cycle.watch.name], final=final)
+            if found is None:
+                again.append(cycle)
+            else:
+                cells.setdefault(cycle.watch.worksheet, []).extend(found)
+        if again:
+            log.info("%d tab(s) changed around the claimed rows; reading them whole", len(again))
+            views = reads.whole([c.watch for c in again])
+            for cycle in again:
+                found = self._flush_cells(cycle, views[cycle.watch.name], final=final)
+                cells.setdefault(cycle.watch.worksheet, []).extend(found or [])
+        self._write(reads.spreadsheet, {t: c for t, c in cells.items() if c}, cycles)
+
+    def _flush_cells(self, cycle: _Cycle, view: View, *, final: bool) -> list[CellWrite] | None:
+        """One watch's writes from a flush read (`None`: read the tab whole first)."""
+        watch = cycle.watch
+        table = view.table
+        narrow = view.known is not None
+        if narrow and header_of([[h] for h in table[0]]) != cycle.header:
+            return None
+        layout = cycle.layout if narrow and cycle.layout is not None else _layout(watch, table)
+        # only rows the sheet does not show yet: loading 100,000 entries costs ~1 s
+        changed = self.journal.unshown(watch.name, self.now())
+        cycle.entries.update(changed)
+        entries = cycle.entries
+        relocate = cycle.claimed if final else set()
+        only = set(changed) | relocate
+        if narrow:  # this cycle's rows must be in the windows; other changes wait (unshown)
+            present = {cell(row, layout.results["id"]).strip() for row in table[1:]}
+            if (only & cycle.claimed) - present:
+                return None
+            only &= present
+        # the first write already made every other row match the journal
+        projection = project(table, layout, watch, entries, relocate=relocate, only=only)
+        if narrow and (projection.misplaced or projection.missing):
+            return None
+        undo = misplaced_repairs(table, layout, watch, projection.misplaced, entries, cycle.table)
+        if undo:
+            log.warning(
+                "watch %s: %d claim cell(s) landed on rows that moved meanwhile; restored",
+                watch.name,
+                len(undo),
             )
-            cells.setdefault(watch.worksheet, []).extend(projection.writes)
-            undo = misplaced_repairs(
-                table, layout, watch, projection.misplaced, entries, cycle.table
+        cycle.verified = projection.verified
+        cycle.shown = [entries[v] for v in projection.shown]
+        for row_id in projection.missing:
+            cycle.report.missing += 1
+            log.warning(
+                "watch %s: row %s was deleted before its result could be written; "
+                "its outcome stays in the journal",
+                watch.name,
+                row_id,
             )
-            if undo:
-                log.warning(
-                    "watch %s: %d claim cell(s) landed on rows that moved meanwhile; restored",
-                    watch.name,
-                    len(undo),
-                )
-            cells[watch.worksheet].extend(undo)
-            cycle.verified = projection.verified
-            for row_id in projection.missing:
-                cycle.report.missing += 1
-                log.warning(
-                    "watch %s: row %s was deleted before its result could be written; "
-                    "its outcome stays in the journal",
-                    watch.name,
-                    row_id,
-                )
-                self.journal.note(watch.name, row_id, "deleted", "row left the sheet", self.now())
-        self._write(spreadsheet, {t: c for t, c in cells.items() if c}, cycles)
+            self.journal.note(watch.name, row_id, "deleted", "row left the sheet", self.now())
+        return projection.writes + undo
 
     # -- first cycles and lost claims ------------------------------------------
     def _has_started(self, watch: Watch) -> bool:
@@ -348,7 +431,11 @@ class Engine:
             self._started.add(watch.name)
 
     def _skip_existing(
-        self, watch: Watch, table: list[list[str]], layout: Layout, entries: dict[str, Entry]
+        self,
+        watch: Watch,
+        table: Sequence[Sequence[str]],
+        layout: Layout,
+        entries: dict[str, Entry],
     ) -> list[CellWrite]:
         """`start_from = "now"`: rows already present on the first cycle are never sent."""
         new = [c for c in find_candidates(table, layout, watch, entries) if not c.retry]
@@ -366,27 +453,30 @@ class Engine:
         ]
 
     def _abandon_lost_claims(
-        self, watch: Watch, table: list[list[str]], layout: Layout, entries: dict[str, Entry]
+        self, watch: Watch, present: Container[str], entries: dict[str, Entry]
     ) -> None:
         claimed = {rid for rid, e in entries.items() if e.state == "claimed"}
-        if not claimed:
-            return
-        id_col = layout.results["id"]
-        present = {cell(row, id_col).strip() for row in table[1:]}
-        lost = sorted(claimed - present)
+        lost = sorted(rid for rid in claimed if rid not in present)
         if lost:  # a claim write that never landed: nothing was sent, the rows are new again
             self.journal.abandon(watch.name, lost, self.now())
             for row_id in lost:
                 del entries[row_id]
 
 
-def _layout(watch: Watch, table: list[list[str]]) -> Layout:
+def _layout(watch: Watch, table: Sequence[Sequence[str]]) -> Layout:
     if not table or not any(cell.strip() for cell in table[0]):
         raise SheetError(
             f"worksheet {watch.worksheet!r} (watch {watch.name}): the first row must be "
             "the header row, and it is empty"
         )
     return map_header(table[0], watch, max(map(len, table)))
+
+
+def _spans(cycle: _Cycle) -> list[tuple[int, int]] | None:
+    """The rows a narrow flush reads: around the claimed rows (`None`: the whole tab)."""
+    if not cycle.narrow:
+        return None
+    return window_spans((c.row_number for c in cycle.candidates), cycle.height)
 
 
 def group_watches(watches: Sequence[Watch]) -> list[list[Watch]]:

@@ -3,7 +3,8 @@
     SheetsyncError
     ├── ConfigError          the config file, a key file or a credential is wrong (exit 2)
     ├── SheetError           a worksheet cannot be read/written, or its header is wrong
-    │   └── QuotaError       Google answered 429 after our bounded retries
+    │   ├── QuotaError       Google answered 429 after our bounded retries
+    │   └── RangeError       a range reaches past the tab's grid (rows were deleted)
     ├── AxiomError           an axiom call other than /trigger failed (trigger outcomes are values)
     └── JournalError         the local state file is unusable or locked by another process
 
@@ -28,6 +29,10 @@ class SheetError(SheetsyncError):
 
 class QuotaError(SheetError):
     """Google kept answering 429 after sheetsync's bounded retries."""
+
+
+class RangeError(SheetError):
+    """A read or write range reaches past the tab's grid (400 `exceeds grid limits`)."""
 
 
 class AxiomError(SheetsyncError):

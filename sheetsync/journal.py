@@ -22,6 +22,7 @@ from sheetsync.journal_records import (
     OVERLAPPED_MESSAGE,
     SCHEMA,
     SKIPPED_MESSAGE,
+    TRIGGERS,
     UNKNOWN_MESSAGE,
     Event,
     Outcome,
@@ -62,6 +63,7 @@ class Journal:
         for name, declaration in ADDED_COLUMNS.items():
             if name not in present:
                 self.db.execute(f"ALTER TABLE rows ADD COLUMN {name} {declaration}")
+        self.db.executescript(TRIGGERS)
 
     def close(self) -> None:
         """Close the database and release the lock."""
@@ -88,29 +90,75 @@ class Journal:
             return self.db.execute(sql, params).fetchall()
 
     # -- reads ---------------------------------------------------------------
-    def entries(self, watch: str, now: datetime, since: datetime | None = None) -> dict[str, Entry]:
-        """Every row of a watch as the plan sees it (only those changed `since`, if given)."""
+    def entries(self, watch: str, now: datetime) -> dict[str, Entry]:
+        """Every row of a watch as the plan sees it."""
         due = iso(now)
-        changed = " AND updated_at >= ?" if since is not None else ""
-        cursor = self.query(
-            "SELECT row_id, state, fingerprint, link, message, triggered_at, run_status,"
-            " next_attempt_at, checked FROM rows WHERE watch = ?" + changed,
-            (watch,) if since is None else (watch, iso(since)),
-        )
-        return {
-            r[0]: Entry(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[1] == "waiting" and r[7] <= due,
-                bool(r[8]),
+        cursor = self.query(_ENTRY_COLUMNS + " WHERE watch = ?", (watch,))
+        return {r[0]: _entry(r, due) for r in cursor}
+
+    def unshown(self, watch: str, now: datetime) -> dict[str, Entry]:
+        """Rows whose result cells changed since the sheet was last written with them."""
+        due = iso(now)
+        cursor = self.query(_ENTRY_COLUMNS + " WHERE watch = ? AND shown = 0", (watch,))
+        return {r[0]: _entry(r, due) for r in cursor}
+
+    def entries_needed(self, watch: str, now: datetime, row_ids: Iterable[str]) -> dict[str, Entry]:
+        """What a narrow cycle needs: rows not shown yet, claims, waiting rows, and `row_ids`."""
+        due = iso(now)
+        found = {
+            r[0]: _entry(r, due)
+            for r in self.query(
+                _ENTRY_COLUMNS + " WHERE watch = ? AND (shown = 0 OR checked = 0 OR state IN"
+                " ('claimed', 'waiting', 'abandoned', 'sending'))",
+                (watch,),
             )
-            for r in cursor
         }
+        wanted = [rid for rid in dict.fromkeys(row_ids) if rid not in found]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.query(
+                _ENTRY_COLUMNS + f" WHERE watch = ? AND row_id IN ({marks})", (watch, *chunk)
+            ):
+                found[r[0]] = _entry(r, due)
+        return found
+
+    def has_unchecked(self, watch: str) -> bool:
+        """Whether a claim of this watch was not yet seen on the row holding its inputs."""
+        found = self.query("SELECT 1 FROM rows WHERE watch = ? AND checked = 0 LIMIT 1", (watch,))
+        return bool(found)
+
+    def mark_shown(self, watch: str, shown: Iterable[Entry]) -> None:
+        """The sheet now shows these rows' result cells as the entries hold them.
+
+        A row whose cells changed since its entry was read stays unshown (a trigger's
+        outcome can land between a flush's projection and its write).
+        """
+        rows = [
+            (watch, e.row_id, e.state, e.link, e.message, e.triggered_at, e.run_status)
+            for e in shown
+        ]
+        if rows:
+            with self.transaction() as db:
+                db.executemany(
+                    "UPDATE rows SET shown = 1 WHERE watch = ? AND row_id = ? AND shown = 0"
+                    " AND state = ? AND link = ? AND message = ? AND triggered_at = ?"
+                    " AND run_status = ?",
+                    rows,
+                )
+
+    def read_plan(self, watch: str) -> str | None:
+        """The narrow-read plan saved by the watch's last cycle."""
+        found = self.query("SELECT plan FROM plans WHERE watch = ?", (watch,))
+        return str(found[0][0]) if found else None
+
+    def save_plan(self, watch: str, plan: str | None) -> None:
+        """Keep (or, with `None`, forget) a watch's narrow-read plan."""
+        with self.transaction() as db:
+            if plan is None:
+                db.execute("DELETE FROM plans WHERE watch = ?", (watch,))
+            else:
+                db.execute("INSERT OR REPLACE INTO plans VALUES (?, ?)", (watch, plan))
 
     def mark_checked(self, watch: str, row_ids: Iterable[str]) -> None:
         """These claims were found on the row holding their inputs (and written there)."""
@@ -309,6 +357,27 @@ class Journal:
                 )
                 event(db, stamp, watch, row_id, "unknown", "recovered after a stop")
         return len(stuck)
+
+
+_ENTRY_COLUMNS = (
+    "SELECT row_id, state, fingerprint, link, message, triggered_at, run_status,"
+    " next_attempt_at, checked, shown FROM rows"
+)
+
+
+def _entry(r: tuple[Any, ...], due: str) -> Entry:
+    return Entry(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        r[1] == "waiting" and r[7] <= due,
+        bool(r[8]),
+        bool(r[9]),
+    )
 
 
 def _start_run(

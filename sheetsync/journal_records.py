@@ -39,8 +39,24 @@ CREATE TABLE IF NOT EXISTS watches (
     watch TEXT PRIMARY KEY,
     started_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS plans (
+    watch TEXT PRIMARY KEY,
+    plan TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS events_by_watch ON events (watch, id);
 """
+
+TRIGGERS = """
+CREATE INDEX IF NOT EXISTS rows_to_show ON rows (watch) WHERE shown = 0;
+CREATE TRIGGER IF NOT EXISTS rows_unshown
+AFTER UPDATE OF state, link, message, triggered_at, run_status ON rows
+WHEN NEW.shown = 1
+BEGIN
+    UPDATE rows SET shown = 0 WHERE watch = NEW.watch AND row_id = NEW.row_id;
+END;
+"""
+"""`shown` = the sheet was last written with this row's current result cells; any change
+to them clears it, so a narrow cycle knows which rows it must write again."""
 
 ADDED_COLUMNS = {
     "checked": "INTEGER NOT NULL DEFAULT 1",
@@ -48,6 +64,7 @@ ADDED_COLUMNS = {
     "trigger_id": "TEXT NOT NULL DEFAULT ''",
     "poll_at": "TEXT NOT NULL DEFAULT ''",
     "poll_seconds": "REAL NOT NULL DEFAULT 0",
+    "shown": "INTEGER NOT NULL DEFAULT 0",
 }
 """Columns of `rows` newer than the first schema: added to an older journal when it opens."""
 

@@ -48,6 +48,8 @@ class Entry:
     checked: bool = True
     """False until the claim was seen on the row holding its inputs (it may have landed on a
     row that people moved in the instant between the read and the claim write)."""
+    shown: bool = True
+    """The sheet was last written with these result cells (false: write them again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,8 @@ class Projection:
     misplaced: list[int] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
     """Unchecked claims now found on their row (or gone): mark them checked once written."""
-    """Rows holding a claim meant for other inputs, not reused for a relocated result."""
+    shown: list[str] = field(default_factory=list)
+    """Rows whose result cells match the journal once the writes land."""
 
 
 def pad(row: Sequence[str], width: int) -> list[str]:
@@ -129,8 +132,14 @@ def find_candidates(
     layout: Layout,
     watch: Watch,
     entries: Mapping[str, Entry],
+    rows: Iterable[int] | None = None,
+    holders: Mapping[str, int] | None = None,
 ) -> list[Candidate]:
-    """Rows to send now: new rows, `retry` rows, claimed-but-unsent and due `waiting` rows."""
+    """Rows to send now: new rows, `retry` rows, claimed-but-unsent and due `waiting` rows.
+
+    With `rows`, only those row numbers are looked at (a narrow read, see `narrow`: the
+    rows read whole), and `holders` (id -> first row holding it) tells copies from owners.
+    """
     status_col, id_col = layout.results["status"], layout.results["id"]
     retry_word = norm(watch.statuses.retry)
     found: list[Candidate] = []
@@ -138,10 +147,14 @@ def find_candidates(
     resendable = {"claimed", "waiting"}
     sending_word = norm(watch.statuses.sending)
     unplaced = {e.fingerprint for e in entries.values() if not e.checked and e.fingerprint}
-    for number, raw in enumerate(table[1:], start=2):
+    for number, raw in numbered(table, rows):
         status, row_id = cell(raw, status_col).strip(), cell(raw, id_col).strip()
-        entry = entries.get(row_id) if row_id and row_id not in seen_ids else None
-        seen_ids.add(row_id)
+        if holders is not None:
+            owner = holders.get(row_id) == number
+        else:
+            owner = row_id not in seen_ids
+            seen_ids.add(row_id)
+        entry = entries.get(row_id) if row_id and owner else None
         if entry is not None and entry.state == "abandoned":
             entry = None  # its claim never left and its row came back: a new row again
             if norm(status) == sending_word:
@@ -179,6 +192,15 @@ def find_candidates(
             )
         )
     return found
+
+
+def numbered(
+    table: Sequence[Sequence[str]], rows: Iterable[int] | None
+) -> Iterable[tuple[int, Sequence[str]]]:
+    """(row number, row) for every data row, or only for `rows`."""
+    if rows is None:
+        return enumerate(table[1:], start=2)
+    return ((n, table[n - 1]) for n in rows if 1 < n <= len(table))
 
 
 def _resend(entry: Entry, current: str) -> bool:

@@ -7,7 +7,7 @@ by their id; this cycle's claims are also checked against the inputs they were m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 
 from sheetsync.config import Watch
 from sheetsync.layout import Layout, norm
@@ -19,6 +19,7 @@ from sheetsync.plan import (
     Projection,
     cell,
     fingerprint,
+    numbered,
     pad,
 )
 
@@ -67,6 +68,8 @@ def project(
     entries: Mapping[str, Entry],
     relocate: Iterable[str] = (),
     only: set[str] | None = None,
+    rows: Iterable[int] | None = None,
+    holders: Mapping[str, int] | None = None,
 ) -> Projection:
     """Cell writes that make the sheet's result cells match the journal.
 
@@ -81,12 +84,13 @@ def project(
     unchecked = set(relocate) | {rid for rid, e in entries.items() if not e.checked}
     id_col, status_col = layout.results["id"], layout.results["status"]
     retry_word = norm(watch.statuses.retry)
-    rows = table[1:]
     placed: set[str] = set()
-    for number, row in enumerate(rows, start=2):
+    for number, row in numbered(table, rows):
         row_id = cell(row, id_col).strip()
         entry = entries.get(row_id) if row_id else None
         if entry is None or row_id in placed:
+            continue
+        if holders is not None and holders.get(row_id) != number:
             continue
         if only is not None and row_id not in only and row_id not in unchecked:
             continue
@@ -99,20 +103,22 @@ def project(
                 continue
             out.verified.append(row_id)
         placed.add(row_id)
+        out.shown.append(row_id)
         out.writes.extend(_diff(row, number, layout, desired_cells(entry, watch)))
     for row_id in sorted(unchecked - placed):
         entry = entries.get(row_id)
         if entry is None:
             continue
         out.verified.append(row_id)
-        found = _find_by_fingerprint(rows, layout, entry, out.misplaced)
+        found = _find_by_fingerprint(table[1:], layout, entry, out.misplaced)
         if found is None:
             out.missing.append(row_id)
             continue
         if found in out.misplaced:
             out.misplaced.remove(found)
         out.moved.append(row_id)
-        out.writes.extend(_diff(rows[found - 2], found, layout, desired_cells(entry, watch)))
+        out.shown.append(row_id)
+        out.writes.extend(_diff(table[found - 1], found, layout, desired_cells(entry, watch)))
     return out
 
 
@@ -208,17 +214,29 @@ NEIGHBOURHOOD = 64
 """Rows kept around each claimed row from the first read, to undo a misplaced claim."""
 
 
-def neighbourhood(table: Sequence[Sequence[str]], numbers: Iterable[int]) -> list[Sequence[str]]:
+def neighbourhood(
+    table: Sequence[Sequence[str]],
+    numbers: Iterable[int],
+    known: Container[int] | None = None,
+) -> list[Sequence[str]]:
     """The header and the rows within `NEIGHBOURHOOD` of the given row numbers.
 
     A claim lands at most a few rows off (rows inserted or deleted in the instant between
     the read and the claim write), so this is all `misplaced_repairs` needs of the first
-    read, without keeping a 100,000-row table alive through the cycle.
+    read, without keeping a 100,000-row table alive through the cycle. With `known`, rows
+    not read whole are left out (`misplaced_repairs` looks rows up by their inputs).
     """
     keep: set[int] = set()
     for number in numbers:
         keep.update(range(max(1, number - NEIGHBOURHOOD), number + NEIGHBOURHOOD + 1))
-    return [table[0], *(table[n - 1] for n in sorted(keep) if 1 < n <= len(table))]
+    return [
+        table[0],
+        *(
+            table[n - 1]
+            for n in sorted(keep)
+            if 1 < n <= len(table) and (known is None or n in known)
+        ),
+    ]
 
 
 def header_writes(layout: Layout) -> list[CellWrite]:

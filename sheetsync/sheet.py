@@ -28,8 +28,9 @@ import requests
 from google.auth.exceptions import GoogleAuthError, TransportError
 from google.oauth2 import service_account
 
+from sheetsync.a1 import column_letter, quote_title
 from sheetsync.config import GoogleSettings, read_secret_file
-from sheetsync.errors import ConfigError, QuotaError, SheetError
+from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError
 from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.plan import CellWrite
 
@@ -51,6 +52,10 @@ class SheetPort(Protocol):
 
     def read_tabs(self, spreadsheet_id: str, titles: Sequence[str]) -> dict[str, list[list[str]]]:
         """Every tab's values (formatted), in one read."""
+        ...
+
+    def read_ranges(self, spreadsheet_id: str, ranges: Sequence[str]) -> list[list[list[str]]]:
+        """A1 ranges' formatted values, column by column, in one read."""
         ...
 
     def write_cells(self, spreadsheet_id: str, cells: Mapping[str, Sequence[CellWrite]]) -> None:
@@ -140,20 +145,6 @@ class PacedHTTPClient(gspread.HTTPClient):
 
 def _is_value_write(url: str) -> bool:
     return _VALUE_WRITE.search(url.split("?", 1)[0]) is not None
-
-
-def quote_title(title: str) -> str:
-    """A tab title as an A1 range prefix: always quoted, inner quotes doubled."""
-    return "'" + title.replace("'", "''") + "'"
-
-
-def column_letter(col: int) -> str:
-    """1 -> A, 27 -> AA."""
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def row_ranges(title: str, cells: Iterable[CellWrite]) -> list[dict[str, Any]]:
@@ -263,6 +254,26 @@ class GoogleSheets:
             for title, vr in zip(titles, value_ranges, strict=True)
         }
 
+    def read_ranges(self, spreadsheet_id: str, ranges: Sequence[str]) -> list[list[list[str]]]:
+        """A1 ranges' formatted values in one `values:batchGet`, column-major.
+
+        Column-major keeps a narrow read of a big tab small: one list per column
+        instead of one single-cell list per row.
+        """
+        title = ranges[0].split("!", 1)[0].strip("'").replace("''", "'")
+        answer = self._call(
+            spreadsheet_id,
+            title,
+            self.http.values_batch_get,
+            spreadsheet_id,
+            list(ranges),
+            params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "COLUMNS"},
+        )
+        value_ranges = answer.get("valueRanges", [])
+        if len(value_ranges) != len(ranges):
+            raise SheetError(f"spreadsheet {spreadsheet_id}: unexpected batchGet answer")
+        return [[_strings(col) for col in vr.get("values", [])] for vr in value_ranges]
+
     def write_cells(self, spreadsheet_id: str, cells: Mapping[str, Sequence[CellWrite]]) -> None:
         """All cells of several tabs in one `values:batchUpdate` with RAW input."""
         data = [r for title, tab_cells in cells.items() for r in row_ranges(title, tab_cells)]
@@ -350,6 +361,8 @@ def _translate(
         return SheetError(f"{where}: permission denied; share it with {email} as Editor")
     if status == 429:
         return QuotaError(f"{where}: Google quota exceeded ({message})")
+    if status == 400 and "exceeds grid limits" in message:
+        return RangeError(f"{where}: {message}")
     if status == 400 and "Unable to parse range" in message:
         return SheetError(f"{where}: worksheet {title!r} does not exist")
     return SheetError(f"{where}: Google answered {status}: {message}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from sheetsync import pacing, redact
+from sheetsync import narrow, pacing, redact
 
 if TYPE_CHECKING:
     from sheetsync.testing import World
@@ -21,6 +22,17 @@ def _fresh_process_state() -> Iterator[None]:
     yield
     pacing.clear_limiters()
     redact.clear_secrets()
+
+
+@pytest.fixture(autouse=True)
+def _narrow_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`SHEETSYNC_TEST_NARROW=1`: read every tab narrowly from its second cycle on.
+
+    The narrow read path (see `sheetsync.narrow`) serves only big tabs; this runs the
+    in-process tests through it too (the daemon subprocesses keep the default).
+    """
+    if os.environ.get("SHEETSYNC_TEST_NARROW") == "1":
+        monkeypatch.setattr(narrow, "NARROW_FROM_ROWS", 0)
 
 
 @pytest.fixture
