@@ -18,10 +18,10 @@ from benchmarks.harness import (
     done_row,
     fmt_mb,
     fmt_s,
+    keep_journal,
     median,
     new_row,
     restore_journal,
-    keep_journal,
     seed_journal,
 )
 from benchmarks.naive import client, naive_cycle
@@ -143,9 +143,10 @@ def sheet_sizes(bench: Bench, repeats: int, sizes: tuple[int, ...] = SIZES) -> l
         _check(bench.sheetsync("once", world), "sheetsync once (served before)")
         pristine = keep_journal(world)
         first_new, last = n - SIZE_NEW + 2, n + 1
+        sheet = world.spreadsheet_id
         for offset, row in enumerate(fresh):
             for col, value in enumerate(row, start=1):
-                world.google.set_cell(world.spreadsheet_id, world.tab, first_new + offset, col, value)
+                world.google.set_cell(sheet, world.tab, first_new + offset, col, value)
         figures = SizeFigures(n)
         for _ in range(repeats):
             restore_journal(world, pristine)
