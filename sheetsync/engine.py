@@ -228,7 +228,7 @@ class Engine:
         cycle.layout, cycle.narrow = layout, view.known is not None
         cycle.header = header_of([[h] for h in table[0]])
         report.seen, cycle.height = len(table) - 1, len(table)
-        found = scan(table, layout, watch)
+        found = scan(view, layout, watch)
         if cycle.narrow:
             ids = open_ids(table, layout, found)
             entries = self.journal.entries_needed(watch.name, self.now(), ids)
@@ -391,13 +391,14 @@ class Engine:
         entries = cycle.entries
         relocate = cycle.claimed if final else set()
         only = set(changed) | relocate
-        if narrow:  # this cycle's rows must be in the windows; other changes wait (unshown)
-            present = {cell(row, layout.results["id"]).strip() for row in table[1:]}
+        rows = sorted(view.known) if view.known is not None else None
+        if rows is not None:  # this cycle's rows must be in the windows; others wait (unshown)
+            present = {cell(table[n - 1], layout.results["id"]).strip() for n in rows}
             if (only & cycle.claimed) - present:
                 return None
             only &= present
         # the first write already made every other row match the journal
-        projection = project(table, layout, watch, entries, relocate=relocate, only=only)
+        projection = project(table, layout, watch, entries, relocate=relocate, only=only, rows=rows)
         if narrow and (projection.misplaced or projection.missing):
             return None
         undo = misplaced_repairs(table, layout, watch, projection.misplaced, entries, cycle.table)

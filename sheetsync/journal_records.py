@@ -48,6 +48,7 @@ CREATE INDEX IF NOT EXISTS events_by_watch ON events (watch, id);
 
 TRIGGERS = """
 CREATE INDEX IF NOT EXISTS rows_to_show ON rows (watch) WHERE shown = 0;
+CREATE INDEX IF NOT EXISTS rows_running ON rows (automation) WHERE run_status = 'running';
 CREATE TRIGGER IF NOT EXISTS rows_unshown
 AFTER UPDATE OF state, link, message, triggered_at, run_status ON rows
 WHEN NEW.shown = 1

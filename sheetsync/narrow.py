@@ -80,6 +80,8 @@ class View:
 
     table: list[Sequence[str]]
     known: set[int] | None = None
+    columns: dict[int, Sequence[str]] | None = None
+    """A narrow read's columns as read (index -> cells from row 2 down), for `scan`."""
 
     def whole(self, number: int) -> bool:
         return self.known is None or number in self.known
@@ -167,7 +169,7 @@ def first_view(plan: ReadPlan, layout: Layout, answers: Sequence[Sequence[Sequen
     for number, row in whole.items():
         if number <= height:
             table[number - 1] = row
-    return View(table, set(whole))
+    return View(table, set(whole), dict(zip(narrow, columns, strict=True)))
 
 
 def _place(
@@ -220,23 +222,23 @@ class Scan:
     """Each id on the sheet -> the first row holding it (a copied row's id is not its own)."""
 
 
-def scan(table: Sequence[Sequence[str]], layout: Layout, watch: Watch) -> Scan:
+def scan(view: View, layout: Layout, watch: Watch) -> Scan:
     """Find the open rows and where every id is, in one pass (statuses repeat: memoised)."""
     status_col, id_col = layout.results["status"], layout.results["id"]
+    table = view.table
+    if view.columns is not None:
+        statuses, ids = view.columns[status_col], view.columns[id_col]
+    else:
+        statuses = [cell(row, status_col) for row in table[1:]]
+        ids = [cell(row, id_col) for row in table[1:]]
     words = {norm(watch.statuses.retry), norm(watch.statuses.sending), ""}
-    is_open: dict[str, bool] = {}
-    open_rows: list[int] = []
-    holders: dict[str, int] = {}
-    for number, row in enumerate(table[1:], start=2):
-        status = row[status_col] if status_col < len(row) else ""
-        flag = is_open.get(status)
-        if flag is None:
-            flag = is_open[status] = norm(status) in words
-        if flag:
-            open_rows.append(number)
-        row_id = row[id_col].strip() if id_col < len(row) else ""
-        if row_id and row_id not in holders:
-            holders[row_id] = number
+    flags = {value: norm(value) in words for value in set(statuses)}
+    open_rows = [n for n, value in enumerate(statuses, start=2) if flags[value]]
+    open_rows += range(len(statuses) + 2, len(table) + 1)  # past the column's last value
+    stripped = [value.strip() for value in ids]
+    # reversed: the first row holding an id is the one that stays in the map
+    holders = dict(zip(reversed(stripped), range(len(stripped) + 1, 1, -1), strict=True))
+    holders.pop("", None)
     return Scan(open_rows, holders)
 
 
