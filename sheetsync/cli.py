@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -99,6 +100,8 @@ def once(config_path: Path, log_level: str, log_format: str) -> None:
         _fail(str(exc), EXIT_CONFIG)
         return
     from sheetsync.progress import progress_reporter
+
+    gc.freeze()  # what start-up built lives to the end: collections need not walk it
 
     try:
         with progress_reporter() as reporter:

@@ -105,14 +105,14 @@ class Journal:
     def entries_needed(self, watch: str, now: datetime, row_ids: Iterable[str]) -> dict[str, Entry]:
         """What a narrow cycle needs: rows not shown yet, claims, waiting rows, and `row_ids`."""
         due = iso(now)
-        found = {
-            r[0]: _entry(r, due)
-            for r in self.query(
-                _ENTRY_COLUMNS + " WHERE watch = ? AND (shown = 0 OR checked = 0 OR state IN"
-                " ('claimed', 'waiting', 'abandoned', 'sending'))",
-                (watch,),
-            )
-        }
+        found: dict[str, Entry] = {}
+        for condition in (  # one query each: every one is served by a partial index
+            "shown = 0",
+            "checked = 0",
+            "state IN ('claimed', 'waiting', 'abandoned', 'sending')",
+        ):
+            for r in self.query(_ENTRY_COLUMNS + f" WHERE watch = ? AND {condition}", (watch,)):
+                found[r[0]] = _entry(r, due)
         wanted = [rid for rid in dict.fromkeys(row_ids) if rid not in found]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]

@@ -49,6 +49,8 @@ CREATE INDEX IF NOT EXISTS events_by_watch ON events (watch, id);
 TRIGGERS = """
 CREATE INDEX IF NOT EXISTS rows_to_show ON rows (watch) WHERE shown = 0;
 CREATE INDEX IF NOT EXISTS rows_running ON rows (automation) WHERE run_status = 'running';
+CREATE INDEX IF NOT EXISTS rows_unchecked ON rows (watch) WHERE checked = 0;
+CREATE INDEX IF NOT EXISTS rows_by_state ON rows (watch, state);
 CREATE TRIGGER IF NOT EXISTS rows_unshown
 AFTER UPDATE OF state, link, message, triggered_at, run_status ON rows
 WHEN NEW.shown = 1

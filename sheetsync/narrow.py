@@ -23,7 +23,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import zip_longest
+from itertools import compress, count, zip_longest
 
 from sheetsync.a1 import column_letter, quote_title
 from sheetsync.config import Watch
@@ -205,10 +205,11 @@ def window_view(
     whole: dict[int, Sequence[str]] = {}
     for (first, last), answer in zip(spans, answers[1:], strict=True):
         _place(whole, first, last, answer)
-    height = max(whole, default=1)
     empty: Sequence[str] = ()
     table: list[Sequence[str]] = [list(header_of(answers[0]))]
-    table.extend(whole.get(n, empty) for n in range(2, height + 1))
+    table.extend([empty] * (max(whole, default=1) - 1))
+    for number, row in whole.items():
+        table[number - 1] = row
     return View(table, set(whole))
 
 
@@ -233,9 +234,9 @@ def scan(view: View, layout: Layout, watch: Watch) -> Scan:
         ids = [cell(row, id_col) for row in table[1:]]
     words = {norm(watch.statuses.retry), norm(watch.statuses.sending), ""}
     flags = {value: norm(value) in words for value in set(statuses)}
-    open_rows = [n for n, value in enumerate(statuses, start=2) if flags[value]]
+    open_rows = list(compress(count(2), map(flags.__getitem__, statuses)))
     open_rows += range(len(statuses) + 2, len(table) + 1)  # past the column's last value
-    stripped = [value.strip() for value in ids]
+    stripped = list(map(str.strip, ids))
     # reversed: the first row holding an id is the one that stays in the map
     holders = dict(zip(reversed(stripped), range(len(stripped) + 1, 1, -1), strict=True))
     holders.pop("", None)

@@ -340,7 +340,7 @@ class GoogleSheets:
 
 def _strings(row: list[Any]) -> list[str]:
     """A row of cells as text; formatted values already are, so usually the row itself."""
-    if all(type(c) is str for c in row):
+    if set(map(type, row)) <= {str}:
         return row
     return [str(c) for c in row]
 
