@@ -4,7 +4,7 @@ Watches on tabs of one spreadsheet that are due together share every request, so
 cycle with work costs two Sheets reads and at most two writes, whatever the number
 of rows and tabs:
 
-    read 1   every tab                        -> layouts, candidates, repairs
+    read 1   every tab (big tabs: narrowly)   -> layouts, candidates, repairs
     journal  claim candidates                 (durable before the sheet shows them)
     write 1  headers + repairs + claims       (`sending` and the row id)
     per trigger: journal `sending` -> POST /trigger -> journal outcome
@@ -17,6 +17,10 @@ Their answers land in the journal and reach the sheet through the projection.
 
 An idle cycle is read 1 alone. A backlog that takes longer than `flush_seconds` to
 send repeats read 2 + write 2 every `flush_seconds`, so the sheet shows progress.
+
+Tabs of 2,000 rows or more are read narrowly (`narrow`, `reading`): read 1 takes the
+header, the status and id columns and only the rows that need their inputs; read 2
+(`flushing`) only the rows around the claims. Anything unusual reads a tab whole.
 """
 
 from __future__ import annotations
@@ -26,15 +30,15 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Container, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
 from sheetsync.allowance import Allowance, RuntimePort
 from sheetsync.config import Watch
 from sheetsync.errors import SheetError
+from sheetsync.flushing import Flusher, WatchCycle, layout_of
 from sheetsync.journal import Journal
-from sheetsync.layout import Layout, map_header
+from sheetsync.layout import Layout
 from sheetsync.narrow import (
     ReadPlan,
     Scan,
@@ -44,14 +48,12 @@ from sheetsync.narrow import (
     next_plan,
     open_ids,
     scan,
-    window_spans,
 )
 from sheetsync.plan import (
     Candidate,
     CellWrite,
     Entry,
     Projection,
-    TriggerPlan,
     cell,
     find_candidates,
     plan_triggers,
@@ -85,33 +87,6 @@ class AxiomPort(TriggerPort, RunDataPort, RuntimePort, Protocol):
     """Everything a cycle asks axiom: triggers, run polls and the runtime allowance."""
 
 
-@dataclass
-class _Cycle:
-    """One watch's part of a group cycle."""
-
-    watch: Watch
-    report: CycleReport
-    layout: Layout | None = None
-    candidates: list[Candidate] = field(default_factory=list)
-    cells: list[CellWrite] = field(default_factory=list)
-    plans: list[TriggerPlan] = field(default_factory=list)
-    table: list[Sequence[str]] = field(default_factory=list)
-    """The first read's header and the rows around the claimed ones."""
-    entries: dict[str, Entry] = field(default_factory=dict)
-    verified: list[str] = field(default_factory=list)
-    shown: list[Entry] = field(default_factory=list)
-    """Entries the next write shows as they are (`Journal.mark_shown`)."""
-    narrow: bool = False
-    """The first read took only part of the tab (see `narrow`): so does the flush."""
-    header: tuple[str, ...] = ()
-    height: int = 0
-    """Rows the first read saw (a flush reads no further: the grid may be no bigger)."""
-
-    @property
-    def claimed(self) -> set[str]:
-        return {c.row_id for c in self.candidates}
-
-
 class Engine:
     """Runs cycles of watches against a sheet port, a trigger port and the journal."""
 
@@ -137,6 +112,7 @@ class Engine:
         self.stopping: Callable[[], bool] = lambda: False
         self.tracker = Tracker(axiom, journal, now)
         self.allowance = Allowance(axiom, journal, now)
+        self.flusher = Flusher(journal, now)
         self._started: set[str] = set()
         self._first_seen: dict[str, dict[str, datetime]] = {}
         """`settle_seconds`: per watch, when each new row's current look was first read."""
@@ -148,7 +124,7 @@ class Engine:
     def run_group(self, watches: Sequence[Watch]) -> list[CycleReport]:
         """One cycle of watches on one spreadsheet; a failing watch never stops the others."""
         began = self.timer()
-        cycles = [_Cycle(w, CycleReport(w.name)) for w in watches]
+        cycles = [WatchCycle(w, CycleReport(w.name)) for w in watches]
         try:
             self._run(cycles)
         except SheetError as exc:
@@ -162,7 +138,7 @@ class Engine:
         return [c.report for c in cycles]
 
     # -- the sequence ------------------------------------------------------------
-    def _run(self, cycles: list[_Cycle]) -> None:
+    def _run(self, cycles: list[WatchCycle]) -> None:
         spreadsheet = cycles[0].watch.spreadsheet_id
         for cycle in cycles:  # axiom calls first: nothing may widen the read->claim window
             if cycle.watch.track_runs:
@@ -204,7 +180,7 @@ class Engine:
         self._flush(reads, busy, final=True)
 
     def _write(
-        self, spreadsheet: str, cells: dict[str, list[CellWrite]], cycles: list[_Cycle]
+        self, spreadsheet: str, cells: dict[str, list[CellWrite]], cycles: list[WatchCycle]
     ) -> None:
         """One batched write; then the claims it placed on their rows count as checked."""
         merged: dict[str, list[CellWrite]] = {}
@@ -221,10 +197,10 @@ class Engine:
                 self.journal.mark_shown(cycle.watch.name, cycle.shown)
                 cycle.shown = []
 
-    def _prepare(self, cycle: _Cycle, view: View) -> None:
+    def _prepare(self, cycle: WatchCycle, view: View) -> None:
         """Decide a watch's claims and repairs and commit the claims to the journal."""
         watch, report, table = cycle.watch, cycle.report, view.table
-        layout = _layout(watch, table)
+        layout = layout_of(watch, table)
         cycle.layout, cycle.narrow = layout, view.known is not None
         cycle.header = header_of([[h] for h in table[0]])
         report.seen, cycle.height = len(table) - 1, len(table)
@@ -312,7 +288,7 @@ class Engine:
             self.journal.save_plan(watch.name, text)
 
     def _select(
-        self, cycle: _Cycle, layout: Layout, candidates: list[Candidate]
+        self, cycle: WatchCycle, layout: Layout, candidates: list[Candidate]
     ) -> list[Candidate]:
         """Hold back rows still settling and triggers beyond `max_in_flight`; plan the rest."""
         watch = cycle.watch
@@ -331,7 +307,7 @@ class Engine:
         cycle.report.held = len(settled) - len(chosen)
         return chosen
 
-    def _send(self, cycle: _Cycle, after_each: Callable[[], None]) -> None:
+    def _send(self, cycle: WatchCycle, after_each: Callable[[], None]) -> None:
         watch = cycle.watch
         cycle.report.polled += self.tracker.last_look({p.automation for p in cycle.plans}, watch)
         sender = Sender(watch.name, self.axiom, self.journal, self.now, self.rand)
@@ -352,74 +328,9 @@ class Engine:
         cycle.report.outcomes = dict(sender.tally.outcomes)
         cycle.report.triggered = sender.tally.sent
 
-    def _flush(self, reads: Reads, cycles: list[_Cycle], *, final: bool) -> None:
-        """Read the tabs again and write each watch's projection where its ids are now.
-
-        A narrow cycle reads only the rows around its claims; if a row it must write
-        is not among them (people moved or deleted rows meanwhile), its tab is read whole.
-        """
-        views = reads.again(
-            [(c.watch, c.layout or _layout(c.watch, [list(c.header)]), _spans(c)) for c in cycles]
-        )
-        cells: dict[str, list[CellWrite]] = {}
-        again: list[_Cycle] = []
-        for cycle in cycles:
-            found = self._flush_cells(cycle, views[cycle.watch.name], final=final)
-            if found is None:
-                again.append(cycle)
-            else:
-                cells.setdefault(cycle.watch.worksheet, []).extend(found)
-        if again:
-            log.info("%d tab(s) changed around the claimed rows; reading them whole", len(again))
-            views = reads.whole([c.watch for c in again])
-            for cycle in again:
-                found = self._flush_cells(cycle, views[cycle.watch.name], final=final)
-                cells.setdefault(cycle.watch.worksheet, []).extend(found or [])
-        self._write(reads.spreadsheet, {t: c for t, c in cells.items() if c}, cycles)
-
-    def _flush_cells(self, cycle: _Cycle, view: View, *, final: bool) -> list[CellWrite] | None:
-        """One watch's writes from a flush read (`None`: read the tab whole first)."""
-        watch = cycle.watch
-        table = view.table
-        narrow = view.known is not None
-        if narrow and header_of([[h] for h in table[0]]) != cycle.header:
-            return None
-        layout = cycle.layout if narrow and cycle.layout is not None else _layout(watch, table)
-        # only rows the sheet does not show yet: loading 100,000 entries costs ~1 s
-        changed = self.journal.unshown(watch.name, self.now())
-        cycle.entries.update(changed)
-        entries = cycle.entries
-        relocate = cycle.claimed if final else set()
-        only = set(changed) | relocate
-        rows = sorted(view.known) if view.known is not None else None
-        if rows is not None:  # this cycle's rows must be in the windows; others wait (unshown)
-            present = {cell(table[n - 1], layout.results["id"]).strip() for n in rows}
-            if (only & cycle.claimed) - present:
-                return None
-            only &= present
-        # the first write already made every other row match the journal
-        projection = project(table, layout, watch, entries, relocate=relocate, only=only, rows=rows)
-        if narrow and (projection.misplaced or projection.missing):
-            return None
-        undo = misplaced_repairs(table, layout, watch, projection.misplaced, entries, cycle.table)
-        if undo:
-            log.warning(
-                "watch %s: %d claim cell(s) landed on rows that moved meanwhile; restored",
-                watch.name,
-                len(undo),
-            )
-        cycle.verified = projection.verified
-        cycle.shown = [entries[v] for v in projection.shown]
-        for row_id in projection.missing:
-            cycle.report.missing += 1
-            log.warning(
-                "watch %s: row %s was deleted before its result could be written; "
-                "its outcome stays in the journal",
-                watch.name,
-                row_id,
-            )
-            self.journal.note(watch.name, row_id, "deleted", "row left the sheet", self.now())
-        return projection.writes + undo
+    def _flush(self, reads: Reads, cycles: list[WatchCycle], *, final: bool) -> None:
+        """Read the tabs again and write each watch's projection where its ids are now."""
+        self._write(reads.spreadsheet, self.flusher.cells(reads, cycles, final=final), cycles)
 
     # -- first cycles and lost claims ------------------------------------------
     def _has_started(self, watch: Watch) -> bool:
@@ -462,22 +373,6 @@ class Engine:
             self.journal.abandon(watch.name, lost, self.now())
             for row_id in lost:
                 del entries[row_id]
-
-
-def _layout(watch: Watch, table: Sequence[Sequence[str]]) -> Layout:
-    if not table or not any(cell.strip() for cell in table[0]):
-        raise SheetError(
-            f"worksheet {watch.worksheet!r} (watch {watch.name}): the first row must be "
-            "the header row, and it is empty"
-        )
-    return map_header(table[0], watch, max(map(len, table)))
-
-
-def _spans(cycle: _Cycle) -> list[tuple[int, int]] | None:
-    """The rows a narrow flush reads: around the claimed rows (`None`: the whole tab)."""
-    if not cycle.narrow:
-        return None
-    return window_spans((c.row_number for c in cycle.candidates), cycle.height)
 
 
 def group_watches(watches: Sequence[Watch]) -> list[list[Watch]]:
