@@ -206,7 +206,10 @@ class Engine:
         report.seen, cycle.height = len(table) - 1, len(table)
         found = scan(view, layout, watch)
         if cycle.narrow:
-            ids = open_ids(table, layout, found)
+            id_col = layout.results["id"]  # rows read whole are projected: their entries too
+            ids = open_ids(table, layout, found) | {
+                cell(table[n - 1], id_col).strip() for n in view.known or ()
+            }
             entries = self.journal.entries_needed(watch.name, self.now(), ids)
         else:
             entries = self.journal.entries(watch.name, self.now())

@@ -126,10 +126,11 @@ class World:
         self.axiom.stop()
 
     # -- the sheet -----------------------------------------------------------
-    def sheet(self, rows: list[list[str]], tab: str = "Queue", **grid: int) -> str:
-        """Create the spreadsheet with one tab holding `rows` (header first)."""
+    def sheet(self, values: list[list[str]], /, tab: str = "Queue", **grid: int) -> str:
+        """Create the spreadsheet with one tab holding `values` (header first); `grid`:
+        the tab's `rows` and `cols`."""
         self.tab = tab
-        self.spreadsheet_id = self.google.create_spreadsheet("Queue", {tab: rows}, **grid)
+        self.spreadsheet_id = self.google.create_spreadsheet("Queue", {tab: values}, **grid)
         return self.spreadsheet_id
 
     def values(self, tab: str | None = None) -> list[list[str]]:
