@@ -19,7 +19,6 @@ from typing import IO, Any
 from sheetsync.errors import JournalError
 from sheetsync.journal_records import (
     ADDED_COLUMNS,
-    OVERLAPPED_MESSAGE,
     SCHEMA,
     SKIPPED_MESSAGE,
     TRIGGERS,
@@ -28,6 +27,7 @@ from sheetsync.journal_records import (
     Outcome,
     event,
     iso,
+    start_run,
 )
 from sheetsync.lockfile import take_lock
 from sheetsync.plan import Entry
@@ -279,7 +279,7 @@ class Journal:
                 )
                 event(db, stamp, watch, row_id, outcome.state, outcome.message[:200])
             if started and row_ids:
-                _start_run(db, watch, row_ids, stamp, poll)
+                start_run(db, watch, row_ids, stamp, poll)
 
     def postpone(
         self, watch: str, row_ids: Sequence[str], until: datetime, message: str, now: datetime
@@ -377,40 +377,4 @@ def _entry(r: tuple[Any, ...], due: str) -> Entry:
         r[1] == "waiting" and r[7] <= due,
         bool(r[8]),
         bool(r[9]),
-    )
-
-
-def _start_run(
-    db: sqlite3.Connection,
-    watch: str,
-    row_ids: Sequence[str],
-    stamp: str,
-    poll: tuple[datetime, float] | None,
-) -> None:
-    """Inside `record`: a new run supersedes the tracked run of its name (see `runs`)."""
-    found = db.execute(
-        "SELECT automation FROM rows WHERE watch = ? AND row_id = ?", (watch, row_ids[0])
-    ).fetchone()
-    if found is None:
-        return
-    name = found[0]
-    older = db.execute(
-        "SELECT watch, row_id FROM rows WHERE automation = ? AND run_status = 'running'", (name,)
-    ).fetchall()
-    for other_watch, row_id in older:
-        if other_watch == watch and row_id in row_ids:
-            continue
-        db.execute(
-            "UPDATE rows SET run_status = 'overlapped', poll_at = '', message = CASE WHEN"
-            " message = '' THEN ? ELSE message END, updated_at = ? WHERE watch = ? AND row_id = ?",
-            (OVERLAPPED_MESSAGE, stamp, other_watch, row_id),
-        )
-        event(db, stamp, other_watch, row_id, "overlapped", f"a later run of {name!r} started")
-    if poll is None:
-        return
-    poll_at, seconds = poll
-    db.executemany(
-        "UPDATE rows SET run_status = 'running', trigger_id = ?, poll_at = ?, poll_seconds = ?"
-        " WHERE watch = ? AND row_id = ?",
-        [(row_ids[0], iso(poll_at), seconds, watch, row_id) for row_id in row_ids],
     )

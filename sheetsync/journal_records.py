@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -123,3 +124,39 @@ def event(
 
 
 SKIPPED_MESSAGE = "present before sheetsync started watching (start_from = now); type retry to send"
+
+
+def start_run(
+    db: sqlite3.Connection,
+    watch: str,
+    row_ids: Sequence[str],
+    stamp: str,
+    poll: tuple[datetime, float] | None,
+) -> None:
+    """Inside `Journal.record`: a new run supersedes the tracked run of its name (see `runs`)."""
+    found = db.execute(
+        "SELECT automation FROM rows WHERE watch = ? AND row_id = ?", (watch, row_ids[0])
+    ).fetchone()
+    if found is None:
+        return
+    name = found[0]
+    older = db.execute(
+        "SELECT watch, row_id FROM rows WHERE automation = ? AND run_status = 'running'", (name,)
+    ).fetchall()
+    for other_watch, row_id in older:
+        if other_watch == watch and row_id in row_ids:
+            continue
+        db.execute(
+            "UPDATE rows SET run_status = 'overlapped', poll_at = '', message = CASE WHEN"
+            " message = '' THEN ? ELSE message END, updated_at = ? WHERE watch = ? AND row_id = ?",
+            (OVERLAPPED_MESSAGE, stamp, other_watch, row_id),
+        )
+        event(db, stamp, other_watch, row_id, "overlapped", f"a later run of {name!r} started")
+    if poll is None:
+        return
+    poll_at, seconds = poll
+    db.executemany(
+        "UPDATE rows SET run_status = 'running', trigger_id = ?, poll_at = ?, poll_seconds = ?"
+        " WHERE watch = ? AND row_id = ?",
+        [(row_ids[0], iso(poll_at), seconds, watch, row_id) for row_id in row_ids],
+    )

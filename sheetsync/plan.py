@@ -143,22 +143,16 @@ def find_candidates(
     status_col, id_col = layout.results["status"], layout.results["id"]
     retry_word = norm(watch.statuses.retry)
     found: list[Candidate] = []
-    seen_ids: set[str] = set()
+    owners = _Owners(holders)
     resendable = {"claimed", "waiting"}
     sending_word = norm(watch.statuses.sending)
     unplaced = {e.fingerprint for e in entries.values() if not e.checked and e.fingerprint}
     for number, raw in numbered(table, rows):
         status, row_id = cell(raw, status_col).strip(), cell(raw, id_col).strip()
-        if holders is not None:
-            owner = holders.get(row_id) == number
-        else:
-            owner = row_id not in seen_ids
-            seen_ids.add(row_id)
-        entry = entries.get(row_id) if row_id and owner else None
+        entry = entries.get(row_id) if owners.owns(row_id, number) else None
         if entry is not None and entry.state == "abandoned":
             entry = None  # its claim never left and its row came back: a new row again
-            if norm(status) == sending_word:
-                status = ""
+            status = "" if norm(status) == sending_word else status
         retry = norm(status) == retry_word
         if status and not retry and (entry is None or entry.state not in resendable):
             continue  # the common case, kept cheap: a row that shows a status
@@ -192,6 +186,23 @@ def find_candidates(
             )
         )
     return found
+
+
+class _Owners:
+    """Which row owns an id: the first row holding it (a copied row's id is not its own)."""
+
+    def __init__(self, holders: Mapping[str, int] | None) -> None:
+        self.holders = holders
+        self.seen: set[str] = set()
+
+    def owns(self, row_id: str, number: int) -> bool:
+        if not row_id:
+            return False
+        if self.holders is not None:
+            return self.holders.get(row_id) == number
+        first = row_id not in self.seen
+        self.seen.add(row_id)
+        return first
 
 
 def numbered(
