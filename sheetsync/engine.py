@@ -46,7 +46,6 @@ from sheetsync.narrow import (
     header_of,
     needs_inputs,
     next_plan,
-    open_ids,
     scan,
 )
 from sheetsync.plan import (
@@ -54,7 +53,6 @@ from sheetsync.plan import (
     CellWrite,
     Entry,
     Projection,
-    cell,
     find_candidates,
     plan_triggers,
     settle,
@@ -114,6 +112,8 @@ class Engine:
         self.allowance = Allowance(axiom, journal, now)
         self.flusher = Flusher(journal, now)
         self._started: set[str] = set()
+        self._plans: dict[str, str | None] = {}
+        """Each watch's saved read plan, as last read or written."""
         self._first_seen: dict[str, dict[str, datetime]] = {}
         """`settle_seconds`: per watch, when each new row's current look was first read."""
 
@@ -206,10 +206,8 @@ class Engine:
         report.seen, cycle.height = len(table) - 1, len(table)
         found = scan(view, layout, watch)
         if cycle.narrow:
-            id_col = layout.results["id"]  # rows read whole are projected: their entries too
-            ids = open_ids(table, layout, found) | {
-                cell(table[n - 1], id_col).strip() for n in view.known or ()
-            }
+            # open rows may be new; rows read whole are projected: their entries too
+            ids = found.ids_on(found.open_rows) | found.ids_on(view.known or ())
             entries = self.journal.entries_needed(watch.name, self.now(), ids)
         else:
             entries = self.journal.entries(watch.name, self.now())
@@ -263,11 +261,7 @@ class Engine:
         else:
             unshown = {rid for rid, e in entries.items() if not e.shown}
             rows = view.known | {found.holders[rid] for rid in unshown if rid in found.holders}
-            only = unshown | {
-                rid
-                for n in view.known
-                if (rid := cell(view.table[n - 1], layout.results["id"]).strip())
-            }
+            only = unshown | found.ids_on(view.known)
             projection = project(
                 view.table,
                 layout,
@@ -286,9 +280,13 @@ class Engine:
         return projection
 
     def _save_plan(self, watch: Watch, plan: ReadPlan | None) -> None:
+        """Keep the next cycle's read plan when it changed (this process owns the journal)."""
         text = plan.dumps() if plan is not None else None
-        if text != self.journal.read_plan(watch.name):
+        if watch.name not in self._plans:
+            self._plans[watch.name] = self.journal.read_plan(watch.name)
+        if text != self._plans[watch.name]:
             self.journal.save_plan(watch.name, text)
+            self._plans[watch.name] = text
 
     def _select(
         self, cycle: WatchCycle, layout: Layout, candidates: list[Candidate]

@@ -156,9 +156,9 @@ def first_view(plan: ReadPlan, layout: Layout, answers: Sequence[Sequence[Sequen
     whole: dict[int, Sequence[str]] = {}
     for (first, last), answer in zip(blocks, answers[1 + len(narrow) : -1], strict=True):
         _place(whole, first, last, answer)
-    tail = as_rows(answers[-1])
-    _place(whole, plan.tail, plan.tail + len(tail) - 1, answers[-1])
-    height = max([len(c) + 1 for c in columns] + [plan.tail + len(tail) - 1])
+    tail_end = plan.tail + max((len(c) for c in answers[-1]), default=0) - 1
+    _place(whole, plan.tail, tail_end, answers[-1])
+    height = max([len(c) + 1 for c in columns] + [tail_end])
     spread: list[Sequence[str]] = [()] * (max(narrow) + 1)
     for col, values in zip(narrow, columns, strict=True):
         spread[col] = values
@@ -221,6 +221,15 @@ class Scan:
     """Rows whose status is empty, `retry` or `sending`: they may be sent."""
     holders: dict[str, int]
     """Each id on the sheet -> the first row holding it (a copied row's id is not its own)."""
+    ids: list[str]
+    """The id column, stripped (`ids[0]` is row 2's)."""
+
+    def ids_on(self, rows: Iterable[int]) -> set[str]:
+        """The ids these rows hold (rows without one add nothing)."""
+        ids = self.ids
+        found = {ids[n - 2] for n in rows if 2 <= n < len(ids) + 2}
+        found.discard("")
+        return found
 
 
 def scan(view: View, layout: Layout, watch: Watch) -> Scan:
@@ -240,13 +249,7 @@ def scan(view: View, layout: Layout, watch: Watch) -> Scan:
     # reversed: the first row holding an id is the one that stays in the map
     holders = dict(zip(reversed(stripped), range(len(stripped) + 1, 1, -1), strict=True))
     holders.pop("", None)
-    return Scan(open_rows, holders)
-
-
-def open_ids(table: Sequence[Sequence[str]], layout: Layout, found: Scan) -> set[str]:
-    """Ids on open rows: their journal entries decide whether the row is new."""
-    id_col = layout.results["id"]
-    return {rid for n in found.open_rows if (rid := cell(table[n - 1], id_col).strip())}
+    return Scan(open_rows, holders, stripped)
 
 
 def needs_inputs(found: Scan, entries: Mapping[str, Entry]) -> list[int]:

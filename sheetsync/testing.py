@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -201,6 +202,20 @@ class World:
     def once(self) -> list[CycleReport]:
         """One cycle of every watch, like `sheetsync once`."""
         return self.runtime().cycle_all()
+
+    def once_while_held(self, edit: Callable[[], None], wait: float = 20.0) -> CycleReport:
+        """A cycle whose first trigger's answer is held until `edit` changed the sheet."""
+        hold = threading.Event()
+        fault = self.axiom.add_fault(path="/trigger", hold=hold, phase="after", count=1)
+        result: list[CycleReport] = []
+        thread = threading.Thread(target=lambda: result.extend(self.once()))
+        thread.start()
+        assert fault.arrived.wait(wait), "the trigger never reached axiom"
+        edit()
+        hold.set()
+        thread.join(wait)
+        assert not thread.is_alive(), "the cycle did not finish"
+        return result[0]
 
     def until_quiet(self, limit: int = 10, step: float = 0.0) -> list[CycleReport]:
         """Cycles until one triggers nothing (advancing the clock by `step` between them)."""

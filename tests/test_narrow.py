@@ -8,7 +8,6 @@ emulators: exact request counts, what was read, what was sent and what the sheet
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -107,19 +106,10 @@ def big_tab(
 
 def in_flight(world: World, edit: Callable[[], None]) -> tuple[CycleReport, list[Get]]:
     """A cycle whose first trigger's answer waits until `edit` changed the sheet."""
-    hold = threading.Event()
-    fault = world.axiom.add_fault(path="/trigger", hold=hold, phase="after", count=1)
     world.google.reset_counters()
     start = len(world.google.log)
-    result: list[CycleReport] = []
-    thread = threading.Thread(target=lambda: result.extend(world.once()))
-    thread.start()
-    assert fault.arrived.wait(WAIT), "the trigger never reached axiom"
-    edit()
-    hold.set()
-    thread.join(WAIT)
-    assert not thread.is_alive()
-    return result[0], gets_since(world, start)
+    report = world.once_while_held(edit, WAIT)
+    return report, gets_since(world, start)
 
 
 def inserting(world: World, values: list[list[str]], at: int = 2) -> Callable[[], None]:

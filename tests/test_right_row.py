@@ -13,19 +13,9 @@ HEADER = ["url", "product"]
 WAIT = 20.0
 
 
-def in_flight(world: World, edit: Callable[[], None], *, mode: str = "batch") -> CycleReport:
+def in_flight(world: World, edit: Callable[[], None]) -> CycleReport:
     """Run a cycle, hold axiom's answer, let `edit` change the sheet, then release it."""
-    hold = threading.Event()
-    fault = world.axiom.add_fault(path="/trigger", hold=hold, phase="after", count=1)
-    result: list[CycleReport] = []
-    thread = threading.Thread(target=lambda: result.extend(world.once()))
-    thread.start()
-    assert fault.arrived.wait(WAIT), "the trigger never reached axiom"
-    edit()
-    hold.set()
-    thread.join(WAIT)
-    assert not thread.is_alive()
-    return result[0]
+    return world.once_while_held(edit, WAIT)
 
 
 def by_url(world: World) -> dict[str, dict[str, str]]:
