@@ -78,6 +78,14 @@ def longest_call(config: Config) -> float:
     return max(google, axiom)
 
 
+def _nap(wake: socket.socket, seconds: float) -> None:
+    """Sleep until `seconds` pass or a byte arrives on `wake` (a signal, a stop request)."""
+    select.select([wake], [], [], seconds)
+    with contextlib.suppress(BlockingIOError):
+        while wake.recv(512):
+            pass
+
+
 def _key(watches: Sequence[Watch]) -> str:
     return "+".join(w.name for w in watches)
 
@@ -201,9 +209,15 @@ class Daemon:
         finally:
             self.heartbeat.cycle_finished(key, time.monotonic())
             self._local.job = None
-            with self._busy_lock:
-                self._busy -= names
+            self._done(names)
         return True
+
+    def _done(self, names: set[str]) -> None:
+        with self._busy_lock:
+            self._busy -= names
+            stopping = self._stopping
+        if stopping:
+            self.signals.wake()  # the main loop waits for the cycles in progress to end
 
     # -- main loop -----------------------------------------------------------------
     def run(self) -> int:
@@ -223,7 +237,7 @@ class Daemon:
             try:
                 self._loop(wake)
             finally:
-                self._stop()
+                self._stop(wake)
         finally:
             self.signals.restore(previous)
             wake.close()
@@ -263,10 +277,7 @@ class Daemon:
     def _loop(self, wake: socket.socket) -> None:
         tick = self._tick()
         while not self._stop_requested():
-            select.select([wake], [], [], tick)
-            with contextlib.suppress(BlockingIOError):
-                while wake.recv(512):
-                    pass
+            _nap(wake, tick)
             if self._stop_requested():
                 return
             if self.signals.take_reload():
@@ -338,7 +349,7 @@ class Daemon:
         text = self.status.render(datetime.now(UTC))
         return f"stuck: {', '.join(self._stuck)}; {text}" if self._stuck else text
 
-    def _stop(self) -> None:
+    def _stop(self, wake: socket.socket) -> None:
         """No new cycle starts; the ones in progress finish; the journal is closed."""
         self._stop_at = time.monotonic()
         with self._busy_lock:
@@ -356,9 +367,21 @@ class Daemon:
         else:
             log.info("%s: no cycle in progress, exiting", reason)
             self.notifier.stopping("stopping")
-        self.scheduler.shutdown(wait=True)  # waits for the running jobs; none start now
+        self.scheduler.shutdown(wait=False)  # none start now; the running ones go on
+        self._drain(wake)
         self.runtime.close()
         log.info("sheetsync stopped")
+
+    def _drain(self, wake: socket.socket) -> None:
+        """Wait for the cycles in progress in `select`, not in a thread join: a signal the
+        kernel hands to a job thread only wakes the main thread through the wake-up fd, and
+        a join would sit through it, so a second SIGTERM would not end the process
+        (CPython issue 85300)."""
+        while True:
+            with self._busy_lock:
+                if not self._busy:
+                    return
+            _nap(wake, self._tick())
 
     def reload(self) -> None:
         """Re-read the config; keep running on the old one when the new one is invalid."""

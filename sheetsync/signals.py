@@ -50,6 +50,10 @@ class SignalFlags:
     def request_stop(self) -> None:
         """A warm stop asked from another thread (not from a handler)."""
         self.stops = max(self.stops, 1)
+        self.wake()
+
+    def wake(self) -> None:
+        """Wake the main loop from another thread (not from a handler)."""
         waker = self._waker
         if waker is not None:
             with contextlib.suppress(OSError):  # the loop is gone, or a wake-up is pending

@@ -7,6 +7,7 @@ the real adapters over HTTP on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -262,6 +263,18 @@ class DaemonProcess:
     def signal(self, signum: int) -> None:
         """Send a signal to the daemon."""
         self.proc.send_signal(signum)
+
+    def signal_thread(self, signum: int) -> None:
+        """Send a signal that the kernel hands to one of the daemon's other threads, as it
+        may do with any signal sent to a process (Linux: kill() on a thread's id offers the
+        signal to that thread first)."""
+        pid = self.proc.pid
+        for tid in sorted(int(t) for t in os.listdir(f"/proc/{pid}/task")):
+            if tid != pid:
+                with contextlib.suppress(ProcessLookupError):  # that thread just ended
+                    os.kill(tid, signum)
+                    return
+        raise AssertionError(f"the daemon (pid {pid}) has no thread but its main one")
 
     def wait(self, timeout: float = 30.0) -> int:
         """Its exit code (negative: killed by that signal)."""

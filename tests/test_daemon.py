@@ -288,13 +288,18 @@ def test_sigterm_mid_cycle_finishes_the_cycle_then_exits_0(
     sent_once(world, ROWS[:5])
 
 
+@pytest.mark.parametrize("to_thread", [False, True], ids=["main-thread", "job-thread"])
 def test_second_sigterm_exits_at_once_and_the_journal_keeps_rows_safe(
-    world: World, services: Services, notify: NotifySocket
+    world: World, services: Services, notify: NotifySocket, to_thread: bool
 ) -> None:
-    """A second SIGTERM ends the process by that signal mid-trigger; the restart marks the
-    in-flight row unknown, sends the rows never sent, and repeats nothing."""
+    """A second SIGTERM ends the process by that signal mid-trigger, whichever thread the
+    kernel hands it to; the restart marks the in-flight row unknown, sends the rows never
+    sent, and repeats nothing."""
     config, daemon, hold = stopping_mid_trigger(world, services, notify)
-    daemon.signal(signal.SIGTERM)
+    if to_thread:
+        daemon.signal_thread(signal.SIGTERM)
+    else:
+        daemon.signal(signal.SIGTERM)
     assert daemon.wait(10) == -signal.SIGTERM  # killed by the signal; a shell shows 143
     assert not hold.is_set()  # it did not wait for the held trigger
     assert "second stop signal: exiting at once" in daemon.log()
