@@ -12,12 +12,12 @@ import re
 import stat
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import Any, Literal
 
 from sheetsync.errors import ConfigError
+from sheetsync.schema import INTERNAL, Invalid, build, keys, limits, values
 
 DEFAULT_AXIOM_URL = "https://lar.axiom.ai/api/v3"
 DEFAULT_GOOGLE_URL = "https://sheets.googleapis.com"
@@ -34,10 +34,6 @@ DEFAULT_TRACK_TIMEOUT_SECONDS = 6 * 3600.0
 """A run with no final status after this long stops being tracked (and holding a slot)."""
 
 _SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Secret:
@@ -64,42 +60,51 @@ class Secret:
         return hash(self._value)
 
 
-class AxiomSettings(_Model):
+_POSITIVE = limits(gt=0)
+_PER_MINUTE = limits(gt=0, le=10_000)
+_RETRIES = limits(ge=0, le=10)
+_NAME = limits(min_length=1)
+
+
+@dataclass(frozen=True)
+class AxiomSettings:
     """`[axiom]`: where the API is and how to find the key."""
 
     api_key_env: str | None = None
     api_key_file: str | None = None
     base_url: str = DEFAULT_AXIOM_URL
-    calls_per_minute: Annotated[int, Field(gt=0, le=10_000)] = DEFAULT_AXIOM_CALLS_PER_MINUTE
-    connect_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
-    read_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
-    max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    calls_per_minute: int = field(default=DEFAULT_AXIOM_CALLS_PER_MINUTE, metadata=_PER_MINUTE)
+    connect_timeout_seconds: float = field(default=5.0, metadata=_POSITIVE)
+    read_timeout_seconds: float = field(default=30.0, metadata=_POSITIVE)
+    max_retries: int = field(default=3, metadata=_RETRIES)
 
-    @model_validator(mode="after")
-    def _one_key_source(self) -> AxiomSettings:
+    def check(self) -> None:
+        """Exactly one place to find the key."""
         if (self.api_key_env is None) == (self.api_key_file is None):
             raise ValueError("set exactly one of api_key_env or api_key_file")
-        return self
 
 
-class GoogleSettings(_Model):
+@dataclass(frozen=True)
+class GoogleSettings:
     """`[google]`: the service-account identity and the API endpoint."""
 
     service_account_file: str
     api_base_url: str = DEFAULT_GOOGLE_URL
-    reads_per_minute: Annotated[int, Field(gt=0, le=10_000)] = DEFAULT_GOOGLE_PER_MINUTE
-    writes_per_minute: Annotated[int, Field(gt=0, le=10_000)] = DEFAULT_GOOGLE_PER_MINUTE
-    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
-    max_retries: Annotated[int, Field(ge=0, le=10)] = 5
+    reads_per_minute: int = field(default=DEFAULT_GOOGLE_PER_MINUTE, metadata=_PER_MINUTE)
+    writes_per_minute: int = field(default=DEFAULT_GOOGLE_PER_MINUTE, metadata=_PER_MINUTE)
+    timeout_seconds: float = field(default=30.0, metadata=_POSITIVE)
+    max_retries: int = field(default=5, metadata=_RETRIES)
 
 
-class StateSettings(_Model):
+@dataclass(frozen=True)
+class StateSettings:
     """`[state]`: the local SQLite journal."""
 
     path: str = "sheetsync.db"
 
 
-class Columns(_Model):
+@dataclass(frozen=True)
+class Columns:
     """`[watch.columns]`: headers of the result columns sheetsync owns."""
 
     status: str = "Status"
@@ -108,9 +113,12 @@ class Columns(_Model):
     triggered_at: str = "Triggered at"
     run_status: str = "Run status"
     id: str = "sheetsync id"
+    given: frozenset[str] = field(default=frozenset(), metadata=INTERNAL)
+    """The keys the file set: `triggered_at` and `run_status` are added only when asked."""
 
 
-class Statuses(_Model):
+@dataclass(frozen=True)
+class Statuses:
     """`[watch.statuses]`: the words written into the status column."""
 
     sending: str = "sending"
@@ -126,47 +134,53 @@ class Statuses(_Model):
     untracked: str = "untracked"
     retry: str = "retry"
 
-    @model_validator(mode="after")
-    def _distinct(self) -> Statuses:
-        words = [w.strip().casefold() for w in self.model_dump().values()]
+    def check(self) -> None:
+        """Every word is there and tells its state apart."""
+        words = [w.strip().casefold() for w in values(self).values()]
         if any(not w for w in words):
             raise ValueError("status words must not be empty")
         if len(set(words)) != len(words):
             raise ValueError("status words must be distinct")
-        return self
 
 
-class Watch(_Model):
+STATES_WITH_WORDS = frozenset(keys(Statuses))
+"""The journal states that have a word of their own in `[watch.statuses]`."""
+
+
+@dataclass(frozen=True)
+class Watch:
     """`[[watch]]`: one worksheet tab bound to one automation."""
 
-    name: Annotated[str, Field(min_length=1)]
-    spreadsheet: Annotated[str, Field(min_length=1)]
-    worksheet: Annotated[str, Field(min_length=1)]
+    name: str = field(metadata=_NAME)
+    spreadsheet: str = field(metadata=_NAME)
+    worksheet: str = field(metadata=_NAME)
     automation: str | None = None
     automation_column: str | None = None
-    interval_seconds: Annotated[float, Field(gt=0)] | None = None
+    interval_seconds: float | None = field(default=None, metadata=_POSITIVE)
     cron: str | None = None
     mode: Literal["row", "batch"] = "row"
-    max_rows_per_trigger: Annotated[int, Field(gt=0)] = 100
+    max_rows_per_trigger: int = field(default=100, metadata=_POSITIVE)
     data_shape: Literal["rows", "tables"] = "rows"
     include_header: bool = True
     input_columns: tuple[str, ...] | None = None
     add_missing_columns: bool = True
     start_from: Literal["all", "now"] = "all"
     ready_column: str | None = None
-    settle_seconds: Annotated[float, Field(ge=0)] = 0.0
+    settle_seconds: float = field(default=0.0, metadata=limits(ge=0))
     send_row_id: bool = False
     track_runs: bool = False
-    track_poll_seconds: Annotated[float, Field(gt=0)] = DEFAULT_TRACK_POLL_SECONDS
-    track_poll_max_seconds: Annotated[float, Field(gt=0)] = DEFAULT_TRACK_POLL_MAX_SECONDS
-    track_timeout_seconds: Annotated[float, Field(gt=0)] = DEFAULT_TRACK_TIMEOUT_SECONDS
-    max_in_flight: Annotated[int, Field(gt=0)] | None = None
+    track_poll_seconds: float = field(default=DEFAULT_TRACK_POLL_SECONDS, metadata=_POSITIVE)
+    track_poll_max_seconds: float = field(
+        default=DEFAULT_TRACK_POLL_MAX_SECONDS, metadata=_POSITIVE
+    )
+    track_timeout_seconds: float = field(default=DEFAULT_TRACK_TIMEOUT_SECONDS, metadata=_POSITIVE)
+    max_in_flight: int | None = field(default=None, metadata=_POSITIVE)
     enabled: bool = True
     columns: Columns = Columns()
     statuses: Statuses = Statuses()
 
-    @model_validator(mode="after")
-    def _check(self) -> Watch:
+    def check(self) -> None:
+        """The settings that only make sense together."""
         if self.automation is None and self.automation_column is None:
             raise ValueError("set automation (or automation_column)")
         if self.interval_seconds is not None and self.cron is not None:
@@ -180,7 +194,6 @@ class Watch(_Model):
                 "max_in_flight needs track_runs = true (sheetsync learns that a run has "
                 "ended by tracking it)"
             )
-        return self
 
     @property
     def spreadsheet_id(self) -> str:
@@ -194,27 +207,23 @@ class Watch(_Model):
         return self.interval_seconds if self.interval_seconds is not None else 60.0
 
 
-class Config(_Model):
+@dataclass(frozen=True)
+class Config:
     """The whole validated configuration, plus where it came from and the resolved secrets."""
 
     axiom: AxiomSettings
     google: GoogleSettings
     state: StateSettings = StateSettings()
     watch: tuple[Watch, ...] = ()
-    source: Path = Path("sheetsync.toml")
-    axiom_key: Secret | None = None
+    source: Path = field(default=Path("sheetsync.toml"), metadata=INTERNAL)
+    axiom_key: Secret | None = field(default=None, repr=False, metadata=INTERNAL)
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, arbitrary_types_allowed=True
-    )
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> Config:
+    def check(self) -> None:
+        """Watch names identify rows in the journal: no two alike."""
         names = [w.name for w in self.watch]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"watch names must be unique, repeated: {', '.join(dupes)}")
-        return self
 
     @property
     def watches(self) -> tuple[Watch, ...]:
@@ -273,61 +282,17 @@ def load_config(
     config = parse_config(raw, source)
     if secrets:
         key = read_axiom_key(config, environ)
-        config = config.model_copy(update={"axiom_key": key})
+        config = replace(config, axiom_key=key)
     return config
 
 
 def parse_config(raw: Mapping[str, Any], source: Path) -> Config:
     """Validate a parsed TOML mapping into a `Config`."""
-    data = dict(raw)
-    if "watch" in data and isinstance(data["watch"], list):
-        data["watch"] = tuple(_tuplify(w) for w in data["watch"])
-    data["source"] = source
     try:
-        return Config.model_validate(data, strict=False)
-    except ValidationError as exc:
-        raise ConfigError(f"{source}: {describe_validation_error(exc, raw)}") from None
-
-
-def _tuplify(watch: Any) -> Any:
-    if isinstance(watch, dict) and isinstance(watch.get("input_columns"), list):
-        return {**watch, "input_columns": tuple(watch["input_columns"])}
-    return watch
-
-
-def describe_validation_error(exc: ValidationError, raw: Mapping[str, Any]) -> str:
-    """The first validation problem as `key.path: what is wrong`."""
-    error = exc.errors()[0]
-    location = _dotted(error["loc"], raw)
-    if error["type"] == "extra_forbidden":
-        return f"{location}: unknown key"
-    if error["type"] == "missing":
-        return f"{location}: required key is missing"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{location}: {message}" if location else message
-
-
-def _dotted(loc: tuple[int | str, ...], raw: Mapping[str, Any]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
-            if parts and parts[-1].startswith("watch["):
-                parts[-1] = _watch_label(item, raw)
-        elif item in {"function-after", "tuple[str, ...]"}:
-            continue
-        else:
-            parts.append(str(item))
-    return ".".join(parts)
-
-
-def _watch_label(index: int, raw: Mapping[str, Any]) -> str:
-    watches = raw.get("watch")
-    if isinstance(watches, list) and index < len(watches) and isinstance(watches[index], dict):
-        name = watches[index].get("name")
-        if isinstance(name, str):
-            return f"watch[{index}] ({name})"
-    return f"watch[{index}]"
+        config = build(Config, raw)
+    except Invalid as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    return replace(config, source=source)
 
 
 def read_axiom_key(config: Config, environ: Mapping[str, str]) -> Secret:

@@ -88,7 +88,7 @@ _ALWAYS_ADDED = frozenset({"id"})
 def _wanted_results(watch: Watch) -> dict[str, str]:
     columns = watch.columns
     wanted = {"status": columns.status, "link": columns.link, "message": columns.message}
-    explicit = columns.model_fields_set
+    explicit = columns.given
     if "triggered_at" in explicit:
         wanted["triggered_at"] = columns.triggered_at
     if "run_status" in explicit or watch.track_runs:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress, count, zip_longest
 
+from sheetsync import schema
 from sheetsync.a1 import column_letter, quote_title
 from sheetsync.config import Watch
 from sheetsync.layout import Layout, norm
@@ -87,20 +88,21 @@ class View:
         return self.known is None or number in self.known
 
 
+_LAYOUT_SETTINGS = (
+    "worksheet",
+    "input_columns",
+    "ready_column",
+    "automation_column",
+    "add_missing_columns",
+    "track_runs",
+    "columns",
+)
+
+
 def settings_key(watch: Watch) -> str:
     """A hash of the settings that decide the layout: a change means a full read."""
-    picked = watch.model_dump(
-        mode="json",
-        include={
-            "worksheet",
-            "input_columns",
-            "ready_column",
-            "automation_column",
-            "add_missing_columns",
-            "track_runs",
-            "columns",
-        },
-    )
+    settings = schema.values(watch)
+    picked = {key: settings[key] for key in _LAYOUT_SETTINGS}
     blob = json.dumps(picked, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

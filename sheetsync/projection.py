@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping, Sequence
 
-from sheetsync.config import Watch
+from sheetsync.config import STATES_WITH_WORDS, Watch
 from sheetsync.layout import Layout, norm
 from sheetsync.plan import (
     CELL_LIMIT,
@@ -47,7 +47,7 @@ later run of that automation is seen to end. `untracked`: its outcome is unknown
 def desired_cells(entry: Entry, watch: Watch) -> dict[str, str]:
     """The result cells the journal says a row should show."""
     words = watch.statuses
-    status = getattr(words, entry.state) if entry.state in type(words).model_fields else ""
+    status = getattr(words, entry.state) if entry.state in STATES_WITH_WORDS else ""
     if entry.state == "claimed":
         status = words.sending
     run_word = RUN_WORDS.get(entry.run_status)

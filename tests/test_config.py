@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sheetsync.config import load_config
+from sheetsync.config import Columns, load_config, parse_config
 from sheetsync.errors import ConfigError
+from sheetsync.schema import keys
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = """
@@ -50,7 +52,7 @@ def test_readme_lists_every_config_key() -> None:
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for model in (AxiomSettings, GoogleSettings, StateSettings, Watch, Columns, Statuses):
-        for key in model.model_fields:
+        for key in keys(model):
             assert f"`{key}`" in readme, f"README lacks {model.__name__}.{key}"
 
 
@@ -67,7 +69,7 @@ def test_example_config_shows_every_key() -> None:
 
     text = (ROOT / "config" / "sheetsync.example.toml").read_text(encoding="utf-8")
     for model in (AxiomSettings, GoogleSettings, StateSettings, Watch, Columns, Statuses):
-        for key in set(model.model_fields) - {"columns", "statuses"}:
+        for key in set(keys(model)) - {"columns", "statuses"}:
             assert f"{key} =" in text, f"the example config lacks {model.__name__}.{key}"
 
 
@@ -149,3 +151,104 @@ def test_not_toml_is_one_line(tmp_path: Path) -> None:
     """A TOML syntax error names the file."""
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[axiom\n"), {})
+
+
+BASE: dict[str, Any] = {
+    "axiom": {"api_key_env": "K"},
+    "google": {"service_account_file": "sa.json"},
+    "watch": [{"name": "scrape", "spreadsheet": "s", "worksheet": "Q", "automation": "A"}],
+}
+
+
+def with_watch(**keys: Any) -> dict[str, Any]:
+    return {**BASE, "watch": [{**BASE["watch"][0], **keys}]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            with_watch(interval_seconds="soon"),
+            "watch[0] (scrape).interval_seconds: expected a number, got 'soon'",
+        ),
+        (
+            with_watch(interval_seconds=0),
+            "watch[0] (scrape).interval_seconds: must be greater than 0, got 0",
+        ),
+        (with_watch(interval_seconds=float("inf")), "interval_seconds: must be a finite number"),
+        (
+            with_watch(max_rows_per_trigger=2.5),
+            "max_rows_per_trigger: expected a whole number, got 2.5",
+        ),
+        (
+            with_watch(max_rows_per_trigger=True),
+            "max_rows_per_trigger: expected a whole number, got True",
+        ),
+        (with_watch(worksheet=2024), "watch[0] (scrape).worksheet: expected a string, got 2024"),
+        (with_watch(worksheet=""), "watch[0] (scrape).worksheet: must not be empty"),
+        (with_watch(track_runs="maybe"), "track_runs: expected true or false, got 'maybe'"),
+        (with_watch(mode="rows"), "mode: must be one of 'row', 'batch', got 'rows'"),
+        (
+            with_watch(input_columns=["url", 3]),
+            "(scrape).input_columns[1]: expected a string, got 3",
+        ),
+        (with_watch(input_columns="url"), "input_columns: expected a list, got 'url'"),
+        (
+            with_watch(columns={"status": "S", "colour": "red"}),
+            "(scrape).columns.colour: unknown key",
+        ),
+        (
+            with_watch(statuses={"error": "Triggered"}),
+            "(scrape).statuses: status words must be distinct",
+        ),
+        ({**BASE, "watch": BASE["watch"][0]}, "watch: expected an array of tables, got a table"),
+        ({**BASE, "watch": [BASE["watch"][0], "x"]}, "watch[1]: expected a table, got 'x'"),
+        ({**BASE, "watch": BASE["watch"] * 2}, "watch names must be unique, repeated: scrape"),
+        ({**BASE, "axiom": {}}, "axiom: set exactly one of api_key_env or api_key_file"),
+        (
+            {**BASE, "google": {"service_acount_file": "sa.json"}},
+            "google.service_acount_file: unknown key",
+        ),
+        ({**BASE, "google": {}}, "google.service_account_file: required key is missing"),
+        (
+            {**BASE, "google": {"service_account_file": "sa.json", "max_retries": 11}},
+            "google.max_retries: must be at most 10, got 11",
+        ),
+    ],
+)
+def test_each_problem_is_named_exactly(raw: dict[str, Any], expected: str) -> None:
+    """Type, bound and shape errors name the key as the file spells it, then what is wrong."""
+    source = Path("/etc/sheetsync/sheetsync.toml")
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, source)
+    assert str(info.value).startswith(f"{source}: ")
+    assert expected in str(info.value)
+
+
+def test_numbers_and_booleans_are_read_as_people_write_them() -> None:
+    """`5` for 5.0, a quoted number, `"yes"`, a whole float for an int: all mean what they say."""
+    config = parse_config(
+        with_watch(
+            interval_seconds=5,
+            settle_seconds="1.5",
+            max_rows_per_trigger=20.0,
+            track_runs="yes",
+            input_columns=["url"],
+        ),
+        Path("sheetsync.toml"),
+    )
+    watch = config.watch[0]
+    assert (watch.interval_seconds, watch.settle_seconds) == (5.0, 1.5)
+    assert isinstance(watch.interval_seconds, float)
+    assert watch.max_rows_per_trigger == 20 and isinstance(watch.max_rows_per_trigger, int)
+    assert watch.track_runs is True and watch.input_columns == ("url",)
+
+
+def test_columns_remember_which_names_the_file_set() -> None:
+    """Optional result columns are added only when their name is set (or tracking needs one)."""
+    plain = parse_config(BASE, Path("a.toml")).watch[0]
+    asked = parse_config(with_watch(columns={"triggered_at": "Sent at"}), Path("a.toml")).watch[0]
+    assert plain.columns.given == frozenset()
+    assert asked.columns.given == {"triggered_at"}
+    assert asked.columns.triggered_at == "Sent at" and asked.columns.status == "Status"
+    assert "given" not in keys(Columns)

@@ -20,11 +20,12 @@ from sheetsync.projection import (
     claim_writes,
     project,
 )
+from sheetsync.schema import build
 
 
 def watch(**kw: Any) -> Watch:
     base: dict[str, Any] = {"name": "w", "spreadsheet": "s", "worksheet": "Q", "automation": "A"}
-    return Watch.model_validate({**base, **kw}, strict=False)
+    return build(Watch, {**base, **kw})
 
 
 def test_header_mapping_adds_missing_results_to_the_right() -> None:
