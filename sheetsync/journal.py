@@ -300,10 +300,10 @@ class Journal:
         """Rows `waiting` for `reason` whose next attempt is due."""
         rows = self.query(
             "SELECT row_id FROM rows WHERE watch = ? AND state = 'waiting' AND wait_reason = ?"
-            " AND next_attempt_at <= ? ORDER BY row_id",
+            " AND next_attempt_at <= ?",  # no ORDER BY: SQLite would walk the whole watch
             (watch, reason, iso(now)),
         )
-        return [r[0] for r in rows]
+        return sorted(r[0] for r in rows)
 
     def abandon(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
         """Give up claims that were never sent and whose row is gone from the sheet.

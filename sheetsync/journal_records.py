@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+IN_FLIGHT_SQL = "run_status IN ('running', 'overlapped')"
+"""Runs still going or queued behind one, as far as sheetsync can tell. Written as literals,
+the same in the queries as in the index, so that SQLite sees the index serves them."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rows (
     watch TEXT NOT NULL,
@@ -47,11 +51,15 @@ CREATE TABLE IF NOT EXISTS plans (
 CREATE INDEX IF NOT EXISTS events_by_watch ON events (watch, id);
 """
 
-TRIGGERS = """
+TRIGGERS = f"""
 CREATE INDEX IF NOT EXISTS rows_to_show ON rows (watch) WHERE shown = 0;
 CREATE INDEX IF NOT EXISTS rows_running ON rows (automation) WHERE run_status = 'running';
 CREATE INDEX IF NOT EXISTS rows_unchecked ON rows (watch) WHERE checked = 0;
 CREATE INDEX IF NOT EXISTS rows_by_state ON rows (watch, state);
+CREATE INDEX IF NOT EXISTS rows_polled ON rows (watch, poll_at) WHERE run_status = 'running';
+CREATE INDEX IF NOT EXISTS rows_overlapped ON rows (automation) WHERE run_status = 'overlapped';
+CREATE INDEX IF NOT EXISTS rows_in_flight ON rows (watch) WHERE {IN_FLIGHT_SQL};
+CREATE INDEX IF NOT EXISTS rows_sending ON rows (watch) WHERE state = 'sending';
 CREATE TRIGGER IF NOT EXISTS rows_unshown
 AFTER UPDATE OF state, link, message, triggered_at, run_status ON rows
 WHEN NEW.shown = 1

@@ -22,10 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sheetsync.journal import Journal
-from sheetsync.journal_records import event, iso
-
-IN_FLIGHT = ("running", "overlapped")
-"""Run states that hold a `max_in_flight` slot."""
+from sheetsync.journal_records import IN_FLIGHT_SQL, event, iso
 
 TIMEOUT_MESSAGE = (
     "no final run status from axiom within {limit}; sheetsync stopped tracking this run"
@@ -72,11 +69,9 @@ class RunLedger:
 
     def in_flight(self, watch: str) -> int:
         """Runs of this watch still running or queued, as far as sheetsync can tell."""
-        marks = ",".join("?" * len(IN_FLIGHT))
         rows = self.journal.query(
-            f"SELECT COUNT(DISTINCT trigger_id) FROM rows WHERE watch = ? AND run_status IN"
-            f" ({marks})",
-            (watch, *IN_FLIGHT),
+            f"SELECT COUNT(DISTINCT trigger_id) FROM rows WHERE watch = ? AND {IN_FLIGHT_SQL}",
+            (watch,),
         )
         return int(rows[0][0])
 
@@ -115,13 +110,13 @@ class RunLedger:
 
     def expire(self, watch: str, cutoff: datetime, limit: str, now: datetime) -> int:
         """Stop tracking this watch's runs triggered before `cutoff`; return how many rows."""
-        stamp, marks = iso(now), ",".join("?" * len(IN_FLIGHT))
+        stamp = iso(now)
         message = TIMEOUT_MESSAGE.format(limit=limit)
         with self.journal.transaction() as db:
             stale = db.execute(
-                f"SELECT row_id FROM rows WHERE watch = ? AND run_status IN ({marks})"
+                f"SELECT row_id FROM rows WHERE watch = ? AND {IN_FLIGHT_SQL}"
                 " AND triggered_at != '' AND triggered_at <= ?",
-                (watch, *IN_FLIGHT, iso(cutoff)),
+                (watch, iso(cutoff)),
             ).fetchall()
             for (row_id,) in stale:
                 db.execute(
