@@ -6,6 +6,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from benchmarks.harness import (
     ID_COLUMN,
@@ -26,7 +27,7 @@ from benchmarks.harness import (
 )
 from benchmarks.naive import client, naive_cycle
 from benchmarks.report import Section
-from sheetsync.testing import TEST_KEY
+from sheetsync.testing import TEST_KEY, World
 
 NEW_ROWS = (1, 100, 10_000)
 SIZES = (1_000, 10_000, 100_000)
@@ -130,42 +131,48 @@ class SizeFigures:
 
 
 def sheet_sizes(bench: Bench, repeats: int, sizes: tuple[int, ...] = SIZES) -> list[SizeFigures]:
-    """`sheetsync once` (10 new rows, then idle) and the naive loop on 1k/10k/100k-row sheets."""
-    results = []
-    for n in sizes:
-        world = bench.world(f"size-{n}")
-        done = [done_row(i) for i in range(n - SIZE_NEW)]
-        fresh = [new_row(i) for i in range(n - SIZE_NEW, n)]
-        world.sheet([FULL_HEADER, *done, *([""] * len(r) for r in fresh)])
-        world.config({"mode": "row"})
-        seed_journal(world, "w0", done)
-        # a sheet sheetsync has served for a while: its last cycle read it and saved its plan
-        _check(bench.sheetsync("once", world), "sheetsync once (served before)")
-        pristine = keep_journal(world)
-        first_new, last = n - SIZE_NEW + 2, n + 1
-        sheet = world.spreadsheet_id
-        for offset, row in enumerate(fresh):
-            for col, value in enumerate(row, start=1):
-                world.google.set_cell(sheet, world.tab, first_new + offset, col, value)
-        figures = SizeFigures(n)
-        for _ in range(repeats):
+    """`sheetsync once` (10 new rows, then idle) and the naive loop on 1k/10k/100k-row sheets.
+
+    The sizes take turns within each repeat, so a burst of load from elsewhere on the
+    machine falls on every size alike and the ratios between sizes pair runs of one turn.
+    """
+    prepared = [_served_sheet(bench, n) for n in sizes]
+    results = [SizeFigures(n) for n in sizes]
+    for _ in range(repeats):
+        for (world, pristine, first_new, last), figures in zip(prepared, results, strict=True):
             restore_journal(world, pristine)
             clear_results(world, first_new, last, len(FULL_HEADER))
             before, busy = bench.counters(), bench.google.busy
-            run = bench.sheetsync("once", world)
-            _check(run, "sheetsync once")
-            figures.work.append(run)
+            figures.work.append(_check(bench.sheetsync("once", world), "sheetsync once"))
             figures.requests = bench.since(before)
             figures.busy.append(bench.google.busy - busy)
             figures.idle.append(_check(bench.sheetsync("once", world), "sheetsync once (idle)"))
+    for (world, _, first_new, last), figures in zip(prepared, results, strict=True):
         clear_results(world, first_new, last, len(FULL_HEADER))
         before, busy = bench.counters(), bench.google.busy
         figures.naive = _check(bench.run(bench.naive_argv(world)), "naive loop")
         figures.naive_requests = bench.since(before)
         figures.naive_busy = bench.google.busy - busy
         bench.google.delete_spreadsheet(world.spreadsheet_id)
-        results.append(figures)
     return results
+
+
+def _served_sheet(bench: Bench, n: int) -> tuple[World, Path, int, int]:
+    """A sheet of `n` rows sheetsync has served for a while (its last cycle read it and
+    saved its plan), then 10 new rows typed at the bottom; the journal as it was then."""
+    world = bench.world(f"size-{n}")
+    done = [done_row(i) for i in range(n - SIZE_NEW)]
+    fresh = [new_row(i) for i in range(n - SIZE_NEW, n)]
+    world.sheet([FULL_HEADER, *done, *([""] * len(r) for r in fresh)])
+    world.config({"mode": "row"})
+    seed_journal(world, "w0", done)
+    _check(bench.sheetsync("once", world), "sheetsync once (served before)")
+    pristine = keep_journal(world)
+    first_new, last = n - SIZE_NEW + 2, n + 1
+    for offset, row in enumerate(fresh):
+        for col, value in enumerate(row, start=1):
+            world.google.set_cell(world.spreadsheet_id, world.tab, first_new + offset, col, value)
+    return world, pristine, first_new, last
 
 
 def _check(run: ProcessRun, what: str) -> ProcessRun:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sheetsync.emulator._http import Request, wants_gzip
 from sheetsync.testing import AUTOMATION, World
 
 HEADER = ["url", "product"]
@@ -41,6 +42,19 @@ def test_second_cycle_sends_nothing_and_writes_nothing(world: World) -> None:
     assert world.google.writes() == 0
     assert world.google.count("values.batchGet") == 1
     assert world.values() == before
+
+
+def test_sheets_answers_come_gzipped(world: World) -> None:
+    """Every Sheets call asks for gzip the way Google wants it (Accept-Encoding and a
+    User-Agent saying gzip): a 100,000-row tab's columns are 3 MB of JSON, 250 KB gzipped."""
+    asked: list[Request] = []
+    world.google.on_request = asked.append
+    world.sheet([HEADER, *rows(3)])
+    world.config()
+    world.once()
+    sheets = [r for r in asked if r.path.startswith("/v4/")]
+    assert len(sheets) >= 3
+    assert all(wants_gzip(r.headers) for r in sheets), [r.headers for r in sheets]
 
 
 def test_batch_mode_sends_one_trigger_with_every_row(world: World) -> None:

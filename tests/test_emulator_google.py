@@ -654,3 +654,26 @@ def test_module_serves_standalone(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+@pytest.mark.parametrize(
+    ("agent", "accept", "gzipped"),
+    [
+        ("sheetsync (gzip)", "gzip", True),
+        ("my program (gzip)", "deflate, gzip;q=0.5", True),
+        ("python-requests/2.32", "gzip, deflate", False),  # Google wants both signs
+        ("my program (gzip)", "identity", False),
+        ("my program (gzip)", "gzip;q=0", False),
+    ],
+)
+def test_answers_are_gzipped_only_when_asked_as_google_documents(
+    h: Harness, agent: str, accept: str, gzipped: bool
+) -> None:
+    """`Accept-Encoding: gzip` plus `gzip` in the User-Agent: a gzip body, the same JSON."""
+    sid, book = h.sheet()
+    session = book.client.session
+    url = f"{h.emu.root_url}/v4/spreadsheets/{sid}/values/Queue"
+    answer = session.get(url, headers={"User-Agent": agent, "Accept-Encoding": accept})
+    assert answer.status_code == 200
+    assert (answer.headers.get("Content-Encoding") == "gzip") is gzipped
+    assert answer.json()["values"] == [["url", "Status"], ["https://a"], ["https://b", "done"]]

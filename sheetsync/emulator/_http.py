@@ -8,11 +8,12 @@ so tests can break the network the way the real services break.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -114,8 +115,23 @@ class Fault:
         return re.search(self.path, request.path) is not None
 
 
+def wants_gzip(headers: Mapping[str, str]) -> bool:
+    """`Accept-Encoding` lists gzip (not refused with q=0) and the User-Agent says gzip."""
+    if "gzip" not in headers.get("user-agent", "").lower():
+        return False
+    for item in headers.get("accept-encoding", "").split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip().lower() in {"gzip", "*"}:
+            return params.replace(" ", "").lower() not in {"q=0", "q=0.0", "q=0.00", "q=0.000"}
+    return False
+
+
 class EmulatorServer:
     """A threaded HTTP server on 127.0.0.1 with a request log and fault injection."""
+
+    gzip_when_asked = False
+    """Compress a body when the client asks as Google documents it: `Accept-Encoding: gzip`
+    and `gzip` in its User-Agent (developers.google.com/sheets/api/guides/performance)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -225,6 +241,15 @@ class EmulatorServer:
                 return self._fault_response(fault)
         return response
 
+    def render(self, request: Request, response: Response) -> tuple[bytes, str, dict[str, str]]:
+        """The bytes on the wire, their content type and the headers to send with them."""
+        payload, content_type = response.encode()
+        headers = dict(response.headers)
+        if payload and self.gzip_when_asked and wants_gzip(request.headers):
+            payload = gzip.compress(payload, compresslevel=1)
+            headers["Content-Encoding"] = "gzip"
+        return payload, content_type, headers
+
     def _take_fault(self, request: Request) -> Fault | None:
         with self.lock:
             for fault in self.faults:
@@ -297,11 +322,11 @@ def _make_handler(app: EmulatorServer) -> type[BaseHTTPRequestHandler]:
             if response is None:
                 self.close_connection = True
                 return
-            payload, content_type = response.encode()
+            payload, content_type, headers = app.render(request, response)
             self.send_response(response.status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
-            for key, value in response.headers.items():
+            for key, value in headers.items():
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(payload)

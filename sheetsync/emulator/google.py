@@ -94,6 +94,8 @@ def quota_error(kind: str) -> ApiError:
 class GoogleEmulator(PeopleMixin, EmulatorServer):
     """Google Sheets + Drive + OAuth token endpoint on 127.0.0.1, thread-safe."""
 
+    gzip_when_asked = True
+
     def __init__(
         self,
         reads_per_minute: int | None = None,
