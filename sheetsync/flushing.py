@@ -16,7 +16,7 @@ from sheetsync.config import Watch
 from sheetsync.errors import SheetError
 from sheetsync.journal import Journal
 from sheetsync.layout import Layout, map_header
-from sheetsync.narrow import View, header_of, window_spans
+from sheetsync.narrow import NarrowTable, View, header_of, window_spans
 from sheetsync.plan import Candidate, CellWrite, Entry, TriggerPlan, cell
 from sheetsync.projection import misplaced_repairs, project
 from sheetsync.reading import Reads
@@ -64,7 +64,8 @@ def layout_of(watch: Watch, table: Sequence[Sequence[str]]) -> Layout:
             f"worksheet {watch.worksheet!r} (watch {watch.name}): the first row must be "
             "the header row, and it is empty"
         )
-    return map_header(table[0], watch, max(map(len, table)))
+    width = table.width if isinstance(table, NarrowTable) else max(map(len, table))
+    return map_header(table[0], watch, width)
 
 
 class Flusher:

@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress, count, zip_longest
+from typing import overload
 
 from sheetsync import schema
 from sheetsync.a1 import column_letter, quote_title
@@ -79,7 +80,7 @@ class View:
     hold only the narrow columns' cells (and `""` elsewhere), or nothing at all.
     """
 
-    table: list[Sequence[str]]
+    table: Sequence[Sequence[str]]
     known: set[int] | None = None
     columns: dict[int, Sequence[str]] | None = None
     """A narrow read's columns as read (index -> cells from row 2 down), for `scan`."""
@@ -164,14 +165,64 @@ def first_view(plan: ReadPlan, layout: Layout, answers: Sequence[Sequence[Sequen
     spread: list[Sequence[str]] = [()] * (max(narrow) + 1)
     for col, values in zip(narrow, columns, strict=True):
         spread[col] = values
-    table: list[Sequence[str]] = [list(plan.header)]
-    table.extend(zip_longest(*spread, fillvalue=""))
-    del table[height:]
-    table.extend([()] * (height - len(table)))
-    for number, row in whole.items():
-        if number <= height:
-            table[number - 1] = row
+    table = NarrowTable(list(plan.header), spread, height, whole)
     return View(table, set(whole), dict(zip(narrow, columns, strict=True)))
+
+
+class NarrowTable(Sequence[Sequence[str]]):
+    """A narrow first read as rows, each built when asked for.
+
+    Row 1 is the header; rows read whole are as read; any other row holds the narrow
+    columns' cells (`""` in the other columns), or is `()` past the last of them. A
+    100,000-row read thus costs no 100,000 tuples (nor their garbage collection): a
+    cycle looks at a few hundred rows by number.
+    """
+
+    def __init__(
+        self,
+        header: Sequence[str],
+        spread: Sequence[Sequence[str]],
+        height: int,
+        whole: Mapping[int, Sequence[str]],
+    ) -> None:
+        self._header, self._spread, self._height = header, spread, height
+        self._whole = {n: row for n, row in whole.items() if n <= height}
+        self._longest = max(map(len, spread), default=0)
+
+    def __len__(self) -> int:
+        return self._height
+
+    @overload
+    def __getitem__(self, index: int) -> Sequence[str]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Sequence[str]]: ...
+
+    def __getitem__(self, index: int | slice) -> Sequence[str] | list[Sequence[str]]:
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(*index.indices(self._height))]
+        if index < 0:
+            index += self._height
+        if not 0 <= index < self._height:
+            raise IndexError(index)
+        return self._row(index)
+
+    def _row(self, index: int) -> Sequence[str]:
+        if index == 0:
+            return self._header
+        whole = self._whole.get(index + 1)
+        if whole is not None:
+            return whole
+        k = index - 1
+        if k >= self._longest:
+            return ()
+        return tuple([c[k] if k < len(c) else "" for c in self._spread])
+
+    @property
+    def width(self) -> int:
+        """The widest row, without building the rows."""
+        narrow = len(self._spread) if self._longest else 0
+        return max([len(self._header), narrow, *map(len, self._whole.values())])
 
 
 def _place(

@@ -8,14 +8,17 @@ emulators: exact request counts, what was read, what was sent and what the sheet
 
 from __future__ import annotations
 
+import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 
 import pytest
 
 import sheetsync.narrow
+from sheetsync.narrow import NarrowTable
 from sheetsync.report import CycleReport
 from sheetsync.testing import AUTOMATION, World
 
@@ -441,3 +444,43 @@ def test_world_sheet_takes_a_grid_height(world: World) -> None:
     """The test helper makes a tab with an exact grid height (as `big_tab(grid=...)` needs)."""
     sid = world.sheet([HEADER, *rows(1, 3)], rows=4)  # type: ignore[misc, arg-type]
     assert world.google.grid_size(sid, "Queue")[0] == 4
+
+
+def _rows_as_built_before(
+    header: list[str], spread: list[list[str]], height: int, whole: dict[int, list[str]]
+) -> list[Sequence[str]]:
+    """The narrow table as `first_view` materialised it before `NarrowTable`."""
+    table: list[Sequence[str]] = [header]
+    table.extend(zip_longest(*spread, fillvalue=""))
+    del table[height:]
+    table.extend([()] * (height - len(table)))
+    for number, row in whole.items():
+        if number <= height:
+            table[number - 1] = row
+    return table
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_narrow_table_rows_are_the_rows_a_list_would_hold(seed: int) -> None:
+    """Built on demand, every row, slice, negative index and the width are as before."""
+    rng = random.Random(seed)
+    spread: list[list[str]] = [[] for _ in range(rng.randint(1, 6))]
+    for col in rng.sample(range(len(spread)), rng.randint(1, len(spread))):
+        spread[col] = [rng.choice(["", "triggered", "r1"]) for _ in range(rng.randint(0, 40))]
+    longest = max(map(len, spread))
+    height = longest + 1 + rng.randint(0, 5)
+    whole = {
+        n: [rng.choice("abc") for _ in range(rng.randint(0, 8))]
+        for n in rng.sample(range(2, height + 4), rng.randint(0, 6))
+    }
+    header = ["url", "product", "Status"][: rng.randint(1, 3)]
+    expected = _rows_as_built_before(header, spread, height, whole)
+    table = NarrowTable(header, spread, height, whole)
+    assert len(table) == len(expected)
+    assert [table[i] for i in range(len(table))] == [
+        tuple(r) if isinstance(r, tuple) else r for r in expected
+    ]
+    assert table[1:] == expected[1:] and table[-1] == expected[-1]
+    assert table.width == max(map(len, expected))
+    with pytest.raises(IndexError):
+        table[len(table)]
