@@ -185,6 +185,28 @@ def test_a_failure_while_applying_is_undone(monkeypatch: pytest.MonkeyPatch) -> 
     assert snapshot(book) == before
 
 
+@pytest.mark.parametrize(
+    ("rng", "values", "status"),
+    [("Tab!B2:C3", [["x", "y"], ["z", ""]], 200), ("Tab!D20", [["x", "y"]], 400)],
+)
+def test_values_update_writes_in_place_or_not_at_all(
+    rng: str, values: list[list[str]], status: int
+) -> None:
+    """values.update (the naive loop's update_cell) checks first, then writes the same
+    book, never a copy of it; a refused write changes nothing."""
+    emu, sid = emulator()
+    book = emu.book(sid)
+    before = snapshot(book)
+    path = f"/v4/spreadsheets/{sid}/values/{quote(rng)}"
+    answer = call(emu, "PUT", path, {"values": values}, valueInputOption="RAW")
+    assert answer.status == status
+    assert emu.book(sid) is book
+    if status == 400:
+        assert snapshot(book) == before
+    else:
+        assert [[r.get(1), r.get(2)] for r in book.sheets[0].rows[1:3]] == [["x", "y"], ["z", None]]
+
+
 def test_a_batch_is_never_seen_half_written() -> None:
     """Readers (people helpers, other requests) take the emulator's lock like requests do."""
     emu, sid = emulator()
@@ -228,7 +250,8 @@ def reference_batch(book: Book, body: dict[str, Any]) -> dict[str, Any]:
             include_values=opts.include_values,
             response_render=opts.response_render,
         )
-        responses.append(google_values.update(book, item["range"], item.get("values"), item_opts))
+        write = google_values.plan_update(book, item["range"], item.get("values"), item_opts)
+        responses.append(google_values.apply_update(book, write))
     return google_values._totals(book, responses)
 
 

@@ -206,7 +206,12 @@ def _values_update(emu: GoogleEmulator, request: Request, sid: str, rng: str) ->
     emu.book(sid)
     body = _body(request)
     opts = _write_options(request, body)
-    return emu.mutate(sid, lambda book: google_values.update(book, rng, body.get("values"), opts))
+    values = body.get("values")
+    return emu.mutate_in_place(
+        sid,
+        lambda book: google_values.plan_update(book, rng, values, opts),
+        google_values.apply_update,
+    )
 
 
 def _values_append(emu: GoogleEmulator, request: Request, sid: str, rng: str) -> Any:

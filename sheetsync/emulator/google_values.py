@@ -2,13 +2,15 @@
 
 Reads trim trailing empty cells and rows (no `values` key when nothing is left);
 writes skip `null`, clear on `""`, refuse cells over 50,000 characters and ranges
-past the grid. A batch write is planned first (every range and value checked, which
-is where every 400 comes from) and only then applied in place, so a failed batch
-changes nothing without copying the book; the other writes run on a copy.
+past the grid. values.update and batchUpdate are planned first (every range and value
+checked: every 400 comes from there), then applied in place, so a failed write changes
+nothing without copying the book; append and clear run on a copy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -241,16 +243,17 @@ def plan_update(book: Book, text: str, values: Any, opts: Options) -> Write:
     return Write(sheet, bounds.row0, bounds.col0, cells, opts)
 
 
-def update(book: Book, text: str, values: Any, opts: Options) -> dict[str, Any]:
-    """values.update: write values into a range and answer."""
-    return _update_response(book, plan_update(book, text, values, opts))
+def apply_update(book: Book, write: Write) -> dict[str, Any]:
+    """Apply a checked values.update in place and answer; undone on error."""
+    with _all_or_nothing() as undo:
+        return _update_response(book, write, undo)
 
 
 def plan_batch_update(book: Book, body: Any) -> list[Write]:
     """Check every ValueRange of a values:batchUpdate, in order; change nothing."""
     body = body if isinstance(body, dict) else {}
     user_entered = input_option(body.get("valueInputOption"))
-    include_values = _truthy(body.get("includeValuesInResponse"))
+    include_values = truthy(body.get("includeValuesInResponse"))
     response_render = check_render(body.get("responseValueRenderOption"))
     writes = []
     for item in body.get("data") or []:
@@ -277,7 +280,7 @@ def plan_batch_update_by_filter(book: Book, body: Any) -> list[Write]:
         opts = Options(
             check_major(item.get("majorDimension")),
             user_entered=user_entered,
-            include_values=_truthy(body.get("includeValuesInResponse")),
+            include_values=truthy(body.get("includeValuesInResponse")),
             response_render=check_render(body.get("responseValueRenderOption")),
         )
         for bounds in filter_bounds(book, item.get("dataFilter")):
@@ -292,14 +295,21 @@ def _with_echo(write: Write, echo: dict[str, Any]) -> Write:
 
 def apply_batch(book: Book, writes: list[Write]) -> dict[str, Any]:
     """Apply checked writes in order, in place, and answer; all or nothing (undone on error)."""
+    with _all_or_nothing() as undo:
+        responses = [_update_response(book, write, undo) for write in writes]
+    return _totals(book, responses)
+
+
+@contextmanager
+def _all_or_nothing() -> Iterator[Undo]:
+    """An undo log for writes made in place: on an error, every logged cell is put back."""
     undo: Undo = []
     try:
-        responses = [_update_response(book, write, undo) for write in writes]
+        yield undo
     except BaseException:
         for row, col, old in reversed(undo):
             row.set(col, old)
         raise
-    return _totals(book, responses)
 
 
 def batch_update(book: Book, body: Any) -> dict[str, Any]:
@@ -382,10 +392,6 @@ def clear(bounds: Bounds) -> str:
     return bounds.a1()
 
 
-def _truthy(value: Any) -> bool:
+def truthy(value: Any) -> bool:
+    """A boolean query parameter or body field (`true`, `True`, JSON true)."""
     return value is True or str(value).lower() == "true"
-
-
-def truthy(value: str | None) -> bool:
-    """A boolean query parameter (`true`, `True`)."""
-    return _truthy(value)
