@@ -226,13 +226,14 @@ def sizes_sections(results: list[SizeFigures], repeats: int) -> list[Section]:
         "cycle = the time sheetsync logs for the cycle; process wall, peak RSS (wait4 "
         "ru_maxrss of the child alone) and CPU are the whole `sheetsync once` process, "
         "Python start-up included.",
-        "emulator busy = seconds the in-process Google emulator spent answering (its JSON "
-        "and copy-on-write costs, not Google's): the client's own time is about wall minus it.",
+        "emulator busy = seconds the in-process Google emulator spent answering, encoding "
+        "(JSON, gzip) included: the work a real Google does on its side; the client's own "
+        "time is about wall minus it.",
         "The other rows are already handled (status, link, id) and in the journal, as on a "
         "sheet sheetsync has served for a while. idle = the next `once`, nothing new.",
     ]
     naive.notes.append(
-        "gspread get_all_records() then 3 update_cell() per new row; each update_cell makes "
-        "the emulator copy the whole sheet, so its busy time grows with the sheet."
+        "gspread get_all_records() (the whole sheet, uncompressed: gspread's User-Agent does "
+        "not ask for gzip) then 3 update_cell() per new row, each its own write request."
     )
     return [ours, naive]

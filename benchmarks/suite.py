@@ -119,10 +119,10 @@ class Results:
                     b.seconds / s.seconds for b, s in zip(big.work, small.work, strict=True)
                 )
                 ratio = median(ratios)
-                spread = f"; runs {ratios[0]:.1f}-{ratios[-1]:.1f}x" if len(ratios) > 1 else ""
+                spread = f"; runs {ratios[0]:.2f}-{ratios[-1]:.2f}x" if len(ratios) > 1 else ""
                 section.add(
                     "100,000 rows: `sheetsync once` < 1.5x its 1,000-row time",
-                    f"{ratio:.1f}x ({big.wall():.2f} s / {small.wall():.2f} s{spread})",
+                    f"{ratio:.2f}x ({big.wall():.2f} s / {small.wall():.2f} s{spread})",
                     _met(ratio < 1.5),
                 )
             rss = big.rss()
