@@ -161,7 +161,10 @@ class Engine:
         for cycle in ready:
             if cycle.layout is not None and cycle.layout.added:
                 self.sheets.ensure_columns(spreadsheet, cycle.watch.worksheet, cycle.layout.width)
-        self._write(spreadsheet, {c.watch.worksheet: c.cells for c in ready if c.cells}, ready)
+        first: dict[str, list[CellWrite]] = {}
+        for cycle in ready:  # watches may share a tab: their cells go out together
+            first.setdefault(cycle.watch.worksheet, []).extend(cycle.cells)
+        self._write(spreadsheet, {t: cells for t, cells in first.items() if cells}, ready)
         for cycle in ready:  # only once the sheet shows the skips: a failed write skips again
             self._mark_started(cycle.watch)
         busy = [c for c in ready if c.candidates]
@@ -182,12 +185,9 @@ class Engine:
     def _write(
         self, spreadsheet: str, cells: dict[str, list[CellWrite]], cycles: list[WatchCycle]
     ) -> None:
-        """One batched write; then the claims it placed on their rows count as checked."""
-        merged: dict[str, list[CellWrite]] = {}
-        for title, tab_cells in cells.items():
-            merged.setdefault(title, []).extend(tab_cells)
-        if merged:
-            self.sheets.write_cells(spreadsheet, merged)
+        """One batched write (cells by tab); then the claims it placed count as checked."""
+        if cells:
+            self.sheets.write_cells(spreadsheet, cells)
         for cycle in cycles:
             cycle.report.written += len(cells.get(cycle.watch.worksheet, []))
             if cycle.verified:

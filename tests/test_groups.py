@@ -82,3 +82,23 @@ def test_a_stop_request_ends_a_backlog_early_and_the_rest_goes_next_time(world: 
     world.once()
     assert Counter(t.data[1][0] for t in world.axiom.triggers) == Counter(r[0] for r in rows(20))
     assert world.column("Status") == ["triggered"] * 20
+
+
+def test_two_watches_on_one_tab_each_write_their_own_columns(world: World) -> None:
+    """Both watches' claims reach the tab in the shared first write, before any trigger
+    is answered (none overwrites the other's), and both get their results."""
+    own = {"status": "Status 2", "link": "Link 2", "message": "Message 2", "id": "id 2"}
+    results = ["Status", "Run link", "Message", "sheetsync id", *own.values()]
+    world.sheet([[*HEADER, *results], *rows(2)])
+    inputs = {"input_columns": HEADER}  # each watch's results are not the other's inputs
+    world.config(inputs, {**inputs, "columns": own})
+    claimed: dict[str, list[str]] = {}
+    world.once_while_held(
+        lambda: claimed.update({name: world.column(name) for name in ("Status", "Status 2")})
+    )
+    assert claimed == {"Status": ["sending"] * 2, "Status 2": ["sending"] * 2}
+    assert world.column("Status") == ["triggered"] * 2
+    assert world.column("Status 2") == ["triggered"] * 2
+    assert all(world.column(name) for name in ("sheetsync id", "id 2", "Run link", "Link 2"))
+    assert [(r.error, r.triggered) for r in world.once()] == [(None, 0), (None, 0)]
+    assert len(world.axiom.triggers) == 4
