@@ -25,8 +25,6 @@ import contextlib
 import faulthandler
 import logging
 import math
-import select
-import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -44,7 +42,7 @@ from sheetsync.engine import group_watches
 from sheetsync.errors import SheetsyncError
 from sheetsync.journal import Journal
 from sheetsync.logs import journal_prefix
-from sheetsync.notify import DEFAULT_STALL_LIMIT, Heartbeat, Notifier, StatusLine
+from sheetsync.notify import Heartbeat, Notifier, StatusLine, stall_limit
 from sheetsync.runtime import Runtime, open_runtime
 from sheetsync.signals import SignalFlags
 
@@ -59,31 +57,11 @@ MAX_WORKERS = 8
 """Cycles (groups of watches) that may run at once."""
 
 
-def stall_limit(notifier: Notifier) -> float:
-    """Seconds a running cycle may go without a sign of life before the pings stop.
-
-    Half of WatchdogSec= under a watchdog, so a hung cycle stops the pings within half of
-    it and systemd's watchdog fires at most WatchdogSec= later; the shipped 120 s gives
-    60 s, above every default network timeout. Without a watchdog: `DEFAULT_STALL_LIMIT`
-    (only the log line depends on it then).
-    """
-    interval = notifier.watchdog_interval()
-    return DEFAULT_STALL_LIMIT if interval is None else interval
-
-
 def longest_call(config: Config) -> float:
     """The longest one network call may take by its timeouts (connect + answer)."""
     google = sheet.DEFAULT_CONNECT_TIMEOUT + config.google.timeout_seconds
     axiom = config.axiom.connect_timeout_seconds + config.axiom.read_timeout_seconds
     return max(google, axiom)
-
-
-def _nap(wake: socket.socket, seconds: float) -> None:
-    """Sleep until `seconds` pass or a byte arrives on `wake` (a signal, a stop request)."""
-    select.select([wake], [], [], seconds)
-    with contextlib.suppress(BlockingIOError):
-        while wake.recv(512):
-            pass
 
 
 def _key(watches: Sequence[Watch]) -> str:
@@ -222,26 +200,18 @@ class Daemon:
     # -- main loop -----------------------------------------------------------------
     def run(self) -> int:
         """Serve until stopped (call it on the main thread); returns the exit code: 0."""
-        wake, waker = socket.socketpair()
-        wake.setblocking(False)
-        waker.setblocking(False)
-        previous = self.signals.install(waker, journal_prefix(logging.WARNING, self.environ))
         if not faulthandler.is_enabled():
             # systemd's watchdog kills with SIGABRT: leave every thread's stack in the journal
             with contextlib.suppress(RuntimeError, ValueError, OSError):
                 faulthandler.enable(all_threads=True)
-        try:
+        with self.signals.serving(journal_prefix(logging.WARNING, self.environ)):
             self.schedule(self.runtime)
             self.scheduler.start()
             self._announce()
             try:
-                self._loop(wake)
+                self._loop()
             finally:
-                self._stop(wake)
-        finally:
-            self.signals.restore(previous)
-            wake.close()
-            waker.close()
+                self._stop()
         return 0
 
     def _announce(self) -> None:
@@ -274,10 +244,10 @@ class Daemon:
         interval = self.notifier.watchdog_interval()
         return TICK_SECONDS if interval is None else min(TICK_SECONDS, interval / 2)
 
-    def _loop(self, wake: socket.socket) -> None:
+    def _loop(self) -> None:
         tick = self._tick()
         while not self._stop_requested():
-            _nap(wake, tick)
+            self.signals.nap(tick)
             if self._stop_requested():
                 return
             if self.signals.take_reload():
@@ -349,7 +319,7 @@ class Daemon:
         text = self.status.render(datetime.now(UTC))
         return f"stuck: {', '.join(self._stuck)}; {text}" if self._stuck else text
 
-    def _stop(self, wake: socket.socket) -> None:
+    def _stop(self) -> None:
         """No new cycle starts; the ones in progress finish; the journal is closed."""
         self._stop_at = time.monotonic()
         with self._busy_lock:
@@ -368,20 +338,18 @@ class Daemon:
             log.info("%s: no cycle in progress, exiting", reason)
             self.notifier.stopping("stopping")
         self.scheduler.shutdown(wait=False)  # none start now; the running ones go on
-        self._drain(wake)
+        self._drain()
         self.runtime.close()
         log.info("sheetsync stopped")
 
-    def _drain(self, wake: socket.socket) -> None:
-        """Wait for the cycles in progress in `select`, not in a thread join: a signal the
-        kernel hands to a job thread only wakes the main thread through the wake-up fd, and
-        a join would sit through it, so a second SIGTERM would not end the process
-        (CPython issue 85300)."""
+    def _drain(self) -> None:
+        """Wait for the cycles in progress in `nap`, not in a thread join, so that a
+        second SIGTERM ends the process whichever thread the kernel hands it to."""
         while True:
             with self._busy_lock:
                 if not self._busy:
                     return
-            _nap(wake, self._tick())
+            self.signals.nap(self._tick())
 
     def reload(self) -> None:
         """Re-read the config; keep running on the old one when the new one is invalid."""

@@ -154,6 +154,18 @@ class Notifier:
         return () if text is None else (f"STATUS={_one_line(text, MAX_STATUS_CHARS)}",)
 
 
+def stall_limit(notifier: Notifier) -> float:
+    """Seconds a running cycle may go without a sign of life before the pings stop.
+
+    Half of WatchdogSec= under a watchdog, so a hung cycle stops the pings within half of
+    it and systemd's watchdog fires at most WatchdogSec= later; the shipped 120 s gives
+    60 s, above every default network timeout. Without a watchdog: `DEFAULT_STALL_LIMIT`
+    (only the log line depends on it then).
+    """
+    interval = notifier.watchdog_interval()
+    return DEFAULT_STALL_LIMIT if interval is None else interval
+
+
 @dataclass
 class Heartbeat:
     """Decides whether WATCHDOG=1 may be sent: not while a cycle has shown no life for too long.

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 SignalHandler = Callable[[int, FrameType | None], object] | int | None
@@ -29,6 +30,7 @@ class SignalFlags:
         self.reloads = 0
         self._reloads_done = 0
         self._cold_line = b""
+        self._wake: socket.socket | None = None
         self._waker: socket.socket | None = None
 
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -70,26 +72,48 @@ class SignalFlags:
         """`SIGTERM received`, or `stopping` for a stop asked in code."""
         return f"{self.stop_signal.name} received" if self.stops else "stopping"
 
-    def install(self, waker: socket.socket, prefix: str) -> dict[int, SignalHandler]:
-        """Route the signals here and wake the loop through `waker`; returns the old handlers.
+    @contextlib.contextmanager
+    def serving(self, prefix: str) -> Iterator[None]:
+        """Route the signals here and wake `nap` on each one, until the block ends (then
+        the old handlers are back). Call it on the main thread.
 
         `prefix` is the journald priority prefix for the one line a second signal prints.
         """
-        self._waker = waker
+        wake, waker = socket.socketpair()
+        wake.setblocking(False)
+        waker.setblocking(False)
+        self._wake, self._waker = wake, waker
         self._cold_line = (
             f"{prefix}sheetsync.daemon: second stop signal: exiting at once without finishing "
             "the cycle in progress (the journal keeps its rows safe)\n"
         ).encode()
         signal.set_wakeup_fd(waker.fileno(), warn_on_full_buffer=False)
-        return {
+        previous = {
             signum: signal.signal(signum, self.on_signal)
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         }
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                if handler is not None:  # None: installed outside Python, cannot be put back
+                    signal.signal(signum, handler)
+            signal.set_wakeup_fd(-1)
+            self._wake = self._waker = None
+            wake.close()
+            waker.close()
 
-    def restore(self, previous: Mapping[int, SignalHandler]) -> None:
-        """Put back the handlers `install` replaced and stop the wake-ups."""
-        for signum, handler in previous.items():
-            if handler is not None:  # None: installed outside Python, cannot be put back
-                signal.signal(signum, handler)
-        signal.set_wakeup_fd(-1)
-        self._waker = None
+    def nap(self, seconds: float) -> None:
+        """Sleep until `seconds` pass or something wakes the loop (a signal, `wake`).
+
+        It waits in `select` on the wake-up fd, which every signal writes to whichever
+        thread the kernel hands it to: a thread join instead would sit through a signal
+        taken by another thread (CPython issue 85300).
+        """
+        wake = self._wake
+        if wake is None:
+            raise RuntimeError("nap() outside serving()")
+        select.select([wake], [], [], seconds)
+        with contextlib.suppress(BlockingIOError):
+            while wake.recv(512):
+                pass

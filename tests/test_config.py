@@ -8,11 +8,22 @@ from typing import Any
 
 import pytest
 
-from sheetsync.config import Columns, load_config, parse_config
+from sheetsync.config import (
+    AxiomSettings,
+    Columns,
+    GoogleSettings,
+    StateSettings,
+    Statuses,
+    Watch,
+    load_config,
+    parse_config,
+)
 from sheetsync.errors import ConfigError
 from sheetsync.schema import keys
 
 ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = (AxiomSettings, GoogleSettings, StateSettings, Watch, Columns, Statuses)
+"""Every table of the config file, each a section class."""
 MINIMAL = """
 [axiom]
 api_key_env = "K"
@@ -41,34 +52,16 @@ def test_example_config_is_valid() -> None:
 
 def test_readme_lists_every_config_key() -> None:
     """The README's configuration reference names every key the code accepts."""
-    from sheetsync.config import (
-        AxiomSettings,
-        Columns,
-        GoogleSettings,
-        StateSettings,
-        Statuses,
-        Watch,
-    )
-
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for model in (AxiomSettings, GoogleSettings, StateSettings, Watch, Columns, Statuses):
+    for model in SECTIONS:
         for key in keys(model):
             assert f"`{key}`" in readme, f"README lacks {model.__name__}.{key}"
 
 
 def test_example_config_shows_every_key() -> None:
     """The commented example config shows every key the code accepts."""
-    from sheetsync.config import (
-        AxiomSettings,
-        Columns,
-        GoogleSettings,
-        StateSettings,
-        Statuses,
-        Watch,
-    )
-
     text = (ROOT / "config" / "sheetsync.example.toml").read_text(encoding="utf-8")
-    for model in (AxiomSettings, GoogleSettings, StateSettings, Watch, Columns, Statuses):
+    for model in SECTIONS:
         for key in set(keys(model)) - {"columns", "statuses"}:
             assert f"{key} =" in text, f"the example config lacks {model.__name__}.{key}"
 
