@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from benchmarks.harness import INPUTS, RESULTS, Bench, fmt_s, new_row, stop_process
 from benchmarks.report import Section
-from sheetsync.emulator.axiom import TriggerRecord
+from sheetsync.emulator.axiom_runs import TriggerRecord, rolling_max
 from sheetsync.testing import World
 
 BACKLOG = 300
@@ -30,16 +30,6 @@ def _backlog_world(bench: Bench, name: str, rows: int, limit: int | None) -> Wor
 def _rate(records: list[TriggerRecord]) -> float:
     span = records[-1].at - records[0].at if len(records) > 1 else 0.0
     return (len(records) - 1) / span if span > 0 else float("nan")
-
-
-def rolling_max(times: list[float], window: float = 60.0) -> int:
-    """The most events in any rolling `window` seconds."""
-    best = start = 0
-    for end, at in enumerate(times):
-        while times[start] <= at - window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def backlog(bench: Bench, *, latency_rows: int) -> Section:
@@ -96,7 +86,6 @@ class Paced:
     bench: Bench
     proc: subprocess.Popen[bytes]
     start: int
-    began: float
 
     @classmethod
     def launch(cls, bench: Bench) -> Paced:
@@ -110,7 +99,7 @@ class Paced:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        return cls(bench, proc, start, time.monotonic())
+        return cls(bench, proc, start)
 
     def finish(self, window: float) -> Section:
         """Wait until `window` seconds after the first trigger, stop the child, tabulate."""

@@ -15,6 +15,7 @@ from benchmarks.harness import (
     Bench,
     ProcessRun,
     Requests,
+    check_run,
     clear_results,
     done_row,
     fmt_mb,
@@ -143,14 +144,14 @@ def sheet_sizes(bench: Bench, repeats: int, sizes: tuple[int, ...] = SIZES) -> l
             restore_journal(world, pristine)
             clear_results(world, first_new, last, len(FULL_HEADER))
             before, busy = bench.counters(), bench.google.busy
-            figures.work.append(_check(bench.sheetsync("once", world), "sheetsync once"))
+            figures.work.append(check_run(bench.sheetsync("once", world), "sheetsync once"))
             figures.requests = bench.since(before)
             figures.busy.append(bench.google.busy - busy)
-            figures.idle.append(_check(bench.sheetsync("once", world), "sheetsync once (idle)"))
+            figures.idle.append(check_run(bench.sheetsync("once", world), "sheetsync once (idle)"))
     for (world, _, first_new, last), figures in zip(prepared, results, strict=True):
         clear_results(world, first_new, last, len(FULL_HEADER))
         before, busy = bench.counters(), bench.google.busy
-        figures.naive = _check(bench.run(bench.naive_argv(world)), "naive loop")
+        figures.naive = check_run(bench.run(bench.naive_argv(world)), "naive loop")
         figures.naive_requests = bench.since(before)
         figures.naive_busy = bench.google.busy - busy
         bench.google.delete_spreadsheet(world.spreadsheet_id)
@@ -166,19 +167,13 @@ def _served_sheet(bench: Bench, n: int) -> tuple[World, Path, int, int]:
     world.sheet([FULL_HEADER, *done, *([""] * len(r) for r in fresh)])
     world.config({"mode": "row"})
     seed_journal(world, "w0", done)
-    _check(bench.sheetsync("once", world), "sheetsync once (served before)")
+    check_run(bench.sheetsync("once", world), "sheetsync once (served before)")
     pristine = keep_journal(world)
     first_new, last = n - SIZE_NEW + 2, n + 1
     for offset, row in enumerate(fresh):
         for col, value in enumerate(row, start=1):
             world.google.set_cell(world.spreadsheet_id, world.tab, first_new + offset, col, value)
     return world, pristine, first_new, last
-
-
-def _check(run: ProcessRun, what: str) -> ProcessRun:
-    if run.exit_code != 0:
-        raise RuntimeError(f"{what} exited {run.exit_code}: {run.stderr[-2000:]}")
-    return run
 
 
 def sizes_sections(results: list[SizeFigures], repeats: int) -> list[Section]:

@@ -303,8 +303,8 @@ class Bench:
         ]
 
 
-def seed_journal(world: World, watch: str, rows: Sequence[list[str]]) -> Path:
-    """Record `rows` (as `done_row` makes them) as triggered; return a pristine copy's path.
+def seed_journal(world: World, watch: str, rows: Sequence[list[str]]) -> None:
+    """Record `rows` (as `done_row` makes them) as triggered.
 
     Uses the journal's own API, as if sheetsync had handled them in one batch.
     """
@@ -324,7 +324,6 @@ def seed_journal(world: World, watch: str, rows: Sequence[list[str]]) -> Path:
         journal.mark_started(watch, now)
     finally:
         journal.close()
-    return keep_journal(world)
 
 
 def keep_journal(world: World) -> Path:
@@ -335,6 +334,13 @@ def keep_journal(world: World) -> Path:
     pristine = path.with_name("pristine.db")
     shutil.copy2(path, pristine)
     return pristine
+
+
+def check_run(run: ProcessRun, what: str) -> ProcessRun:
+    """`run`, or a RuntimeError with the end of its stderr when it exited non-zero."""
+    if run.exit_code != 0:
+        raise RuntimeError(f"{what} exited {run.exit_code}: {run.stderr[-2000:]}")
+    return run
 
 
 def restore_journal(world: World, pristine: Path) -> None:

@@ -10,6 +10,7 @@ from benchmarks.harness import (
     Bench,
     ProcessRun,
     Requests,
+    check_run,
     fmt_s,
     new_row,
 )
@@ -70,9 +71,7 @@ def compare(bench: Bench) -> Comparison:
             run = bench.sheetsync("once", world)
         else:
             run = bench.run(bench.naive_argv(world))
-        if run.exit_code != 0:
-            raise RuntimeError(f"{name} exited {run.exit_code}: {run.stderr[-2000:]}")
-        runs.append((run, bench.since(before)))
+        runs.append((check_run(run, name), bench.since(before)))
         bench.google.delete_spreadsheet(world.spreadsheet_id)
     (ours, our_count), (naive, naive_count) = runs
     return Comparison(ours, our_count, naive, naive_count)

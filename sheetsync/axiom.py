@@ -39,25 +39,20 @@ from sheetsync.axiom_answers import (
     Verdict,
     backoff,
     classify,
-    one_line,
     parse_retry_after,
     unexpected,
 )
+from sheetsync.config import (
+    DEFAULT_AXIOM_CALLS_PER_MINUTE,
+    DEFAULT_AXIOM_CONNECT_TIMEOUT,
+    DEFAULT_AXIOM_READ_TIMEOUT,
+    DEFAULT_AXIOM_RETRIES,
+)
 from sheetsync.errors import AxiomError, ConfigError
 from sheetsync.pacing import DEFAULT_WINDOW, RollingLimiter
-from sheetsync.redact import MASK, redact
+from sheetsync.redact import MASK, one_line, redact
 
 log = logging.getLogger("sheetsync.axiom")
-
-DEFAULT_BASE_URL = "https://lar.axiom.ai/api/v3"
-DEFAULT_CONNECT_TIMEOUT = 5.0
-"""Seconds to open a connection; a slow connect is retried (nothing was sent)."""
-DEFAULT_READ_TIMEOUT = 30.0
-"""Seconds to wait for an answer; a trigger that times out here is `unknown`."""
-DEFAULT_RETRIES = 3
-"""Extra attempts after a 429, a 5xx or a connection failure before sending."""
-DEFAULT_CALLS_PER_MINUTE = 90
-"""Private pacing when no shared limiter is given (axiom allows 100 per key)."""
 
 
 def failed_before_sending(exc: requests.RequestException) -> bool:
@@ -109,9 +104,9 @@ class AxiomClient:
         *,
         limiter: RollingLimiter | None = None,
         session: requests.Session | None = None,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        read_timeout: float = DEFAULT_READ_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
+        connect_timeout: float = DEFAULT_AXIOM_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_AXIOM_READ_TIMEOUT,
+        retries: int = DEFAULT_AXIOM_RETRIES,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = _random.random,
     ) -> None:
@@ -120,7 +115,7 @@ class AxiomClient:
             raise ConfigError(f"axiom.base_url: {base_url!r} is not an http(s) URL")
         self.base_url = base_url.rstrip("/")
         self._key = api_key
-        self._limiter = limiter or RollingLimiter(DEFAULT_CALLS_PER_MINUTE, DEFAULT_WINDOW)
+        self._limiter = limiter or RollingLimiter(DEFAULT_AXIOM_CALLS_PER_MINUTE, DEFAULT_WINDOW)
         self._session = session or requests.Session()
         # urllib3 must never resend on its own: a resent trigger could start a second run
         no_retry = Retry(total=0, connect=0, read=False, redirect=False, status=0, other=0)

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sheetsync.redact import one_line
+
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 MAX_RETRY_AFTER = 60.0
@@ -88,12 +90,6 @@ class Verdict:
     message: str = ""
     reason: Reason = ""
     body: dict[str, Any] = field(default_factory=dict)
-
-
-def one_line(text: str, limit: int) -> str:
-    """`text` on one line, cut to `limit` characters with an ellipsis."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _parse(answer: Answer) -> tuple[dict[str, Any] | None, str]:

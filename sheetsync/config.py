@@ -23,6 +23,12 @@ DEFAULT_AXIOM_URL = "https://lar.axiom.ai/api/v3"
 DEFAULT_GOOGLE_URL = "https://sheets.googleapis.com"
 DEFAULT_AXIOM_CALLS_PER_MINUTE = 90
 """axiom documents 100 calls per rolling minute per key; keep headroom for other clients."""
+DEFAULT_AXIOM_CONNECT_TIMEOUT = 5.0
+"""Seconds to open a connection; a slow connect is retried (nothing was sent)."""
+DEFAULT_AXIOM_READ_TIMEOUT = 30.0
+"""Seconds to wait for an answer; a trigger that times out here is `unknown`."""
+DEFAULT_AXIOM_RETRIES = 3
+"""Extra attempts after a 429, a 5xx or a connection failure before sending."""
 DEFAULT_GOOGLE_PER_MINUTE = 55
 """Google allows 60 reads and 60 writes per minute per user; keep headroom for humans' tools."""
 
@@ -74,9 +80,11 @@ class AxiomSettings:
     api_key_file: str | None = None
     base_url: str = DEFAULT_AXIOM_URL
     calls_per_minute: int = field(default=DEFAULT_AXIOM_CALLS_PER_MINUTE, metadata=_PER_MINUTE)
-    connect_timeout_seconds: float = field(default=5.0, metadata=_POSITIVE)
-    read_timeout_seconds: float = field(default=30.0, metadata=_POSITIVE)
-    max_retries: int = field(default=3, metadata=_RETRIES)
+    connect_timeout_seconds: float = field(
+        default=DEFAULT_AXIOM_CONNECT_TIMEOUT, metadata=_POSITIVE
+    )
+    read_timeout_seconds: float = field(default=DEFAULT_AXIOM_READ_TIMEOUT, metadata=_POSITIVE)
+    max_retries: int = field(default=DEFAULT_AXIOM_RETRIES, metadata=_RETRIES)
 
     def check(self) -> None:
         """Exactly one place to find the key."""

@@ -43,7 +43,6 @@ from sheetsync.narrow import (
     ReadPlan,
     Scan,
     View,
-    header_of,
     needs_inputs,
     next_plan,
     scan,
@@ -146,7 +145,8 @@ class Engine:
             self.allowance.gate(cycle.watch.name)
         reads = Reads(self.sheets, spreadsheet)
         watches = [c.watch for c in cycles]
-        views = reads.first(watches, narrow_plans(self.journal, watches))
+        narrows = narrow_plans(self.journal, watches, self._plan_text, self._has_started)
+        views = reads.first(watches, narrows)
         for cycle in cycles:
             view = views[cycle.watch.name]
             if isinstance(view, SheetError):
@@ -202,7 +202,6 @@ class Engine:
         watch, report, table = cycle.watch, cycle.report, view.table
         layout = layout_of(watch, table)
         cycle.layout, cycle.narrow = layout, view.known is not None
-        cycle.header = header_of([[h] for h in table[0]])
         report.seen, cycle.height = len(table) - 1, len(table)
         found = scan(view, layout, watch)
         if cycle.narrow:
@@ -279,12 +278,16 @@ class Engine:
         projection.shown.extend(gone)
         return projection
 
-    def _save_plan(self, watch: Watch, plan: ReadPlan | None) -> None:
-        """Keep the next cycle's read plan when it changed (this process owns the journal)."""
-        text = plan.dumps() if plan is not None else None
+    def _plan_text(self, watch: Watch) -> str | None:
+        """A watch's saved read plan, read from the journal once (this process owns it)."""
         if watch.name not in self._plans:
             self._plans[watch.name] = self.journal.read_plan(watch.name)
-        if text != self._plans[watch.name]:
+        return self._plans[watch.name]
+
+    def _save_plan(self, watch: Watch, plan: ReadPlan | None) -> None:
+        """Keep the next cycle's read plan when it changed."""
+        text = plan.dumps() if plan is not None else None
+        if text != self._plan_text(watch):
             self.journal.save_plan(watch.name, text)
             self._plans[watch.name] = text
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from sheetsync.config import Watch
 from sheetsync.errors import SheetError
 from sheetsync.journal import Journal
-from sheetsync.layout import Layout, map_header
-from sheetsync.narrow import NarrowTable, View, header_of, window_spans
+from sheetsync.layout import Layout, map_header, trimmed_header
+from sheetsync.narrow import NarrowTable, View, window_spans
 from sheetsync.plan import Candidate, CellWrite, Entry, TriggerPlan, cell
 from sheetsync.projection import misplaced_repairs, project
 from sheetsync.reading import Reads
@@ -43,9 +43,15 @@ class WatchCycle:
     """Entries the next write shows as they are (`Journal.mark_shown`)."""
     narrow: bool = False
     """The first read took only part of the tab (see `narrow`): so does the flush."""
-    header: tuple[str, ...] = ()
     height: int = 0
     """Rows the first read saw (a flush reads no further: the grid may be no bigger)."""
+
+    @property
+    def prepared(self) -> Layout:
+        """The layout the first read found: every cycle that reaches a flush has one."""
+        if self.layout is None:
+            raise AssertionError(f"watch {self.watch.name}: a flush before the first read")
+        return self.layout
 
     @property
     def claimed(self) -> set[str]:
@@ -79,9 +85,7 @@ class Flusher:
         self, reads: Reads, cycles: list[WatchCycle], *, final: bool
     ) -> dict[str, list[CellWrite]]:
         """Read the tabs again; each tab's writes that put the journal where the ids are."""
-        views = reads.again(
-            [(c.watch, c.layout or layout_of(c.watch, [list(c.header)]), c.spans()) for c in cycles]
-        )
+        views = reads.again([(c.watch, c.prepared, c.spans()) for c in cycles])
         cells: dict[str, list[CellWrite]] = {}
         again: list[WatchCycle] = []
         for cycle in cycles:
@@ -103,9 +107,10 @@ class Flusher:
         watch = cycle.watch
         table = view.table
         narrow = view.known is not None
-        if narrow and header_of([[h] for h in table[0]]) != cycle.header:
+        # a narrow cycle's layout adds no column: its header is the header the first read saw
+        if narrow and trimmed_header(table[0]) != cycle.prepared.header:
             return None
-        layout = cycle.layout if narrow and cycle.layout is not None else layout_of(watch, table)
+        layout = cycle.prepared if narrow else layout_of(watch, table)
         # only rows the sheet does not show yet: loading 100,000 entries costs ~1 s
         changed = self.journal.unshown(watch.name, self.now())
         cycle.entries.update(changed)

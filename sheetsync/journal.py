@@ -90,37 +90,33 @@ class Journal:
             return self.db.execute(sql, params).fetchall()
 
     # -- reads ---------------------------------------------------------------
+    def _select(self, now: datetime, where: str, params: Sequence[object]) -> dict[str, Entry]:
+        """Entries (by row id) of the rows `WHERE where`."""
+        due = iso(now)
+        return {r[0]: _entry(r, due) for r in self.query(f"{_ENTRY_COLUMNS} WHERE {where}", params)}
+
     def entries(self, watch: str, now: datetime) -> dict[str, Entry]:
         """Every row of a watch as the plan sees it."""
-        due = iso(now)
-        cursor = self.query(_ENTRY_COLUMNS + " WHERE watch = ?", (watch,))
-        return {r[0]: _entry(r, due) for r in cursor}
+        return self._select(now, "watch = ?", (watch,))
 
     def unshown(self, watch: str, now: datetime) -> dict[str, Entry]:
         """Rows whose result cells changed since the sheet was last written with them."""
-        due = iso(now)
-        cursor = self.query(_ENTRY_COLUMNS + " WHERE watch = ? AND shown = 0", (watch,))
-        return {r[0]: _entry(r, due) for r in cursor}
+        return self._select(now, "watch = ? AND shown = 0", (watch,))
 
     def entries_needed(self, watch: str, now: datetime, row_ids: Iterable[str]) -> dict[str, Entry]:
         """What a narrow cycle needs: rows not shown yet, claims, waiting rows, and `row_ids`."""
-        due = iso(now)
         found: dict[str, Entry] = {}
         for condition in (  # one query each: every one is served by a partial index
             "shown = 0",
             "checked = 0",
             "state IN ('claimed', 'waiting', 'abandoned', 'sending')",
         ):
-            for r in self.query(_ENTRY_COLUMNS + f" WHERE watch = ? AND {condition}", (watch,)):
-                found[r[0]] = _entry(r, due)
+            found.update(self._select(now, f"watch = ? AND {condition}", (watch,)))
         wanted = [rid for rid in dict.fromkeys(row_ids) if rid not in found]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for r in self.query(
-                _ENTRY_COLUMNS + f" WHERE watch = ? AND row_id IN ({marks})", (watch, *chunk)
-            ):
-                found[r[0]] = _entry(r, due)
+            found.update(self._select(now, f"watch = ? AND row_id IN ({marks})", (watch, *chunk)))
         return found
 
     def has_unchecked(self, watch: str) -> bool:
@@ -231,11 +227,7 @@ class Journal:
                 " updated_at) VALUES (?, ?, 'skipped', ?, ?, ?)",
                 [(watch, rid, fp, SKIPPED_MESSAGE, stamp) for rid, fp in rows],
             )
-            db.execute(
-                "INSERT INTO events (at, watch, row_id, state, detail) VALUES (?, ?, '*',"
-                " 'skipped', ?)",
-                (stamp, watch, f"{len(rows)} rows present at the first cycle"),
-            )
+            event(db, stamp, watch, "*", "skipped", f"{len(rows)} rows present at the first cycle")
 
     def mark_sending(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
         """Commit that these rows' trigger is about to leave (durable before the POST)."""

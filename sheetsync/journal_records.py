@@ -91,7 +91,6 @@ OVERLAPPED_MESSAGE = (
     "the latest run of a name, so this run's outcome is not tracked (max_in_flight = 1 "
     "tracks every run)"
 )
-OUTCOME_STATES = ("triggered", "queued", "error", "waiting", "unknown")
 
 
 @dataclass(frozen=True)

@@ -42,15 +42,21 @@ def norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def trimmed_header(row: Sequence[str]) -> tuple[str, ...]:
+    """A header row without its trailing blank cells."""
+    header = [str(cell) for cell in row]
+    while header and not header[-1].strip():
+        header.pop()
+    return tuple(header)
+
+
 def map_header(header_row: Sequence[str], watch: Watch, data_width: int = 0) -> Layout:
     """Find every column by header name; plan missing result headers or raise `SheetError`.
 
     Missing result columns go right of the widest row (`data_width`), never over cells
     that people filled in columns without a header.
     """
-    header = [str(cell) for cell in header_row]
-    while header and not header[-1].strip():
-        header.pop()
+    header = trimmed_header(header_row)
     base = len(header)
     where: dict[str, int] = {}
     for index, name in enumerate(header):
@@ -79,7 +85,7 @@ def map_header(header_row: Sequence[str], watch: Watch, data_width: int = 0) -> 
     automation = _find(where, watch.automation_column, watch, "automation_column")
     inputs = _input_indexes(header, where, results, watch, {ready, automation})
     gap = [""] * (base - len(header))
-    return Layout(tuple(header + gap + added), inputs, results, ready, automation, tuple(added))
+    return Layout((*header, *gap, *added), inputs, results, ready, automation, tuple(added))
 
 
 _ALWAYS_ADDED = frozenset({"id"})

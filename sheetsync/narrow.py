@@ -29,8 +29,9 @@ from typing import overload
 from sheetsync import schema
 from sheetsync.a1 import column_letter, quote_title
 from sheetsync.config import Watch
-from sheetsync.layout import Layout, norm
+from sheetsync.layout import Layout, norm, trimmed_header
 from sheetsync.plan import Entry, cell
+from sheetsync.projection import NEIGHBOURHOOD
 
 NARROW_FROM_ROWS = 2_000
 """Tabs with fewer rows are read whole every cycle (cheap, and simplest)."""
@@ -40,8 +41,9 @@ MAX_RUNS = 100
 """More separate runs of rows to read than this: the tab is read whole."""
 RUN_GAP = 8
 """Runs of rows closer than this are read as one range."""
-WINDOW = 64
-"""A flush reads this many rows either side of each claimed row (rows move meanwhile)."""
+WINDOW = NEIGHBOURHOOD
+"""A flush reads this many rows either side of each claimed row (rows move meanwhile):
+as many as the cycle kept of its first read, to undo a claim that landed off its row."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,6 @@ class View:
     known: set[int] | None = None
     columns: dict[int, Sequence[str]] | None = None
     """A narrow read's columns as read (index -> cells from row 2 down), for `scan`."""
-
-    def whole(self, number: int) -> bool:
-        return self.known is None or number in self.known
 
 
 _LAYOUT_SETTINGS = (
@@ -140,10 +139,7 @@ def first_ranges(title: str, plan: ReadPlan, layout: Layout) -> list[str]:
 
 def header_of(columns: Sequence[Sequence[str]]) -> tuple[str, ...]:
     """The header row from a `1:1` range read column by column."""
-    header = [col[0] if col else "" for col in columns]
-    while header and not header[-1].strip():
-        header.pop()
-    return tuple(header)
+    return trimmed_header([col[0] if col else "" for col in columns])
 
 
 def as_rows(columns: Sequence[Sequence[str]]) -> list[Sequence[str]]:
@@ -333,4 +329,4 @@ def next_plan(
     rows = tuple(n for n in needed if n < tail)
     if len(runs(rows)) > MAX_RUNS:
         return None
-    return ReadPlan(header_of([[h] for h in table[0]]), settings_key(watch), tail, rows)
+    return ReadPlan(trimmed_header(table[0]), settings_key(watch), tail, rows)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sheetsync.redact import redact
+from sheetsync.redact import one_line, redact
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,7 @@ MAX_ERROR_CHARS = 120
 
 def _one_line(text: str, limit: int) -> str:
     """Text safe to put in a notification field: redacted, without newlines, bounded."""
-    flat = " ".join(redact(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return one_line(redact(text), limit)
 
 
 class Notifier:

@@ -8,7 +8,7 @@ is a flush that cannot place every row it must write within its windows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sheetsync.a1 import quote_title
@@ -38,16 +38,22 @@ class Narrow:
     layout: Layout
 
 
-def narrow_plans(journal: Journal, watches: Sequence[Watch]) -> dict[str, Narrow]:
-    """The watches of a group whose first read may be narrow (by name)."""
+def narrow_plans(
+    journal: Journal,
+    watches: Sequence[Watch],
+    plan_text: Callable[[Watch], str | None],
+    started: Callable[[Watch], bool],
+) -> dict[str, Narrow]:
+    """The watches of a group whose first read may be narrow (by name); `plan_text` and
+    `started` are the engine's cached views of the journal's plans and started marks."""
     tabs = [w.worksheet for w in watches]
     out: dict[str, Narrow] = {}
     for watch in watches:
         if tabs.count(watch.worksheet) > 1 or journal.has_unchecked(watch.name):
             continue  # a shared tab, or a claim to verify against its row's inputs
-        if watch.start_from == "now" and not journal.has_started(watch.name):
+        if watch.start_from == "now" and not started(watch):
             continue
-        text = journal.read_plan(watch.name)
+        text = plan_text(watch)
         plan = ReadPlan.loads(text) if text is not None else None
         if plan is None or plan.settings != settings_key(watch):
             continue
@@ -93,10 +99,8 @@ class Reads:
     def _first(
         self, watches: Sequence[Watch], narrows: dict[str, Narrow]
     ) -> dict[str, View | SheetError | None]:
-        titles = list(dict.fromkeys(w.worksheet for w in watches))
         if not any(w.name in narrows for w in watches):
-            tables = self.sheets.read_tabs(self.spreadsheet, titles)
-            return {w.name: View(list(tables[w.worksheet])) for w in watches}
+            return dict(self.whole(watches))
         ranges: list[str] = []
         spans: dict[str, tuple[int, int]] = {}
         for watch in watches:

@@ -243,17 +243,7 @@ class GoogleSheets:
     def read_tabs(self, spreadsheet_id: str, titles: Sequence[str]) -> dict[str, list[list[str]]]:
         """Every tab's formatted values in one `values:batchGet`."""
         ranges = [quote_title(t) for t in titles]
-        answer = self._call(
-            spreadsheet_id,
-            titles[0],
-            self.http.values_batch_get,
-            spreadsheet_id,
-            ranges,
-            params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
-        )
-        value_ranges = answer.get("valueRanges", [])
-        if len(value_ranges) != len(titles):
-            raise SheetError(f"spreadsheet {spreadsheet_id}: unexpected batchGet answer")
+        value_ranges = self._batch_get(spreadsheet_id, titles[0], ranges, "ROWS")
         return {
             title: [_strings(row) for row in vr.get("values", [])]
             for title, vr in zip(titles, value_ranges, strict=True)
@@ -266,18 +256,25 @@ class GoogleSheets:
         instead of one single-cell list per row.
         """
         title = ranges[0].split("!", 1)[0].strip("'").replace("''", "'")
+        value_ranges = self._batch_get(spreadsheet_id, title, ranges, "COLUMNS")
+        return [[_strings(col) for col in vr.get("values", [])] for vr in value_ranges]
+
+    def _batch_get(
+        self, spreadsheet_id: str, title: str, ranges: Sequence[str], major: str
+    ) -> list[dict[str, Any]]:
+        """One `values:batchGet` of formatted values; its value ranges, one per range."""
         answer = self._call(
             spreadsheet_id,
             title,
             self.http.values_batch_get,
             spreadsheet_id,
             list(ranges),
-            params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "COLUMNS"},
+            params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": major},
         )
-        value_ranges = answer.get("valueRanges", [])
+        value_ranges: list[dict[str, Any]] = answer.get("valueRanges", [])
         if len(value_ranges) != len(ranges):
             raise SheetError(f"spreadsheet {spreadsheet_id}: unexpected batchGet answer")
-        return [[_strings(col) for col in vr.get("values", [])] for vr in value_ranges]
+        return value_ranges
 
     def write_cells(self, spreadsheet_id: str, cells: Mapping[str, Sequence[CellWrite]]) -> None:
         """All cells of several tabs in one `values:batchUpdate` with RAW input."""

@@ -14,11 +14,8 @@ import os
 import select
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import FrameType
-
-SignalHandler = Callable[[int, FrameType | None], object] | int | None
-"""What `signal.signal` returns."""
 
 
 class SignalFlags:

@@ -94,17 +94,17 @@ class Tracker:
         try:
             result = self.axiom.run_data(run.automation)
         except AxiomError as exc:
-            now = self.now()
-            poll = next_poll(now, run.poll_seconds, watch.track_poll_max_seconds)
-            ledger.poll_failed(run, str(exc), poll, now)
-            log.warning(
-                "watch %s: cannot poll the run of %r (next try in %g s): %s",
-                watch.name,
-                run.automation,
-                poll[1],
-                exc,
-            )
-            return
-        now = self.now()
+            result, failure = None, exc
+        now = self.now()  # after the call: the next poll counts from its answer
         poll = next_poll(now, run.poll_seconds, watch.track_poll_max_seconds)
-        ledger.polled(run, result.state, result.raw_status, poll, now)
+        if result is not None:
+            ledger.polled(run, result.state, result.raw_status, poll, now)
+            return
+        ledger.poll_failed(run, str(failure), poll, now)
+        log.warning(
+            "watch %s: cannot poll the run of %r (next try in %g s): %s",
+            watch.name,
+            run.automation,
+            poll[1],
+            failure,
+        )

@@ -225,7 +225,7 @@ class EmulatorServer:
                 self._record(request, 0)
                 return None
             if fault.status is not None:
-                response = self._fault_response(fault)
+                response = self._fault_response(fault, request)
                 self._record(request, response.status)
                 return response
         try:
@@ -238,7 +238,7 @@ class EmulatorServer:
             if fault.drop:
                 return None
             if fault.status is not None:
-                return self._fault_response(fault)
+                return self._fault_response(fault, request)
         return response
 
     def render(self, request: Request, response: Response) -> tuple[bytes, str, dict[str, str]]:
@@ -268,14 +268,15 @@ class EmulatorServer:
         if fault.hold is not None:
             fault.hold.wait()
 
-    def _fault_response(self, fault: Fault) -> Response:
+    def _fault_response(self, fault: Fault, request: Request) -> Response:
         """The answer for an injected status; subclasses shape the body like their service."""
         headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-        body = fault.body if fault.body is not None else self.error_body(fault.status or 500)
-        return Response(fault.status or 500, body, headers)
+        status = fault.status or 500
+        body = fault.body if fault.body is not None else self.error_body(status, request)
+        return Response(status, body, headers)
 
-    def error_body(self, status: int) -> JsonBody | str:
-        """The body the real service sends with this status."""
+    def error_body(self, status: int, request: Request) -> JsonBody | str:
+        """The body the real service sends with this status (`request`: the one answered)."""
         return {"error": {"code": status, "message": f"injected {status}"}}
 
     def _record(self, request: Request, status: int) -> None:

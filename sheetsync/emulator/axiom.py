@@ -28,7 +28,6 @@ from sheetsync.emulator._http import (
 from sheetsync.emulator.axiom_runs import FINAL_STATUSES, RATE_WINDOW, Run, RunsMixin, TriggerRecord
 
 API_PREFIX = "/api/v3"
-ENDPOINTS = ("/trigger", "/run-data", "/list-automations", "/remaining-runtime", "/run-reports")
 
 QUEUED_MESSAGE = (
     "Axiom could not start due to a lack of available resources. "
@@ -115,8 +114,8 @@ class AxiomEmulator(RunsMixin, EmulatorServer):
         return super().start() + API_PREFIX
 
     # -- the service -------------------------------------------------------------
-    def error_body(self, status: int) -> JsonBody | str:
-        """axiom's documented body for an injected status."""
+    def error_body(self, status: int, request: Request | None = None) -> JsonBody | str:
+        """axiom's documented body for an injected status (the same for every request)."""
         messages = {
             400: MISSING_NAME_MESSAGE,
             401: INVALID_KEY_MESSAGE,

@@ -21,6 +21,16 @@ RUN_STATUSES = ("Running", "Success", "Failure", "Finished")
 FINAL_STATUSES = frozenset(RUN_STATUSES[1:])
 
 
+def rolling_max(times: Sequence[float], window: float = RATE_WINDOW) -> int:
+    """The most events in any rolling `window` seconds of sorted `times`."""
+    best = start = 0
+    for end, at in enumerate(times):
+        while times[start] <= at - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
 @dataclass(frozen=True)
 class TriggerRecord:
     """One /trigger call as received (never the key); `outcome` says how it was answered."""
@@ -156,12 +166,7 @@ class RunsMixin:
         """The most calls (all endpoints) seen in any rolling 60 s window of `clock()`."""
         with self.lock:
             times = sorted(self._call_times)
-        best = start = 0
-        for end, at in enumerate(times):
-            while times[start] <= at - RATE_WINDOW:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return rolling_max(times)
 
     # -- bookkeeping for the service ----------------------------------------------
     def _next_outcome(self, name: str) -> tuple[str, float]:

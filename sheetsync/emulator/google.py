@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +43,7 @@ from sheetsync.emulator.google_api import READ_METHODS, WRITE_METHODS, Route, ro
 from sheetsync.emulator.google_auth import (
     INVALID_CREDENTIALS,
     MISSING_CREDENTIALS,
+    TOKEN_LIFETIME,
     Grant,
     GrantError,
     grant,
@@ -125,30 +125,20 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
             "write": collections.deque(),
         }
         self._last_modified = 0.0
-        self._local = threading.local()
 
     def __enter__(self) -> GoogleEmulator:
         self.start()
         return self
 
     # -- HTTP ------------------------------------------------------------------------
-    def dispatch(self, request: Request) -> Response | None:
-        """Remember the request so injected faults get a body shaped for its service."""
-        self._local.request = request
-        try:
-            return super().dispatch(request)
-        finally:
-            self._local.request = None
-
-    def error_body(self, status: int) -> JsonBody | str:
+    def error_body(self, status: int, request: Request) -> JsonBody | str:
         """Google-shaped error JSON (OAuth-shaped on /token, Drive-shaped on Drive)."""
-        request: Request | None = getattr(self._local, "request", None)
-        path = request.path if request is not None else ""
+        path = request.path
         if path == "/token":
             error = "internal_failure" if status >= 500 else "invalid_request"
             return {"error": error, "error_description": f"HTTP {status}"}
         if status == 429 and path.startswith("/v4/"):
-            kind = "Read" if request is not None and request.method == "GET" else "Write"
+            kind = "Read" if request.method == "GET" else "Write"
             return quota_error(kind).body()
         name, message = _STATUS.get(status, ("UNKNOWN", f"HTTP {status}"))
         if path.startswith("/drive/"):
@@ -184,7 +174,7 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
             except GrantError as exc:
                 return Response(400, exc.body())
             self.tokens[issued.token] = issued
-        body = {"access_token": issued.token, "expires_in": 3600, "token_type": "Bearer"}
+        body = {"access_token": issued.token, "expires_in": TOKEN_LIFETIME, "token_type": "Bearer"}
         return Response(200, body)
 
     def _authorize(self, request: Request, found: Route) -> None:

@@ -45,7 +45,6 @@ class Options:
     """How a request wants values read or written."""
 
     major: str = "ROWS"
-    render: str = "FORMATTED_VALUE"
     user_entered: bool = False
     include_values: bool = False
     response_render: str = "FORMATTED_VALUE"
@@ -310,16 +309,6 @@ def _all_or_nothing() -> Iterator[Undo]:
         for row, col, old in reversed(undo):
             row.set(col, old)
         raise
-
-
-def batch_update(book: Book, body: Any) -> dict[str, Any]:
-    """The answer of values:batchUpdate."""
-    return apply_batch(book, plan_batch_update(book, body))
-
-
-def batch_update_by_filter(book: Book, body: Any) -> dict[str, Any]:
-    """The answer of values:batchUpdateByDataFilter."""
-    return apply_batch(book, plan_batch_update_by_filter(book, body))
 
 
 def _totals(book: Book, responses: list[dict[str, Any]]) -> dict[str, Any]:

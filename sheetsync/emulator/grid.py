@@ -46,6 +46,10 @@ class Row:
                 return
             self.cells.extend([None] * (col + 1 - len(self.cells)))
         self.cells[col] = value
+        self.trim()
+
+    def trim(self) -> None:
+        """Drop trailing empty (`None`) cells."""
         while self.cells and self.cells[-1] is None:
             self.cells.pop()
 
@@ -108,8 +112,7 @@ class Sheet:
         """Delete columns [start, end)."""
         for row in self.rows:
             del row.cells[start:end]
-            while row.cells and row.cells[-1] is None:
-                row.cells.pop()
+            row.trim()
         self.col_count -= end - start
 
     def resize(self, rows: int | None = None, cols: int | None = None) -> None:
@@ -122,8 +125,7 @@ class Sheet:
         if cols is not None:
             for row in self.rows:
                 del row.cells[cols:]
-                while row.cells and row.cells[-1] is None:
-                    row.cells.pop()
+                row.trim()
             self.col_count = cols
 
     def sort(self, area: Area, specs: list[tuple[int, bool]]) -> None:
