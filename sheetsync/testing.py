@@ -240,6 +240,18 @@ def recorder() -> tuple[list[float], Callable[[float], None]]:
     return waits, waits.append
 
 
+def signal_thread(pid: int, signum: int) -> None:
+    """Send a signal that the kernel hands to one of a process's other threads, as it may
+    do with any signal sent to a process (Linux: kill() on a thread's id offers the signal
+    to that thread first)."""
+    for tid in sorted(int(t) for t in os.listdir(f"/proc/{pid}/task")):
+        if tid != pid:
+            with contextlib.suppress(ProcessLookupError):  # that thread just ended
+                os.kill(tid, signum)
+                return
+    raise AssertionError(f"process {pid} has no thread but its main one")
+
+
 class DaemonProcess:
     """`sheetsync run -c CONFIG` in a subprocess, stdout and stderr into one log file."""
 
@@ -265,16 +277,8 @@ class DaemonProcess:
         self.proc.send_signal(signum)
 
     def signal_thread(self, signum: int) -> None:
-        """Send a signal that the kernel hands to one of the daemon's other threads, as it
-        may do with any signal sent to a process (Linux: kill() on a thread's id offers the
-        signal to that thread first)."""
-        pid = self.proc.pid
-        for tid in sorted(int(t) for t in os.listdir(f"/proc/{pid}/task")):
-            if tid != pid:
-                with contextlib.suppress(ProcessLookupError):  # that thread just ended
-                    os.kill(tid, signum)
-                    return
-        raise AssertionError(f"the daemon (pid {pid}) has no thread but its main one")
+        """Send a signal that the kernel hands to one of the daemon's other threads."""
+        signal_thread(self.proc.pid, signum)
 
     def wait(self, timeout: float = 30.0) -> int:
         """Its exit code (negative: killed by that signal)."""

@@ -24,6 +24,7 @@ from sheetsync.emulator.axiom import (
     AxiomEmulator,
     build,
 )
+from sheetsync.testing import signal_thread
 
 KEY = "emu-key-5f2c9a"
 AUTOMATIONS = ["Scrape product page", "Enrich lead"]
@@ -398,8 +399,10 @@ def test_command_line_builds_the_configured_emulator() -> None:
     assert (emulator.api_key, emulator.automations, emulator.rate_limit) == ("K", ["A b", "C"], 7)
 
 
-def test_module_serves_standalone() -> None:
-    """`python -m sheetsync.emulator.axiom` serves until interrupted."""
+@pytest.mark.parametrize("to_thread", [False, True], ids=["main-thread", "server-thread"])
+def test_module_serves_standalone(to_thread: bool) -> None:
+    """`python -m sheetsync.emulator.axiom` serves until interrupted, whichever of its
+    threads the kernel hands the signal to."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "sheetsync.emulator.axiom", "--port", "0", "--key", "K",
          "--automation", "Demo"],
@@ -412,5 +415,8 @@ def test_module_serves_standalone() -> None:
         response = requests.post(f"{base}/list-automations", json={"key": "K"}, timeout=5)
         assert json.loads(response.text)["data"]["names"] == ["Demo"]
     finally:
-        proc.send_signal(signal.SIGINT)
+        if to_thread:
+            signal_thread(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=5) == 0

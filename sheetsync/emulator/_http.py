@@ -342,9 +342,16 @@ def _make_handler(app: EmulatorServer) -> type[BaseHTTPRequestHandler]:
 
 
 def serve_until_interrupted(*servers: EmulatorServer) -> None:
-    """Block until Ctrl-C (or SIGTERM turned into KeyboardInterrupt), then stop the servers."""
+    """Block until Ctrl-C (or SIGTERM turned into KeyboardInterrupt), then stop the servers.
+
+    The wait wakes every 0.2 s: a signal the kernel hands to a server thread only runs its
+    Python handler once the main thread runs again, which an endless wait never does
+    (CPython issue 85300).
+    """
+    idle = threading.Event()
     try:
-        threading.Event().wait()
+        while not idle.wait(0.2):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
