@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from sheetsync.allowance import runtime_left
 from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
-from sheetsync.errors import AxiomError, SheetsyncError
+from sheetsync.errors import AxiomError, JournalError, SheetsyncError
 from sheetsync.journal import Journal
+from sheetsync.journal_file import shared_mode, unwritable
 from sheetsync.layout import map_header
 from sheetsync.plan import cell, find_candidates
 from sheetsync.runtime import build_clients
@@ -58,7 +59,7 @@ def run_checks(config: Config, echo: Echo) -> int:
     echo(f"✓ service account {sheets.client_email}")
     names = _automation_names(axiom, echo, bad)
     _shared_tracking(config, echo)
-    journal = _journal(config)
+    journal = _journal(config, echo, bad)
     try:
         for watch in config.watches:
             _check_watch(watch, sheets, names, journal, echo, bad)
@@ -103,13 +104,26 @@ def _shared_tracking(config: Config, echo: Echo) -> None:
             )
 
 
-def _journal(config: Config) -> Journal | None:
-    if not config.state_path.exists():
+def _journal(config: Config, echo: Echo, bad: Echo) -> Journal | None:
+    """The journal as `run` would open it, read-only and without its lock (a daemon may run)."""
+    path = config.state_path
+    problem = unwritable(path)
+    if problem is not None:
+        bad(f"journal {path}: {problem}; run would stop (exit 2)")
+        return None
+    if not path.exists():
+        echo(f"✓ journal {path}: none yet; the first run creates it")
         return None
     try:
-        return Journal(config.state_path, lock=False)
-    except SheetsyncError:
+        journal = Journal(path, readonly=True)
+    except JournalError as exc:
+        bad(f"journal {exc}")
         return None
+    mode = shared_mode(path)
+    if mode is not None:
+        echo(f"! journal {path} is readable by others (mode {mode:04o}); run: chmod 600 {path}")
+    echo(f"✓ journal {path}")
+    return journal
 
 
 def _check_watch(

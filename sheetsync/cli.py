@@ -141,10 +141,9 @@ def status(config_path: Path, limit: int) -> None:
 
     try:
         config = load_config(config_path, os.environ, secrets=False)
-    except ConfigError as exc:
+        print_status(config, limit)
+    except (ConfigError, JournalError) as exc:
         _fail(str(exc), EXIT_CONFIG)
-        return
-    print_status(config, limit)
 
 
 @main.command()

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 import time
 from collections.abc import Callable, Container, Sequence
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from typing import Protocol
 
 from sheetsync.allowance import Allowance, RuntimePort
 from sheetsync.config import Watch
-from sheetsync.errors import SheetError
+from sheetsync.errors import JournalError, SheetError
 from sheetsync.flushing import Flusher, WatchCycle, layout_of
 from sheetsync.journal import Journal
 from sheetsync.layout import Layout
@@ -129,9 +128,9 @@ class Engine:
         except SheetError as exc:
             for cycle in cycles:
                 cycle.report.error = cycle.report.error or str(exc)
-        except sqlite3.Error as exc:  # the journal: disk full, file removed, locked too long
+        except JournalError as exc:  # the journal: disk full, file damaged, locked too long
             for cycle in cycles:
-                cycle.report.error = f"journal {self.journal.path}: {exc}"
+                cycle.report.error = str(exc)
         for cycle in cycles:
             cycle.report.seconds = self.timer() - began
         return [c.report for c in cycles]

@@ -7,12 +7,15 @@
     │   └── RangeError       a range reaches past the tab's grid (rows were deleted)
     ├── AxiomError           an axiom call other than /trigger failed (trigger outcomes are values)
     └── JournalError         the local state file is unusable or locked by another process
+                             (`reason`: a `JournalReason`)
 
 Third-party exceptions are translated at the adapter boundary with `raise ... from exc`;
 messages are one line, name the file/key/worksheet/row involved, and never carry a secret.
 """
 
 from __future__ import annotations
+
+import enum
 
 
 class SheetsyncError(Exception):
@@ -39,5 +42,22 @@ class AxiomError(SheetsyncError):
     """An axiom API call (not a trigger outcome) failed."""
 
 
+class JournalReason(enum.Enum):
+    """Why the journal cannot be used."""
+
+    UNAVAILABLE = "unavailable"
+    """The file cannot be opened, read or written (permissions, read-only filesystem, disk)."""
+    LOCKED = "locked"
+    """Another sheetsync process holds the journal's lock."""
+    DAMAGED = "damaged"
+    """Not a complete sheetsync journal: empty, truncated, garbage, or its WAL left alone."""
+    NEWER = "newer"
+    """Written by a newer sheetsync: a schema version or a row state this one does not know."""
+
+
 class JournalError(SheetsyncError):
     """The local journal cannot be opened, or another sheetsync holds its lock."""
+
+    def __init__(self, message: str, reason: JournalReason = JournalReason.UNAVAILABLE) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -4,24 +4,22 @@ Record before acting: a claim is committed before the sheet shows it, `sending` 
 committed before the POST leaves, and the outcome is committed before the sheet is
 written. A process that dies at any instant leaves a journal from which the next
 start can tell what happened; `recover()` turns every `sending` row into `unknown`.
+Opening the file (creation, permissions, schema versions) is `journal_file`'s.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sheetsync.errors import JournalError
+from sheetsync.journal_file import journal_error, open_file, private_dir
 from sheetsync.journal_records import (
-    ADDED_COLUMNS,
-    SCHEMA,
     SKIPPED_MESSAGE,
-    TRIGGERS,
     UNKNOWN_MESSAGE,
     Event,
     Outcome,
@@ -36,34 +34,34 @@ from sheetsync.plan import Entry
 class Journal:
     """One SQLite file, one writer process (an exclusive lock file guards it)."""
 
-    def __init__(self, path: Path, *, lock: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lock: bool = True,
+        readonly: bool = False,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """Open (creating) the journal; `readonly`: no lock, nothing written (check, status)."""
         self.path = path
         self._lock_file: IO[str] | None = None
         self._mutex = threading.RLock()  # one connection, shared by the scheduler's threads
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if lock:
-                self._lock_file = take_lock(path)
-            self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA busy_timeout=5000")
-            self.db.executescript(SCHEMA)
-            self._migrate()
-        except sqlite3.Error as exc:
+            if not readonly:
+                private_dir(path.parent)
+                if lock:
+                    self._lock_file = take_lock(path)
+            opened = open_file(path, now, readonly=readonly)
+        except BaseException as exc:
             self.close()
-            raise JournalError(f"{path}: cannot open the journal: {exc}") from None
-        except OSError as exc:
-            self.close()
-            raise JournalError(f"{path}: cannot open the journal: {exc.strerror}") from None
-
-    def _migrate(self) -> None:
-        """Bring a journal written by an older sheetsync up to the current schema."""
-        present = {row[1] for row in self.db.execute("PRAGMA table_info(rows)")}
-        for name, declaration in ADDED_COLUMNS.items():
-            if name not in present:
-                self.db.execute(f"ALTER TABLE rows ADD COLUMN {name} {declaration}")
-        self.db.executescript(TRIGGERS)
+            if isinstance(exc, OSError):  # the folder or the lock file
+                raise journal_error(exc, path, "cannot open the journal") from exc
+            raise
+        self.db = opened.db
+        self.created = opened.created
+        """This open made the journal: it knows no row (a lost journal starts like this)."""
+        self.created_at = opened.created_at
+        """When the journal was made (`""` when made before sheetsync recorded it)."""
 
     def close(self) -> None:
         """Close the database and release the lock."""
@@ -76,18 +74,27 @@ class Journal:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; a SQLite error in it leaves as a `JournalError`."""
         with self._mutex:
-            self.db.execute("BEGIN IMMEDIATE")
             try:
-                yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    with suppress(sqlite3.Error):  # SQLite may have rolled back already
+                        self.db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise journal_error(exc, self.path, "journal write failed") from exc
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows a read returns; a SQLite error leaves as a `JournalError`."""
         with self._mutex:
-            return self.db.execute(sql, params).fetchall()
+            try:
+                return self.db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise journal_error(exc, self.path, "journal read failed") from exc
 
     # -- reads ---------------------------------------------------------------
     def _select(self, now: datetime, where: str, params: Sequence[object]) -> dict[str, Entry]:

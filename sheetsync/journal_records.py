@@ -80,6 +80,18 @@ ADDED_COLUMNS = {
 }
 """Columns of `rows` newer than the first schema: added to an older journal when it opens."""
 
+META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+"""Facts about the journal itself: `created_at` and `created_by` (a new journal's first open)."""
+
+STATES = frozenset(
+    {"claimed", "sending", "triggered", "queued", "error", "waiting", "unknown", "skipped"}
+    | {"abandoned"}  # a claim whose row left the sheet before it was sent
+)
+"""Every `rows.state` this sheetsync writes. Another one means a newer sheetsync wrote the
+journal: projecting it would blank the row's status cell."""
+RUN_STATES = frozenset({"", "running", "success", "failure", "overlapped", "untracked"})
+"""Every `rows.run_status` this sheetsync writes."""
+
 UNKNOWN_MESSAGE = (
     "sheetsync stopped while this row's trigger was being sent, so axiom may or may not "
     "have started the run. Check the automation's run history in axiom; type retry in "

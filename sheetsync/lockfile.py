@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
 from typing import IO
 
-from sheetsync.errors import JournalError
+from sheetsync.errors import JournalError, JournalReason
+
+PRIVATE = 0o600
+"""Mode of every file of the state: the journal holds viewer links (with VNC passwords)."""
 
 
 def take_lock(path: Path) -> IO[str]:
     """Hold an exclusive lock on `<path>.lock` (holding our pid) for the life of the process."""
     lock_path = path.with_name(path.name + ".lock")
-    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the process life
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE)
+    with contextlib.suppress(PermissionError):  # the umask may have narrowed it; not ours: leave it
+        os.fchmod(fd, PRIVATE)
+    handle = os.fdopen(fd, "r+", encoding="utf-8")
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        handle.seek(0)
         owner = handle.read().strip() or "another process"
         handle.close()
         raise JournalError(
             f"{path}: another sheetsync (pid {owner}) is using this state file; "
-            "stop it first or give this one its own [state] path"
+            "stop it first or give this one its own [state] path",
+            JournalReason.LOCKED,
         ) from None
-    handle.seek(0)
     handle.truncate()
     handle.write(str(os.getpid()))
     handle.flush()

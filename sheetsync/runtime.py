@@ -98,7 +98,7 @@ def open_runtime(
     """Open the journal (taking its lock), recover from a previous stop, build the engine."""
     sheets, axiom = build_clients(config, sleep=sleep, monotonic=monotonic)
     if journal is None:
-        journal = Journal(config.state_path)
+        journal = Journal(config.state_path, now=now)
         recovered = journal.recover(now())
         if recovered:
             log.warning(

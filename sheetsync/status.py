@@ -15,7 +15,7 @@ def print_status(config: Config, limit: int, console: Console | None = None) -> 
     if not config.state_path.exists():
         console.print(f"no journal yet at {config.state_path}: sheetsync has not run")
         return
-    journal = Journal(config.state_path, lock=False)
+    journal = Journal(config.state_path, readonly=True)
     try:
         for watch in config.watch:
             counts = journal.counts(watch.name)

@@ -241,6 +241,9 @@ def test_notify_ready_watchdog_status_stopping_and_journald_lines(
     cycles = [line for line in info if CYCLE_LINE.match(line)]
     assert len(cycles) >= 3
     others = [line for line in info if line not in cycles]
+    journal = config.parent / "sheetsync.db"
+    assert others[0] == f"<6>sheetsync.journal: created a new journal at {journal}"
+    others = others[1:]
     assert [line.split(":")[0] for line in others] == ["<6>sheetsync.daemon"] * 3, others
     assert others[0].startswith("<6>sheetsync.daemon: sheetsync started: 1 watch(es): w0;")
     assert others[1].startswith("<6>sheetsync.daemon: SIGTERM received:")
