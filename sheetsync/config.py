@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from sheetsync.endpoints import url_problem
 from sheetsync.errors import ConfigError
 from sheetsync.schema import INTERNAL, Invalid, build, keys, limits, values
 
@@ -85,11 +86,13 @@ class AxiomSettings:
     )
     read_timeout_seconds: float = field(default=DEFAULT_AXIOM_READ_TIMEOUT, metadata=_POSITIVE)
     max_retries: int = field(default=DEFAULT_AXIOM_RETRIES, metadata=_RETRIES)
+    allow_insecure_http: bool = False
 
     def check(self) -> None:
-        """Exactly one place to find the key."""
+        """Exactly one place to find the key; the key travels encrypted."""
         if (self.api_key_env is None) == (self.api_key_file is None):
             raise ValueError("set exactly one of api_key_env or api_key_file")
+        _check_url(self.base_url, "base_url", "the axiom key", "axiom", self.allow_insecure_http)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,13 @@ class GoogleSettings:
     writes_per_minute: int = field(default=DEFAULT_GOOGLE_PER_MINUTE, metadata=_PER_MINUTE)
     timeout_seconds: float = field(default=30.0, metadata=_POSITIVE)
     max_retries: int = field(default=5, metadata=_RETRIES)
+    allow_insecure_http: bool = False
+    """Also lets the service-account file's `token_uri` be plain http (see `sheet`)."""
+
+    def check(self) -> None:
+        """Google's access tokens travel encrypted."""
+        carries = "Google access tokens"
+        _check_url(self.api_base_url, "api_base_url", carries, "google", self.allow_insecure_http)
 
 
 @dataclass(frozen=True)
@@ -262,6 +272,12 @@ def resolve_path(value: str, source: Path, environ: Mapping[str, str] | None = N
 
     path = Path(os.path.expanduser(_VARIABLE.sub(lookup, value)))
     return path if path.is_absolute() else source.parent / path
+
+
+def _check_url(url: str, key: str, carries: str, section: str, allow_insecure: bool) -> None:
+    problem = url_problem(url, carries, section, allow_insecure=allow_insecure)
+    if problem is not None:
+        raise Invalid((key,), problem)
 
 
 def _check_cron(expression: str) -> None:

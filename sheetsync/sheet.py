@@ -30,6 +30,7 @@ from google.oauth2 import service_account
 
 from sheetsync.a1 import column_letter, quote_title
 from sheetsync.config import GoogleSettings, read_secret_file
+from sheetsync.endpoints import url_problem
 from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError
 from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.plan import CellWrite
@@ -182,7 +183,7 @@ class GoogleSheets:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        info = _load_key(key_path, source)
+        info = _load_key(key_path, source, allow_insecure=settings.allow_insecure_http)
         self.client_email = str(info.get("client_email", "the service account"))
         from sheetsync.redact import register_secret
 
@@ -370,7 +371,7 @@ def _translate(
     return SheetError(f"{where}: Google answered {status}: {message}")
 
 
-def _load_key(key_path: Path, source: Path) -> dict[str, Any]:
+def _load_key(key_path: Path, source: Path, *, allow_insecure: bool) -> dict[str, Any]:
     text = read_secret_file(key_path, "google.service_account_file", source)
     try:
         info = json.loads(text)
@@ -381,5 +382,12 @@ def _load_key(key_path: Path, source: Path) -> dict[str, Any]:
     if not isinstance(info, dict) or info.get("type") != "service_account":
         raise ConfigError(
             f"{source}: google.service_account_file: {key_path} is not a service-account key"
+        )
+    token_uri = str(info.get("token_uri", ""))
+    carries = "the signed key assertion"
+    problem = url_problem(token_uri, carries, "google", allow_insecure=allow_insecure)
+    if problem is not None:
+        raise ConfigError(
+            f"{source}: google.service_account_file: {key_path}: token_uri: {problem}"
         )
     return info
