@@ -10,6 +10,7 @@ from sheetsync.allowance import runtime_left
 from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
 from sheetsync.errors import AxiomError, JournalError, SheetsyncError
+from sheetsync.headers import header_warnings
 from sheetsync.journal import Journal
 from sheetsync.journal_file import shared_mode, unwritable
 from sheetsync.layout import map_header
@@ -145,10 +146,8 @@ def _check_watch(
     except SheetsyncError as exc:
         bad(f"{label}: {exc}")
         return
-    header = [h for h in table[0] if h.strip()]
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        echo(f"! {label}: duplicate header names {dupes}; the first of each is used")
+    for warning in header_warnings(table, layout):
+        echo(f"! {label}: {warning.text}")
     if layout.added:
         echo(f"  {label}: will add result column(s) {list(layout.added)}")
     entries = journal.entries(watch.name, datetime.now(UTC)) if journal else {}

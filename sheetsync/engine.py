@@ -36,6 +36,7 @@ from sheetsync.allowance import Allowance, RuntimePort
 from sheetsync.config import Watch
 from sheetsync.errors import JournalError, SheetError
 from sheetsync.flushing import Flusher, WatchCycle, layout_of
+from sheetsync.headers import HeaderWarnings
 from sheetsync.journal import Journal
 from sheetsync.layout import Layout
 from sheetsync.narrow import (
@@ -109,6 +110,7 @@ class Engine:
         self.tracker = Tracker(axiom, journal, now)
         self.allowance = Allowance(axiom, journal, now)
         self.flusher = Flusher(journal, now)
+        self.headers = HeaderWarnings()
         self._started: set[str] = set()
         self._plans: dict[str, str | None] = {}
         """Each watch's saved read plan, as last read or written."""
@@ -201,6 +203,7 @@ class Engine:
         watch, report, table = cycle.watch, cycle.report, view.table
         layout = layout_of(watch, table)
         cycle.layout, cycle.narrow = layout, view.known is not None
+        self.headers.see(watch, table, layout, data=not cycle.narrow)
         report.seen, cycle.height = len(table) - 1, len(table)
         found = scan(view, layout, watch)
         if cycle.narrow:
