@@ -255,17 +255,14 @@ def _migrate(db: sqlite3.Connection, version: int, path: Path | None) -> None:
 
 
 def _refuse_unknown_states(db: sqlite3.Connection, path: Path) -> None:
-    states = ", ".join(f"'{s}'" for s in sorted(STATES))
-    runs = ", ".join(f"'{s}'" for s in sorted(RUN_STATES))
-    found = db.execute(
-        f"SELECT state, run_status FROM rows WHERE state NOT IN ({states})"
-        f" OR run_status NOT IN ({runs}) LIMIT 1"
-    ).fetchone()
-    if found is not None:
-        state, run = found
-        what = f"row state {state!r}" if state not in STATES else f"run status {run!r}"
+    """Row and run states this sheetsync does not write come from a newer one."""
+    states = {state for (state,) in db.execute("SELECT DISTINCT state FROM rows")}  # an index
+    runs = {run for (run,) in db.execute("SELECT DISTINCT run_status FROM rows")}
+    unknown = [f"row state {s!r}" for s in sorted(states - STATES)]
+    unknown += [f"run status {r!r}" for r in sorted(runs - RUN_STATES)]
+    if unknown:
         raise JournalError(
-            f"{path}: {what} is unknown to this sheetsync: a newer sheetsync wrote this "
+            f"{path}: {unknown[0]} is unknown to this sheetsync: a newer sheetsync wrote this "
             "journal; upgrade sheetsync (refused, so that no status cell is blanked)",
             JournalReason.NEWER,
         )
