@@ -201,11 +201,9 @@ def _create(path: Path, now: datetime) -> None:
     try:
         _write_ahead(db)
         _migrate(db, 0, None)
-        from importlib.metadata import version  # only here: a new journal is rare
-
         db.execute(
             "INSERT INTO meta VALUES ('created_at', ?), ('created_by', ?)",
-            (iso(now), f"sheetsync {version('sheetsync')}"),
+            (iso(now), f"sheetsync {_version_of_sheetsync()}"),
         )
     finally:
         db.close()
@@ -216,6 +214,15 @@ def _create(path: Path, now: datetime) -> None:
     finally:
         os.close(directory)
     log.info("created a new journal at %s", path)
+
+
+def _version_of_sheetsync() -> str:
+    from importlib import metadata  # only here: a new journal is rare
+
+    try:
+        return metadata.version("sheetsync")
+    except metadata.PackageNotFoundError:  # run from a source tree that was not installed
+        return "(not installed)"
 
 
 def _companions(path: Path) -> list[Path]:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from click.testing import CliRunner
 from sheetsync.cli import main
 from sheetsync.errors import JournalError
 from sheetsync.journal import Journal
+from sheetsync.journal_file import SCHEMA_VERSION
 from sheetsync.lockfile import take_lock
 from sheetsync.testing import World
 
@@ -141,7 +143,8 @@ def test_a_journal_written_before_schema_versions_opens_and_is_migrated(tmp_path
     before = sqlite3.connect(path).execute("SELECT * FROM rows ORDER BY watch, row_id").fetchall()
     journal = Journal(path)
     try:
-        assert not journal.created
+        assert user_version(path) == SCHEMA_VERSION
+        assert not journal.created and journal.created_at == ""
         assert journal.counts("w0") == {
             "claimed": 1,
             "error": 1,
@@ -152,17 +155,10 @@ def test_a_journal_written_before_schema_versions_opens_and_is_migrated(tmp_path
             "waiting": 1,
         }
         assert journal.query("SELECT * FROM rows ORDER BY watch, row_id") == before
-        assert journal.recover(journal_now()) == 1
+        assert journal.recover(datetime(2026, 1, 6, tzinfo=UTC)) == 1  # the `sending` row
     finally:
         journal.close()
-    assert user_version(path) >= 1
     Journal(path).close()  # a second open finds nothing to migrate
-
-
-def journal_now() -> object:
-    from datetime import UTC, datetime
-
-    return datetime(2026, 1, 6, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("newer", ["schema version", "row state"])
@@ -303,22 +299,39 @@ def test_check_reports_a_journal_run_could_not_use(world: World, how: str) -> No
     assert any(line.startswith("✗") and str(path) in line for line in output.splitlines()), output
 
 
+FIRST_SCHEMA = """
+CREATE TABLE rows (
+    watch TEXT NOT NULL, row_id TEXT NOT NULL, state TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0, fingerprint TEXT NOT NULL DEFAULT '',
+    automation TEXT NOT NULL DEFAULT '', link TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '', triggered_at TEXT NOT NULL DEFAULT '',
+    run_status TEXT NOT NULL DEFAULT '', waits INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL DEFAULT '', updated_at TEXT NOT NULL,
+    PRIMARY KEY (watch, row_id)
+);
+"""
+"""The journal of the first sheetsync: one table, none of the later columns."""
+
+
 def test_check_reads_a_locked_journal_and_changes_nothing(world: World) -> None:
-    """check beside a running daemon: no lock taken, no migration written, exit 0."""
+    """check beside a running daemon: no lock taken, the old schema not migrated, exit 0."""
     world.sheet([HEADER, *ROWS[:1]])
     config = world.config()
     path = world.folder / "sheetsync.db"
-    load_dump(path, "journal_v0.sql")
+    db = sqlite3.connect(path)
+    db.executescript(FIRST_SCHEMA)
+    db.close()
+    before = path.read_bytes()
     holder = take_lock(path)  # a running daemon's
     try:
         code, output = invoke(world, "check", "-c", str(config))
     finally:
         holder.close()
     assert code == 0, output
-    assert str(path) in output
-    assert user_version(path) == 0
-    Journal(path).close()  # the lock was never taken
-    assert user_version(path) >= 1
+    assert "the next cycle would trigger 1 row(s)" in output
+    assert path.read_bytes() == before
+    Journal(path).close()  # a daemon starting now migrates it
+    assert user_version(path) == SCHEMA_VERSION
 
 
 def test_status_on_a_damaged_journal_prints_one_line_and_exits_2(world: World) -> None:
