@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from sheetsync.endpoints import url_problem
+from sheetsync.endpoints import require_secure
 from sheetsync.errors import ConfigError
 from sheetsync.schema import INTERNAL, Invalid, build, keys, limits, values
 
@@ -92,7 +92,7 @@ class AxiomSettings:
         """Exactly one place to find the key; the key travels encrypted."""
         if (self.api_key_env is None) == (self.api_key_file is None):
             raise ValueError("set exactly one of api_key_env or api_key_file")
-        _check_url(self.base_url, "base_url", "the axiom key", "axiom", self.allow_insecure_http)
+        require_secure("axiom", "base_url", self.base_url, self.allow_insecure_http)
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,7 @@ class GoogleSettings:
 
     def check(self) -> None:
         """Google's access tokens travel encrypted."""
-        carries = "Google access tokens"
-        _check_url(self.api_base_url, "api_base_url", carries, "google", self.allow_insecure_http)
+        require_secure("google", "api_base_url", self.api_base_url, self.allow_insecure_http)
 
 
 @dataclass(frozen=True)
@@ -272,12 +271,6 @@ def resolve_path(value: str, source: Path, environ: Mapping[str, str] | None = N
 
     path = Path(os.path.expanduser(_VARIABLE.sub(lookup, value)))
     return path if path.is_absolute() else source.parent / path
-
-
-def _check_url(url: str, key: str, carries: str, section: str, allow_insecure: bool) -> None:
-    problem = url_problem(url, carries, section, allow_insecure=allow_insecure)
-    if problem is not None:
-        raise Invalid((key,), problem)
 
 
 def _check_cron(expression: str) -> None:

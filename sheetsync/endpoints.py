@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+from sheetsync.schema import Invalid
+
 
 def is_loopback(host: str) -> bool:
     """Whether `host` names this machine without a lookup (127.0.0.0/8, ::1, localhost)."""
@@ -40,3 +42,13 @@ def url_problem(url: str, carries: str, section: str, *, allow_insecure: bool) -
             f"set allow_insecure_http = true in [{section}] (loopback addresses are allowed)"
         )
     return None
+
+
+_CARRIES = {"axiom": "the axiom key", "google": "Google access tokens"}
+
+
+def require_secure(section: str, key: str, url: str, allow_insecure: bool) -> None:
+    """In a config section's check: raise `Invalid` naming `key` when `url` may not be used."""
+    problem = url_problem(url, _CARRIES[section], section, allow_insecure=allow_insecure)
+    if problem is not None:
+        raise Invalid((key,), problem)
