@@ -12,11 +12,11 @@ from sheetsync.config import Config, Watch
 from sheetsync.errors import AxiomError, JournalError, SheetsyncError
 from sheetsync.headers import header_warnings
 from sheetsync.journal import Journal
-from sheetsync.journal_file import shared_mode, unwritable
 from sheetsync.layout import map_header
 from sheetsync.plan import cell, find_candidates
 from sheetsync.runtime import build_clients
 from sheetsync.sheet import GoogleSheets
+from sheetsync.state_dir import shared_mode, unwritable
 
 Echo = Callable[[str], None]
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sheetsync.journal_file import journal_error, open_file, private_dir
+from sheetsync.journal_file import journal_error, open_file
 from sheetsync.journal_records import (
     SKIPPED_MESSAGE,
     UNKNOWN_MESSAGE,
@@ -29,6 +29,7 @@ from sheetsync.journal_records import (
 )
 from sheetsync.lockfile import take_lock
 from sheetsync.plan import Entry
+from sheetsync.state_dir import private_dir
 
 
 class Journal:

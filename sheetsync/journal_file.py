@@ -2,11 +2,15 @@
 
 A new journal is built beside its path and moved into place whole, so a file at the path
 is always one some sheetsync finished: an empty, truncated or foreign file there is
-damage, reported by name and never replaced. `PRAGMA user_version` numbers the schema;
-`MIGRATIONS[n]` takes version n to n + 1 in one transaction (version 0: every journal
-written before versions existed). A newer version, or a row state this sheetsync does not
-know, means a newer sheetsync wrote the file: refused, since projecting states it does
-not know would blank status cells. Every SQLite error leaves as a `JournalError`.
+damage, reported by name and never replaced. A newer schema version, or a row state this
+sheetsync does not know, means a newer sheetsync wrote the file: refused, since projecting
+states it does not know would blank status cells. Every SQLite error leaves as a
+`JournalError`.
+
+Schema changes: an additive one (a table, an index, a column with a default) goes into
+`journal_records` (`SCHEMA`, `TRIGGERS`, `ADDED_COLUMNS`) and reaches every journal at
+its next writable open, with no new version; one an older sheetsync would misread gets a
+version of its own, a step appended to `MIGRATIONS` (`PRAGMA user_version` counts them).
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import contextlib
 import logging
 import os
 import sqlite3
-import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,19 +34,16 @@ from sheetsync.journal_records import (
     TRIGGERS,
     iso,
 )
-from sheetsync.lockfile import PRIVATE
+from sheetsync.state_dir import PRIVATE, shared_mode
 
 log = logging.getLogger("sheetsync.journal")
 
-PRIVATE_DIR = 0o700
-"""Mode of a state directory sheetsync creates."""
 _DAMAGED_CODES = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})
 _RESTORE = "restore it from a backup, or move it away to let sheetsync start a new journal"
 
 
-def _first_version(db: sqlite3.Connection) -> None:
-    """Version 1: the tables, later columns and indexes of every journal before versions,
-    and `meta`."""
+def _shape(db: sqlite3.Connection) -> None:
+    """The current tables, columns, indexes and `meta`, each added where missing."""
     _script(db, SCHEMA)
     present = {row[1] for row in db.execute("PRAGMA table_info(rows)")}
     for name, declaration in ADDED_COLUMNS.items():
@@ -53,7 +53,9 @@ def _first_version(db: sqlite3.Connection) -> None:
     db.execute(META)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_first_version,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_shape,)
+"""`MIGRATIONS[n]` takes a journal of version n to n + 1. Version 1 is every journal from
+before versions, brought to the current shape and given `meta`."""
 SCHEMA_VERSION = len(MIGRATIONS)
 """The schema version this sheetsync writes (`PRAGMA user_version`)."""
 
@@ -79,13 +81,6 @@ def journal_error(exc: sqlite3.Error | OSError, path: Path, doing: str) -> Journ
             f"{path}: the journal is damaged ({exc}); {_RESTORE}", JournalReason.DAMAGED
         )
     return JournalError(f"{path}: {doing}: {exc}")
-
-
-def private_dir(folder: Path) -> None:
-    """Create the state directory (0700 whatever the umask); an existing one is left as is."""
-    if not folder.is_dir():
-        folder.mkdir(parents=True, mode=PRIVATE_DIR, exist_ok=True)
-        os.chmod(folder, PRIVATE_DIR)
 
 
 def open_file(path: Path, now: Callable[[], datetime], *, readonly: bool = False) -> Opened:
@@ -119,29 +114,6 @@ def open_file(path: Path, now: Callable[[], datetime], *, readonly: bool = False
             raise
     except (sqlite3.Error, OSError) as exc:
         raise journal_error(exc, path, doing) from exc
-
-
-def shared_mode(path: Path) -> int | None:
-    """The journal's mode when group or others may read it (else `None`)."""
-    info = path.stat()
-    if stat.S_ISREG(info.st_mode) and info.st_mode & (stat.S_IRGRP | stat.S_IROTH):
-        return stat.S_IMODE(info.st_mode)
-    return None
-
-
-def unwritable(path: Path) -> str | None:
-    """Why `run` could not write the journal at `path`, or `None` when it could."""
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent  # `run` creates the missing ones
-    with contextlib.suppress(OSError):
-        if os.statvfs(folder).f_flag & os.ST_RDONLY:
-            return f"{folder} is on a read-only filesystem"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"folder {folder} is not writable by this user"
-    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-        return "not readable and writable by this user"
-    return None
 
 
 def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -246,19 +218,27 @@ def _version(db: sqlite3.Connection, path: Path) -> int:
 
 
 def _migrate(db: sqlite3.Connection, version: int, path: Path | None) -> None:
-    """Bring the schema from `version` to `SCHEMA_VERSION`, one transaction per step."""
+    """Bring the schema from `version` to `SCHEMA_VERSION`, then add what is missing of
+    the current shape; one transaction per step."""
     for step in range(version, SCHEMA_VERSION):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            MIGRATIONS[step](db)
-            db.execute(f"PRAGMA user_version = {step + 1}")
-            db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-            raise
+        _in_transaction(db, MIGRATIONS[step], step + 1)
+    _in_transaction(db, _shape, SCHEMA_VERSION)
     if path is not None and version < SCHEMA_VERSION:
         log.info("journal %s: schema version %d -> %d", path, version, SCHEMA_VERSION)
+
+
+def _in_transaction(
+    db: sqlite3.Connection, step: Callable[[sqlite3.Connection], None], version: int
+) -> None:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        step(db)
+        db.execute(f"PRAGMA user_version = {version}")
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
 
 
 def _refuse_unknown_states(db: sqlite3.Connection, path: Path) -> None:

@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from sheetsync.errors import JournalError, JournalReason
-
-PRIVATE = 0o600
-"""Mode of every file of the state: the journal holds viewer links (with VNC passwords)."""
+from sheetsync.state_dir import PRIVATE
 
 
 def take_lock(path: Path) -> IO[str]:

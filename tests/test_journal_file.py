@@ -161,6 +161,24 @@ def test_a_journal_written_before_schema_versions_opens_and_is_migrated(tmp_path
     Journal(path).close()  # a second open finds nothing to migrate
 
 
+def test_an_additive_schema_change_reaches_a_current_journal_without_a_version(
+    tmp_path: Path,
+) -> None:
+    """Tables, indexes and columns of the current shape are added at every writable open."""
+    path = tmp_path / "sheetsync.db"
+    Journal(path).close()
+    db = sqlite3.connect(path)
+    db.executescript("DROP INDEX rows_sending; DROP TABLE plans;")
+    db.close()
+    journal = Journal(path)
+    try:
+        found = {name for (name,) in journal.query("SELECT name FROM sqlite_master")}
+        assert {"rows_sending", "plans"} <= found
+    finally:
+        journal.close()
+    assert user_version(path) == SCHEMA_VERSION
+
+
 @pytest.mark.parametrize("newer", ["schema version", "row state"])
 def test_a_journal_from_a_newer_sheetsync_is_refused_and_the_sheet_kept(
     world: World, newer: str
