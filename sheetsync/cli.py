@@ -14,6 +14,10 @@ import click
 
 from sheetsync.errors import ConfigError, JournalError, SheetsyncError
 
+DISTRIBUTION = "sheetsync-axiom"
+"""The name on the package index (`sheetsync` there is an unrelated project); the import
+package and the command stay `sheetsync`."""
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -64,7 +68,7 @@ def _fail(message: str, code: int) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="sheetsync")
+@click.version_option(package_name=DISTRIBUTION)
 def main() -> None:
     """Turn new Google Sheet rows into axiom.ai runs and write the outcome back into each row."""
 
