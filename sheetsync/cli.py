@@ -6,7 +6,7 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -67,10 +67,22 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _ensure_home(environ: MutableMapping[str, str]) -> None:
+    """Give the process a HOME when it has none: gspread asks for one on import, and a
+    systemd dynamic user without libnss-systemd has neither HOME nor a passwd entry."""
+    if environ.get("HOME"):
+        return
+    try:
+        Path.home()
+    except (RuntimeError, KeyError):
+        environ["HOME"] = "/nonexistent"  # Debian's home of users without one; never written
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name=DISTRIBUTION)
 def main() -> None:
     """Turn new Google Sheet rows into axiom.ai runs and write the outcome back into each row."""
+    _ensure_home(os.environ)
 
 
 @main.command()
