@@ -257,7 +257,7 @@ class AxiomClient:
                 self._limiter.penalize(min(wait or MAX_RETRY_AFTER, MAX_RETRY_AFTER))
             if wait is None or attempt > self._retries:
                 return result, verdict, attempt
-            log.warning(
+            log.info(  # retried by itself; a lasting failure is a problem (sheetsync.problems)
                 "axiom %s: %s; retry %d of %d in %.1f s",
                 endpoint,
                 self._clean(what),

@@ -22,6 +22,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 """Config and credential errors: the systemd unit lists it in RestartPreventExitStatus=."""
+EXIT_ROWS = 3
+"""`once`: every cycle ran, but rows ended `error`, `unknown` or `waiting` (for cron alerts)."""
+ATTENTION_STATES = frozenset({"error", "unknown", "waiting"})
 
 _config_option = click.option(
     "-c",
@@ -104,7 +107,10 @@ def run(config_path: Path, log_level: str, log_format: str) -> None:
 @_config_option
 @_with_logging
 def once(config_path: Path, log_level: str, log_format: str) -> None:
-    """Run one cycle of every watch, then exit (0 ok, 1 a cycle failed, 2 config error)."""
+    """Run one cycle of every watch, then exit.
+
+    Exit 0 ok, 1 a cycle failed, 2 config error, 3 rows ended error/unknown/waiting.
+    """
     _setup_logging(log_level, log_format)
     from sheetsync.config import load_config
     from sheetsync.runtime import open_runtime
@@ -128,7 +134,10 @@ def once(config_path: Path, log_level: str, log_format: str) -> None:
     failed = [r for r in reports if r.error]
     for report in failed:
         click.echo(f"sheetsync: watch {report.watch}: {report.error}", err=True)
-    sys.exit(EXIT_FAILED if failed else EXIT_OK)
+    rows = sum(n for r in reports for state, n in r.outcomes.items() if state in ATTENTION_STATES)
+    if failed:
+        sys.exit(EXIT_FAILED)
+    sys.exit(EXIT_ROWS if rows else EXIT_OK)
 
 
 @main.command()

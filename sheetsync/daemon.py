@@ -40,6 +40,7 @@ from sheetsync import sheet
 from sheetsync.config import Config, Watch, load_config
 from sheetsync.engine import group_watches
 from sheetsync.errors import SheetsyncError
+from sheetsync.health import triggered_today
 from sheetsync.journal import Journal
 from sheetsync.logs import journal_prefix
 from sheetsync.notify import Heartbeat, Notifier, StatusLine, stall_limit
@@ -93,6 +94,8 @@ class Daemon:
         self._late: set[str] = set()
         self.runtime: Runtime = self._open(self.config)
         self.journal: Journal = self.runtime.journal
+        now = datetime.now(UTC)
+        self.status.seed(now.date(), triggered_today(self.journal, now))
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers=MAX_WORKERS)},
@@ -312,11 +315,12 @@ class Daemon:
                 action,
             )
         for key in sorted(set(self._stuck) - set(whose)):
-            log.warning("cycle of %s is moving again", key)
+            log.info("cycle of %s is moving again", key)
         self._stuck = whose
 
     def _status_text(self) -> str:
-        text = self.status.render(datetime.now(UTC))
+        now = datetime.now(UTC)
+        text = self.status.render(now, self.runtime.problems.summary(now))
         return f"stuck: {', '.join(self._stuck)}; {text}" if self._stuck else text
 
     def _stop(self) -> None:
@@ -371,6 +375,8 @@ class Daemon:
             log.warning("[state] path changes need a restart; keeping %s", self.config.state_path)
         before = {w.name for w in self.config.watches}
         after = {w.name for w in config.watches}
+        runtime.problems = self.runtime.problems  # a problem that lasts is not logged again
+        runtime.problems.forget(after)
         self.config, self.runtime = config, runtime
         self.status.watches = len(config.watches)
         self.schedule(runtime)

@@ -47,6 +47,7 @@ from sheetsync.narrow import (
     next_plan,
     scan,
 )
+from sheetsync.outcomes import OutcomeLog, rows_seen
 from sheetsync.plan import (
     Candidate,
     CellWrite,
@@ -128,10 +129,10 @@ class Engine:
             self._run(cycles)
         except SheetError as exc:
             for cycle in cycles:
-                cycle.report.error = cycle.report.error or str(exc)
+                cycle.report.fail(str(exc), exc.reason)
         except sqlite3.Error as exc:  # the journal: disk full, file removed, locked too long
             for cycle in cycles:
-                cycle.report.error = f"journal {self.journal.path}: {exc}"
+                cycle.report.fail(f"journal {self.journal.path}: {exc}", "journal")
         for cycle in cycles:
             cycle.report.seconds = self.timer() - began
         return [c.report for c in cycles]
@@ -150,12 +151,12 @@ class Engine:
         for cycle in cycles:
             view = views[cycle.watch.name]
             if isinstance(view, SheetError):
-                cycle.report.error = cycle.report.error or str(view)
+                cycle.report.fail(str(view), view.reason)
             elif cycle.report.error is None:
                 try:
                     self._prepare(cycle, view)
                 except SheetError as exc:
-                    cycle.report.error = str(exc)
+                    cycle.report.fail(str(exc), exc.reason)
         del views  # a big sheet's first read must not live on beside the second one
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
@@ -316,6 +317,9 @@ class Engine:
         cycle.report.polled += self.tracker.last_look({p.automation for p in cycle.plans}, watch)
         sender = Sender(watch.name, self.axiom, self.journal, self.now, self.rand)
         sender.stopping = self.stopping
+        sender.on_outcome = OutcomeLog(
+            watch.name, watch.worksheet, rows_seen(cycle.candidates, cycle.entries)
+        )
         if watch.track_runs:
             sender.first_poll = lambda now: first_poll(now, watch)
         total = len(cycle.candidates)

@@ -74,7 +74,8 @@ def map_header(header_row: Sequence[str], watch: Watch, data_width: int = 0) -> 
         else:
             raise SheetError(
                 f"worksheet {watch.worksheet!r} (watch {watch.name}): result column "
-                f"{name!r} is missing from the header and add_missing_columns is false"
+                f"{name!r} is missing from the header and add_missing_columns is false",
+                "header",
             )
     # optional columns that exist are used even when not wanted explicitly
     for kind in ("triggered_at", "run_status"):
@@ -109,7 +110,8 @@ def _find(where: Mapping[str, int], name: str | None, watch: Watch, key: str) ->
     if norm(name) not in where:
         raise SheetError(
             f"worksheet {watch.worksheet!r} (watch {watch.name}): {key} {name!r} "
-            "is not in the header row"
+            "is not in the header row",
+            "header",
         )
     return where[norm(name)]
 
@@ -126,7 +128,8 @@ def _input_indexes(
         if missing:
             raise SheetError(
                 f"worksheet {watch.worksheet!r} (watch {watch.name}): input column "
-                f"{missing[0]!r} is not in the header row"
+                f"{missing[0]!r} is not in the header row",
+                "header",
             )
         return tuple(where[norm(name)] for name in watch.input_columns)
     owned = set(results.values()) | exclude
