@@ -158,18 +158,31 @@ def check(config_path: Path) -> None:
 
 @main.command()
 @_config_option
-@click.option("--limit", default=10, show_default=True, help="Journal entries per watch.")
-def status(config_path: Path, limit: int) -> None:
-    """Show per watch the rows by state and the latest journal entries."""
+@click.option("--watch", "watch_name", help="Only this watch.")
+@click.option("--state", help="Only rows with this status or run status (e.g. error).")
+@click.option("--row", "row_number", type=int, help="Only the row at this number (as last seen).")
+@click.option("--limit", default=20, show_default=True, help="Rows per watch, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+def status(
+    config_path: Path,
+    watch_name: str | None,
+    state: str | None,
+    row_number: int | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Show per watch the rows by state and the latest rows: where, what, how it went."""
     from sheetsync.config import load_config
-    from sheetsync.status import print_status
+    from sheetsync.status import Filters, print_status
 
     try:
         config = load_config(config_path, os.environ, secrets=False)
     except ConfigError as exc:
         _fail(str(exc), EXIT_CONFIG)
         return
-    print_status(config, limit)
+    if watch_name is not None and watch_name not in {w.name for w in config.watch}:
+        _fail(f"{config.source}: no watch named {watch_name!r}", EXIT_CONFIG)
+    print_status(config, Filters(watch_name, state, row_number, limit), as_json=as_json)
 
 
 @main.command()

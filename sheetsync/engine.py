@@ -48,6 +48,7 @@ from sheetsync.narrow import (
     scan,
 )
 from sheetsync.outcomes import OutcomeLog, rows_seen
+from sheetsync.overview import Overview, preview
 from sheetsync.plan import (
     Candidate,
     CellWrite,
@@ -248,6 +249,9 @@ class Engine:
                 watch.name,
                 [(c.row_id, c.fingerprint, c.automation) for c in candidates],
                 self.now(),
+            )
+            Overview(self.journal).place(
+                watch.name, [(c.row_id, c.row_number, preview(c.inputs)) for c in candidates]
             )
 
     @staticmethod

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sheetsync.journal import Journal
-from sheetsync.journal_records import iso
+from sheetsync.overview import Overview
 
 HEALTHY_INTERVALS = 3
 """/healthz answers 503 once a watch has had no successful cycle for this many intervals."""
@@ -20,11 +20,7 @@ HEALTHY_INTERVALS = 3
 def triggered_today(journal: Journal, now: datetime) -> int:
     """Rows triggered or queued since midnight UTC, from the journal's history."""
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = journal.query(
-        "SELECT COUNT(*) FROM events WHERE at >= ? AND state IN ('triggered', 'queued')",
-        (iso(midnight),),
-    )
-    return int(rows[0][0]) if rows else 0
+    return Overview(journal).triggered_since(midnight)
 
 
 def healthy(

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sheetsync.axiom_answers import WAITING_PREFIX
-from sheetsync.journal import Journal
 from sheetsync.report import CycleReport
 
 log = logging.getLogger("sheetsync.problems")
@@ -67,16 +66,6 @@ def current_problems(report: CycleReport, waiting: Mapping[str, int]) -> list[Pr
                 Problem(report.watch, f"waiting:{reason}", text, ADVICE.get(reason, ""), rows)
             )
     return found
-
-
-def waiting_reasons(journal: Journal, watch: str) -> dict[str, int]:
-    """Rows of `watch` now `waiting`, by reason, from the journal (one indexed query)."""
-    rows = journal.query(
-        "SELECT wait_reason, COUNT(*) FROM rows WHERE watch = ? AND state = 'waiting'"
-        " GROUP BY wait_reason",
-        (watch,),
-    )
-    return {str(reason): int(count) for reason, count in rows}
 
 
 @dataclass

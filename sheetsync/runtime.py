@@ -18,8 +18,9 @@ from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
 from sheetsync.engine import Engine, group_watches
 from sheetsync.journal import Journal
+from sheetsync.overview import Overview
 from sheetsync.pacing import fingerprint, limiter_for
-from sheetsync.problems import Problems, current_problems, waiting_reasons
+from sheetsync.problems import Problems, current_problems
 from sheetsync.report import CycleReport
 from sheetsync.sheet import GoogleSheets
 
@@ -53,7 +54,10 @@ class Runtime:
             else:
                 log.info("%s", report.line())
             try:
-                waiting = waiting_reasons(self.journal, report.watch)
+                overview = Overview(self.journal)
+                waiting = overview.waiting_by_reason(report.watch)
+                held, settling, error = report.held, report.settling, report.error or ""
+                overview.save_cycle(report.watch, now, held, settling, error)
             except sqlite3.Error:  # the cycle's own failure already says so
                 waiting = {}
             self.problems.update(report.watch, current_problems(report, waiting), now)
