@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
+from sheetsync.a1 import column_letter
 from sheetsync.allowance import runtime_left
 from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
@@ -42,6 +43,25 @@ def describe_miss(name: str, known: Iterable[str]) -> str:
     hint = near_miss(name, known)
     text = f"automation {name!r} does not exist in this axiom account (names are exact)"
     return text + (f"; did you mean {hint!r}?" if hint else "")
+
+
+def duplicate_headers(header: Sequence[str], inputs: Sequence[int]) -> list[str]:
+    """One line per header name used twice, saying what a cycle does with those columns."""
+    lines = []
+    names = [h.strip() for h in header]
+    for name in sorted({n for n in names if n and names.count(n) > 1}):
+        columns = [i for i, n in enumerate(names) if n == name]
+        letters = " and ".join(column_letter(i + 1) for i in columns)
+        sent = [i for i in columns if i in inputs]
+        if len(sent) == len(columns):
+            what = "each is sent to axiom as an input of that name"
+        elif sent:
+            other = column_letter(sent[0] + 1)
+            what = f"sheetsync writes the first; column {other} is sent as an input"
+        else:
+            what = "only the first is used"
+        lines.append(f"duplicate header {name!r} in columns {letters}: {what}")
+    return lines
 
 
 def run_checks(config: Config, echo: Echo) -> int:
@@ -131,17 +151,20 @@ def _check_watch(
     except SheetsyncError as exc:
         bad(f"{label}: {exc}")
         return
-    header = [h for h in table[0] if h.strip()]
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        echo(f"! {label}: duplicate header names {dupes}; the first of each is used")
+    for line in duplicate_headers(table[0], layout.inputs):
+        echo(f"! {label}: {line}")
     if layout.added:
         echo(f"  {label}: will add result column(s) {list(layout.added)}")
     entries = journal.entries(watch.name, datetime.now(UTC)) if journal else {}
     candidates = find_candidates(table, layout, watch, entries)
+    skipped = 0
+    if watch.start_from == "now" and not (journal and journal.has_started(watch.name)):
+        skipped = sum(not c.retry for c in candidates)  # as the first cycle does
+        candidates = [c for c in candidates if c.retry]
+    skips = f' and mark {skipped} skipped (start_from = "now")' if skipped else ""
     echo(
         f"✓ {label}: {len(table) - 1} rows, inputs {layout.input_header()}; "
-        f"the next cycle would trigger {len(candidates)} row(s)"
+        f"the next cycle would trigger {len(candidates)} row(s){skips}"
     )
     if names is None:
         return

@@ -39,7 +39,8 @@ DEFAULT_TRACK_POLL_MAX_SECONDS = 60.0
 DEFAULT_TRACK_TIMEOUT_SECONDS = 6 * 3600.0
 """A run with no final status after this long stops being tracked (and holding a slot)."""
 
-_SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
+_SPREADSHEET_URL = re.compile(r"/spreadsheets/(?:u/\d+/)?d/([A-Za-z0-9_-]+)")
+"""`.../spreadsheets/d/ID/...`, also as signed-in users copy it: `.../spreadsheets/u/0/d/ID/...`."""
 
 
 class Secret:
@@ -288,10 +289,29 @@ def load_config(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     config = parse_config(raw, source)
+    _check_variables(config, environ, secrets=secrets)
     if secrets:
         key = read_axiom_key(config, environ)
         config = replace(config, axiom_key=key)
     return config
+
+
+def _check_variables(config: Config, environ: Mapping[str, str], *, secrets: bool) -> None:
+    """A path naming an unset `${VAR}` is an error naming the key and the variable (left
+    as it is, it would become a relative path beside the config file)."""
+    paths = {"state.path": config.state.path}
+    if secrets:
+        paths["google.service_account_file"] = config.google.service_account_file
+        if config.axiom.api_key_file is not None:
+            paths["axiom.api_key_file"] = config.axiom.api_key_file
+    for key, value in paths.items():
+        for match in _VARIABLE.finditer(value):
+            name = match.group(1) or match.group(2)
+            if not environ.get(name):
+                raise ConfigError(
+                    f"{config.source}: {key}: {value!r} uses ${{{name}}}, which is not set "
+                    "in the environment"
+                )
 
 
 def parse_config(raw: Mapping[str, Any], source: Path) -> Config:
