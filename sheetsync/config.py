@@ -113,6 +113,22 @@ class StateSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """`[metrics]`: Prometheus metrics and /healthz; off unless `listen` is set."""
+
+    listen: str | None = None
+
+    def check(self) -> None:
+        """`host:port`, e.g. `127.0.0.1:9464`."""
+        if self.listen is not None:
+            host, sep, port = self.listen.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+                raise ValueError(
+                    f"listen must be host:port, e.g. 127.0.0.1:9464, got {self.listen!r}"
+                )
+
+
+@dataclass(frozen=True)
 class Columns:
     """`[watch.columns]`: headers of the result columns sheetsync owns."""
 
@@ -223,6 +239,7 @@ class Config:
     axiom: AxiomSettings
     google: GoogleSettings
     state: StateSettings = StateSettings()
+    metrics: MetricsSettings = MetricsSettings()
     watch: tuple[Watch, ...] = ()
     source: Path = field(default=Path("sheetsync.toml"), metadata=INTERNAL)
     axiom_key: Secret | None = field(default=None, repr=False, metadata=INTERNAL)

@@ -33,6 +33,7 @@ from sheetsync.config import GoogleSettings, read_secret_file
 from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError
 from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.plan import CellWrite
+from sheetsync.telemetry import current
 
 log = logging.getLogger("sheetsync.sheet")
 
@@ -109,9 +110,10 @@ class PacedHTTPClient(gspread.HTTPClient):
             attempt += 1
             self._pace(method, url)
             try:
-                return super().request(method, url, *args, **kwargs)
+                response = super().request(method, url, *args, **kwargs)
             except gspread.exceptions.APIError as exc:
                 status = exc.response.status_code
+                current().request("sheets", request_kind(method, url), str(status))
                 if status != 429 and status < 500:
                     raise
                 wait = backoff_seconds(attempt, retry_after_seconds(exc.response), self.rand())
@@ -122,12 +124,16 @@ class PacedHTTPClient(gspread.HTTPClient):
                     raise
                 log.info("Google answered %s; retry %d in %.1fs", status, attempt, wait)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                current().request("sheets", request_kind(method, url), "connection")
                 if attempt > self.retries or _is_value_write(url):
                     raise
                 wait = backoff_seconds(attempt, None, self.rand())
                 log.info(
                     "Google unreachable (%s); retry %d in %.1fs", type(exc).__name__, attempt, wait
                 )
+            else:
+                current().request("sheets", request_kind(method, url), str(response.status_code))
+                return response
             self.sleep(wait)
 
     def _limiter(self, method: str, url: str) -> RollingLimiter | None:
@@ -142,7 +148,23 @@ class PacedHTTPClient(gspread.HTTPClient):
     def _pace(self, method: str, url: str) -> None:
         limiter = self._limiter(method, url)
         if limiter is not None:
-            limiter.acquire()
+            current().paced("sheets", limiter.acquire())
+
+
+def request_kind(method: str, url: str) -> str:
+    """A Sheets request's kind for metrics: `values.batchGet`, `metadata`, ..."""
+    path = url.split("?", 1)[0]
+    for suffix, kind in _KINDS:
+        if path.endswith(suffix):
+            return kind
+    return "metadata" if method.upper() == "GET" and "/spreadsheets/" in path else "other"
+
+
+_KINDS = (
+    ("/values:batchGet", "values.batchGet"),
+    ("/values:batchUpdate", "values.batchUpdate"),
+    (":batchUpdate", "batchUpdate"),
+)
 
 
 def _is_value_write(url: str) -> bool:
