@@ -78,8 +78,11 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 [ -n "$leader" ] || skip "systemd-nspawn did not start a container (see $cache/console.log)"
-inside() { nsenter -t "$leader" -a -- "$@"; }
-sh_in() { nsenter -t "$leader" -a -- /bin/sh -c "cd /root && $1"; }
+# the container's own environment, not the host's (PIP_*, PYTHON* and the like stay outside)
+clean_env=(/usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    HOME=/root LANG=C.UTF-8 TERM=dumb)
+inside() { nsenter -t "$leader" -a -- "${clean_env[@]}" "$@"; }
+sh_in() { nsenter -t "$leader" -a -- "${clean_env[@]}" /bin/sh -c "cd /root && $1"; }
 state=""
 for _ in $(seq 1 120); do
     state="$(inside systemctl is-system-running 2>/dev/null || true)"
@@ -182,6 +185,8 @@ sh_in 'kill -STOP "$(systemctl show -p MainPID --value sheetsync)"'
 restarted() { [ "$(prop sheetsync NRestarts)" -gt "$restarts_before" ] && [ "$(prop sheetsync ActiveState)" = active ]; }
 check "watchdog: a SIGSTOPped daemon is restarted" wait_for 45 restarted
 check "watchdog timeout logged by systemd" sh_in 'journalctl -u sheetsync -o cat | grep -qi "watchdog timeout"'
+check "the SIGABRT stack dump (raw stderr) is filed as an error (SyslogLevel=err)" \
+    sh_in 'journalctl -u sheetsync -p err -o cat | grep -q "^  File \""'
 sh_in 'rm -r /etc/systemd/system/sheetsync.service.d && systemctl daemon-reload && systemctl restart sheetsync'
 
 # -- graceful stop, priorities, sandbox ----------------------------------------------------
@@ -237,5 +242,5 @@ echo "--- the sheet at the end:"
 sheet || true
 echo "--- journalctl -u sheetsync -p warning:"
 inside journalctl -u sheetsync -p warning -o short-iso --no-pager | tail -n 12 || true
-echo "live systemd test: $passed passed, $failed failed"
+echo "live-systemd: $passed passed, $failed failed"
 [ "$failed" = 0 ]

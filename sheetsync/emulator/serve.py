@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from sheetsync.emulator._http import serve_until_interrupted
@@ -24,4 +25,5 @@ def serve_forever(google_port: int, axiom_port: int, key: str, automations: list
     print("add a row:   sheetsync emulator add-row --sheet ID URL [MORE CELLS...]")
     print("show it:     sheetsync emulator show --sheet ID")
     print("end a run:   sheetsync emulator finish-run NAME [--status Success|Failure]")
+    sys.stdout.flush()  # a pipe (a service's journal, a file) must see this before Ctrl-C
     serve_until_interrupted(google, axiom)
