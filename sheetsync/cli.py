@@ -196,6 +196,8 @@ def demo(rows: int, keep: bool) -> None:
         run_demo(rows=rows, keep=keep)
     except SheetsyncError as exc:
         _fail(str(exc), EXIT_FAILED)
+    except OSError as exc:  # a port, a temporary folder, a full disk
+        _fail(f"demo: {exc}", EXIT_FAILED)
 
 
 @main.group(invoke_without_command=True)
