@@ -49,6 +49,13 @@ CREATE TABLE IF NOT EXISTS plans (
     plan TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_watch ON events (watch, id);
+CREATE TABLE IF NOT EXISTS places (
+    watch TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    row_number INTEGER NOT NULL,
+    preview TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (watch, row_id)
+);
 CREATE TABLE IF NOT EXISTS cycles (
     watch TEXT PRIMARY KEY,
     at TEXT NOT NULL,
@@ -84,8 +91,6 @@ ADDED_COLUMNS = {
     "poll_at": "TEXT NOT NULL DEFAULT ''",
     "poll_seconds": "REAL NOT NULL DEFAULT 0",
     "shown": "INTEGER NOT NULL DEFAULT 0",
-    "row_number": "INTEGER NOT NULL DEFAULT 0",
-    "preview": "TEXT NOT NULL DEFAULT ''",
 }
 """Columns of `rows` newer than the first schema: added to an older journal when it opens."""
 

@@ -1,6 +1,9 @@
 """What operators read from the journal: rows as they were last seen, waiting reasons,
 today's count, and each watch's last cycle (the rows it held back are not in `rows`).
 
+Its own tables (`places`: where each claimed row was and its first inputs; `cycles`: what
+each watch's last cycle held back) leave `rows` and its indexes as the cycle needs them.
+
 Like `runs.RunLedger`, a view over the `Journal` connection: `sheetsync status`,
 the problems tracker, STATUS= and the metrics read through it; the engine writes where
 each claimed row was (`place`) and what each cycle held back (`save_cycle`).
@@ -65,8 +68,8 @@ class Overview:
         if rows:
             with self.journal.transaction() as db:
                 db.executemany(
-                    "UPDATE rows SET row_number = ?, preview = ? WHERE watch = ? AND row_id = ?",
-                    [(number, text, watch, row_id) for row_id, number, text in rows],
+                    "INSERT OR REPLACE INTO places VALUES (?, ?, ?, ?)",
+                    [(watch, row_id, number, text) for row_id, number, text in rows],
                 )
 
     def save_cycle(self, watch: str, now: datetime, held: int, settling: int, error: str) -> None:
@@ -113,16 +116,17 @@ class Overview:
     ) -> list[RowView]:
         """A watch's rows, newest change first, filtered by state (or run status) and row."""
         sql = (
-            "SELECT watch, row_number, row_id, preview, state, run_status, link, message,"
-            " updated_at FROM rows WHERE watch = ?"
+            "SELECT r.watch, COALESCE(p.row_number, 0), r.row_id, COALESCE(p.preview, ''),"
+            " r.state, r.run_status, r.link, r.message, r.updated_at FROM rows r"
+            " LEFT JOIN places p ON p.watch = r.watch AND p.row_id = r.row_id WHERE r.watch = ?"
         )
         params: list[object] = [watch]
         if state is not None:
-            sql += " AND (state = ? OR run_status = ?)"
+            sql += " AND (r.state = ? OR r.run_status = ?)"
             params += [state, state]
         if row is not None:
-            sql += " AND row_number = ?"
+            sql += " AND p.row_number = ?"
             params.append(row)
-        sql += " ORDER BY updated_at DESC, row_number DESC LIMIT ?"
+        sql += " ORDER BY r.updated_at DESC, p.row_number DESC LIMIT ?"
         params.append(limit)
         return [RowView(*r) for r in self.journal.query(sql, params)]

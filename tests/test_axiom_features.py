@@ -179,7 +179,7 @@ def test_check_passes_prints_runtime_and_warns_of_duplicate_headers(world: World
     code, output = check(world)
     assert code == 0, output
     assert "remaining runtime: 480 of 600 minutes left" in output
-    assert "duplicate header names ['url']" in output
+    assert "duplicate header 'url' in columns A and C: each is sent to axiom" in output
     assert world.google.writes() == 0 and world.axiom.triggers == []
 
 
