@@ -51,6 +51,7 @@ from sheetsync.config import (
 from sheetsync.errors import AxiomError, ConfigError
 from sheetsync.pacing import DEFAULT_WINDOW, RollingLimiter
 from sheetsync.redact import MASK, one_line, redact
+from sheetsync.telemetry import current
 
 log = logging.getLogger("sheetsync.axiom")
 
@@ -257,7 +258,7 @@ class AxiomClient:
                 self._limiter.penalize(min(wait or MAX_RETRY_AFTER, MAX_RETRY_AFTER))
             if wait is None or attempt > self._retries:
                 return result, verdict, attempt
-            log.warning(
+            log.info(  # retried by itself; a lasting failure is a problem (sheetsync.problems)
                 "axiom %s: %s; retry %d of %d in %.1f s",
                 endpoint,
                 self._clean(what),
@@ -269,8 +270,10 @@ class AxiomClient:
 
     def _post(self, endpoint: str, payload: dict[str, Any]) -> Answer | Failure:
         """One paced POST with the key in the body; transport errors become a `Failure`."""
+        kind = endpoint.strip("/")
         try:
-            with self._limiter.slot():  # counted until the answer is in: see `slot`
+            with self._limiter.slot() as waited:  # counted until the answer is in: see `slot`
+                current().paced("axiom", waited)
                 response = self._session.post(
                     self.base_url + endpoint,
                     json={"key": self._key, **payload},
@@ -279,7 +282,10 @@ class AxiomClient:
                     headers={"User-Agent": "sheetsync"},
                 )
         except requests.RequestException as exc:
+            timeout = isinstance(exc, requests.Timeout)
+            current().request("axiom", kind, "timeout" if timeout else "connection")
             return Failure(not failed_before_sending(exc), self._clean(_cause(exc, self._timeouts)))
+        current().request("axiom", kind, str(response.status_code))
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         return Answer(
             response.status_code,

@@ -152,9 +152,14 @@ def _check_watch(
         echo(f"  {label}: will add result column(s) {list(layout.added)}")
     entries = journal.entries(watch.name, datetime.now(UTC)) if journal else {}
     candidates = find_candidates(table, layout, watch, entries)
+    skipped = 0
+    if watch.start_from == "now" and not (journal and journal.has_started(watch.name)):
+        skipped = sum(not c.retry for c in candidates)  # as the first cycle does
+        candidates = [c for c in candidates if c.retry]
+    skips = f' and mark {skipped} skipped (start_from = "now")' if skipped else ""
     echo(
         f"✓ {label}: {len(table) - 1} rows, inputs {layout.input_header()}; "
-        f"the next cycle would trigger {len(candidates)} row(s)"
+        f"the next cycle would trigger {len(candidates)} row(s){skips}"
     )
     if names is None:
         return

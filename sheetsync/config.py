@@ -40,7 +40,8 @@ DEFAULT_TRACK_POLL_MAX_SECONDS = 60.0
 DEFAULT_TRACK_TIMEOUT_SECONDS = 6 * 3600.0
 """A run with no final status after this long stops being tracked (and holding a slot)."""
 
-_SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
+_SPREADSHEET_URL = re.compile(r"/spreadsheets/(?:u/\d+/)?d/([A-Za-z0-9_-]+)")
+"""`.../spreadsheets/d/ID/...`, also as signed-in users copy it: `.../spreadsheets/u/0/d/ID/...`."""
 
 
 class Secret:
@@ -118,6 +119,22 @@ class StateSettings:
     """`[state]`: the local SQLite journal."""
 
     path: str = "sheetsync.db"
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """`[metrics]`: Prometheus metrics and /healthz; off unless `listen` is set."""
+
+    listen: str | None = None
+
+    def check(self) -> None:
+        """`host:port`, e.g. `127.0.0.1:9464`."""
+        if self.listen is not None:
+            host, sep, port = self.listen.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+                raise ValueError(
+                    f"listen must be host:port, e.g. 127.0.0.1:9464, got {self.listen!r}"
+                )
 
 
 @dataclass(frozen=True)
@@ -231,6 +248,7 @@ class Config:
     axiom: AxiomSettings
     google: GoogleSettings
     state: StateSettings = StateSettings()
+    metrics: MetricsSettings = MetricsSettings()
     watch: tuple[Watch, ...] = ()
     source: Path = field(default=Path("sheetsync.toml"), metadata=INTERNAL)
     axiom_key: Secret | None = field(default=None, repr=False, metadata=INTERNAL)
@@ -297,10 +315,29 @@ def load_config(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     config = parse_config(raw, source)
+    _check_variables(config, environ, secrets=secrets)
     if secrets:
         key = read_axiom_key(config, environ)
         config = replace(config, axiom_key=key)
     return config
+
+
+def _check_variables(config: Config, environ: Mapping[str, str], *, secrets: bool) -> None:
+    """A path naming an unset `${VAR}` is an error naming the key and the variable (left
+    as it is, it would become a relative path beside the config file)."""
+    paths = {"state.path": config.state.path}
+    if secrets:
+        paths["google.service_account_file"] = config.google.service_account_file
+        if config.axiom.api_key_file is not None:
+            paths["axiom.api_key_file"] = config.axiom.api_key_file
+    for key, value in paths.items():
+        for match in _VARIABLE.finditer(value):
+            name = match.group(1) or match.group(2)
+            if not environ.get(name):
+                raise ConfigError(
+                    f"{config.source}: {key}: {value!r} uses ${{{name}}}, which is not set "
+                    "in the environment"
+                )
 
 
 def parse_config(raw: Mapping[str, Any], source: Path) -> Config:

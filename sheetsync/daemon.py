@@ -30,21 +30,26 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from sheetsync import sheet
+from sheetsync import sheet, telemetry
 from sheetsync.config import Config, Watch, load_config
 from sheetsync.engine import group_watches
 from sheetsync.errors import SheetsyncError
+from sheetsync.health import triggered_today
 from sheetsync.journal import Journal
 from sheetsync.logs import journal_prefix
 from sheetsync.notify import Heartbeat, Notifier, StatusLine, stall_limit
 from sheetsync.runtime import Runtime, open_runtime
 from sheetsync.signals import SignalFlags
+
+if TYPE_CHECKING:
+    from sheetsync.metrics import MetricsServer
 
 log = logging.getLogger("sheetsync.daemon")
 
@@ -93,6 +98,9 @@ class Daemon:
         self._late: set[str] = set()
         self.runtime: Runtime = self._open(self.config)
         self.journal: Journal = self.runtime.journal
+        now = datetime.now(UTC)
+        self.status.seed(now.date(), triggered_today(self.journal, now))
+        self.metrics = self._serve_metrics()
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers=MAX_WORKERS)},
@@ -102,6 +110,19 @@ class Daemon:
             # warning at every skipped run of a long cycle.
             job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None},
         )
+
+    def _serve_metrics(self) -> MetricsServer | None:
+        """Start /metrics and /healthz when configured (prometheus_client is loaded only then)."""
+        if self.config.metrics.listen is None:
+            return None
+        from sheetsync.metrics import MetricsServer
+
+        server = MetricsServer(
+            self.config.metrics.listen, lambda: self.journal, lambda: self.config.watches
+        )
+        telemetry.install(server.recorder)
+        log.info("metrics on http://%s/metrics and /healthz", self.config.metrics.listen)
+        return server
 
     # -- signs of life -------------------------------------------------------------
     def _open(self, config: Config, journal: Journal | None = None) -> Runtime:
@@ -312,11 +333,12 @@ class Daemon:
                 action,
             )
         for key in sorted(set(self._stuck) - set(whose)):
-            log.warning("cycle of %s is moving again", key)
+            log.info("cycle of %s is moving again", key)
         self._stuck = whose
 
     def _status_text(self) -> str:
-        text = self.status.render(datetime.now(UTC))
+        now = datetime.now(UTC)
+        text = self.status.render(now, self.runtime.problems.summary(now))
         return f"stuck: {', '.join(self._stuck)}; {text}" if self._stuck else text
 
     def _stop(self) -> None:
@@ -340,6 +362,9 @@ class Daemon:
         self.scheduler.shutdown(wait=False)  # none start now; the running ones go on
         self._drain()
         self.runtime.close()
+        if self.metrics is not None:
+            self.metrics.close()
+            telemetry.install(telemetry.Telemetry())
         log.info("sheetsync stopped")
 
     def _drain(self) -> None:
@@ -371,6 +396,8 @@ class Daemon:
             log.warning("[state] path changes need a restart; keeping %s", self.config.state_path)
         before = {w.name for w in self.config.watches}
         after = {w.name for w in config.watches}
+        runtime.problems = self.runtime.problems  # a problem that lasts is not logged again
+        runtime.problems.forget(after)
         self.config, self.runtime = config, runtime
         self.status.watches = len(config.watches)
         self.schedule(runtime)

@@ -17,10 +17,12 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sheetsync.daemon import Daemon
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
+from sheetsync.errors import SheetsyncError
 
 AUTOMATION = "Scrape product page"
 TYPO = "Scrape prodcut page"
@@ -75,20 +77,40 @@ def short(cell: str, width: int = 26) -> str:
     return cell if len(cell) <= width else cell[: width - 1] + "…"
 
 
+NARROW = {"Run link": 24, "Message": 24}
+"""Columns shown cut in the table; their full text follows below it."""
+
+
 def render(console: Console, title: str, values: list[list[str]]) -> None:
-    """Print a sheet as a table, one line per row, long cells shortened."""
-    table = Table(title=title, title_justify="left")
+    """Print a sheet as a table that fits the terminal (cells fold, none is dropped; the row
+    number and the status always show whole), then the full links and messages."""
     header = values[0] if values else []
-    rows = [
-        [short(c) for c in [*r, *[""] * (len(header) - len(r))][: len(header)]] for r in values[1:]
-    ]
-    table.add_column("#", justify="right", style="dim", min_width=2)
-    for index, name in enumerate(header):
-        width = max([len(name), *(len(r[index]) for r in rows)])
-        table.add_column(name or " ", no_wrap=True, overflow="ellipsis", min_width=min(width, 14))
+    rows = [[*r, *[""] * (len(header) - len(r))][: len(header)] for r in values[1:]]
+    table = Table(title=title, title_justify="left", expand=False)
+    table.add_column("#", justify="right", style="dim", no_wrap=True, min_width=2)
+    for name in header:
+        wide = max([len(name), *(len(r[header.index(name)]) for r in rows)], default=1)
+        whole = name == "Status"  # a status word is never cut
+        table.add_column(
+            Text(name or " "),
+            overflow="fold",
+            no_wrap=whole,
+            min_width=min(wide, 10) if whole else 4,
+        )
     for number, cells in enumerate(rows, start=2):
-        table.add_row(str(number), *cells)
+        shown = [
+            short(c, NARROW[h]) if h in NARROW else c for h, c in zip(header, cells, strict=True)
+        ]
+        table.add_row(str(number), *(Text(c) for c in shown))
     console.print(table)
+    details = [
+        (number, h, c)
+        for number, cells in enumerate(rows, start=2)
+        for h, c in zip(header, cells, strict=True)
+        if h == "Message" and len(c) > NARROW[h]
+    ]
+    for number, name, cell in details:
+        console.print(Text(f"  row {number} {name}: {cell}"))
 
 
 def _wait_until(condition: object, timeout: float) -> bool:
@@ -150,7 +172,7 @@ def run_demo(rows: int = 12, keep: bool = False, console: Console | None = None)
             f"{google.reads()} read(s), {google.writes()} write(s)"
         )
         if not settled():
-            raise RuntimeError("the demo sheet did not settle; see the log above")
+            raise SheetsyncError("demo: the sheet did not settle; see the log above")
     finally:
         google.stop()
         axiom.stop()

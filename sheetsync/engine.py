@@ -47,6 +47,8 @@ from sheetsync.narrow import (
     next_plan,
     scan,
 )
+from sheetsync.outcomes import OutcomeLog, rows_seen
+from sheetsync.overview import Overview, preview
 from sheetsync.plan import (
     Candidate,
     CellWrite,
@@ -129,10 +131,10 @@ class Engine:
             self._run(cycles)
         except SheetError as exc:
             for cycle in cycles:
-                cycle.report.error = cycle.report.error or str(exc)
+                cycle.report.fail(str(exc), exc.reason)
         except JournalError as exc:  # the journal: disk full, file damaged, locked too long
             for cycle in cycles:
-                cycle.report.error = str(exc)
+                cycle.report.fail(str(exc), "journal")
         for cycle in cycles:
             cycle.report.seconds = self.timer() - began
         return [c.report for c in cycles]
@@ -151,12 +153,12 @@ class Engine:
         for cycle in cycles:
             view = views[cycle.watch.name]
             if isinstance(view, SheetError):
-                cycle.report.error = cycle.report.error or str(view)
+                cycle.report.fail(str(view), view.reason)
             elif cycle.report.error is None:
                 try:
                     self._prepare(cycle, view)
                 except SheetError as exc:
-                    cycle.report.error = str(exc)
+                    cycle.report.fail(str(exc), exc.reason)
         del views  # a big sheet's first read must not live on beside the second one
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
@@ -250,6 +252,9 @@ class Engine:
                 [(c.row_id, c.fingerprint, c.automation) for c in candidates],
                 self.now(),
             )
+            Overview(self.journal).place(
+                watch.name, [(c.row_id, c.row_number, preview(c.inputs)) for c in candidates]
+            )
 
     @staticmethod
     def _project_first(
@@ -318,6 +323,9 @@ class Engine:
         cycle.report.polled += self.tracker.last_look({p.automation for p in cycle.plans}, watch)
         sender = Sender(watch.name, self.axiom, self.journal, self.now, self.rand)
         sender.stopping = self.stopping
+        sender.on_outcome = OutcomeLog(
+            watch.name, watch.worksheet, rows_seen(cycle.candidates, cycle.entries)
+        )
         if watch.track_runs:
             sender.first_poll = lambda now: first_poll(now, watch)
         total = len(cycle.candidates)

@@ -27,15 +27,29 @@ class ConfigError(SheetsyncError):
 
 
 class SheetError(SheetsyncError):
-    """A worksheet cannot be used: gone, unreadable, or missing columns."""
+    """A worksheet cannot be used: gone, unreadable, or missing columns.
+
+    `reason` says which, for callers that decide what to tell a person: `missing_tab`,
+    `not_found`, `permission`, `auth`, `quota`, `range`, `header`, `unreachable` or `sheet`.
+    """
+
+    default_reason = "sheet"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or self.default_reason
 
 
 class QuotaError(SheetError):
     """Google kept answering 429 after sheetsync's bounded retries."""
 
+    default_reason = "quota"
+
 
 class RangeError(SheetError):
     """A read or write range reaches past the tab's grid (400 `exceeds grid limits`)."""
+
+    default_reason = "range"
 
 
 class AxiomError(SheetsyncError):

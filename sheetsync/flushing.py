@@ -129,7 +129,7 @@ class Flusher:
             return None
         undo = misplaced_repairs(table, layout, watch, projection.misplaced, entries, cycle.table)
         if undo:
-            log.warning(
+            log.info(
                 "watch %s: %d claim cell(s) landed on rows that moved meanwhile; restored",
                 watch.name,
                 len(undo),
@@ -138,7 +138,7 @@ class Flusher:
         cycle.shown = [entries[v] for v in projection.shown]
         for row_id in projection.missing:
             cycle.report.missing += 1
-            log.warning(
+            log.info(
                 "watch %s: row %s was deleted before its result could be written; "
                 "its outcome stays in the journal",
                 watch.name,

@@ -49,6 +49,20 @@ CREATE TABLE IF NOT EXISTS plans (
     plan TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_watch ON events (watch, id);
+CREATE TABLE IF NOT EXISTS places (
+    watch TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    row_number INTEGER NOT NULL,
+    preview TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (watch, row_id)
+);
+CREATE TABLE IF NOT EXISTS cycles (
+    watch TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    held INTEGER NOT NULL DEFAULT 0,
+    settling INTEGER NOT NULL DEFAULT 0,
+    error TEXT NOT NULL DEFAULT ''
+);
 """
 
 TRIGGERS = f"""

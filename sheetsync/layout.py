@@ -94,7 +94,8 @@ def map_header(header_row: Sequence[str], watch: Watch, data_width: int = 0) -> 
         else:
             raise SheetError(
                 f"worksheet {watch.worksheet!r} (watch {watch.name}): result column "
-                f"{name!r} is missing from the header and add_missing_columns is false"
+                f"{name!r} is missing from the header and add_missing_columns is false",
+                "header",
             )
     # optional columns that exist are used even when not wanted explicitly
     for kind in ("triggered_at", "run_status"):
@@ -122,13 +123,15 @@ def _refuse_lookalikes(header: Sequence[str], watch: Watch) -> None:
             raise SheetError(
                 f"{_where(watch)}: columns {letters(alike)} are headed like the result column "
                 f"{name!r}; sheetsync would send all but one to axiom as inputs: rename or "
-                "delete the others"
+                "delete the others",
+                "header",
             )
         if alike and norm(header[alike[0]]) != norm(name):
             hint = near_miss(header, name)
             raise SheetError(
                 f"{_where(watch)}: {hint}; until then the watch waits rather than add a second "
-                f"{name!r} column"
+                f"{name!r} column",
+                "header",
             )
 
 
@@ -148,7 +151,7 @@ def _missing(watch: Watch, header: Sequence[str], key: str, name: str) -> SheetE
     """`<key> <name> is not in the header row`, with its near miss when there is one."""
     hint = near_miss(header, name)
     text = f"{_where(watch)}: {key} {name!r} is not in the header row"
-    return SheetError(f"{text}; {hint}" if hint else text)
+    return SheetError(f"{text}; {hint}" if hint else text, "header")
 
 
 def _where(watch: Watch) -> str:

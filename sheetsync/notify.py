@@ -21,7 +21,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -240,8 +240,15 @@ class StatusLine:
             else:
                 self._errors.pop(watch, None)
 
-    def render(self, now: datetime) -> str:
-        """One line, e.g. `2 watches; last cycle 10:00:05Z; 12 rows triggered today; no errors`."""
+    def seed(self, day: date, triggered: int) -> None:
+        """Start today's count where the journal says it stands (it survives restarts)."""
+        with self._lock:
+            if self._day is None or self._day == day:
+                self._day, self._triggered = day, self._triggered + triggered
+
+    def render(self, now: datetime, problems: Sequence[str] = ()) -> str:
+        """One line, e.g. `2 watches; last cycle 10:00:05Z; 12 rows triggered today; no errors`;
+        the open `problems` (newest first, see `sheetsync.problems`) replace `no errors`."""
         with self._lock:
             parts = [_count(self.watches, "watch", "watches")]
             if self._last_cycle is None:
@@ -250,7 +257,10 @@ class StatusLine:
                 parts.append(f"last cycle {_stamp(self._last_cycle, now)}")
             today = self._triggered if self._day == now.date() else 0
             parts.append(f"{_count(today, 'row', 'rows')} triggered today")
-            if not self._errors:
+            if problems:
+                others = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+                parts.append(f"{problems[0]}{others}")
+            elif not self._errors:
                 parts.append("no errors")
             else:
                 watch, (_, text) = max(self._errors.items(), key=lambda item: item[1][0])

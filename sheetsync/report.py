@@ -22,6 +22,13 @@ class CycleReport:
     held: int = 0
     seconds: float = 0.0
     error: str | None = None
+    error_reason: str = ""
+    """Why the cycle failed, as data (`SheetError.reason`, or `journal`)."""
+
+    def fail(self, text: str, reason: str) -> None:
+        """Keep the first failure of the cycle: its text and its reason."""
+        if self.error is None:
+            self.error, self.error_reason = text, reason
 
     def line(self) -> str:
         """The one INFO line per cycle."""

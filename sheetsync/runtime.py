@@ -7,16 +7,20 @@ pace per key), one journal, one engine.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sheetsync import telemetry
 from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
 from sheetsync.engine import Engine, group_watches
 from sheetsync.journal import Journal
+from sheetsync.overview import Overview
 from sheetsync.pacing import fingerprint, limiter_for
+from sheetsync.problems import Problems, current_problems
 from sheetsync.report import CycleReport
 from sheetsync.sheet import GoogleSheets
 
@@ -32,19 +36,32 @@ class Runtime:
     sheets: GoogleSheets
     axiom: AxiomClient
     engine: Engine
+    problems: Problems = field(default_factory=Problems)
+    """Open problems; a reload hands the daemon's on to the new runtime."""
 
     def cycle(self, watch: Watch) -> CycleReport:
         """Run one cycle of a watch and log its one-line summary."""
         return self.cycle_group([watch])[0]
 
     def cycle_group(self, watches: Sequence[Watch]) -> list[CycleReport]:
-        """One cycle of watches sharing a spreadsheet; one log line per watch."""
+        """One cycle of watches sharing a spreadsheet; one log line per watch, and each
+        problem logged when it begins and when it clears (see `sheetsync.problems`)."""
         reports = self.engine.run_group(watches)
+        now = self.engine.now()
         for report in reports:
             if report.error:
-                log.error("watch %s: %s", report.watch, report.error)
+                log.debug("watch %s: %s", report.watch, report.error)
             else:
                 log.info("%s", report.line())
+            try:
+                overview = Overview(self.journal)
+                waiting = overview.waiting_by_reason(report.watch)
+                held, settling, error = report.held, report.settling, report.error or ""
+                overview.save_cycle(report.watch, now, held, settling, error)
+            except sqlite3.Error:  # the cycle's own failure already says so
+                waiting = {}
+            self.problems.update(report.watch, current_problems(report, waiting), now)
+            telemetry.current().cycle(report, now.timestamp())
         return reports
 
     def cycle_all(self) -> list[CycleReport]:

@@ -16,6 +16,7 @@ users write them (`5` for 5.0, `"30"` for 30, `"yes"` for true); strings are not
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import types
 import typing
@@ -78,7 +79,7 @@ def build(section: type[T], raw: object, path: tuple[str, ...] = ()) -> T:
     names = {f.name for f in fields}
     for key in raw:
         if key not in names:
-            raise Invalid((*path, str(key)), "unknown key")
+            raise Invalid((*path, str(key)), "unknown key" + _did_you_mean(str(key), names))
     hints = typing.get_type_hints(section)
     found: dict[str, Any] = {}
     for f in fields:
@@ -99,6 +100,16 @@ def build(section: type[T], raw: object, path: tuple[str, ...] = ()) -> T:
         except ValueError as exc:
             raise Invalid(path, str(exc)) from None
     return instance
+
+
+def _did_you_mean(key: str, names: set[str]) -> str:
+    """`; did you mean 'interval_seconds'?` for a near miss (spelling, case, - for _)."""
+    folded = {n.casefold(): n for n in names}
+    key_folded = key.casefold().replace("-", "_").replace(" ", "_")
+    if key_folded in folded:
+        return f"; did you mean {folded[key_folded]!r}?"
+    close = difflib.get_close_matches(key_folded, sorted(folded), n=1, cutoff=0.7)
+    return f"; did you mean {folded[close[0]]!r}?" if close else ""
 
 
 def _settings(section: type[Any]) -> tuple[dataclasses.Field[Any], ...]:

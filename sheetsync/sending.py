@@ -78,6 +78,8 @@ class Sender:
     held: Outcome | None = None
     stopping: Callable[[], bool] = lambda: False
     """True once the daemon was asked to stop: unsent rows stay claimed for the next start."""
+    on_outcome: Callable[[Sequence[str], Outcome], None] | None = None
+    """Told each outcome once the journal holds it (the per-row log lines, metrics)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def send_all(
@@ -107,6 +109,7 @@ class Sender:
         if held is not None:
             self.journal.record(self.watch, ids, held, self.now())
             self.tally.add(held.state, len(ids), sent=False)
+            self._tell(ids, held)
             return
         self.journal.mark_sending(self.watch, ids, self.now())
         result = self.axiom.trigger(plan.automation, plan.data)
@@ -115,9 +118,14 @@ class Sender:
         poll = self.first_poll(now) if self.first_poll is not None else None
         self.journal.record(self.watch, ids, outcome, now, poll=poll)
         self.tally.add(outcome.state, len(ids), sent=outcome.state in {"triggered", "queued"})
+        self._tell(ids, outcome)
         if outcome.state == "waiting":
             with self._lock:
                 self.held = outcome  # an account-level refusal applies to every row
+
+    def _tell(self, ids: Sequence[str], outcome: Outcome) -> None:
+        if self.on_outcome is not None:
+            self.on_outcome(ids, outcome)
 
     def _outcome(self, ids: Sequence[str], result: TriggerResult) -> Outcome:
         if result.status != "waiting":

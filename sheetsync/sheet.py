@@ -34,6 +34,7 @@ from sheetsync.endpoints import url_problem
 from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError
 from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.plan import CellWrite
+from sheetsync.telemetry import current
 
 log = logging.getLogger("sheetsync.sheet")
 
@@ -110,9 +111,10 @@ class PacedHTTPClient(gspread.HTTPClient):
             attempt += 1
             self._pace(method, url)
             try:
-                return super().request(method, url, *args, **kwargs)
+                response = super().request(method, url, *args, **kwargs)
             except gspread.exceptions.APIError as exc:
                 status = exc.response.status_code
+                current().request("sheets", request_kind(method, url), str(status))
                 if status != 429 and status < 500:
                     raise
                 wait = backoff_seconds(attempt, retry_after_seconds(exc.response), self.rand())
@@ -121,14 +123,18 @@ class PacedHTTPClient(gspread.HTTPClient):
                     limiter.penalize(wait)
                 if attempt > self.retries or _is_value_write(url):
                     raise
-                log.warning("Google answered %s; retry %d in %.1fs", status, attempt, wait)
+                log.info("Google answered %s; retry %d in %.1fs", status, attempt, wait)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                current().request("sheets", request_kind(method, url), "connection")
                 if attempt > self.retries or _is_value_write(url):
                     raise
                 wait = backoff_seconds(attempt, None, self.rand())
-                log.warning(
+                log.info(
                     "Google unreachable (%s); retry %d in %.1fs", type(exc).__name__, attempt, wait
                 )
+            else:
+                current().request("sheets", request_kind(method, url), str(response.status_code))
+                return response
             self.sleep(wait)
 
     def _limiter(self, method: str, url: str) -> RollingLimiter | None:
@@ -143,7 +149,23 @@ class PacedHTTPClient(gspread.HTTPClient):
     def _pace(self, method: str, url: str) -> None:
         limiter = self._limiter(method, url)
         if limiter is not None:
-            limiter.acquire()
+            current().paced("sheets", limiter.acquire())
+
+
+def request_kind(method: str, url: str) -> str:
+    """A Sheets request's kind for metrics: `values.batchGet`, `metadata`, ..."""
+    path = url.split("?", 1)[0]
+    for suffix, kind in _KINDS:
+        if path.endswith(suffix):
+            return kind
+    return "metadata" if method.upper() == "GET" and "/spreadsheets/" in path else "other"
+
+
+_KINDS = (
+    ("/values:batchGet", "values.batchGet"),
+    ("/values:batchUpdate", "values.batchUpdate"),
+    (":batchUpdate", "batchUpdate"),
+)
 
 
 def _is_value_write(url: str) -> bool:
@@ -222,9 +244,12 @@ class GoogleSheets:
 
     # -- metadata -------------------------------------------------------------
     def grid(self, spreadsheet_id: str, title: str, *, refresh: bool = False) -> _Grid:
-        """A tab's id and grid size (cached; one metadata read the first time)."""
-        key = (spreadsheet_id, title)
-        if refresh or key not in self._grids:
+        """A tab's id and grid size (cached; one metadata read the first time).
+
+        Titles match as Google matches them in ranges, ignoring case: the tab `queue`
+        a cycle reads is the tab `Queue`, so `check` and the column resize find it too.
+        """
+        if refresh or self._find(spreadsheet_id, title) is None:
             meta = self._call(spreadsheet_id, title, self.http.fetch_sheet_metadata, spreadsheet_id)
             for sheet in meta.get("sheets", []):
                 props = sheet.get("properties", {})
@@ -234,11 +259,33 @@ class GoogleSheets:
                     int(grid.get("rowCount", 0)),
                     int(grid.get("columnCount", 0)),
                 )
-            if key not in self._grids:
-                raise SheetError(
-                    f"spreadsheet {spreadsheet_id}: worksheet {title!r} does not exist"
-                )
-        return self._grids[key]
+        found = self._find(spreadsheet_id, title)
+        if found is None:
+            raise SheetError(
+                f"spreadsheet {spreadsheet_id}: worksheet {title!r} does not exist"
+                + self._tabs_hint(spreadsheet_id),
+                "missing_tab",
+            )
+        return found
+
+    def _find(self, spreadsheet_id: str, title: str) -> _Grid | None:
+        exact = self._grids.get((spreadsheet_id, title))
+        if exact is not None:
+            return exact
+        folded = title.casefold()
+        return next(
+            (
+                g
+                for (sid, t), g in self._grids.items()
+                if sid == spreadsheet_id and t.casefold() == folded
+            ),
+            None,
+        )
+
+    def _tabs_hint(self, spreadsheet_id: str) -> str:
+        """`; its tabs: 'A', 'B'` from the cached metadata (no extra request), or ""."""
+        titles = [t for sid, t in self._grids if sid == spreadsheet_id]
+        return f"; its tabs: {', '.join(map(repr, titles))}" if titles else ""
 
     # -- SheetPort ------------------------------------------------------------
     def read_tabs(self, spreadsheet_id: str, titles: Sequence[str]) -> dict[str, list[list[str]]]:
@@ -321,19 +368,25 @@ class GoogleSheets:
         try:
             return func(*args, **kwargs)
         except gspread.exceptions.APIError as exc:
-            raise _translate(exc, spreadsheet_id, title, self.client_email) from None
+            error = _translate(exc, spreadsheet_id, title, self.client_email)
+            if error.reason == "missing_tab":
+                error = SheetError(f"{error}{self._tabs_hint(spreadsheet_id)}", error.reason)
+            raise error from None
         except TransportError as exc:
             raise SheetError(
-                f"Google's token endpoint is unreachable ({_first_line(str(exc))[:120]})"
+                f"Google's token endpoint is unreachable ({_first_line(str(exc))[:120]})",
+                "unreachable",
             ) from None
         except GoogleAuthError as exc:
             raise SheetError(
                 f"Google rejected the service-account credentials ({type(exc).__name__}: "
-                f"{_first_line(str(exc))})"
+                f"{_first_line(str(exc))})",
+                "auth",
             ) from None
         except requests.RequestException as exc:
             raise SheetError(
-                f"spreadsheet {spreadsheet_id}: Google unreachable ({type(exc).__name__})"
+                f"spreadsheet {spreadsheet_id}: Google unreachable ({type(exc).__name__})",
+                "unreachable",
             ) from None
         except ValueError:  # a 200 that is not JSON: a captive portal or a proxy page
             raise SheetError(
@@ -359,15 +412,17 @@ def _translate(
     message = _first_line(str(exc.error.get("message", "")))
     where = f"spreadsheet {spreadsheet_id}"
     if status == 404:
-        return SheetError(f"{where}: not found (deleted, or the id is wrong)")
+        return SheetError(f"{where}: not found (deleted, or the id is wrong)", "not_found")
     if status == 403:
-        return SheetError(f"{where}: permission denied; share it with {email} as Editor")
+        return SheetError(
+            f"{where}: permission denied; share it with {email} as Editor", "permission"
+        )
     if status == 429:
         return QuotaError(f"{where}: Google quota exceeded ({message})")
     if status == 400 and "exceeds grid limits" in message:
         return RangeError(f"{where}: {message}")
     if status == 400 and "Unable to parse range" in message:
-        return SheetError(f"{where}: worksheet {title!r} does not exist")
+        return SheetError(f"{where}: worksheet {title!r} does not exist", "missing_tab")
     return SheetError(f"{where}: Google answered {status}: {message}")
 
 

@@ -167,6 +167,9 @@ class World:
             "[state]",
             f"path = {toml_value(sections.get('state', {}).get('path', 'sheetsync.db'))}",
         ]
+        for name, table in sections.items():  # e.g. metrics={"listen": "127.0.0.1:0"}
+            if name not in {"axiom", "google", "state"}:
+                parts += [f"[{name}]", *[f"{k} = {toml_value(v)}" for k, v in table.items()]]
         for index, watch in enumerate(watches or ({},)):
             full = {
                 "name": f"w{index}",

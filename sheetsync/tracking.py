@@ -101,7 +101,7 @@ class Tracker:
             ledger.polled(run, result.state, result.raw_status, poll, now)
             return
         ledger.poll_failed(run, str(failure), poll, now)
-        log.warning(
+        log.info(  # polled again later by itself: nothing for a person to do
             "watch %s: cannot poll the run of %r (next try in %g s): %s",
             watch.name,
             run.automation,

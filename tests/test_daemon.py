@@ -10,6 +10,7 @@ rule of a `Daemon` in this process. Nothing sleeps: the tests wait on emulator f
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import re
 import shutil
@@ -240,14 +241,17 @@ def test_notify_ready_watchdog_status_stopping_and_journald_lines(
     info = [line for line in lines if line.startswith("<6>")]
     cycles = [line for line in info if CYCLE_LINE.match(line)]
     assert len(cycles) >= 3
-    others = [line for line in info if line not in cycles]
+    rows = [line for line in info if line.startswith("<6>sheetsync.rows: watch w0, tab 'Queue'")]
+    assert len(rows) == 2 and all(": triggered http" in line for line in rows), rows
+    others = [line for line in info if line not in cycles and line not in rows]
     journal = config.parent / "sheetsync.db"
     assert others[0] == f"<6>sheetsync.journal: created a new journal at {journal}"
     others = others[1:]
-    assert [line.split(":")[0] for line in others] == ["<6>sheetsync.daemon"] * 3, others
+    assert [line.split(":")[0] for line in others] == ["<6>sheetsync.daemon"] * 4, others
     assert others[0].startswith("<6>sheetsync.daemon: sheetsync started: 1 watch(es): w0;")
-    assert others[1].startswith("<6>sheetsync.daemon: SIGTERM received:")
-    assert others[2] == "<6>sheetsync.daemon: sheetsync stopped"
+    assert others[1] == "<6>sheetsync.daemon: cycle of w0 is moving again"  # a clear is INFO
+    assert others[2].startswith("<6>sheetsync.daemon: SIGTERM received:")
+    assert others[3] == "<6>sheetsync.daemon: sheetsync stopped"
     stuck = [line for line in lines if "has shown no progress" in line]
     assert len(stuck) == 1 and stuck[0].startswith("<3>sheetsync.daemon: cycle of w0"), stuck
     assert sum("cycle of w0 is moving again" in line for line in lines) == 1
@@ -477,6 +481,7 @@ def test_a_scheduler_that_stops_dispatching_counts_as_stuck(
     config = world.config({"interval_seconds": 60})
     # WATCHDOG_USEC=2: every tick is due for a ping and the stall limit is 1 µs
     environ = {**world.environ, "NOTIFY_SOCKET": notify.address, "WATCHDOG_USEC": "2"}
+    caplog.set_level(logging.INFO, "sheetsync.daemon")
     daemon = Daemon(config, environ)
     daemon.schedule(daemon.runtime)
     daemon.scheduler.start(paused=True)  # alive, but dispatching nothing

@@ -26,6 +26,7 @@ from sheetsync.emulator._http import (
     serve_until_interrupted,
 )
 from sheetsync.emulator.axiom_runs import FINAL_STATUSES, RATE_WINDOW, Run, RunsMixin, TriggerRecord
+from sheetsync.emulator.control import control_answer
 
 API_PREFIX = "/api/v3"
 
@@ -130,8 +131,8 @@ class AxiomEmulator(RunsMixin, EmulatorServer):
     def handle(self, request: Request) -> Response:
         """Route one request: authenticate, rate-limit, then answer the endpoint."""
         endpoint = request.path[len(API_PREFIX) :]
-        if not request.path.startswith(API_PREFIX + "/"):
-            return _error(404, "Not found.")
+        if not request.path.startswith(API_PREFIX + "/"):  # `sheetsync emulator finish-run`,
+            return control_answer(self, request)  # or 404 as axiom answers an unknown path
         if request.method != "POST":
             return _error(405, "Method not allowed, use POST.")
         body = request.json()

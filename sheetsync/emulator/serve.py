@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from sheetsync.emulator._http import serve_until_interrupted
@@ -20,4 +21,9 @@ def serve_forever(google_port: int, axiom_port: int, key: str, automations: list
     print(f"axiom emulator:         {axiom_url}   (axiom.base_url), key {key!r}")
     print(f"sample spreadsheet id:  {sid}  (tab 'Queue')")
     print(f"service-account file:   {key_file}")
+    print(f"automations accepted:   {', '.join(repr(a) for a in automations)}")
+    print("add a row:   sheetsync emulator add-row --sheet ID URL [MORE CELLS...]")
+    print("show it:     sheetsync emulator show --sheet ID")
+    print("end a run:   sheetsync emulator finish-run NAME [--status Success|Failure]")
+    sys.stdout.flush()  # a pipe (a service's journal, a file) must see this before Ctrl-C
     serve_until_interrupted(google, axiom)

@@ -1,0 +1,122 @@
+"""Problems at the right level, once: WARNING/ERROR when they begin, INFO when they clear."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from sheetsync.cli import main
+from sheetsync.daemon import Daemon
+from sheetsync.testing import World
+
+HEADER = ["url", "product"]
+
+
+def problems(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The messages at WARNING or above: what `journalctl -p warning` shows."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_missing_tab_is_one_error_until_it_clears(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three failing cycles log one ERROR with what to do; the fix logs one INFO."""
+    caplog.set_level(logging.DEBUG)
+    world.sheet([HEADER, ["https://a", "A"]], tab="Queue")
+    world.config({"worksheet": "Inbox"})
+    for _ in range(3):
+        assert world.once()[0].error_reason == "missing_tab"
+    assert len(problems(caplog)) == 1, problems(caplog)
+    assert "'Inbox' does not exist" in problems(caplog)[0]
+    assert "sheetsync check` lists the tabs" in problems(caplog)[0]
+    world.google.add_sheet(world.spreadsheet_id, "Inbox", [HEADER])
+    assert world.once()[0].error is None
+    resolved = [r.getMessage() for r in caplog.records if "resolved" in r.getMessage()]
+    assert len(resolved) == 1 and resolved[0].startswith("watch w0: resolved:"), resolved
+    assert len(problems(caplog)) == 1
+
+
+def test_an_invalid_key_warns_once_and_each_row_once(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rows wait on a rejected key: one WARNING per row as it starts waiting, one for the
+    problem; retries that wait again add nothing at WARNING; the fix clears it at INFO."""
+    caplog.set_level(logging.INFO)
+    world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"]])
+    world.config()
+    world.axiom.set_key_valid(False)
+    world.once()
+    warned = problems(caplog)
+    rows = [m for m in warned if ", tab 'Queue', row " in m]
+    assert len(rows) == 2, warned
+    assert rows[0].startswith("watch w0, tab 'Queue', row 2, id ")
+    assert "'https://a': waiting: axiom rejected the API key" in rows[0]
+    key = [m for m in warned if m.startswith("watch w0: axiom rejected the API key")]
+    assert len(key) == 1 and "(2 row(s) waiting)" in key[0] and "dashboard" in key[0], warned
+    for _ in range(3):  # retried when due, still rejected: nothing new at WARNING
+        world.clock.advance(3600)
+        world.once()
+    assert len(problems(caplog)) == 3, problems(caplog)
+    world.axiom.set_key_valid(True)
+    world.clock.advance(3600)
+    world.once()
+    assert world.column("Status") == ["triggered", "triggered"]
+    assert any("resolved: axiom rejected the API key" in r.getMessage() for r in caplog.records)
+    assert len(problems(caplog)) == 3
+
+
+def test_rows_ending_error_or_unknown_warn_with_row_and_message(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An `error` row is one WARNING: watch, tab, row number, row id, status and message."""
+    caplog.set_level(logging.INFO)
+    world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"]])
+    world.config()
+    world.axiom.script(["started", "error"])
+    world.once()
+    ids = world.column("sheetsync id")
+    warned = problems(caplog)
+    assert warned == [
+        f"watch w0, tab 'Queue', row 3, id {ids[1]}, 'https://b': error: "
+        "Task not found, please check the name and try again."
+    ], warned
+
+
+def test_status_line_names_the_problem_and_today_survives_a_restart(world: World) -> None:
+    """STATUS= says what is wrong and since when; its "today" count comes from the journal."""
+    world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"]])
+    config = world.config()
+    daemon = Daemon(config, world.environ)
+    try:
+        daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        assert "2 rows triggered today; no errors" in daemon._status_text()
+    finally:
+        daemon.runtime.close()
+    world.axiom.set_key_valid(False)
+    world.google.insert_rows(world.spreadsheet_id, "Queue", 4, values=[["https://c"]])
+    again = Daemon(config, world.environ)
+    try:
+        assert "2 rows triggered today" in again._status_text()  # before any cycle
+        again.run_cycle(again.runtime, again.config.watches)
+        text = again._status_text()
+    finally:
+        again.runtime.close()
+    now = datetime.now(UTC).strftime("%H:")
+    assert "waiting: w0: axiom rejected the API key since " + now in text, text
+    assert text.endswith("; 1 row waiting"), text
+
+
+def test_once_exits_3_when_rows_end_error_unknown_or_waiting(world: World) -> None:
+    """Cron and timers can alert: exit 3 when the cycle ran but rows need a person."""
+    world.sheet([HEADER, ["https://a", "A"]])
+    config = world.config()
+    runner = CliRunner()
+    world.axiom.script(["error"])
+    result = runner.invoke(main, ["once", "-c", str(config)], env=world.environ)
+    assert result.exit_code == 3, result.output
+    world.google.insert_rows(world.spreadsheet_id, "Queue", 3, values=[["https://b"]])
+    result = runner.invoke(main, ["once", "-c", str(config)], env=world.environ)
+    assert result.exit_code == 0, result.output
