@@ -11,9 +11,11 @@ of rows and tabs:
     read 2   the tabs that had work           -> rows located by id
     write 2  the journal's projection         (results land where the ids are now)
 
-Between read 1 and the claims, axiom may be asked (never the sheet): /run-data for
-tracked runs whose poll is due, and /remaining-runtime for rows waiting on the quota.
-Their answers land in the journal and reach the sheet through the projection.
+Before read 1, axiom may be asked (never between read 1 and the claims): /run-data for
+tracked runs whose poll is due, /remaining-runtime for rows waiting on the quota, and
+/list-automations while the key's outage gate is closed (see `outage`: then nothing is
+claimed, and new and `waiting` rows stay as they are). Their answers land in the
+journal and reach the sheet through the projection.
 
 An idle cycle is read 1 alone. A backlog that takes longer than `flush_seconds` to
 send repeats read 2 + write 2 every `flush_seconds`, so the sheet shows progress.
@@ -143,6 +145,7 @@ class Engine:
             if cycle.watch.track_runs:
                 cycle.report.polled = self.tracker.poll_due(cycle.watch)
             self.allowance.gate(cycle.watch.name)
+        paused = not self.axiom.may_trigger()  # probes axiom while its gate is closed
         reads = Reads(self.sheets, spreadsheet)
         watches = [c.watch for c in cycles]
         narrows = narrow_plans(self.journal, watches, self._plan_text, self._has_started)
@@ -153,7 +156,7 @@ class Engine:
                 cycle.report.error = cycle.report.error or str(view)
             elif cycle.report.error is None:
                 try:
-                    self._prepare(cycle, view)
+                    self._prepare(cycle, view, paused)
                 except SheetError as exc:
                     cycle.report.error = str(exc)
         del views  # a big sheet's first read must not live on beside the second one
@@ -197,8 +200,9 @@ class Engine:
                 self.journal.mark_shown(cycle.watch.name, cycle.shown)
                 cycle.shown = []
 
-    def _prepare(self, cycle: WatchCycle, view: View) -> None:
-        """Decide a watch's claims and repairs and commit the claims to the journal."""
+    def _prepare(self, cycle: WatchCycle, view: View, paused: bool) -> None:
+        """Decide a watch's claims and repairs and commit the claims to the journal
+        (none while `paused`: the key's outage gate is closed)."""
         watch, report, table = cycle.watch, cycle.report, view.table
         layout = layout_of(watch, table)
         cycle.layout, cycle.narrow = layout, view.known is not None
@@ -224,7 +228,7 @@ class Engine:
             for c in find_candidates(table, layout, watch, entries, whole, holders)
             if c.row_number not in skipped_rows
         ]
-        candidates = self._select(cycle, layout, candidates)
+        candidates = self._select(cycle, layout, candidates, paused)
         claimed_rows, claimed_ids = (
             {c.row_number for c in candidates},
             {c.row_id for c in candidates},
@@ -292,15 +296,19 @@ class Engine:
             self._plans[watch.name] = text
 
     def _select(
-        self, cycle: WatchCycle, layout: Layout, candidates: list[Candidate]
+        self, cycle: WatchCycle, layout: Layout, candidates: list[Candidate], paused: bool
     ) -> list[Candidate]:
-        """Hold back rows still settling and triggers beyond `max_in_flight`; plan the rest."""
+        """Hold back rows still settling, triggers beyond `max_in_flight` and (`paused`)
+        every row; plan the rest."""
         watch = cycle.watch
         seen = self._first_seen.get(watch.name, {})
         settled, self._first_seen[watch.name] = settle(
             candidates, seen, self.now(), watch.settle_seconds
         )
         cycle.report.settling = len(candidates) - len(settled)
+        if paused:
+            cycle.report.paused = len(settled)
+            return []
         plans = plan_triggers(settled, layout, watch)
         if watch.max_in_flight is not None:
             in_flight = RunLedger(self.journal).in_flight(watch.name)

@@ -6,6 +6,7 @@
     │   ├── QuotaError       Google answered 429 after our bounded retries
     │   └── RangeError       a range reaches past the tab's grid (rows were deleted)
     ├── AxiomError           an axiom call other than /trigger failed (trigger outcomes are values)
+    ├── StoppedError         a stop request ended a wait before a trigger left (nothing was sent)
     └── JournalError         the local state file is unusable or locked by another process
 
 Third-party exceptions are translated at the adapter boundary with `raise ... from exc`;
@@ -37,6 +38,10 @@ class RangeError(SheetError):
 
 class AxiomError(SheetsyncError):
     """An axiom API call (not a trigger outcome) failed."""
+
+
+class StoppedError(SheetsyncError):
+    """A stop request ended the wait for a pace slot or a retry: the trigger never left."""
 
 
 class JournalError(SheetsyncError):

@@ -59,15 +59,18 @@ class RollingLimiter:
         return self._take(in_flight=False)
 
     @contextmanager
-    def slot(self) -> Iterator[float]:
+    def slot(self, wait: Callable[[float], None] | None = None) -> Iterator[float]:
         """Hold a slot for a whole call: it counts from the start until `window` after the end.
 
         The server counts a call when it arrives, which may be any time until the answer
         comes back; a call stamped when it left could arrive in a later window than its
         stamp and crowd it. Stamped when it ends, no rolling window at the server can
         hold more than `limit` calls, however long each one took. Yields the seconds waited.
+
+        `wait` replaces the limiter's sleep while waiting for the slot: it may return early
+        (the slot is looked for again) or raise, which takes no slot.
         """
-        waited = self._take(in_flight=True)
+        waited = self._take(in_flight=True, sleep=wait)
         try:
             yield waited
         finally:
@@ -75,8 +78,8 @@ class RollingLimiter:
                 self._in_flight -= 1
                 self._stamps.append(self._clock())
 
-    def _take(self, *, in_flight: bool) -> float:
-        start = self._clock()
+    def _take(self, *, in_flight: bool, sleep: Callable[[float], None] | None = None) -> float:
+        start, pause = self._clock(), sleep or self._sleep
         while True:
             with self._lock:
                 now = self._clock()
@@ -87,7 +90,7 @@ class RollingLimiter:
                     else:
                         self._stamps.append(now)
                     return max(0.0, now - start)
-            self._sleep(wait)
+            pause(wait)
 
     def delay(self) -> float:
         """Seconds until a slot would be free, without taking it."""

@@ -1,7 +1,7 @@
 """Builds the adapters a config asks for and runs cycles of every watch.
 
 Shared by `once`, `run` and `demo`: one Google identity, one axiom client (and so one
-pace per key), one journal, one engine.
+pace and one outage gate per key), one journal, one engine.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
 from sheetsync.engine import Engine, group_watches
 from sheetsync.journal import Journal
+from sheetsync.outage import gate_for
 from sheetsync.pacing import fingerprint, limiter_for
 from sheetsync.report import CycleReport
 from sheetsync.sheet import GoogleSheets
@@ -61,6 +62,7 @@ def build_clients(
     *,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> tuple[GoogleSheets, AxiomClient]:
     """The Google and axiom adapters for a config (raises ConfigError for bad credentials).
 
@@ -72,9 +74,8 @@ def build_clients(
     assert config.axiom_key is not None, "load_config(secrets=True) resolves the key"
     key = config.axiom_key.reveal()
     settings = config.axiom
-    limiter = limiter_for(
-        "axiom-" + fingerprint(key), settings.calls_per_minute, clock=monotonic, sleep=sleep
-    )
+    budget = "axiom-" + fingerprint(key)
+    limiter = limiter_for(budget, settings.calls_per_minute, clock=monotonic, sleep=sleep)
     axiom = AxiomClient(
         settings.base_url,
         key,
@@ -83,6 +84,7 @@ def build_clients(
         read_timeout=settings.read_timeout_seconds,
         retries=settings.max_retries,
         sleep=sleep,
+        gate=gate_for(budget, clock=monotonic, wall=now),
     )
     return sheets, axiom
 
@@ -96,7 +98,7 @@ def open_runtime(
     journal: Journal | None = None,
 ) -> Runtime:
     """Open the journal (taking its lock), recover from a previous stop, build the engine."""
-    sheets, axiom = build_clients(config, sleep=sleep, monotonic=monotonic)
+    sheets, axiom = build_clients(config, sleep=sleep, monotonic=monotonic, now=now)
     if journal is None:
         journal = Journal(config.state_path)
         recovered = journal.recover(now())

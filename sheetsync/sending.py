@@ -2,9 +2,9 @@
 
 Row-mode backlogs go out on a few threads (the shared axiom pacer still bounds the
 rate), except for tracked watches: /run-data reports the latest run of a name, so the
-journal must know which trigger axiom saw last. An account-level refusal (`waiting`)
-stops further calls, and the rows not yet sent wait with the same reason instead of
-spending calls that would fail alike.
+journal must know which trigger axiom saw last. An account-level refusal or a closed
+outage gate (`waiting`) stops further calls, and the rows not yet sent wait with the
+same reason instead of spending calls that would fail alike.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sheetsync.departure import Departure
 from sheetsync.journal import Journal
 from sheetsync.journal_records import Outcome
 from sheetsync.plan import TriggerPlan, waiting_delay
@@ -24,6 +25,8 @@ CONCURRENT_ABOVE = 10
 """Backlogs longer than this many triggers are sent on several threads."""
 SENDERS = 4
 """Threads sending one backlog: enough to keep axiom's pace when each call takes ~1 s."""
+AT_ONCE = frozenset({"outage"})
+"""Waiting reasons due at once: the outage gate decides when they go."""
 
 
 class TriggerResult(Protocol):
@@ -42,8 +45,15 @@ class TriggerResult(Protocol):
 class TriggerPort(Protocol):
     """What the engine needs from axiom."""
 
-    def trigger(self, name: str, data: list[Any] | None) -> TriggerResult:
-        """Start one run; never raises for HTTP or network trouble."""
+    def trigger(
+        self, name: str, data: list[Any] | None, *, departure: Departure | None = None
+    ) -> TriggerResult:
+        """Start one run; never raises for HTTP or network trouble (`StoppedError` passes
+        through from `departure`)."""
+        ...
+
+    def may_trigger(self) -> bool:
+        """Whether triggers may go (False while an unclear answer is unexplained)."""
         ...
 
 
@@ -122,6 +132,8 @@ class Sender:
     def _outcome(self, ids: Sequence[str], result: TriggerResult) -> Outcome:
         if result.status != "waiting":
             return Outcome(result.status, result.link, result.message)
+        if result.reason in AT_ONCE:
+            return Outcome("waiting", "", result.message, self.now(), result.reason)
         waits = max(self.journal.waits(self.watch, ids).values(), default=0)
         delay = waiting_delay(result.reason, waits, self.rand())
         at = self.now() + timedelta(seconds=delay)
