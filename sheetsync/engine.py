@@ -18,7 +18,8 @@ claimed, and new and `waiting` rows stay as they are). Their answers land in the
 journal and reach the sheet through the projection.
 
 An idle cycle is read 1 alone. A backlog that takes longer than `flush_seconds` to
-send repeats read 2 + write 2 every `flush_seconds`, so the sheet shows progress.
+send repeats read 2 + write 2 every `flush_seconds`, also while triggers wait for pace
+slots (see `backlog`), so the sheet shows progress; a stop request ends those waits.
 
 Tabs of 2,000 rows or more are read narrowly (`narrow`, `reading`): read 1 takes the
 header, the status and id columns and only the rows that need their inputs; read 2
@@ -36,6 +37,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from sheetsync.allowance import Allowance, RuntimePort
+from sheetsync.backlog import Backlog
 from sheetsync.config import Watch
 from sheetsync.errors import SheetError
 from sheetsync.flushing import Flusher, WatchCycle, layout_of
@@ -99,6 +101,7 @@ class Engine:
         timer: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
         flush_seconds: float = FLUSH_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.sheets = sheets
         self.axiom = axiom
@@ -107,6 +110,8 @@ class Engine:
         self.timer = timer
         self.rand = rand
         self.flush_seconds = flush_seconds
+        self.sleep = sleep
+        """How a backlog waits for pace slots: `timer`'s time must pass in it."""
         self.progress: Progress | None = None
         self.stopping: Callable[[], bool] = lambda: False
         self.tracker = Tracker(axiom, journal, now)
@@ -173,16 +178,15 @@ class Engine:
         busy = [c for c in ready if c.candidates]
         if not busy:
             return
-        last_flush = self.timer()
-
-        def maybe_flush() -> None:
-            nonlocal last_flush
-            if self.timer() - last_flush >= self.flush_seconds:
-                self._flush(reads, busy, final=False)
-                last_flush = self.timer()
-
+        backlog = Backlog(
+            lambda: self._flush(reads, busy, final=False),
+            timer=self.timer,
+            sleep=self.sleep,
+            every=self.flush_seconds,
+            stopping=self.stopping,
+        )
         for cycle in busy:
-            self._send(cycle, maybe_flush)
+            self._send(cycle, backlog)
         self._flush(reads, busy, final=True)
 
     def _write(
@@ -319,22 +323,21 @@ class Engine:
         cycle.report.held = len(settled) - len(chosen)
         return chosen
 
-    def _send(self, cycle: WatchCycle, after_each: Callable[[], None]) -> None:
+    def _send(self, cycle: WatchCycle, backlog: Backlog) -> None:
         watch = cycle.watch
         cycle.report.polled += self.tracker.last_look({p.automation for p in cycle.plans}, watch)
         sender = Sender(watch.name, self.axiom, self.journal, self.now, self.rand)
-        sender.stopping = self.stopping
+        sender.stopping, sender.pace_wait = self.stopping, backlog.wait
         if watch.track_runs:
             sender.first_poll = lambda now: first_poll(now, watch)
         total = len(cycle.candidates)
-        done = 0
+        backlog.progress[watch.name] = (0, total)
 
         def progressed() -> None:
-            nonlocal done
             done = sum(sender.tally.outcomes.values())
             if self.progress is not None:
                 self.progress(watch.name, done, total)
-            after_each()
+            backlog.done(watch.name, done, total)
 
         sender.send_all(cycle.plans, progressed)
         cycle.report.outcomes = dict(sender.tally.outcomes)

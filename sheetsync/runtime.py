@@ -108,5 +108,5 @@ def open_runtime(
                 "(check axiom's run history, then type retry to resend)",
                 recovered,
             )
-    engine = Engine(sheets, axiom, journal, now=now, timer=monotonic)
+    engine = Engine(sheets, axiom, journal, now=now, timer=monotonic, sleep=sleep)
     return Runtime(config, journal, sheets, axiom, engine)
