@@ -14,6 +14,7 @@ the last failed probe; once it answers 200 the gate reopens on probation. The st
 
 Like the pace (see `pacing`), a gate belongs to a key, not to a watch: `gate_for()` is the
 process-wide registry, keyed by the same non-secret budget name as the key's limiter.
+The journal keeps a closed gate (see `budgets`), so a restart mid-outage probes first.
 """
 
 from __future__ import annotations

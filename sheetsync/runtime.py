@@ -1,7 +1,8 @@
 """Builds the adapters a config asks for and runs cycles of every watch.
 
 Shared by `once`, `run` and `demo`: one Google identity, one axiom client (and so one
-pace and one outage gate per key), one journal, one engine.
+pace and one outage gate per key), one journal, one engine. The journal keeps each
+pace's recent calls and the key's outage across restarts (see `budgets`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sheetsync.axiom import AxiomClient
+from sheetsync.budgets import keep_gate, keep_pace
 from sheetsync.config import Config, Watch
 from sheetsync.engine import Engine, group_watches
 from sheetsync.journal import Journal
 from sheetsync.outage import gate_for
-from sheetsync.pacing import fingerprint, limiter_for
+from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.report import CycleReport
 from sheetsync.sheet import GoogleSheets
 
@@ -53,8 +55,17 @@ class Runtime:
         return [r for group in group_watches(self.config.watches) for r in self.cycle_group(group)]
 
     def close(self) -> None:
-        """Release the journal and its lock."""
+        """Release the journal and its lock (the shared paces and gate stop recording)."""
+        for limiter in paces(self.sheets, self.axiom):
+            limiter.log = None
+        self.axiom.gate.store = None
         self.journal.close()
+
+
+def paces(sheets: GoogleSheets, axiom: AxiomClient) -> list[RollingLimiter]:
+    """The limiters of a runtime's adapters: the axiom key's, Google's reads and writes."""
+    found = [axiom.limiter, sheets.http.read_limiter, sheets.http.write_limiter]
+    return [limiter for limiter in found if limiter is not None]
 
 
 def build_clients(
@@ -108,5 +119,8 @@ def open_runtime(
                 "(check axiom's run history, then type retry to resend)",
                 recovered,
             )
+    for limiter in paces(sheets, axiom):
+        keep_pace(limiter, journal, now)
+    keep_gate(axiom.gate, journal, axiom.limiter.name)
     engine = Engine(sheets, axiom, journal, now=now, timer=monotonic, sleep=sleep)
     return Runtime(config, journal, sheets, axiom, engine)

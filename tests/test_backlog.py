@@ -1,10 +1,13 @@
 """A backlog longer than axiom's pace, on the world's fake clock: the sheet shows progress
-while triggers wait for slots, and a stop request ends the waits in time."""
+while triggers wait for slots, a stop request ends the waits in time, and the pace
+survives a restart (the journal records every call, axiom's and Google's)."""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +80,42 @@ def test_a_stop_request_ends_a_backlog_within_30_s_and_the_rest_goes_at_the_next
     assert Counter(t.data[1][0] for t in world.axiom.triggers) == Counter(
         r[0] for r in rows(1, 120)
     )
+
+
+@pytest.fixture
+def paced_world(tmp_path: Path) -> Iterator[World]:
+    """A world whose axiom allows 5 calls a minute on the world's fake clock."""
+    w = World.start(tmp_path, axiom_options={"rate_limit": 5}, share_clock=True)
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+def test_a_restart_counts_the_calls_of_the_last_minute(paced_world: World) -> None:
+    """Five triggers, a restart 10 s later, three new rows: the new process waits for the
+    minute to pass instead of running into axiom's 429 (which would leave them waiting)."""
+    world = paced_world
+    world.sheet([HEADER, *rows(1, 5)])
+    world.config({"mode": "row"}, axiom={"calls_per_minute": 5})
+    world.once()
+    restart(world)
+    world.clock.advance(10)
+    world.google.insert_rows(world.spreadsheet_id, "Queue", 7, values=rows(6, 8))
+    world.once()
+    assert world.column("Status") == ["triggered"] * 8
+    assert [t.outcome for t in world.axiom.triggers] == ["started"] * 8
+    assert world.axiom.calls_per_rolling_minute_max() <= 5
+
+
+def test_a_restart_counts_the_sheets_reads_of_the_last_minute(world: World) -> None:
+    """Google's pace survives a restart too: with 3 reads a minute used up, the new
+    process's first read waits for the minute to pass."""
+    world.sheet([HEADER, *rows(1, 1)])
+    world.config({}, google={"reads_per_minute": 3})
+    world.once()  # read 1, the tab's metadata, read 2
+    assert world.clock.sleeps == []
+    restart(world)
+    world.clock.advance(5)
+    world.once()
+    assert world.clock.sleeps and world.clock.sleeps[0] == pytest.approx(55.0)

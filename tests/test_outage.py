@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from sheetsync import outage, pacing
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]
@@ -60,6 +61,33 @@ def test_axiom_busy_with_its_own_json_503_for_a_minute_costs_no_row(world: World
     cycles(world, 600, step=30)
     assert Counter(world.column("Status")) == Counter({"triggered": 50})
     assert Counter(t.data[1][0] for t in world.axiom.started()) == Counter(r[0] for r in ROWS)
+
+
+def test_a_restart_mid_outage_probes_before_it_triggers(world: World) -> None:
+    """The journal keeps the closed gate: a new process asks /list-automations first and
+    spends no second row while axiom is still down; once it answers, the rows go."""
+    world.sheet([HEADER, *ROWS[:5]])
+    world.config({"mode": "row"})
+    world.axiom.add_fault(path=".*", status=502)
+    world.once()
+    assert trigger_posts(world) == 1
+
+    for _ in range(2):  # two restarts while axiom is still down
+        world.close_runtime()
+        pacing.clear_limiters()
+        outage.clear_gates()
+        world.clock.advance(1)
+        world.once()
+    assert trigger_posts(world) == 1
+    assert len(world.axiom.requests_matching("/list-automations$")) == 2
+    assert Counter(world.column("Status")) == Counter({"unknown": 1, "waiting": 4})
+
+    world.axiom.clear_faults()
+    world.close_runtime()
+    outage.clear_gates()
+    world.once()
+    assert Counter(world.column("Status")) == Counter({"unknown": 1, "triggered": 4})
+    assert trigger_posts(world) == 5
 
 
 def test_new_rows_stay_new_while_the_gate_is_closed(world: World) -> None:

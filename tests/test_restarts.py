@@ -2,6 +2,8 @@
 
 - A forced stop (second SIGTERM, SIGKILL) while rows wait for pace slots leaves no row
   `unknown` that axiom did not receive: the slot is taken before `sending` is committed.
+- kill -9 and an immediate restart keep the pace: the journal records every call, and
+  the new process counts the last minute's calls before it sends.
 """
 
 from __future__ import annotations
@@ -92,3 +94,27 @@ def test_a_forced_stop_while_rows_wait_for_slots_leaves_no_false_unknown(
     assert world.column("Status").count("triggered") == 20 - len(unknown)
     sent = [t.data[1][0] for t in world.axiom.triggers]
     assert sorted(sent) == sorted(set(sent))
+
+
+def test_kill_9_and_an_immediate_restart_keep_the_pace(world: World) -> None:
+    """At 10 calls a minute the first daemon sends 10 triggers and is killed; a second one
+    started at once sends nothing until the minute is over (today's code sent 10 more)."""
+    world.sheet([HEADER, *rows(30)])
+    config = world.config({"mode": "row", "interval_seconds": 0.5}, axiom={"calls_per_minute": 10})
+    tenth = world.axiom.add_fault(path="/trigger", skip=9, count=1)  # observes only
+    first = Daemon(world, config)
+    try:
+        assert tenth.arrived.wait(WAIT), first.log()
+    finally:
+        first.kill()
+    assert len(world.axiom.triggers) == 10
+    second = Daemon(world, config)
+    try:
+        poll(
+            lambda: len(world.axiom.triggers) > 10 or PACE_LINE in second.log(),
+            "the second daemon's first trigger",
+        )
+    finally:
+        second.kill()
+    assert len(world.axiom.triggers) == 10
+    assert world.axiom.calls_per_rolling_minute_max() <= 10
