@@ -20,48 +20,35 @@ from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.outage import PROBE_SECONDS, OutageGate, probe_delay
 from sheetsync.pacing import RollingLimiter
 from sheetsync.redact import MASK, mask_secret
+from sheetsync.testing import Clock
 
 KEY = "sk-axiom-7Hq2Zr9WkLm4Xv8c"
 SCRAPE = "Scrape product page"
 DATA = [["url"], ["https://shop.example/p/1"]]
 
 
-class FakeClock:
-    """One fake monotonic clock for the client's sleeps, the limiter, the gate and axiom."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.waits: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
+@pytest.fixture
+def clock() -> Clock:
+    """One fake clock for the client's sleeps, the limiter, the gate and axiom."""
+    return Clock()
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def ax(clock: FakeClock) -> Iterator[AxiomEmulator]:
-    emulator = AxiomEmulator(api_key=KEY, automations=[SCRAPE], clock=clock)
+def ax(clock: Clock) -> Iterator[AxiomEmulator]:
+    emulator = AxiomEmulator(api_key=KEY, automations=[SCRAPE], clock=clock.monotonic)
     emulator.start()
     yield emulator
     threading.Thread(target=emulator.stop, daemon=True).start()
 
 
-def client_for(base: str, clock: FakeClock, **kwargs: Any) -> AxiomClient:
-    kwargs.setdefault("limiter", RollingLimiter(1000, clock=clock, sleep=clock.sleep))
-    kwargs.setdefault("gate", OutageGate(clock=clock))
+def client_for(base: str, clock: Clock, **kwargs: Any) -> AxiomClient:
+    kwargs.setdefault("limiter", RollingLimiter(1000, clock=clock.monotonic, sleep=clock.sleep))
+    kwargs.setdefault("gate", OutageGate(clock=clock.monotonic))
     return AxiomClient(base, KEY, sleep=clock.sleep, random=lambda: 1.0, **kwargs)
 
 
 @pytest.fixture
-def client(ax: AxiomEmulator, clock: FakeClock) -> Iterator[AxiomClient]:
+def client(ax: AxiomEmulator, clock: Clock) -> Iterator[AxiomClient]:
     c = client_for(ax.root_url + "/api/v3", clock)
     yield c
     c.close()
@@ -82,7 +69,7 @@ def client(ax: AxiomEmulator, clock: FakeClock) -> Iterator[AxiomClient]:
 def test_a_gateway_5xx_is_unknown_after_one_post(
     ax: AxiomEmulator,
     client: AxiomClient,
-    clock: FakeClock,
+    clock: Clock,
     status: int,
     body: Any,
     phase: str,
@@ -96,11 +83,11 @@ def test_a_gateway_5xx_is_unknown_after_one_post(
     assert "may or may not have started the run" in outcome.message
     assert "run history" in outcome.message and "retry" in outcome.message
     assert len(ax.requests_matching("/trigger$")) == 1
-    assert clock.waits == []
+    assert clock.sleeps == []
 
 
 def test_after_an_unclear_answer_no_trigger_goes_until_a_probe_answers(
-    ax: AxiomEmulator, client: AxiomClient, clock: FakeClock
+    ax: AxiomEmulator, client: AxiomClient, clock: Clock
 ) -> None:
     """One 504, then the gate: triggers wait without a POST; probes are spaced out and
     doubled while axiom still fails; a 200 from /list-automations opens the gate again."""
@@ -111,13 +98,13 @@ def test_after_an_unclear_answer_no_trigger_goes_until_a_probe_answers(
     assert "not sent" in held.message and "HTTP 504" in held.message
     assert client.may_trigger() is False  # no probe before PROBE_SECONDS
     assert ax.requests_matching("/list-automations$") == []
-    clock.now += PROBE_SECONDS
+    clock.advance(PROBE_SECONDS)
     assert client.may_trigger() is False  # probed: still 504
-    clock.now += PROBE_SECONDS
+    clock.advance(PROBE_SECONDS)
     assert client.may_trigger() is False  # not due: a failed probe doubles the wait
     assert len(ax.requests_matching("/list-automations$")) == 1
     ax.clear_faults()
-    clock.now += PROBE_SECONDS
+    clock.advance(PROBE_SECONDS)
     assert client.may_trigger() is True
     assert client.trigger(SCRAPE, DATA).status == "triggered"
     assert len(ax.requests_matching("/trigger$")) == 2
@@ -133,9 +120,7 @@ def test_probes_back_off_and_an_outage_right_after_a_probe_waits_longer() -> Non
     assert probe_delay(9, 9) == 300.0
 
 
-def test_on_probation_only_one_trigger_is_out_at_a_time(
-    ax: AxiomEmulator, clock: FakeClock
-) -> None:
+def test_on_probation_only_one_trigger_is_out_at_a_time(ax: AxiomEmulator, clock: Clock) -> None:
     """Four threads trigger at once against a gateway answering 504: one POST reaches it,
     the other three wait for its answer and then stay home (waiting, reason outage)."""
     ax.add_fault(path="/trigger$", status=504, delay=0.2)
@@ -163,13 +148,13 @@ def test_a_clear_answer_ends_probation(ax: AxiomEmulator, client: AxiomClient) -
 
 
 def test_reads_are_retried_after_a_gateway_5xx(
-    ax: AxiomEmulator, client: AxiomClient, clock: FakeClock
+    ax: AxiomEmulator, client: AxiomClient, clock: Clock
 ) -> None:
     """A read starts nothing: 502 and 504 are retried like any transient failure."""
     ax.add_fault(path="/list-automations$", status=502, count=1)
     ax.add_fault(path="/list-automations$", status=504, count=1)
     assert client.list_automations() == [SCRAPE]
-    assert clock.waits == [1.0, 2.0]
+    assert clock.sleeps == [1.0, 2.0]
 
 
 @pytest.mark.parametrize(
@@ -222,7 +207,7 @@ class EndlessAnswer(BaseHTTPRequestHandler):
             type(self).finished.set()
 
 
-def test_an_answer_is_read_up_to_one_mebibyte_then_dropped(clock: FakeClock) -> None:
+def test_an_answer_is_read_up_to_one_mebibyte_then_dropped(clock: Clock) -> None:
     """A 64 MiB answer: the client stops reading after 1 MiB (the server cannot send the
     rest), and the trigger is unknown with a short message saying the answer was too big."""
     EndlessAnswer.sent, EndlessAnswer.finished = 0, threading.Event()
