@@ -2,17 +2,22 @@
 
 A trigger's result is a value (`TriggerOutcome`) because the engine writes every outcome
 into the sheet; the other calls raise `AxiomError`. Decisions are pure (`classify`,
-`backoff` in `sheetsync.axiom_answers`); only `AxiomClient._post` touches the network. The rules:
+`trigger_status`, `backoff` in `sheetsync.axiom_answers`); only `AxiomClient._post`
+touches the network. The rules:
 
 - Never follow a redirect (the key travels in the body and would be re-sent elsewhere).
-- Retry only what cannot have reached axiom, or cannot do harm: 429, 5xx and connections
-  that failed before the request left. A trigger whose connection broke after sending is
-  `unknown` and never re-sent; reads may be retried after a timeout.
+- Resend a trigger only when it provably never reached axiom or axiom said it did not
+  take it: a connection that failed before the request left, a 429, or axiom's own JSON
+  503. Any other 5xx, a timeout or a reset after sending, and an unreadable 200 are
+  `unknown` and close the key's outage gate (see `outage`): no trigger goes until a
+  probe answers. Reads are safe to repeat and are retried after any 5xx or timeout.
+- Read at most `MAX_BODY_BYTES` of an answer; accept only a sane http(s) viewer link.
 - The key never appears in a message, a log line, an exception or a repr.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import random as _random
 import time
@@ -22,15 +27,12 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from sheetsync.axiom_answers import (
     MAX_RETRY_AFTER,
     MESSAGE_CHARS,
     RUN_STATES,
-    SNIPPET_CHARS,
-    UNKNOWN_ADVICE,
     WAITING_PREFIX,
     Answer,
     Failure,
@@ -42,57 +44,22 @@ from sheetsync.axiom_answers import (
     parse_retry_after,
     unexpected,
 )
+from sheetsync.axiom_transport import cause, failed_before_sending, read_capped
 from sheetsync.config import (
     DEFAULT_AXIOM_CALLS_PER_MINUTE,
     DEFAULT_AXIOM_CONNECT_TIMEOUT,
     DEFAULT_AXIOM_READ_TIMEOUT,
     DEFAULT_AXIOM_RETRIES,
 )
+from sheetsync.departure import Departure, Plain
 from sheetsync.errors import AxiomError, ConfigError
+from sheetsync.outage import OutageGate
 from sheetsync.pacing import DEFAULT_WINDOW, RollingLimiter
-from sheetsync.redact import MASK, one_line, redact
+from sheetsync.redact import MASK, mask_secret, one_line, redact
 from sheetsync.telemetry import current
+from sheetsync.trigger_outcomes import attempts, held_message, trigger_outcome
 
 log = logging.getLogger("sheetsync.axiom")
-
-
-def failed_before_sending(exc: requests.RequestException) -> bool:
-    """Whether the failure certainly happened before the request left (safe to resend)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.ProxyError):
-        return True
-    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return True
-    if isinstance(exc, requests.exceptions.InvalidSchema):
-        return True
-    if isinstance(exc, requests.exceptions.SSLError):
-        # a refused certificate or handshake happens before the request is written
-        return any(w in str(exc).lower() for w in ("certificate", "handshake", "wrong version"))
-    if isinstance(exc, requests.ConnectionError) and exc.args:
-        reason = exc.args[0]
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        return isinstance(reason, NewConnectionError)  # NameResolutionError included
-    return False
-
-
-def _cause(exc: requests.RequestException, timeouts: tuple[float, float]) -> str:  # noqa: PLR0911 - one line per cause
-    """A short human description of a transport failure."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"no connection within {timeouts[0]:g} s"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return f"no answer within {timeouts[1]:g} s"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the answer was cut off"
-    reason: object = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    if isinstance(reason, NameResolutionError):
-        return "host name not found (DNS)"
-    if isinstance(reason, NewConnectionError):
-        return "connection refused" if "refused" in str(reason).lower() else "cannot connect"
-    if "aborted" in str(reason).lower() or "disconnected" in str(reason).lower():
-        return "the connection closed before axiom answered"
-    return f"{type(exc).__name__}: {one_line(str(exc), SNIPPET_CHARS)}"
 
 
 class AxiomClient:
@@ -110,13 +77,15 @@ class AxiomClient:
         retries: int = DEFAULT_AXIOM_RETRIES,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = _random.random,
+        gate: OutageGate | None = None,
     ) -> None:
         split = urlsplit(base_url)
         if split.scheme not in ("http", "https") or not split.netloc:
             raise ConfigError(f"axiom.base_url: {base_url!r} is not an http(s) URL")
         self.base_url = base_url.rstrip("/")
         self._key = api_key
-        self._limiter = limiter or RollingLimiter(DEFAULT_AXIOM_CALLS_PER_MINUTE, DEFAULT_WINDOW)
+        # the pace and the outage gate of the key: shared with every client of the key
+        self.limiter = limiter or RollingLimiter(DEFAULT_AXIOM_CALLS_PER_MINUTE, DEFAULT_WINDOW)
         self._session = session or requests.Session()
         # urllib3 must never resend on its own: a resent trigger could start a second run
         no_retry = Retry(total=0, connect=0, read=False, redirect=False, status=0, other=0)
@@ -125,6 +94,7 @@ class AxiomClient:
         self._retries = max(0, retries)
         self._sleep = sleep
         self._random = random
+        self.gate = gate or OutageGate()
 
     def __repr__(self) -> str:
         return f"AxiomClient(base_url={self.base_url!r}, api_key={MASK!r})"
@@ -134,49 +104,61 @@ class AxiomClient:
         self._session.close()
 
     # -- the four calls --------------------------------------------------------------
-    def trigger(self, name: str, data: list[Any] | None) -> TriggerOutcome:
-        """Start a cloud run of `name`; every HTTP or network trouble comes back as an outcome."""
+    def trigger(
+        self, name: str, data: list[Any] | None, *, departure: Departure | None = None
+    ) -> TriggerOutcome:
+        """Start a cloud run of `name`; every HTTP or network trouble comes back as an outcome.
+
+        `departure` (see `departure`) is told when the request leaves and waits for pace
+        slots and retries; its `StoppedError` passes through (the trigger never left).
+        """
         payload: dict[str, Any] = {"name": name}
         if data is not None:
             payload["data"] = data
-        result, verdict, attempts = self._exchange("/trigger", payload, resend_after_send=False)
-        if isinstance(result, Failure):
-            if result.sent:
-                return TriggerOutcome(
-                    "unknown",
-                    message=self._clean(
-                        f"The connection to axiom broke after the trigger was sent "
-                        f"({result.cause}): {UNKNOWN_ADVICE}"
-                    ),
-                )
-            return TriggerOutcome(
-                "waiting",
-                message=self._clean(
-                    f"cannot reach axiom at {self.base_url}: {result.cause} ({_attempts(attempts)})"
-                ),
-                reason="connection",
+        if not self.gate.admit():  # nothing is sent: the row waits for axiom to answer again
+            message = self._clean(held_message(self.gate.closure))
+            return TriggerOutcome("waiting", message=message, reason="outage")
+        clear: bool | None = None
+        doubt = ""
+        try:
+            result, verdict, tries = self._exchange(
+                "/trigger", payload, departure or Plain(self._sleep)
             )
-        assert verdict is not None
-        code, message = result.http_status, self._clean(verdict.message)
-        if verdict.kind == "link":
-            # the viewer link carries its own VNC password on purpose: only the key is masked
-            link = verdict.message.replace(self._key, MASK) if self._key else verdict.message
-            return TriggerOutcome("triggered", link=link, http_status=code)
-        if verdict.kind == "queued":
-            return TriggerOutcome("queued", message=message, http_status=code)
-        if verdict.kind in ("account", "transient"):
-            text = f"{WAITING_PREFIX[verdict.reason]}: {message} (HTTP {code}"
-            text += f", {_attempts(attempts)})" if verdict.kind == "transient" else ")"
-            return TriggerOutcome(
-                "waiting",
-                message=text,
-                http_status=code,
-                reason=verdict.reason,
-                retry_after=result.retry_after,
+            # the viewer link keeps its own VNC password on purpose: only the key is masked
+            mask = functools.partial(mask_secret, secret=self._key)
+            outcome, doubt = trigger_outcome(
+                result, verdict, tries, where=self.base_url, clean=self._clean, mask=mask
             )
-        if verdict.kind == "ok":
-            message = self._clean(unexpected(result))
-        return TriggerOutcome("error", message=message, http_status=code)
+            clear = outcome.status != "unknown"
+        finally:
+            closure = self.gate.settle(clear, doubt)
+        if closure is not None:
+            log.warning(
+                "axiom gave an unclear answer to a trigger (%s): that row is unknown, and no "
+                "trigger goes with this key until axiom answers /list-automations (first "
+                "check in %g s)",
+                doubt,
+                self.gate.next_probe_in(),
+            )
+        return outcome
+
+    def may_trigger(self) -> bool:
+        """Whether triggers may go: after an unclear answer only once a probe answered 200."""
+        return self.gate.check(self._probe)
+
+    def _probe(self) -> bool:
+        """One read that starts nothing: does axiom answer 200 again?"""
+        result = self._post("/list-automations", {})
+        if isinstance(result, Answer) and classify(result).kind == "ok":
+            log.warning("axiom answers again (/list-automations: HTTP 200): triggers resume")
+            return True
+        what = result.cause if isinstance(result, Failure) else f"HTTP {result.http_status}"
+        log.info(
+            "axiom still gives no clear answer (/list-automations: %s); next check in %g s",
+            self._clean(what),
+            self.gate.next_probe_in(),
+        )
+        return False
 
     def run_data(self, name: str) -> RunStatus:
         """The state of the latest run of `name`; raises AxiomError when axiom cannot tell."""
@@ -213,40 +195,45 @@ class AxiomClient:
     # -- plumbing ------------------------------------------------------------------------
     def _read(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
         """A read-only call: its JSON object, or AxiomError with a one-line reason."""
-        result, verdict, attempts = self._exchange(endpoint, payload, resend_after_send=True)
+        result, verdict, tries = self._exchange(endpoint, payload)
         where = f"axiom {endpoint}" + (f" for {payload['name']!r}" if "name" in payload else "")
         if isinstance(result, Failure):
             raise AxiomError(
                 self._clean(
                     f"{where}: cannot reach axiom at {self.base_url}: {result.cause} "
-                    f"({_attempts(attempts)})"
+                    f"({attempts(tries)})"
                 )
             )
         assert verdict is not None
         if verdict.kind == "ok":
             return verdict.body
         message = self._clean(verdict.message)
-        if verdict.kind in ("account", "transient"):
+        if verdict.kind in ("account", "transient", "gateway"):
             message = f"{WAITING_PREFIX[verdict.reason]}: {message}"
         elif verdict.kind in ("link", "queued"):
             message = self._clean(unexpected(result))
         raise AxiomError(f"{where}: {message} (HTTP {result.http_status})")
 
     def _exchange(
-        self, endpoint: str, payload: dict[str, Any], *, resend_after_send: bool
+        self, endpoint: str, payload: dict[str, Any], departure: Departure | None = None
     ) -> tuple[Answer | Failure, Verdict | None, int]:
-        """Post with the retry policy; return the last result, its verdict and the attempts made."""
+        """Post with the retry policy; return the last result, its verdict and the attempts made.
+
+        With a `departure` (a trigger) only what provably did not start a run is resent;
+        without one (a read) anything that may succeed on a second try is.
+        """
         attempt = 0
         while True:
             attempt += 1
-            result = self._post(endpoint, payload)
+            result = self._post(endpoint, payload, departure)
             verdict = None if isinstance(result, Failure) else classify(result)
             if isinstance(result, Failure):
-                retryable = resend_after_send or not result.sent
+                retryable = departure is None or not result.sent
                 what, retry_after = result.cause, None
             else:
                 assert verdict is not None
-                retryable = verdict.kind == "transient"
+                safe = ("transient",) if departure is not None else ("transient", "gateway")
+                retryable = verdict.kind in safe
                 what = f"HTTP {result.http_status}"
                 retry_after = result.retry_after
             if not retryable:
@@ -255,7 +242,8 @@ class AxiomClient:
             if verdict is not None and verdict.reason == "rate_limit":
                 # everyone sharing this key holds back, not just this call
                 # capped: a huge Retry-After parks the rows, it must not block the daemon
-                self._limiter.penalize(min(wait or MAX_RETRY_AFTER, MAX_RETRY_AFTER))
+                penalty = MAX_RETRY_AFTER if wait is None else min(wait, MAX_RETRY_AFTER)
+                self.limiter.penalize(penalty)
             if wait is None or attempt > self._retries:
                 return result, verdict, attempt
             log.info(  # retried by itself; a lasting failure is a problem (sheetsync.problems)
@@ -266,41 +254,53 @@ class AxiomClient:
                 self._retries,
                 wait,
             )
-            self._sleep(wait)
+            if departure is None:
+                self._sleep(wait)
+            else:
+                departure.stayed()
+                departure.wait(wait)
 
-    def _post(self, endpoint: str, payload: dict[str, Any]) -> Answer | Failure:
-        """One paced POST with the key in the body; transport errors become a `Failure`."""
+    def _post(
+        self, endpoint: str, payload: dict[str, Any], departure: Departure | None = None
+    ) -> Answer | Failure:
+        """One paced POST with the key in the body; transport errors become a `Failure`.
+
+        The slot counts until the (capped) body is read; a departure hears of the request
+        only once the slot is held, right before it leaves.
+        """
         kind = endpoint.strip("/")
         try:
-            with self._limiter.slot() as waited:  # counted until the answer is in: see `slot`
+            with self.limiter.slot(departure.wait if departure is not None else None) as waited:
                 current().paced("axiom", waited)
+                if departure is not None:
+                    departure.leaving()
                 response = self._session.post(
                     self.base_url + endpoint,
                     json={"key": self._key, **payload},
                     timeout=self._timeouts,
                     allow_redirects=False,
-                    headers={"User-Agent": "sheetsync"},
+                    stream=True,
+                    # axiom's answers are small: a compressed one could unpack to anything
+                    headers={"User-Agent": "sheetsync", "Accept-Encoding": "identity"},
                 )
+                with response:
+                    text, truncated = read_capped(response)
         except requests.RequestException as exc:
             timeout = isinstance(exc, requests.Timeout)
             current().request("axiom", kind, "timeout" if timeout else "connection")
-            return Failure(not failed_before_sending(exc), self._clean(_cause(exc, self._timeouts)))
+            return Failure(not failed_before_sending(exc), self._clean(cause(exc, self._timeouts)))
         current().request("axiom", kind, str(response.status_code))
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         return Answer(
             response.status_code,
             content_type or "no content type",
-            response.text,
+            text,
             parse_retry_after(response.headers.get("Retry-After")),
             response.headers.get("Location", ""),
+            truncated,
         )
 
     def _clean(self, text: str) -> str:
-        """One line, bounded, with the key (and any other known secret) masked."""
-        if self._key:
-            text = text.replace(self._key, MASK)
-        return one_line(redact(text), MESSAGE_CHARS)
-
-
-def _attempts(count: int) -> str:
-    return "1 attempt" if count == 1 else f"{count} attempts"
+        """One line, bounded, with the key (and any other known secret) masked; cut first,
+        since redacting a megabyte costs seconds."""
+        return one_line(redact(mask_secret(text[: MESSAGE_CHARS * 4], self._key)), MESSAGE_CHARS)

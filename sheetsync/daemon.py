@@ -55,9 +55,10 @@ log = logging.getLogger("sheetsync.daemon")
 
 TICK_SECONDS = 1.0
 """The main loop wakes at least this often (more often under a very short watchdog)."""
-STOP_GRACE_SECONDS = 30.0
-"""After SIGTERM a cycle still sends this long; then its unsent rows wait for the next start
-(they stay claimed), well inside the unit's TimeoutStopSec=90s."""
+STOP_GRACE_SECONDS = 25.0
+"""After SIGTERM a cycle still sends this long; then waits for pace slots end within a
+second, its unsent rows wait for the next start (`waiting`, never `sending`) and the cycle
+ends within 30 s of the signal, well inside the unit's TimeoutStopSec=90s."""
 MAX_WORKERS = 8
 """Cycles (groups of watches) that may run at once."""
 

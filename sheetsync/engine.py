@@ -11,12 +11,15 @@ of rows and tabs:
     read 2   the tabs that had work           -> rows located by id
     write 2  the journal's projection         (results land where the ids are now)
 
-Between read 1 and the claims, axiom may be asked (never the sheet): /run-data for
-tracked runs whose poll is due, and /remaining-runtime for rows waiting on the quota.
-Their answers land in the journal and reach the sheet through the projection.
+Before read 1, axiom may be asked (never between read 1 and the claims): /run-data for
+tracked runs whose poll is due, /remaining-runtime for rows waiting on the quota, and
+/list-automations while the key's outage gate is closed (see `outage`: then nothing is
+claimed, and new and `waiting` rows stay as they are). Their answers land in the
+journal and reach the sheet through the projection.
 
 An idle cycle is read 1 alone. A backlog that takes longer than `flush_seconds` to
-send repeats read 2 + write 2 every `flush_seconds`, so the sheet shows progress.
+send repeats read 2 + write 2 every `flush_seconds`, also while triggers wait for pace
+slots (see `backlog`), so the sheet shows progress; a stop request ends those waits.
 
 Tabs of 2,000 rows or more are read narrowly (`narrow`, `reading`): read 1 takes the
 header, the status and id columns and only the rows that need their inputs; read 2
@@ -33,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from sheetsync.allowance import Allowance, RuntimePort
+from sheetsync.backlog import Backlog
 from sheetsync.config import Watch
 from sheetsync.errors import JournalError, SheetError
 from sheetsync.flushing import Flusher, WatchCycle, layout_of
@@ -99,6 +103,7 @@ class Engine:
         timer: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
         flush_seconds: float = FLUSH_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.sheets = sheets
         self.axiom = axiom
@@ -107,6 +112,8 @@ class Engine:
         self.timer = timer
         self.rand = rand
         self.flush_seconds = flush_seconds
+        self.sleep = sleep
+        """How a backlog waits for pace slots: `timer`'s time must pass in it."""
         self.progress: Progress | None = None
         self.stopping: Callable[[], bool] = lambda: False
         self.tracker = Tracker(axiom, journal, now)
@@ -146,6 +153,7 @@ class Engine:
             if cycle.watch.track_runs:
                 cycle.report.polled = self.tracker.poll_due(cycle.watch)
             self.allowance.gate(cycle.watch.name)
+        paused = not self.axiom.may_trigger()  # probes axiom while its gate is closed
         reads = Reads(self.sheets, spreadsheet)
         watches = [c.watch for c in cycles]
         narrows = narrow_plans(self.journal, watches, self._plan_text, self._has_started)
@@ -156,7 +164,7 @@ class Engine:
                 cycle.report.fail(str(view), view.reason)
             elif cycle.report.error is None:
                 try:
-                    self._prepare(cycle, view)
+                    self._prepare(cycle, view, paused)
                 except SheetError as exc:
                     cycle.report.fail(str(exc), exc.reason)
         del views  # a big sheet's first read must not live on beside the second one
@@ -173,16 +181,15 @@ class Engine:
         busy = [c for c in ready if c.candidates]
         if not busy:
             return
-        last_flush = self.timer()
-
-        def maybe_flush() -> None:
-            nonlocal last_flush
-            if self.timer() - last_flush >= self.flush_seconds:
-                self._flush(reads, busy, final=False)
-                last_flush = self.timer()
-
+        backlog = Backlog(
+            lambda: self._flush(reads, busy, final=False),
+            timer=self.timer,
+            sleep=self.sleep,
+            every=self.flush_seconds,
+            stopping=self.stopping,
+        )
         for cycle in busy:
-            self._send(cycle, maybe_flush)
+            self._send(cycle, backlog)
         self._flush(reads, busy, final=True)
 
     def _write(
@@ -200,8 +207,9 @@ class Engine:
                 self.journal.mark_shown(cycle.watch.name, cycle.shown)
                 cycle.shown = []
 
-    def _prepare(self, cycle: WatchCycle, view: View) -> None:
-        """Decide a watch's claims and repairs and commit the claims to the journal."""
+    def _prepare(self, cycle: WatchCycle, view: View, paused: bool) -> None:
+        """Decide a watch's claims and repairs and commit the claims to the journal
+        (none while `paused`: the key's outage gate is closed)."""
         watch, report, table = cycle.watch, cycle.report, view.table
         layout = layout_of(watch, table)
         cycle.layout, cycle.narrow = layout, view.known is not None
@@ -228,7 +236,7 @@ class Engine:
             for c in find_candidates(table, layout, watch, entries, whole, holders)
             if c.row_number not in skipped_rows
         ]
-        candidates = self._select(cycle, layout, candidates)
+        candidates = self._select(cycle, layout, candidates, paused)
         claimed_rows, claimed_ids = (
             {c.row_number for c in candidates},
             {c.row_id for c in candidates},
@@ -299,15 +307,19 @@ class Engine:
             self._plans[watch.name] = text
 
     def _select(
-        self, cycle: WatchCycle, layout: Layout, candidates: list[Candidate]
+        self, cycle: WatchCycle, layout: Layout, candidates: list[Candidate], paused: bool
     ) -> list[Candidate]:
-        """Hold back rows still settling and triggers beyond `max_in_flight`; plan the rest."""
+        """Hold back rows still settling, triggers beyond `max_in_flight` and (`paused`)
+        every row; plan the rest."""
         watch = cycle.watch
         seen = self._first_seen.get(watch.name, {})
         settled, self._first_seen[watch.name] = settle(
             candidates, seen, self.now(), watch.settle_seconds
         )
         cycle.report.settling = len(candidates) - len(settled)
+        if paused:
+            cycle.report.paused = len(settled)
+            return []
         plans = plan_triggers(settled, layout, watch)
         if watch.max_in_flight is not None:
             in_flight = RunLedger(self.journal).in_flight(watch.name)
@@ -318,25 +330,24 @@ class Engine:
         cycle.report.held = len(settled) - len(chosen)
         return chosen
 
-    def _send(self, cycle: WatchCycle, after_each: Callable[[], None]) -> None:
+    def _send(self, cycle: WatchCycle, backlog: Backlog) -> None:
         watch = cycle.watch
         cycle.report.polled += self.tracker.last_look({p.automation for p in cycle.plans}, watch)
         sender = Sender(watch.name, self.axiom, self.journal, self.now, self.rand)
-        sender.stopping = self.stopping
+        sender.stopping, sender.pace_wait = self.stopping, backlog.wait
         sender.on_outcome = OutcomeLog(
             watch.name, watch.worksheet, rows_seen(cycle.candidates, cycle.entries)
         )
         if watch.track_runs:
             sender.first_poll = lambda now: first_poll(now, watch)
         total = len(cycle.candidates)
-        done = 0
+        backlog.progress[watch.name] = (0, total)
 
         def progressed() -> None:
-            nonlocal done
             done = sum(sender.tally.outcomes.values())
             if self.progress is not None:
                 self.progress(watch.name, done, total)
-            after_each()
+            backlog.done(watch.name, done, total)
 
         sender.send_all(cycle.plans, progressed)
         cycle.report.outcomes = dict(sender.tally.outcomes)

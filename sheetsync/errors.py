@@ -6,6 +6,7 @@
     │   ├── QuotaError       Google answered 429 after our bounded retries
     │   └── RangeError       a range reaches past the tab's grid (rows were deleted)
     ├── AxiomError           an axiom call other than /trigger failed (trigger outcomes are values)
+    ├── StoppedError         a stop request ended a wait before a trigger left (nothing was sent)
     └── JournalError         the local state file is unusable or locked by another process
                              (`reason`: a `JournalReason`)
 
@@ -67,6 +68,10 @@ class JournalReason(enum.Enum):
     """Not a complete sheetsync journal: empty, truncated, garbage, or its WAL left alone."""
     NEWER = "newer"
     """Written by a newer sheetsync: a schema version or a row state this one does not know."""
+
+
+class StoppedError(SheetsyncError):
+    """A stop request ended the wait for a pace slot or a retry: the trigger never left."""
 
 
 class JournalError(SheetsyncError):

@@ -241,6 +241,11 @@ class Journal:
         """Commit that these rows' trigger is about to leave (durable before the POST)."""
         self._move(watch, row_ids, now, "state = 'sending'", "", ("sending", ""))
 
+    def mark_unsent(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
+        """The trigger did not leave after all (axiom refused it; a retry follows): claimed."""
+        history = ("claimed", "not taken by axiom; sent again after a wait")
+        self._move(watch, row_ids, now, "state = 'claimed'", " AND state = 'sending'", history)
+
     def record(
         self,
         watch: str,

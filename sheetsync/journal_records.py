@@ -63,7 +63,22 @@ CREATE TABLE IF NOT EXISTS cycles (
     settling INTEGER NOT NULL DEFAULT 0,
     error TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    budget TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at REAL
+);
+CREATE INDEX IF NOT EXISTS calls_by_budget ON calls (budget, started_at);
+CREATE TABLE IF NOT EXISTS outages (
+    budget TEXT PRIMARY KEY,
+    closed_at TEXT NOT NULL,
+    strikes INTEGER NOT NULL,
+    cause TEXT NOT NULL
+);
 """
+"""`calls`: every paced call of the last minutes, per budget (see `budgets`): Unix seconds,
+`ended_at` NULL while in flight. `outages`: an axiom key's closed outage gate."""
 
 TRIGGERS = f"""
 CREATE INDEX IF NOT EXISTS rows_to_show ON rows (watch) WHERE shown = 0;

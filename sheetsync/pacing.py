@@ -7,6 +7,10 @@ one `RollingLimiter`. `limiter_for()` is the process-wide registry that makes th
 Registry keys are identifiers, never secrets: callers pass a namespaced fingerprint such as
 `"axiom-" + fingerprint(api_key)` (that is `hashlib.sha256(secret).hexdigest()[:16]`), so the
 registry can be logged or inspected without leaking a key.
+
+A limiter forgets nothing across restarts when a `CallLog` is attached (the journal, see
+`budgets`): each call is recorded durably before it leaves and its end after it, and a
+new process `seed()`s the limiter with the calls of the last window.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import hashlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 DEFAULT_WINDOW = 60.0
 """Both axiom and Google count calls per rolling minute."""
@@ -25,6 +30,19 @@ _EPSILON = 1e-9
 """Float slack so that a wait of exactly `delay()` always frees the slot it waited for."""
 IN_FLIGHT_POLL = 0.05
 """When every slot is held by a call still in flight, look again this often."""
+
+
+class CallLog(Protocol):
+    """A durable record of one budget's calls, so that a restart keeps the pace."""
+
+    def began(self, *, ended: bool = False) -> int:
+        """Record that a call leaves now (durably: raise if it cannot be recorded); with
+        `ended`, that it counts as ended too. Returns a token for `ended()`."""
+        ...
+
+    def ended(self, token: int) -> None:
+        """Record that the call's answer is in (best effort: never raises)."""
+        ...
 
 
 class RollingLimiter:
@@ -37,6 +55,7 @@ class RollingLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        name: str = "",
     ) -> None:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
@@ -44,6 +63,11 @@ class RollingLimiter:
             raise ValueError(f"window must be positive, not {window}")
         self.limit = limit
         self.window = window
+        self.name = name
+        """The budget's registry key (see `limiter_for`), also its name in the journal."""
+        self.log: CallLog | None = None
+        self.seeded = False
+        """Whether `seed()` ran: a living process's memory is complete, one seed is enough."""
         self._clock = clock
         self._sleep = sleep
         self._stamps: deque[float] = deque()
@@ -56,27 +80,51 @@ class RollingLimiter:
 
     def acquire(self) -> float:
         """Take a slot, sleeping (outside the lock) until one is free; return the seconds waited."""
-        return self._take(in_flight=False)
+        waited = self._take(in_flight=False)
+        if self.log is not None:
+            self.log.began(ended=True)
+        return waited
 
     @contextmanager
-    def slot(self) -> Iterator[float]:
+    def slot(self, wait: Callable[[float], None] | None = None) -> Iterator[float]:
         """Hold a slot for a whole call: it counts from the start until `window` after the end.
 
         The server counts a call when it arrives, which may be any time until the answer
         comes back; a call stamped when it left could arrive in a later window than its
         stamp and crowd it. Stamped when it ends, no rolling window at the server can
         hold more than `limit` calls, however long each one took. Yields the seconds waited.
+
+        `wait` replaces the limiter's sleep while waiting for the slot: it may return early
+        (the slot is looked for again) or raise, which takes no slot.
         """
-        waited = self._take(in_flight=True)
+        waited = self._take(in_flight=True, sleep=wait)
+        log = self.log
+        try:
+            token = log.began() if log is not None else None
+        except BaseException:
+            with self._lock:
+                self._in_flight -= 1  # not recorded, so not sent: the slot is free again
+            raise
         try:
             yield waited
         finally:
             with self._lock:
                 self._in_flight -= 1
                 self._stamps.append(self._clock())
+            if log is not None and token is not None:
+                log.ended(token)
 
-    def _take(self, *, in_flight: bool) -> float:
-        start = self._clock()
+    def seed(self, ages: Iterable[float]) -> None:
+        """Count calls a previous process made: each ended `age` seconds ago (0: it may
+        still have been in flight when that process died)."""
+        with self._lock:
+            now = self._clock()
+            stamps = [now - max(0.0, age) for age in ages if age < self.window]
+            self._stamps = deque(sorted([*self._stamps, *stamps]))
+            self.seeded = True
+
+    def _take(self, *, in_flight: bool, sleep: Callable[[float], None] | None = None) -> float:
+        start, pause = self._clock(), sleep or self._sleep
         while True:
             with self._lock:
                 now = self._clock()
@@ -87,7 +135,7 @@ class RollingLimiter:
                     else:
                         self._stamps.append(now)
                     return max(0.0, now - start)
-            self._sleep(wait)
+            pause(wait)
 
     def delay(self) -> float:
         """Seconds until a slot would be free, without taking it."""
@@ -147,7 +195,8 @@ def limiter_for(
     with _registry_lock:
         limiter = _registry.get(key)
         if limiter is None:
-            limiter = _registry[key] = RollingLimiter(limit, window, clock=clock, sleep=sleep)
+            limiter = RollingLimiter(limit, window, clock=clock, sleep=sleep, name=key)
+            _registry[key] = limiter
         else:
             limiter.tighten(limit, window)
         return limiter

@@ -121,6 +121,17 @@ def redact(text: str) -> str:
     return text
 
 
+def mask_secret(text: str, secret: str) -> str:
+    """`text` with `secret` masked, also a start of it left at the very end by a cut."""
+    if not secret:
+        return text
+    text = text.replace(secret, MASK)
+    for size in range(min(len(secret), len(text) + 1) - 1, MIN_SECRET_LENGTH - 1, -1):
+        if text.endswith(secret[:size]):
+            return text[:-size] + MASK
+    return text
+
+
 def one_line(text: str, limit: int) -> str:
     """`text` on one line, cut to `limit` characters with an ellipsis."""
     line = " ".join(text.split())

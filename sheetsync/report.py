@@ -20,6 +20,8 @@ class CycleReport:
     polled: int = 0
     settling: int = 0
     held: int = 0
+    paused: int = 0
+    """Rows not claimed: the axiom key's outage gate is closed (see `outage`)."""
     seconds: float = 0.0
     error: str | None = None
     error_reason: str = ""
@@ -46,4 +48,6 @@ class CycleReport:
             parts.append(f"{self.settling} settling (settle_seconds)")
         if self.held:
             parts.append(f"{self.held} waiting for a run to end (max_in_flight)")
+        if self.paused:
+            parts.append(f"{self.paused} held until axiom answers clearly again")
         return ", ".join(parts) + f" in {self.seconds:.2f}s"

@@ -1,7 +1,8 @@
 """Builds the adapters a config asks for and runs cycles of every watch.
 
 Shared by `once`, `run` and `demo`: one Google identity, one axiom client (and so one
-pace per key), one journal, one engine.
+pace and one outage gate per key), one journal, one engine. The journal keeps each
+pace's recent calls and the key's outage across restarts (see `budgets`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from datetime import UTC, datetime
 
 from sheetsync import telemetry
 from sheetsync.axiom import AxiomClient
+from sheetsync.budgets import keep_gate, keep_pace
 from sheetsync.config import Config, Watch
 from sheetsync.engine import Engine, group_watches
 from sheetsync.journal import Journal
+from sheetsync.outage import gate_for
 from sheetsync.overview import Overview
-from sheetsync.pacing import fingerprint, limiter_for
+from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.problems import Problems, current_problems
 from sheetsync.report import CycleReport
 from sheetsync.sheet import GoogleSheets
@@ -69,8 +72,17 @@ class Runtime:
         return [r for group in group_watches(self.config.watches) for r in self.cycle_group(group)]
 
     def close(self) -> None:
-        """Release the journal and its lock."""
+        """Release the journal and its lock (the shared paces and gate stop recording)."""
+        for limiter in paces(self.sheets, self.axiom):
+            limiter.log = None
+        self.axiom.gate.store = None
         self.journal.close()
+
+
+def paces(sheets: GoogleSheets, axiom: AxiomClient) -> list[RollingLimiter]:
+    """The limiters of a runtime's adapters: the axiom key's, Google's reads and writes."""
+    found = [axiom.limiter, sheets.http.read_limiter, sheets.http.write_limiter]
+    return [limiter for limiter in found if limiter is not None]
 
 
 def build_clients(
@@ -78,6 +90,7 @@ def build_clients(
     *,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> tuple[GoogleSheets, AxiomClient]:
     """The Google and axiom adapters for a config (raises ConfigError for bad credentials).
 
@@ -89,9 +102,8 @@ def build_clients(
     assert config.axiom_key is not None, "load_config(secrets=True) resolves the key"
     key = config.axiom_key.reveal()
     settings = config.axiom
-    limiter = limiter_for(
-        "axiom-" + fingerprint(key), settings.calls_per_minute, clock=monotonic, sleep=sleep
-    )
+    budget = "axiom-" + fingerprint(key)
+    limiter = limiter_for(budget, settings.calls_per_minute, clock=monotonic, sleep=sleep)
     axiom = AxiomClient(
         settings.base_url,
         key,
@@ -100,6 +112,7 @@ def build_clients(
         read_timeout=settings.read_timeout_seconds,
         retries=settings.max_retries,
         sleep=sleep,
+        gate=gate_for(budget, clock=monotonic, wall=now),
     )
     return sheets, axiom
 
@@ -113,7 +126,7 @@ def open_runtime(
     journal: Journal | None = None,
 ) -> Runtime:
     """Open the journal (taking its lock), recover from a previous stop, build the engine."""
-    sheets, axiom = build_clients(config, sleep=sleep, monotonic=monotonic)
+    sheets, axiom = build_clients(config, sleep=sleep, monotonic=monotonic, now=now)
     if journal is None:
         journal = Journal(config.state_path, now=now)
         recovered = journal.recover(now())
@@ -123,5 +136,8 @@ def open_runtime(
                 "(check axiom's run history, then type retry to resend)",
                 recovered,
             )
-    engine = Engine(sheets, axiom, journal, now=now, timer=monotonic)
+    for limiter in paces(sheets, axiom):
+        keep_pace(limiter, journal, now)
+    keep_gate(axiom.gate, journal, axiom.limiter.name)
+    engine = Engine(sheets, axiom, journal, now=now, timer=monotonic, sleep=sleep)
     return Runtime(config, journal, sheets, axiom, engine)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from sheetsync import narrow, pacing, redact
+from sheetsync import narrow, outage, pacing, redact
 
 if TYPE_CHECKING:
     from sheetsync.testing import World
@@ -17,10 +17,12 @@ if TYPE_CHECKING:
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state() -> Iterator[None]:
-    """Shared limiters and registered secrets are process-wide: reset them per test."""
+    """Shared limiters, outage gates and registered secrets are process-wide: reset them."""
     pacing.clear_limiters()
+    outage.clear_gates()
     yield
     pacing.clear_limiters()
+    outage.clear_gates()
     redact.clear_secrets()
 
 

@@ -223,15 +223,21 @@ def test_200_error_with_other_message_is_a_row_error(
         ),
     ],
 )
-def test_malformed_answers_are_errors_with_a_snippet(
+def test_unreadable_200_answers_are_unknown_with_a_snippet(
     ax: AxiomEmulator, client: AxiomClient, script: str, expected: str
 ) -> None:
-    """HTML, an empty body or JSON without the documented keys is an error quoting the answer."""
+    """A 200 with HTML, an empty body or JSON without the documented keys may follow a
+    started run: unknown (never `error`, which invites a blind retry), quoting the answer."""
     ax.script([script])
     outcome = client.trigger(SCRAPE, DATA)
-    assert (outcome.status, outcome.http_status) == ("error", 200)
-    assert outcome.message.startswith(expected)
+    assert (outcome.status, outcome.reason, outcome.http_status) == ("unknown", "unreadable", 200)
+    assert outcome.message.startswith(
+        f"sheetsync cannot read axiom's answer to the trigger ({expected}"
+    )
+    assert "may or may not have started the run" in outcome.message
+    assert "run history" in outcome.message and "retry" in outcome.message
     assert "\n" not in outcome.message
+    assert ax.calls("/trigger") == 1
 
 
 def test_a_long_unexpected_answer_is_cut_to_one_short_line(
@@ -240,8 +246,8 @@ def test_a_long_unexpected_answer_is_cut_to_one_short_line(
     """The snippet of an unexpected answer is at most 200 characters on a single line."""
     ax.add_fault(path="/trigger$", status=200, body="<p>\n" + "x" * 5000)
     message = client.trigger(SCRAPE, DATA).message
-    snippet = message.split("): ", 1)[1]
-    assert len(snippet) <= 200
+    snippet = message.split("text/html): ", 1)[1].split("), so axiom", 1)[0]
+    assert 0 < len(snippet) <= 200
     assert "\n" not in message
 
 
@@ -296,21 +302,22 @@ def test_a_429_penalizes_the_shared_limiter(ax: AxiomEmulator, clock: FakeClock)
     assert clock.waits == [pytest.approx(MAX_RETRY_AFTER)]
 
 
-def test_5xx_is_retried_and_the_run_starts_once(
+def test_axioms_own_json_503_is_retried_and_the_run_starts_once(
     ax: AxiomEmulator, client: AxiomClient, clock: FakeClock
 ) -> None:
-    """Two 503s then success: waits 1 s and 2 s, one run in the end."""
-    ax.add_fault(path="/trigger$", status=503, count=2)
+    """Two 503s with axiom's JSON error envelope (busy: nothing started), then success:
+    waits 1 s and 2 s, one run in the end."""
+    ax.add_fault(path="/trigger$", status=503, count=2, body={"status": "error", "message": "busy"})
     assert client.trigger(SCRAPE, DATA).status == "triggered"
     assert clock.waits == [1.0, 2.0]
     assert len(ax.started()) == 1
 
 
-def test_persistent_5xx_is_waiting_server(
+def test_persistent_json_503_is_waiting_server(
     ax: AxiomEmulator, client: AxiomClient, clock: FakeClock
 ) -> None:
-    """A service that stays down parks the row as waiting/server after bounded retries."""
-    ax.script(["server_error"] * 4)
+    """axiom busy for good parks the row as waiting/server after bounded retries."""
+    ax.script(["busy"] * 4)
     outcome = client.trigger(SCRAPE, DATA)
     assert (outcome.status, outcome.reason, outcome.http_status) == ("waiting", "server", 503)
     assert clock.waits == [1.0, 2.0, 4.0]
@@ -597,7 +604,8 @@ def test_the_key_never_appears_in_logs_messages_errors_or_reprs(
     c = client_for(ax.root_url + "/api/v3", clock)
     texts: list[str] = [repr(c), str(c)]
     ax.add_fault(path="/trigger$", status=429, count=2)
-    ax.add_fault(path="/trigger$", status=503, count=1, body=f"upstream said key={KEY}")
+    busy = {"status": "error", "message": f"upstream said key={KEY}"}
+    ax.add_fault(path="/trigger$", status=503, count=1, body=busy)
     echo = {"status": "error", "message": f'Bad request: {{"key": "{KEY}", "name": "x"}}'}
     ax.add_fault(path="/trigger$", status=400, count=1, body=echo)
     outcome = c.trigger(SCRAPE, DATA)

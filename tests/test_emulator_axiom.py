@@ -15,6 +15,7 @@ import requests
 
 from sheetsync.emulator.axiom import (
     BAD_DATA_MESSAGE,
+    BUSY_MESSAGE,
     INVALID_KEY_MESSAGE,
     MISSING_NAME_MESSAGE,
     NOT_FOUND_MESSAGE,
@@ -206,6 +207,7 @@ def test_queued_answer_is_documented_and_creates_a_run(ax: AxiomEmulator) -> Non
         ("invalid_key", 401, lambda r: r.json()["message"] == INVALID_KEY_MESSAGE),
         ("quota", 403, lambda r: r.json()["message"] == QUOTA_MESSAGE),
         ("rate_limit", 429, lambda r: r.json()["message"] == RATE_LIMIT_MESSAGE),
+        ("busy", 503, lambda r: r.json() == {"status": "error", "message": BUSY_MESSAGE}),
         ("server_error", 503, lambda r: "Service Unavailable" in r.text),
         ("html", 200, lambda r: r.headers["Content-Type"].startswith("text/html")),
         ("empty", 200, lambda r: r.content == b""),

@@ -52,11 +52,13 @@ def test_google_429_beyond_retries_fails_the_cycle_then_heals(world: World) -> N
     assert world.column("Status") == ["triggered"] * 2
 
 
-def test_axiom_outage_of_a_minute_puts_rows_waiting_then_sends_them(world: World) -> None:
-    """During a 60 s outage rows wait; after it they are sent exactly once, by themselves."""
+def test_axiom_busy_for_a_minute_puts_rows_waiting_then_sends_them(world: World) -> None:
+    """While axiom refuses with its own JSON 503 (nothing started) rows wait; after it they
+    are sent exactly once, by themselves."""
     world.sheet([HEADER, *rows(3)])
     world.config()
-    outage = world.axiom.add_fault(path="/trigger", status=503)
+    busy = {"status": "error", "message": "Server busy"}
+    outage = world.axiom.add_fault(path="/trigger", status=503, body=busy)
     world.once()
     assert world.column("Status") == ["waiting"] * 3
     assert "retries by itself" in world.column("Message")[0]
@@ -97,14 +99,22 @@ def test_account_problems_wait_and_recover_without_a_human(
     assert len(world.axiom.started()) == 2
 
 
-def test_malformed_answers_become_errors(world: World) -> None:
-    """HTML, empty and unexpected JSON answers mark the row `error` with a clear message."""
+def test_unreadable_answers_become_unknown_and_hold_the_rest(world: World) -> None:
+    """An HTML 200 may follow a started run: that row is unknown, the others wait unsent
+    until axiom answers /list-automations, then go once each."""
     world.sheet([HEADER, *rows(3)])
-    world.axiom.script(["html", "empty", "bad_json"])
+    world.axiom.script(["html"])
     world.config()
     world.once()
-    assert world.column("Status") == ["error"] * 3
-    assert all("unexpected" in m for m in world.column("Message"))
+    assert world.column("Status") == ["unknown", "waiting", "waiting"]
+    assert "may or may not" in world.column("Message")[0]
+    assert all("not sent" in m for m in world.column("Message")[1:])
+    assert len(world.axiom.triggers) == 1
+    world.clock.advance(10)
+    world.once()
+    assert world.column("Status") == ["unknown", "triggered", "triggered"]
+    assert len(world.axiom.triggers) == 3
+    assert len(world.axiom.requests_matching("/list-automations$")) == 1
 
 
 def test_clearing_a_status_restores_it_and_retry_resends(world: World) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from sheetsync.sending import STOPPED_MESSAGE
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]
@@ -68,7 +69,8 @@ def test_a_paced_backlog_writes_progress_and_sends_each_row_once(world: World) -
 
 
 def test_a_stop_request_ends_a_backlog_early_and_the_rest_goes_next_time(world: World) -> None:
-    """Asked to stop mid-backlog, the cycle sends no more; unsent rows go at the next start."""
+    """Asked to stop mid-backlog, the cycle sends no more; unsent rows show `waiting` with
+    a message saying so (not `sending`: they are not being sent) and go at the next start."""
     world.sheet([HEADER, *rows(20)])
     world.config({"mode": "row"})
     runtime = world.runtime()
@@ -76,8 +78,10 @@ def test_a_stop_request_ends_a_backlog_early_and_the_rest_goes_next_time(world: 
     [report] = world.once()
     first = len(world.axiom.triggers)
     assert 3 <= first < 20
-    assert report.outcomes.get("claimed", 0) == 20 - first
-    assert world.column("Status").count("sending") == 20 - first
+    assert report.outcomes.get("waiting", 0) == 20 - first
+    assert world.column("Status").count("waiting") == 20 - first
+    assert world.column("Message").count(STOPPED_MESSAGE) == 20 - first
+    assert "sending" not in world.column("Status")
     world.close_runtime()  # a restart
     world.once()
     assert Counter(t.data[1][0] for t in world.axiom.triggers) == Counter(r[0] for r in rows(20))

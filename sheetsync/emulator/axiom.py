@@ -1,10 +1,11 @@
 """A local axiom.ai for tests and `sheetsync demo`: the documented /api/v3 endpoints and bodies.
 
 Every endpoint is `POST /api/v3/<name>` with a JSON body carrying `key`. Tests steer it with
-scripted /trigger outcomes (`script`), account states (`set_key_valid`, `set_quota_exceeded`),
-a rolling rate limit on an injectable clock, scripted /run-data answers, and read what it
-saw: `triggers` (payloads without the key), `runs`, `calls(endpoint)`; those controls and
-records live in `axiom_runs`. Network faults come from `EmulatorServer.add_fault`.
+scripted /trigger outcomes (`script`: `busy` is axiom's own JSON 503, `server_error` a
+proxy's HTML 503), account states (`set_key_valid`, `set_quota_exceeded`), a rolling rate
+limit on an injectable clock, scripted /run-data answers, and read what it saw: `triggers`
+(payloads without the key), `runs`, `calls(endpoint)`; those controls and records live in
+`axiom_runs`. Network faults come from `EmulatorServer.add_fault`.
 
 Run standalone with `python -m sheetsync.emulator.axiom --port 8086 --key K --automation NAME`.
 """
@@ -40,6 +41,8 @@ QUOTA_MESSAGE = "Quota exceeded"
 RATE_LIMIT_MESSAGE = "Rate limit exceeded. Try again in a few seconds."
 MISSING_NAME_MESSAGE = "Missing task name, please include the name of the automation to run."
 BAD_DATA_MESSAGE = "Data must be sent as an array of arrays."
+BUSY_MESSAGE = "Server busy, please try again in a few seconds."
+"""axiom's own 503 refusal (its wording is not documented; the JSON envelope is)."""
 LINK_KEY = "OPEN LINK IN BROWSER"
 UNAVAILABLE_HTML = (
     "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head>"
@@ -201,6 +204,7 @@ class AxiomEmulator(RunsMixin, EmulatorServer):
             return Response(statuses[outcome], self.error_body(statuses[outcome]))
         fixed = {
             "queued": Response(200, {"status": "queued", "message": QUEUED_MESSAGE}),
+            "busy": _error(503, BUSY_MESSAGE),
             "html": Response(200, LOGIN_HTML),
             "empty": Response(200, None),
             "bad_json": Response(200, {"result": "accepted"}),

@@ -14,7 +14,7 @@ RATE_WINDOW = 60.0
 
 Outcome = Literal[
     "started", "queued", "error", "invalid_key", "quota", "rate_limit",
-    "server_error", "html", "empty", "bad_json", "redirect",
+    "busy", "server_error", "html", "empty", "bad_json", "redirect",
 ]  # fmt: skip
 OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
 RUN_STATUSES = ("Running", "Success", "Failure", "Finished")

@@ -1,0 +1,120 @@
+"""Forced stops and restarts of the real daemon in the middle of a paced backlog.
+
+- A forced stop (second SIGTERM, SIGKILL) while rows wait for pace slots leaves no row
+  `unknown` that axiom did not receive: the slot is taken before `sending` is committed.
+- kill -9 and an immediate restart keep the pace: the journal records every call, and
+  the new process counts the last minute's calls before it sends.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sheetsync.testing import DaemonProcess, World
+
+HEADER = ["url", "product"]
+WAIT = 30.0
+PACE_LINE = "for axiom's pace, not yet sending"
+
+
+def rows(n: int) -> list[list[str]]:
+    return [[f"https://shop.example/{i}", f"P{i}"] for i in range(1, n + 1)]
+
+
+def poll(check: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+    """Look until `check()` holds (a subprocess gives no other sign than its files)."""
+    pause = threading.Event()
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        pause.wait(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def journal_states(path: Path) -> dict[str, str]:
+    """row id -> state, read beside a running (or dead) daemon."""
+    if not path.exists():
+        return {}
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+        return dict(db.execute("SELECT row_id, state FROM rows").fetchall())
+
+
+def waiting_for_slots(daemon: DaemonProcess, state: Path) -> bool:
+    """Four rows answered, and three threads on to their next rows, waiting for a slot:
+    they say so in the log (or, as sheetsync did before, show `sending` in the journal)."""
+    states = list(journal_states(state).values())
+    if states.count("triggered") < 4:
+        return False
+    return daemon.log().count(PACE_LINE) >= 3 or states.count("sending") >= 4
+
+
+def Daemon(world: World, config: Path) -> DaemonProcess:
+    return DaemonProcess.for_world(world, config, "--log-level", "DEBUG")
+
+
+@pytest.mark.parametrize("how", ["second-sigterm", "sigkill"])
+def test_a_forced_stop_while_rows_wait_for_slots_leaves_no_false_unknown(
+    world: World, how: str
+) -> None:
+    """20 rows at 5 calls a minute: four answered, the fifth held at axiom, the other
+    threads waiting for a slot. A forced stop there, then a restart: only the held row
+    (which axiom received) may be unknown; every other row goes exactly once."""
+    world.sheet([HEADER, *rows(20)])
+    config = world.config({"mode": "row", "interval_seconds": 0.5}, axiom={"calls_per_minute": 5})
+    fifth = world.axiom.add_fault(
+        path="/trigger", hold=threading.Event(), phase="after", skip=4, count=1
+    )
+    daemon = Daemon(world, config)
+    state = world.folder / "sheetsync.db"
+    try:
+        assert fifth.arrived.wait(WAIT), daemon.log()
+        poll(lambda: waiting_for_slots(daemon, state), "three threads waiting for a slot")
+    finally:
+        if how == "sigkill":
+            daemon.kill()
+        else:
+            daemon.signal(signal.SIGTERM)
+            poll(lambda: "SIGTERM received" in daemon.log(), "the first SIGTERM taken")
+            daemon.signal(signal.SIGTERM)
+            assert daemon.wait() == -signal.SIGTERM
+    world.axiom.clear_faults()
+    received = {t.data[1][0] for t in world.axiom.triggers}
+    assert len(received) == 5
+
+    world.until_quiet(step=60)  # the restart, in process on the world's fake clock
+    unknown = {r["url"] for r in map(world.row, range(2, 22)) if r["Status"] == "unknown"}
+    assert unknown <= received
+    assert len(unknown) <= 1
+    assert world.column("Status").count("triggered") == 20 - len(unknown)
+    sent = [t.data[1][0] for t in world.axiom.triggers]
+    assert sorted(sent) == sorted(set(sent))
+
+
+def test_kill_9_and_an_immediate_restart_keep_the_pace(world: World) -> None:
+    """At 10 calls a minute the first daemon sends 10 triggers and is killed; a second one
+    started at once sends nothing until the minute is over (today's code sent 10 more)."""
+    world.sheet([HEADER, *rows(30)])
+    config = world.config({"mode": "row", "interval_seconds": 0.5}, axiom={"calls_per_minute": 10})
+    tenth = world.axiom.add_fault(path="/trigger", skip=9, count=1)  # observes only
+    first = Daemon(world, config)
+    try:
+        assert tenth.arrived.wait(WAIT), first.log()
+    finally:
+        first.kill()
+    assert len(world.axiom.triggers) == 10
+    second = Daemon(world, config)
+    try:
+        poll(
+            lambda: len(world.axiom.triggers) > 10 or PACE_LINE in second.log(),
+            "the second daemon's first trigger",
+        )
+    finally:
+        second.kill()
+    assert len(world.axiom.triggers) == 10
+    assert world.axiom.calls_per_rolling_minute_max() <= 10
