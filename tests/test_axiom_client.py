@@ -302,6 +302,18 @@ def test_a_429_penalizes_the_shared_limiter(ax: AxiomEmulator, clock: FakeClock)
     assert clock.waits == [pytest.approx(MAX_RETRY_AFTER)]
 
 
+def test_a_429_asking_for_no_wait_holds_the_key_back_no_longer(
+    ax: AxiomEmulator, clock: FakeClock
+) -> None:
+    """Retry-After: 0 means "now": the shared limiter is not held back the whole cap."""
+    shared = RollingLimiter(1000, clock=clock, sleep=clock.sleep)
+    ax.add_fault(path="/trigger$", status=429, retry_after="0", count=1)
+    client = client_for(ax.root_url + "/api/v3", clock, limiter=shared)
+    assert client.trigger(SCRAPE, DATA).status == "triggered"
+    assert clock.waits == [0.0]
+    assert shared.delay() == 0.0
+
+
 def test_axioms_own_json_503_is_retried_and_the_run_starts_once(
     ax: AxiomEmulator, client: AxiomClient, clock: FakeClock
 ) -> None:
