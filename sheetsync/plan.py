@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sheetsync.config import Watch
-from sheetsync.layout import Layout, map_header, norm  # noqa: F401 - map_header re-exported
+from sheetsync.layout import Layout, norm
 
 READY_WORDS = frozenset(
     {"true", "yes", "y", "x", "✓", "✔", "☑", "1", "ok", "ready"}

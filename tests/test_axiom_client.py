@@ -14,15 +14,9 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
-from sheetsync.axiom import (
-    MAX_RETRY_AFTER,
-    Answer,
-    AxiomClient,
-    TriggerOutcome,
-    backoff,
-    classify,
-    failed_before_sending,
-)
+from sheetsync.axiom import AxiomClient
+from sheetsync.axiom_answers import MAX_RETRY_AFTER, Answer, TriggerOutcome, backoff, classify
+from sheetsync.axiom_transport import failed_before_sending
 from sheetsync.emulator.axiom import NOT_FOUND_MESSAGE, QUEUED_MESSAGE, AxiomEmulator
 from sheetsync.errors import AxiomError, ConfigError
 from sheetsync.pacing import RollingLimiter

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sheetsync.emulator._http import Fault
+from sheetsync.emulator._http import EmulatorServer, Fault
 from sheetsync.testing import DaemonProcess, World
 
 HEADER = ["url", "product"]
@@ -40,8 +40,8 @@ def freeze(world: World, fault: Fault, config: Path) -> None:
     world.axiom.clear_faults()
 
 
-def held(server: World | object, **kw: object) -> Fault:
-    return server.add_fault(hold=threading.Event(), count=1, **kw)  # type: ignore[attr-defined, no-any-return]
+def held(server: EmulatorServer, **kw: object) -> Fault:
+    return server.add_fault(hold=threading.Event(), count=1, **kw)
 
 
 def settle(world: World, config: Path) -> None:

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from sheetsync import demo
 from sheetsync.cli import main
+from sheetsync.emulator.google import GoogleEmulator
 
 
 def test_demo_table_fits_80_columns_with_whole_statuses_and_full_messages() -> None:
@@ -32,7 +33,7 @@ def test_demo_failure_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatc
     def no_port(self: object) -> str:
         raise OSError(98, "Address already in use")
 
-    monkeypatch.setattr(demo.GoogleEmulator, "start", no_port)
+    monkeypatch.setattr(GoogleEmulator, "start", no_port)
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and "Address already in use" in result.output

@@ -442,7 +442,7 @@ def test_a_run_result_whose_write_failed_lands_through_a_narrow_cycle(tracked: W
 
 def test_world_sheet_takes_a_grid_height(world: World) -> None:
     """The test helper makes a tab with an exact grid height (as `big_tab(grid=...)` needs)."""
-    sid = world.sheet([HEADER, *rows(1, 3)], rows=4)  # type: ignore[misc, arg-type]
+    sid = world.sheet([HEADER, *rows(1, 3)], rows=4)
     assert world.google.grid_size(sid, "Queue")[0] == 4
 
 

@@ -8,11 +8,11 @@ import pytest
 
 from sheetsync.config import Watch
 from sheetsync.errors import SheetError
+from sheetsync.layout import map_header
 from sheetsync.plan import (
     Entry,
     find_candidates,
     fingerprint,
-    map_header,
     plan_triggers,
     waiting_delay,
 )
