@@ -7,12 +7,16 @@
     │   └── RangeError       a range reaches past the tab's grid (rows were deleted)
     ├── AxiomError           an axiom call other than /trigger failed (trigger outcomes are values)
     └── JournalError         the local state file is unusable or locked by another process
+        └── StoreError       the state database failed (`reason` says how: unreachable, ...)
+            └── LeaseLostError   a spreadsheet's lease is no longer this process's (fenced)
 
 Third-party exceptions are translated at the adapter boundary with `raise ... from exc`;
 messages are one line, name the file/key/worksheet/row involved, and never carry a secret.
 """
 
 from __future__ import annotations
+
+import enum
 
 
 class SheetsyncError(Exception):
@@ -41,3 +45,42 @@ class AxiomError(SheetsyncError):
 
 class JournalError(SheetsyncError):
     """The local journal cannot be opened, or another sheetsync holds its lock."""
+
+
+class StoreReason(enum.Enum):
+    """Why a state store failed: callers branch on this, never on the message."""
+
+    UNREACHABLE = "unreachable"
+    """No connection to the database (refused, timed out, dropped)."""
+    UNCERTAIN = "uncertain"
+    """The connection broke during COMMIT: the transaction may or may not have committed."""
+    QUERY = "query"
+    """The database refused a statement."""
+    SCHEMA = "schema"
+    """The database's schema is newer than this sheetsync knows, or cannot be migrated."""
+    SETUP = "setup"
+    """A start-up check refused the database (an UNLOGGED lease table, no sync replica)."""
+    CONFLICT = "conflict"
+    """Another live instance holds a spreadsheet with different watches for it."""
+    LEASE_LOST = "lease_lost"
+    """A fenced transaction found its lease gone (see `LeaseLostError`)."""
+
+
+class StoreError(JournalError):
+    """The state database cannot serve a request; `reason` says how."""
+
+    def __init__(self, message: str, reason: StoreReason) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class LeaseLostError(StoreError):
+    """A fenced transaction of `unit` at `epoch` found the lease taken or released: roll back."""
+
+    def __init__(self, unit: str, epoch: int) -> None:
+        super().__init__(
+            f"spreadsheet {unit}: lease epoch {epoch} is no longer held by this instance",
+            StoreReason.LEASE_LOST,
+        )
+        self.unit = unit
+        self.epoch = epoch

@@ -1,0 +1,271 @@
+"""This instance's leases: acquired, renewed and released on a connection of their own.
+
+A lease row per unit holds (holder, epoch, expires_at); expiry is by the DATABASE clock
+(`now()` in the statement), never ours. Every acquisition bumps the epoch. Renewal runs
+on its own thread and connection, so a busy pool or scheduler cannot starve it. Locally
+a lease is trusted until `attempt_start + lease - margin` on CLOCK_BOOTTIME (it keeps
+counting through a suspend, unlike `time.monotonic()`): after that, no side effect.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from sheetsync.errors import StoreError
+from sheetsync.store.fairness import LeaseRow, Round, plan_round
+from sheetsync.store.pg_errors import translated
+from sheetsync.store.protocol import Change, LeaseEvent
+from sheetsync.store.settings import LeaseTimings
+from sheetsync.store.units import Units
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = logging.getLogger("sheetsync.leases")
+
+
+def boottime() -> float:
+    """Seconds on a clock that counts through suspend (CLOCK_BOOTTIME where there is one)."""
+    clock = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
+    return time.clock_gettime(clock)
+
+
+_TAKE = (
+    "INSERT INTO leases (unit, holder, epoch, expires_at, acquired_at, config_hash)"
+    " VALUES (%(unit)s, %(holder)s, 1, now() + make_interval(secs => %(ttl)s), now(), %(hash)s)"
+    " ON CONFLICT (unit) DO UPDATE SET holder = excluded.holder, epoch = leases.epoch + 1,"
+    " expires_at = excluded.expires_at, acquired_at = excluded.acquired_at,"
+    " config_hash = excluded.config_hash"
+    " WHERE leases.holder = '' OR leases.expires_at < now() RETURNING epoch"
+)
+"""Compare-and-set: only a free unit is taken. Bumping `epoch` (a key column) waits for
+the old holder's open fenced transactions; a racing peer re-checks and takes nothing."""
+
+_HEARTBEAT = (
+    "INSERT INTO instances (holder, host, pid, version, expires_at)"
+    " VALUES (%s, %s, %s, %s, now() + make_interval(secs => %s))"
+    " ON CONFLICT (holder) DO UPDATE SET heartbeat_at = now(), expires_at = excluded.expires_at"
+)
+
+
+class Leases:
+    """The leases of one process (one `holder` id, fresh at every start)."""
+
+    def __init__(
+        self,
+        connect: Callable[[], psycopg.Connection[tuple[Any, ...]]],
+        identity: tuple[str, str, int, str],
+        units: Units,
+        timings: LeaseTimings,
+        recover: Callable[[str, int], int],
+        *,
+        clock: Callable[[], float] = boottime,
+        rand: Callable[[], float] = random.random,
+        where: str = "state database",
+    ) -> None:
+        self.holder, self._host, self._pid, self._version = identity
+        self._connect, self.units, self.timings = connect, units, timings
+        self._recover, self._clock, self._rand, self.where = recover, clock, rand, where
+        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._lock = threading.RLock()  # the connection, and the maps below
+        self._held: dict[str, int] = {}
+        self._trust: dict[str, float] = {}
+        self._events: list[LeaseEvent] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- what callers ask ----------------------------------------------------------
+    def held(self) -> dict[str, int]:
+        """Units served by this process, with their epochs."""
+        with self._lock:
+            return dict(self._held)
+
+    def trusted(self, unit: str) -> bool:
+        """Whether the lease is surely ours now (checked before every external side effect)."""
+        with self._lock:
+            return unit in self._held and self._clock() < self._trust.get(unit, 0.0)
+
+    def events(self) -> list[LeaseEvent]:
+        """Changes found by the renewal thread since the last call."""
+        with self._lock:
+            found, self._events = self._events, []
+            return found
+
+    # -- rounds ---------------------------------------------------------------------
+    def acquire(self) -> list[LeaseEvent]:
+        """Heartbeat, then take free units up to the fair share and shed any excess."""
+        with self._lock:
+            conn = self._connection()
+            rows, live = self._survey(conn)
+            plan = plan_round(
+                rows, self.units.hashes, self.holder, sorted(self._held), live, self._rank
+            )
+            return self._apply(conn, plan)
+
+    def renew(self) -> list[LeaseEvent]:
+        """Extend every held lease; a unit not extended (taken, released) is lost."""
+        with self._lock:
+            if not self._held:
+                return self._expire_trust()
+            conn = self._connection()
+            start = self._clock()
+            with translated(self.where):
+                self._heartbeat(conn)
+                found = conn.execute(
+                    "UPDATE leases SET expires_at = now() + make_interval(secs => %s)"
+                    " WHERE holder = %s AND unit = ANY(%s) RETURNING unit, epoch",
+                    (self.timings.lease, self.holder, sorted(self._held)),
+                ).fetchall()
+            kept = {unit for unit, epoch in found if self._held.get(unit) == epoch}
+            for unit in kept:
+                self._trust[unit] = start + self.timings.lease - self.timings.trust_margin
+            events = [self._drop(u) for u in sorted(set(self._held) - kept)]
+            return events + self._expire_trust()
+
+    def release(self, units: Iterable[str] | None = None) -> list[LeaseEvent]:
+        """Give up units (every held one with `None`): a peer may take them at once."""
+        with self._lock:
+            chosen = sorted(self._held if units is None else set(units) & set(self._held))
+            if not chosen:
+                return []
+            events = [self._drop(u) for u in chosen]
+            with translated(self.where):
+                self._connection().execute(
+                    "UPDATE leases SET holder = '', expires_at = now()"
+                    " WHERE holder = %s AND unit = ANY(%s)",
+                    (self.holder, chosen),
+                )
+            return events
+
+    # -- the renewal thread ------------------------------------------------------------
+    def start(self) -> None:
+        """Renew and acquire on a thread of their own until `stop()`."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="sheetsync-leases", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread (leases are kept: `release()` gives them up)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def close(self) -> None:
+        """Stop, release every lease, forget this instance, disconnect."""
+        self.stop()
+        with self._lock:
+            try:
+                self.release()
+                if self._conn is not None:
+                    self._conn.execute("DELETE FROM instances WHERE holder = %s", (self.holder,))
+            except Exception as exc:  # closing anyway: the leases expire by themselves
+                log.warning("%s: leases not released (they expire): %s", self.where, exc)
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _loop(self) -> None:
+        renew_at = acquire_at = self._clock()
+        timings = self.timings
+        while not self._stop.is_set():
+            now = self._clock()
+            if now >= renew_at:
+                self._quietly(self.renew)
+                renew_at = now + timings.renew
+            if now >= acquire_at:
+                self._quietly(self.acquire)
+                spread = 1 + timings.jitter * (2 * self._rand() - 1)
+                acquire_at = now + timings.acquire * spread
+            with self._lock:
+                self._events.extend(self._expire_trust())
+            self._stop.wait(max(0.0, min(renew_at, acquire_at) - self._clock()))
+
+    def _quietly(self, step: Callable[[], list[LeaseEvent]]) -> None:
+        """One renewal or acquisition; a failure drops the connection (the next one retries)."""
+        try:
+            found = step()
+        except StoreError as exc:
+            log.warning("%s: %s", self.where, exc)
+            with self._lock:
+                if self._conn is not None:
+                    self._conn.close()
+                self._conn = None
+            return
+        with self._lock:
+            self._events.extend(found)
+
+    # -- helpers ---------------------------------------------------------------------
+    def _connection(self) -> psycopg.Connection[tuple[Any, ...]]:
+        if self._conn is None or self._conn.closed:
+            with translated(self.where):
+                self._conn = self._connect()
+        return self._conn
+
+    def _heartbeat(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+        identity = (self.holder, self._host, self._pid, self._version, self.timings.lease)
+        conn.execute(_HEARTBEAT, identity)
+
+    def _survey(self, conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[list[LeaseRow], int]:
+        with translated(self.where):
+            self._heartbeat(conn)
+            live_row = conn.execute(
+                "SELECT count(*) FROM instances WHERE expires_at > now()"
+            ).fetchone()
+            found = conn.execute(
+                "SELECT unit, holder, epoch, holder = '' OR expires_at < now(), config_hash"
+                " FROM leases WHERE unit = ANY(%s)",
+                (self.units.all,),
+            ).fetchall()
+        live = int(live_row[0]) if live_row else 1
+        return [LeaseRow(*row) for row in found], live
+
+    def _apply(self, conn: psycopg.Connection[tuple[Any, ...]], plan: Round) -> list[LeaseEvent]:
+        events = [LeaseEvent(Change.REFUSED, u, 0) for u in plan.refused]
+        if plan.shed:
+            events += self.release(plan.shed)
+        for unit in plan.take:
+            start = self._clock()
+            params = {
+                "unit": unit,
+                "holder": self.holder,
+                "ttl": self.timings.lease,
+                "hash": self.units.hashes[unit],
+            }
+            with translated(self.where):
+                row = conn.execute(_TAKE, params).fetchone()
+            if row is not None:
+                events.extend(self._took(unit, int(row[0]), start))
+        return events
+
+    def _took(self, unit: str, epoch: int, start: float) -> list[LeaseEvent]:
+        """Recover the unit under its new epoch before serving it; on failure give it up."""
+        try:
+            recovered = self._recover(unit, epoch)
+        except StoreError as exc:
+            log.warning("%s: spreadsheet %s not taken over: %s", self.where, unit, exc)
+            self._held[unit] = epoch
+            self.release([unit])
+            return []
+        self._held[unit] = epoch
+        self._trust[unit] = start + self.timings.lease - self.timings.trust_margin
+        return [LeaseEvent(Change.ACQUIRED, unit, epoch, recovered)]
+
+    def _drop(self, unit: str) -> LeaseEvent:
+        epoch = self._held.pop(unit)
+        self._trust.pop(unit, None)
+        return LeaseEvent(Change.LOST, unit, epoch)
+
+    def _expire_trust(self) -> list[LeaseEvent]:
+        """Units whose local trust ran out without a renewal are lost to this process."""
+        now = self._clock()
+        return [self._drop(u) for u in sorted(self._held) if now >= self._trust.get(u, 0.0)]
+
+    def _rank(self, unit: str) -> float:
+        del unit
+        return self._rand()
