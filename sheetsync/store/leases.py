@@ -72,7 +72,9 @@ class Leases:
         self._connect, self.units, self.timings = connect, units, timings
         self._recover, self._clock, self._rand, self.where = recover, clock, rand, where
         self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
-        self._lock = threading.RLock()  # the connection, and the maps below
+        self._io = threading.Lock()  # the connection: one round at a time
+        self._lock = threading.Lock()  # the maps below; never held during I/O, so that
+        # `trusted()` answers at once even while a renewal hangs on a partitioned network
         self._held: dict[str, int] = {}
         self._trust: dict[str, float] = {}
         self._events: list[LeaseEvent] = []
@@ -99,18 +101,19 @@ class Leases:
     # -- rounds ---------------------------------------------------------------------
     def acquire(self) -> list[LeaseEvent]:
         """Heartbeat, then take free units up to the fair share and shed any excess."""
-        with self._lock:
+        with self._io:
             conn = self._connection()
             rows, live = self._survey(conn)
             plan = plan_round(
-                rows, self.units.hashes, self.holder, sorted(self._held), live, self._rank
+                rows, self.units.hashes, self.holder, sorted(self.held()), live, self._rank
             )
             return self._apply(conn, plan)
 
     def renew(self) -> list[LeaseEvent]:
         """Extend every held lease; a unit not extended (taken, released) is lost."""
-        with self._lock:
-            if not self._held:
+        with self._io:
+            held = self.held()
+            if not held:
                 return self._expire_trust()
             conn = self._connection()
             start = self._clock()
@@ -119,28 +122,33 @@ class Leases:
                 found = conn.execute(
                     "UPDATE leases SET expires_at = now() + make_interval(secs => %s)"
                     " WHERE holder = %s AND unit = ANY(%s) RETURNING unit, epoch",
-                    (self.timings.lease, self.holder, sorted(self._held)),
+                    (self.timings.lease, self.holder, sorted(held)),
                 ).fetchall()
-            kept = {unit for unit, epoch in found if self._held.get(unit) == epoch}
-            for unit in kept:
-                self._trust[unit] = start + self.timings.lease - self.timings.trust_margin
-            events = [self._drop(u) for u in sorted(set(self._held) - kept)]
+            with self._lock:
+                kept = {unit for unit, epoch in found if self._held.get(unit) == epoch}
+                for unit in kept:
+                    self._trust[unit] = start + self.timings.lease - self.timings.trust_margin
+                events = [self._drop(u) for u in sorted(set(self._held) - kept)]
             return events + self._expire_trust()
 
     def release(self, units: Iterable[str] | None = None) -> list[LeaseEvent]:
         """Give up units (every held one with `None`): a peer may take them at once."""
+        with self._io:
+            return self._release(units)
+
+    def _release(self, units: Iterable[str] | None) -> list[LeaseEvent]:
+        """`release` for a caller holding `_io`."""
         with self._lock:
             chosen = sorted(self._held if units is None else set(units) & set(self._held))
-            if not chosen:
-                return []
             events = [self._drop(u) for u in chosen]
+        if chosen:
             with translated(self.where):
                 self._connection().execute(
                     "UPDATE leases SET holder = '', expires_at = now()"
                     " WHERE holder = %s AND unit = ANY(%s)",
                     (self.holder, chosen),
                 )
-            return events
+        return events
 
     # -- the renewal thread ------------------------------------------------------------
     def start(self) -> None:
@@ -153,22 +161,46 @@ class Leases:
         """Stop the thread (leases are kept: `release()` gives them up)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(timeout=self.timings.renew)  # a hung renewal is left behind
             self._thread = None
 
     def close(self) -> None:
         """Stop, release every lease, forget this instance, disconnect."""
         self.stop()
-        with self._lock:
-            try:
-                self.release()
-                if self._conn is not None:
-                    self._conn.execute("DELETE FROM instances WHERE holder = %s", (self.holder,))
-            except Exception as exc:  # closing anyway: the leases expire by themselves
-                log.warning("%s: leases not released (they expire): %s", self.where, exc)
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        if not self._io.acquire(timeout=self.timings.renew):
+            log.warning("%s: database not answering; leases not released (they expire)", self.where)
+            return
+        try:
+            with self._lock:
+                self._held.clear()
+                self._trust.clear()
+            for attempt in (1, 2):  # a connection broken earlier gets one fresh retry
+                try:
+                    self._goodbye()
+                    break
+                except StoreError as exc:
+                    self._disconnect()
+                    if attempt == 2:  # closing anyway: the leases expire by themselves
+                        log.warning("%s: leases not released (they expire): %s", self.where, exc)
+        finally:
+            self._disconnect()
+            self._io.release()
+
+    def _goodbye(self) -> None:
+        """Release everything this holder has and remove its heartbeat (idempotent)."""
+        with translated(self.where):
+            conn = self._connection()
+            conn.execute(
+                "UPDATE leases SET holder = '', expires_at = now() WHERE holder = %s",
+                (self.holder,),
+            )
+            conn.execute("DELETE FROM instances WHERE holder = %s", (self.holder,))
+
+    def _disconnect(self) -> None:
+        """Drop the lease connection (the caller holds `_io`); the next round reconnects."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def _loop(self) -> None:
         renew_at = acquire_at = self._clock()
@@ -182,8 +214,9 @@ class Leases:
                 self._quietly(self.acquire)
                 spread = 1 + timings.jitter * (2 * self._rand() - 1)
                 acquire_at = now + timings.acquire * spread
+            expired = self._expire_trust()
             with self._lock:
-                self._events.extend(self._expire_trust())
+                self._events.extend(expired)
             self._stop.wait(max(0.0, min(renew_at, acquire_at) - self._clock()))
 
     def _quietly(self, step: Callable[[], list[LeaseEvent]]) -> None:
@@ -192,10 +225,8 @@ class Leases:
             found = step()
         except StoreError as exc:
             log.warning("%s: %s", self.where, exc)
-            with self._lock:
-                if self._conn is not None:
-                    self._conn.close()
-                self._conn = None
+            with self._io:
+                self._disconnect()
             return
         with self._lock:
             self._events.extend(found)
@@ -228,7 +259,7 @@ class Leases:
     def _apply(self, conn: psycopg.Connection[tuple[Any, ...]], plan: Round) -> list[LeaseEvent]:
         events = [LeaseEvent(Change.REFUSED, u, 0) for u in plan.refused]
         if plan.shed:
-            events += self.release(plan.shed)
+            events += self._release(plan.shed)
         for unit in plan.take:
             start = self._clock()
             params = {
@@ -249,14 +280,20 @@ class Leases:
             recovered = self._recover(unit, epoch)
         except StoreError as exc:
             log.warning("%s: spreadsheet %s not taken over: %s", self.where, unit, exc)
-            self._held[unit] = epoch
-            self.release([unit])
+            with translated(self.where):  # give it back: a peer may recover it
+                self._connection().execute(
+                    "UPDATE leases SET holder = '', expires_at = now()"
+                    " WHERE unit = %s AND holder = %s AND epoch = %s",
+                    (unit, self.holder, epoch),
+                )
             return []
-        self._held[unit] = epoch
-        self._trust[unit] = start + self.timings.lease - self.timings.trust_margin
+        with self._lock:
+            self._held[unit] = epoch
+            self._trust[unit] = start + self.timings.lease - self.timings.trust_margin
         return [LeaseEvent(Change.ACQUIRED, unit, epoch, recovered)]
 
     def _drop(self, unit: str) -> LeaseEvent:
+        """Forget a unit (the caller holds `_lock`)."""
         epoch = self._held.pop(unit)
         self._trust.pop(unit, None)
         return LeaseEvent(Change.LOST, unit, epoch)
@@ -264,7 +301,8 @@ class Leases:
     def _expire_trust(self) -> list[LeaseEvent]:
         """Units whose local trust ran out without a renewal are lost to this process."""
         now = self._clock()
-        return [self._drop(u) for u in sorted(self._held) if now >= self._trust.get(u, 0.0)]
+        with self._lock:
+            return [self._drop(u) for u in sorted(self._held) if now >= self._trust.get(u, 0.0)]
 
     def _rank(self, unit: str) -> float:
         del unit

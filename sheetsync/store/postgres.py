@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from sheetsync.config import Secret
 from sheetsync.journal_records import UNKNOWN_MESSAGE, Outcome, iso
+from sheetsync.pacing import DEFAULT_WINDOW
 from sheetsync.store.leases import Leases, boottime
 from sheetsync.store.pg_base import event
 from sheetsync.store.pg_checks import check_database
 from sheetsync.store.pg_errors import translated
 from sheetsync.store.pg_journal import JournalSql
+from sheetsync.store.pg_pacing import SharedLimiter
 from sheetsync.store.pg_runs import RunSql
 from sheetsync.store.pg_schema import migrate
 from sheetsync.store.protocol import Holding, Instance, LeaseEvent
@@ -37,7 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("sheetsync.store")
 
 OPEN_TIMEOUT = 10.0
-"""Seconds `open()` waits for the pool's first connection."""
+"""Seconds `open()` waits for the pool's first connection. A journal call waits at most this,
+or a third of the lease when that is shorter, for a connection from the pool."""
 
 
 def _version() -> str:
@@ -99,6 +102,7 @@ class PostgresStore(JournalSql, RunSql):
             open=False,
             check=ConnectionPool.check_connection,
             name="sheetsync",
+            timeout=min(OPEN_TIMEOUT, self._timings.lease / 3),
         )
         with translated(self.where):
             pool.open(wait=True, timeout=OPEN_TIMEOUT)
@@ -216,6 +220,12 @@ class PostgresStore(JournalSql, RunSql):
             for row_id in unknown:
                 event(conn, stamp, watch, row_id, state, f"late answer from epoch {epoch}")
         return len(found)
+
+    def limiter(
+        self, key: str, limit: int, window: float = DEFAULT_WINDOW, **kwargs: Any
+    ) -> SharedLimiter:
+        """A rolling-window budget shared with every instance (`key` names it, never a secret)."""
+        return SharedLimiter(self._pool.connection, key, limit, window, where=self.where, **kwargs)
 
     # -- what `status` shows ---------------------------------------------------------------
     def instances(self) -> list[Instance]:
