@@ -26,6 +26,8 @@ from sheetsync.store.units import Units
 if TYPE_CHECKING:
     import psycopg
 
+    from sheetsync.store.lease_thread import LeaseThread
+
 log = logging.getLogger("sheetsync.leases")
 
 
@@ -78,8 +80,7 @@ class Leases:
         self._held: dict[str, int] = {}
         self._trust: dict[str, float] = {}
         self._events: list[LeaseEvent] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: LeaseThread | None = None
 
     # -- what callers ask ----------------------------------------------------------
     def held(self) -> dict[str, int]:
@@ -114,7 +115,7 @@ class Leases:
         with self._io:
             held = self.held()
             if not held:
-                return self._expire_trust()
+                return self.expire_trust()
             conn = self._connection()
             start = self._clock()
             with translated(self.where):
@@ -129,7 +130,7 @@ class Leases:
                 for unit in kept:
                     self._trust[unit] = start + self.timings.lease - self.timings.trust_margin
                 events = [self._drop(u) for u in sorted(set(self._held) - kept)]
-            return events + self._expire_trust()
+            return events + self.expire_trust()
 
     def release(self, units: Iterable[str] | None = None) -> list[LeaseEvent]:
         """Give up units (every held one with `None`): a peer may take them at once."""
@@ -153,16 +154,27 @@ class Leases:
     # -- the renewal thread ------------------------------------------------------------
     def start(self) -> None:
         """Renew and acquire on a thread of their own until `stop()`."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="sheetsync-leases", daemon=True)
+        from sheetsync.store.lease_thread import LeaseThread
+
+        self.stop()
+        self._thread = LeaseThread(self, self._clock, self._rand)
         self._thread.start()
 
     def stop(self) -> None:
         """Stop the thread (leases are kept: `release()` gives them up)."""
-        self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.timings.renew)  # a hung renewal is left behind
+            self._thread.stop(timeout=self.timings.renew)  # a hung renewal is left behind
             self._thread = None
+
+    def report(self, events: list[LeaseEvent]) -> None:
+        """Keep changes found in the background for the next `events()`."""
+        with self._lock:
+            self._events.extend(events)
+
+    def reconnect(self) -> None:
+        """Drop the lease connection after a failure: the next round opens a new one."""
+        with self._io:
+            self._disconnect()
 
     def close(self) -> None:
         """Stop, release every lease, forget this instance, disconnect."""
@@ -201,35 +213,6 @@ class Leases:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def _loop(self) -> None:
-        renew_at = acquire_at = self._clock()
-        timings = self.timings
-        while not self._stop.is_set():
-            now = self._clock()
-            if now >= renew_at:
-                self._quietly(self.renew)
-                renew_at = now + timings.renew
-            if now >= acquire_at:
-                self._quietly(self.acquire)
-                spread = 1 + timings.jitter * (2 * self._rand() - 1)
-                acquire_at = now + timings.acquire * spread
-            expired = self._expire_trust()
-            with self._lock:
-                self._events.extend(expired)
-            self._stop.wait(max(0.0, min(renew_at, acquire_at) - self._clock()))
-
-    def _quietly(self, step: Callable[[], list[LeaseEvent]]) -> None:
-        """One renewal or acquisition; a failure drops the connection (the next one retries)."""
-        try:
-            found = step()
-        except StoreError as exc:
-            log.warning("%s: %s", self.where, exc)
-            with self._io:
-                self._disconnect()
-            return
-        with self._lock:
-            self._events.extend(found)
 
     # -- helpers ---------------------------------------------------------------------
     def _connection(self) -> psycopg.Connection[tuple[Any, ...]]:
@@ -298,7 +281,7 @@ class Leases:
         self._trust.pop(unit, None)
         return LeaseEvent(Change.LOST, unit, epoch)
 
-    def _expire_trust(self) -> list[LeaseEvent]:
+    def expire_trust(self) -> list[LeaseEvent]:
         """Units whose local trust ran out without a renewal are lost to this process."""
         now = self._clock()
         with self._lock:

@@ -1,25 +1,21 @@
-"""Outcomes and run tracking on PostgreSQL, without a transaction that spans spreadsheets.
+"""Outcomes and run tracking on PostgreSQL (`Journal.record` and `RunLedger`).
 
-`RunLedger` marks rows of *other* watches `overlapped`/`untracked` when a run of their
-automation starts or ends. With several instances those rows may belong to a unit held
-elsewhere, so the name-level facts live in `runs` (one row per automation, updated under
-its row lock): `seq` counts runs started, `ended_seq` is the latest seen to end. Each
-row remembers its run's `run_seq`; `settle` brings a unit's rows in line with `runs`
-inside that unit's own fenced transaction. This instance settles the units it holds
-right after each change, so one instance behaves exactly like the SQLite journal.
+Cross-spreadsheet effects of a run go through `pg_settle`, never a transaction that
+writes rows of two units.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sheetsync.errors import LeaseLostError
-from sheetsync.journal_records import IN_FLIGHT_SQL, OVERLAPPED_MESSAGE, Outcome, iso
+from sheetsync.journal_records import IN_FLIGHT_SQL, Outcome, iso
 from sheetsync.runs import TIMEOUT_MESSAGE, Tracked
-from sheetsync.store.pg_base import PgBase, event
+from sheetsync.store.pg_base import event
 from sheetsync.store.pg_errors import translated
+from sheetsync.store.pg_settle import RunFacts
 
 _OUTCOME = (
     "UPDATE rows SET state = %s, link = %s, message = %s, triggered_at = %s,"
@@ -27,15 +23,8 @@ _OUTCOME = (
     " THEN waits + 1 ELSE 0 END, updated_at = %s WHERE watch = %s AND row_id = %s"
 )
 
-_UNSETTLED = (
-    "SELECT 1 FROM rows r JOIN runs n ON n.automation = r.automation"
-    " WHERE r.watch = ANY(%s) AND r.run_seq > 0 AND ((r.run_status = 'running'"
-    " AND (r.run_seq < n.seq OR r.run_seq = n.ended_seq))"
-    " OR (r.run_status = 'overlapped' AND r.run_seq < n.ended_seq)) LIMIT 1"
-)
 
-
-class RunSql(PgBase):
+class RunSql(RunFacts):
     """Outcomes (`record`) and `RunLedger`'s reads and writes."""
 
     def record(
@@ -106,85 +95,6 @@ class RunSql(PgBase):
         if started and row_ids:
             self._start_run(conn, watch, row_ids, stamp, poll)
 
-    def _start_run(
-        self,
-        conn: Any,
-        watch: str,
-        row_ids: Sequence[str],
-        stamp: str,
-        poll: tuple[datetime, float] | None,
-    ) -> None:
-        """A new run of a name: count it in `runs` (row-locked), settle this unit's rows."""
-        found = conn.execute(
-            "SELECT automation FROM rows WHERE watch = %s AND row_id = %s", (watch, row_ids[0])
-        ).fetchone()
-        if found is None:
-            return
-        seq = conn.execute(
-            "INSERT INTO runs (automation, seq, updated_at) VALUES (%s, 1, %s)"
-            " ON CONFLICT (automation) DO UPDATE SET seq = runs.seq + 1,"
-            " updated_at = excluded.updated_at RETURNING seq",
-            (found[0], stamp),
-        ).fetchone()[0]
-        conn.execute(
-            "UPDATE rows SET run_seq = %s WHERE watch = %s AND row_id = ANY(%s)",
-            (seq, watch, list(row_ids)),
-        )
-        self._settle(conn, self.units.watches(self._unit(watch)) or [watch], stamp)
-        if poll is not None:
-            poll_at, seconds = poll
-            conn.execute(
-                "UPDATE rows SET run_status = 'running', trigger_id = %s, poll_at = %s,"
-                " poll_seconds = %s WHERE watch = %s AND row_id = ANY(%s)",
-                (row_ids[0], iso(poll_at), seconds, watch, list(row_ids)),
-            )
-
-    @staticmethod
-    def _settle(conn: Any, watches: list[str], stamp: str) -> None:
-        """Bring the rows of `watches` in line with `runs`: ended, overlapped, untracked."""
-        ended = conn.execute(
-            "UPDATE rows r SET run_status = n.ended_state, poll_at = '', updated_at = %s"
-            " FROM runs n WHERE n.automation = r.automation AND r.watch = ANY(%s)"
-            " AND r.run_status = 'running' AND r.run_seq > 0 AND r.run_seq = n.ended_seq"
-            " RETURNING r.watch, r.row_id, n.ended_state, n.ended_detail",
-            (stamp, watches),
-        ).fetchall()
-        for watch, row_id, state, detail in sorted(ended):
-            event(conn, stamp, watch, row_id, state, f"axiom /run-data: {detail}")
-        overlapped = conn.execute(
-            "UPDATE rows r SET run_status = 'overlapped', poll_at = '', message = CASE WHEN"
-            " r.message = '' THEN %s ELSE r.message END, updated_at = %s FROM runs n"
-            " WHERE n.automation = r.automation AND r.watch = ANY(%s)"
-            " AND r.run_status = 'running' AND r.run_seq > 0 AND r.run_seq < n.seq"
-            " RETURNING r.watch, r.row_id, r.automation",
-            (OVERLAPPED_MESSAGE, stamp, watches),
-        ).fetchall()
-        for watch, row_id, name in sorted(overlapped):
-            event(conn, stamp, watch, row_id, "overlapped", f"a later run of {name!r} started")
-        conn.execute(
-            "UPDATE rows r SET run_status = 'untracked', updated_at = %s FROM runs n"
-            " WHERE n.automation = r.automation AND r.watch = ANY(%s)"
-            " AND r.run_status = 'overlapped' AND r.run_seq < n.ended_seq",
-            (stamp, watches),
-        )
-
-    def _settle_unit(self, unit: str, stamp: str) -> None:
-        """Settle one held unit, in its own fenced transaction, when anything needs it."""
-        watches = self.units.watches(unit)
-        if watches and self._rows(_UNSETTLED, (watches,)):
-            with self.fenced(unit, self._epoch(unit)) as conn:
-                self._settle(conn, watches, stamp)
-
-    def _settle_held(self, exclude: str = "", stamp: str | None = None) -> None:
-        """Settle every unit this instance holds (a unit lost meanwhile is skipped)."""
-        at = stamp or iso(datetime.now(UTC))
-        for unit in self._held_units():
-            if unit != exclude:
-                try:
-                    self._settle_unit(unit, at)
-                except LeaseLostError:
-                    continue
-
     # -- RunLedger -------------------------------------------------------------------
     def due(self, watch: str, now: datetime) -> list[Tracked]:
         """This watch's tracked runs whose next poll is due, one per automation name."""
@@ -219,11 +129,6 @@ class RunSql(PgBase):
             (watch,),
         )
         return int(found[0][0])
-
-    def _settle_mine(self, watch: str, now: datetime | None) -> None:
-        unit = self._unit(watch)
-        if unit in self._leases.held():
-            self._settle_unit(unit, iso(now or datetime.now(UTC)))
 
     def polled(
         self, run: Tracked, state: str, raw: str, poll: tuple[datetime, float], now: datetime
