@@ -58,7 +58,9 @@ def check_database(
             StoreReason.SETUP,
         )
     row = conn.execute(
-        "SELECT count(*), count(*) FILTER (WHERE sync_state IN ('sync', 'quorum')),"
+        "SELECT count(*), count(*) FILTER (WHERE sync_state IN ('sync', 'quorum')"
+        # without pg_read_all_stats sync_state reads NULL: trust the configured names then
+        " OR (sync_state IS NULL AND current_setting('synchronous_standby_names') <> '')),"
         " current_setting('synchronous_commit') FROM pg_stat_replication"
     ).fetchone()
     problem = (
