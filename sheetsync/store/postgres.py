@@ -29,7 +29,7 @@ from sheetsync.store.pg_journal import JournalSql
 from sheetsync.store.pg_pacing import SharedLimiter
 from sheetsync.store.pg_runs import RunSql
 from sheetsync.store.pg_schema import migrate
-from sheetsync.store.protocol import Holding, Instance, LeaseEvent
+from sheetsync.store.protocol import Holding, Instance, LeaseEvent, Store
 from sheetsync.store.settings import LeaseTimings, conninfo, shown_url
 from sheetsync.store.units import Units
 
@@ -244,3 +244,8 @@ class PostgresStore(JournalSql, RunSql):
             (self.units.all,),
         )
         return [Holding(u, h, int(e), float(left)) for u, h, e, left in found]
+
+
+def _conforms(store: PostgresStore) -> Store:
+    """Never called: mypy checks here that `PostgresStore` implements the whole protocol."""
+    return store

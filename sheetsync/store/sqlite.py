@@ -21,7 +21,7 @@ from sheetsync.errors import LeaseLostError, StoreError, StoreReason
 from sheetsync.journal import Journal
 from sheetsync.journal_records import UNKNOWN_MESSAGE, event, iso
 from sheetsync.runs import RunLedger, Tracked
-from sheetsync.store.protocol import Change, Holding, Instance, LeaseEvent
+from sheetsync.store.protocol import Change, Holding, Instance, LeaseEvent, Store
 from sheetsync.store.units import Units
 
 _LEASES = "CREATE TABLE IF NOT EXISTS leases (unit TEXT PRIMARY KEY, epoch INTEGER NOT NULL)"
@@ -184,3 +184,8 @@ def _translated(where: str) -> Iterator[None]:
         raise StoreError(f"journal {where}: {exc}", StoreReason.UNREACHABLE) from exc
     except sqlite3.Error as exc:
         raise StoreError(f"journal {where}: {exc}", StoreReason.QUERY) from exc
+
+
+def _conforms(store: SqliteStore) -> Store:
+    """Never called: mypy checks here that `SqliteStore` implements the whole protocol."""
+    return store
