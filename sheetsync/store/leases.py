@@ -78,6 +78,7 @@ class Leases:
         self._lock = threading.Lock()  # the maps below; never held during I/O, so that
         # `trusted()` answers at once even while a renewal hangs on a partitioned network
         self._held: dict[str, int] = {}
+        self._last: dict[str, int] = {}  # the epoch each unit was last held at, kept after loss
         self._trust: dict[str, float] = {}
         self._events: list[LeaseEvent] = []
         self._thread: LeaseThread | None = None
@@ -87,6 +88,11 @@ class Leases:
         """Units served by this process, with their epochs."""
         with self._lock:
             return dict(self._held)
+
+    def last_epoch(self, unit: str) -> int:
+        """The epoch this process last held `unit` at (0: never), for a late answer's record."""
+        with self._lock:
+            return self._last.get(unit, 0)
 
     def trusted(self, unit: str) -> bool:
         """Whether the lease is surely ours now (checked before every external side effect)."""
@@ -271,7 +277,7 @@ class Leases:
                 )
             return []
         with self._lock:
-            self._held[unit] = epoch
+            self._held[unit] = self._last[unit] = epoch
             self._trust[unit] = start + self.timings.lease - self.timings.trust_margin
         return [LeaseEvent(Change.ACQUIRED, unit, epoch, recovered)]
 

@@ -59,7 +59,7 @@ class PgBase:
         """The epoch this process holds `unit` at; `LeaseLostError` when it holds none."""
         epoch = self._leases.held().get(unit)
         if epoch is None:
-            raise LeaseLostError(unit, 0)
+            raise LeaseLostError(unit, self._leases.last_epoch(unit))
         return epoch
 
     def _unit(self, watch: str) -> str:

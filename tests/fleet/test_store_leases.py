@@ -199,6 +199,7 @@ def test_takeover_recovers_the_unit_and_applies_late_answers(
     assert [(e.change, e.recovered) for e in events] == [(Change.ACQUIRED, 1)]
     assert b.entries("a", NOW)["r1"].state == "unknown"
     assert b.read_plan("a") is None  # the first cycle reads whole: everything re-projected
+    assert [e.change for e in a.renew()] == [Change.LOST]  # a knows, and answers late anyway
     with pytest.raises(LeaseLostError):
         a.record("a", ["r1"], Outcome("triggered", "https://v/1", "ok"), NOW)
     assert b.entries("a", NOW)["r1"].state == "unknown"
@@ -206,7 +207,7 @@ def test_takeover_recovers_the_unit_and_applies_late_answers(
     entry = b.entries("a", NOW)["r1"]
     assert (entry.state, entry.link) == ("triggered", "https://v/1")
     assert b.apply_late("S1", NOW) == 0
-    assert b.latest("a", 1)[0].detail.startswith("late answer from epoch")
+    assert b.latest("a", 1)[0].detail == f"late answer from epoch {b.held()['S1'] - 1}"
 
 
 def test_abandoned_claims_leave_tombstones_with_their_epoch(
