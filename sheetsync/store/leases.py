@@ -230,6 +230,8 @@ class Leases:
     def _heartbeat(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
         identity = (self.holder, self._host, self._pid, self._version, self.timings.lease)
         conn.execute(_HEARTBEAT, identity)
+        # killed instances never say goodbye: `status` shows them for a day, then they go
+        conn.execute("DELETE FROM instances WHERE expires_at < now() - interval '1 day'")
 
     def _survey(self, conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[list[LeaseRow], int]:
         with translated(self.where):
