@@ -268,3 +268,30 @@ def eventually(check: Callable[[], bool], seconds: float = 3.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def test_runs_of_one_name_on_two_holders_settle_without_crossing_units(
+    fleet: Callable[..., PostgresStore],
+) -> None:
+    """B's new run of a name never writes A's rows; A settles its own (overlapped, then
+    untracked once B's run is seen to end) in its own fenced transactions."""
+    units = plain_units({"a": "S1", "c": "S2"})
+    a, b = fleet(units), fleet(units)
+    a.acquire()
+    a.release(["S2"])
+    b.acquire()
+    assert (list(a.held()), list(b.held())) == (["S1"], ["S2"])
+    for store, watch, row in ((a, "a", "r1"), (b, "c", "r9")):
+        store.claim(watch, [(row, "fp", "Scrape")], NOW)
+        store.mark_sending(watch, [row], NOW)
+        store.record(watch, [row], Outcome("triggered", "l"), NOW, poll=(NOW, 5.0))
+    assert b.entries("a", NOW)["r1"].run_status == "running"  # b did not touch a's row
+    assert a.due("a", NOW) == []  # a settles first: its run is no longer the latest
+    assert a.entries("a", NOW)["r1"].run_status == "overlapped"
+    assert a.in_flight("a") == 1
+    run = b.due("c", NOW)[0]
+    b.polled(run, "success", "SUCCESS", (NOW, 5.0), NOW)
+    assert a.entries("a", NOW)["r1"].run_status == "overlapped"
+    assert a.in_flight("a") == 0  # settled: the newer run ended, so this one has too
+    assert a.entries("a", NOW)["r1"].run_status == "untracked"
+    assert b.entries("c", NOW)["r9"].run_status == "success"
