@@ -9,6 +9,8 @@
     ├── StoppedError         a stop request ended a wait before a trigger left (nothing was sent)
     └── JournalError         the local state file is unusable or locked by another process
                              (`reason`: a `JournalReason`)
+        └── StoreError       the state database failed (`reason` says how: unreachable, ...)
+            └── LeaseLostError   a spreadsheet's lease is no longer this process's (fenced)
 
 Third-party exceptions are translated at the adapter boundary with `raise ... from exc`;
 messages are one line, name the file/key/worksheet/row involved, and never carry a secret.
@@ -68,6 +70,16 @@ class JournalReason(enum.Enum):
     """Not a complete sheetsync journal: empty, truncated, garbage, or its WAL left alone."""
     NEWER = "newer"
     """Written by a newer sheetsync: a schema version or a row state this one does not know."""
+    UNCERTAIN = "uncertain"
+    """The connection broke during COMMIT: the transaction may or may not have committed."""
+    QUERY = "query"
+    """The database refused a statement."""
+    SETUP = "setup"
+    """A start-up check refused the database (an UNLOGGED lease table, no sync replica)."""
+    CONFLICT = "conflict"
+    """Another live instance holds a spreadsheet with different watches for it."""
+    LEASE_LOST = "lease_lost"
+    """A fenced transaction found its lease gone (see `LeaseLostError`)."""
 
 
 class StoppedError(SheetsyncError):
@@ -80,3 +92,23 @@ class JournalError(SheetsyncError):
     def __init__(self, message: str, reason: JournalReason = JournalReason.UNAVAILABLE) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+StoreReason = JournalReason
+"""The state stores (SQLite or PostgreSQL) fail for the reasons the journal does."""
+
+
+class StoreError(JournalError):
+    """The state database cannot serve a request; `reason` says how."""
+
+
+class LeaseLostError(StoreError):
+    """A fenced transaction of `unit` at `epoch` found the lease taken or released: roll back."""
+
+    def __init__(self, unit: str, epoch: int) -> None:
+        super().__init__(
+            f"spreadsheet {unit}: lease epoch {epoch} is no longer held by this instance",
+            JournalReason.LEASE_LOST,
+        )
+        self.unit = unit
+        self.epoch = epoch

@@ -19,7 +19,7 @@ import hashlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -154,18 +154,31 @@ class RollingLimiter:
             self.window = max(self.window, window)
 
     def _delay_at(self, now: float) -> float:
-        """The pure decision, for a caller holding the lock: how long until a slot is free."""
+        """For a caller holding the lock: forget stamps out of the window, then decide."""
         stamps = self._stamps
         while stamps and stamps[0] <= now - self.window + _EPSILON:
             stamps.popleft()
-        wait = self._blocked_until - now
-        excess = len(stamps) + self._in_flight - self.limit
-        if excess >= len(stamps):
-            wait = max(wait, IN_FLIGHT_POLL)  # only the end of a call in flight frees a slot
-        elif excess >= 0:
-            # the slot frees when the (excess + 1) oldest stamps have left the window
-            wait = max(wait, stamps[excess] + self.window - now)
-        return wait if wait > _EPSILON else 0.0
+        return free_in(stamps, self._in_flight, self.limit, self.window, self._blocked_until, now)
+
+
+def free_in(
+    stamps: Sequence[float],
+    in_flight: int,
+    limit: int,
+    window: float,
+    blocked_until: float,
+    now: float,
+) -> float:
+    """PURE: seconds until a slot is free, given the window's stamps (oldest first), the
+    calls in flight and any 429 block. Shared by the in-process and PostgreSQL limiters."""
+    wait = blocked_until - now
+    excess = len(stamps) + in_flight - limit
+    if excess >= len(stamps):
+        wait = max(wait, IN_FLIGHT_POLL)  # only the end of a call in flight frees a slot
+    elif excess >= 0:
+        # the slot frees when the (excess + 1) oldest stamps have left the window
+        wait = max(wait, stamps[excess] + window - now)
+    return wait if wait > _EPSILON else 0.0
 
 
 _registry: dict[str, RollingLimiter] = {}

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from sheetsync import outage, pacing
+from sheetsync import outage, pacing, sending
 from sheetsync.daemon import STOP_GRACE_SECONDS
 from sheetsync.emulator._http import Request
 from sheetsync.sending import STOPPED_MESSAGE
@@ -57,11 +57,13 @@ def test_the_sheet_shows_results_while_triggers_wait_for_slots(
 
 
 def test_a_stop_request_ends_a_backlog_within_30_s_and_the_rest_goes_at_the_next_start(
-    world: World,
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A stop asked 5 s into a 120-row backlog: sending ends after the grace, the cycle
     within 30 s of the request (not after the minute-long slot wait); unsent rows show
-    `waiting` saying why, and go once each at the next start."""
+    `waiting` saying why, and go once each at the next start. One sending thread: with
+    several, the fake clock's sleeps race, and which row is last before the stop varies."""
+    monkeypatch.setattr(sending, "CONCURRENT_ABOVE", 1_000)
     world.sheet([HEADER, *rows(1, 120)])
     world.config({"mode": "row"})
     asked = 5.0

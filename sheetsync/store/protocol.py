@@ -1,0 +1,192 @@
+"""The `Store` protocol: every journal operation the engine uses, plus leases and fencing.
+
+A *unit* is one spreadsheet (all writes to a tab must come from one process). A store
+holds units through leases; each acquisition gets a new *epoch* (the fencing token), and
+every write transaction of a unit is fenced: it checks, inside the transaction, that
+this instance still holds the unit at that epoch, and raises `LeaseLostError` if not.
+SQLite holds every unit for as long as its lock file is held.
+
+The journal methods keep the signatures and meanings of `Journal` and `RunLedger`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sheetsync.journal_records import Event, Outcome
+from sheetsync.plan import Entry
+from sheetsync.runs import Tracked
+
+
+class Change(enum.Enum):
+    """What happened to a unit's lease."""
+
+    ACQUIRED = "acquired"
+    """This instance now holds the unit (recovery already ran): drop its caches, serve it."""
+    LOST = "lost"
+    """Taken, expired or released: stop serving the unit and drop its caches."""
+    REFUSED = "refused"
+    """A live peer serves the unit with different watches for it: fix the configs."""
+
+
+@dataclass(frozen=True)
+class LeaseEvent:
+    """One change of ownership, reported to the caller (who keeps per-unit caches)."""
+
+    change: Change
+    unit: str
+    epoch: int
+    recovered: int = 0
+    """ACQUIRED: rows the takeover turned from `sending` into `unknown`."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One live sheetsync process of a fleet (its heartbeat row)."""
+
+    holder: str
+    host: str
+    pid: int
+    version: str
+    heartbeat_age: float
+    """Seconds since its last heartbeat, by the database clock."""
+
+
+@dataclass(frozen=True)
+class Holding:
+    """Who holds one unit, at which epoch."""
+
+    unit: str
+    holder: str
+    epoch: int
+    expires_in: float
+
+
+class JournalOps(Protocol):
+    """The journal operations (the public methods of `Journal`)."""
+
+    def entries(self, watch: str, now: datetime) -> dict[str, Entry]: ...
+    def unshown(self, watch: str, now: datetime) -> dict[str, Entry]: ...
+    def entries_needed(
+        self, watch: str, now: datetime, row_ids: Iterable[str]
+    ) -> dict[str, Entry]: ...
+    def has_unchecked(self, watch: str) -> bool: ...
+    def mark_shown(self, watch: str, shown: Iterable[Entry]) -> None: ...
+    def read_plan(self, watch: str) -> str | None: ...
+    def save_plan(self, watch: str, plan: str | None) -> None: ...
+    def mark_checked(self, watch: str, row_ids: Iterable[str]) -> None: ...
+    def has_started(self, watch: str) -> bool: ...
+    def counts(self, watch: str) -> dict[str, int]: ...
+    def waits(self, watch: str, row_ids: Iterable[str]) -> dict[str, int]: ...
+    def latest(self, watch: str, limit: int = 10) -> list[Event]: ...
+    def mark_started(self, watch: str, now: datetime) -> None: ...
+    def claim(self, watch: str, rows: Sequence[tuple[str, str, str]], now: datetime) -> None: ...
+    def skip(self, watch: str, rows: Sequence[tuple[str, str]], now: datetime) -> None: ...
+    def mark_sending(self, watch: str, row_ids: Sequence[str], now: datetime) -> None: ...
+    def record(
+        self,
+        watch: str,
+        row_ids: Sequence[str],
+        outcome: Outcome,
+        now: datetime,
+        *,
+        poll: tuple[datetime, float] | None = None,
+    ) -> None: ...
+    def postpone(
+        self, watch: str, row_ids: Sequence[str], until: datetime, message: str, now: datetime
+    ) -> None: ...
+    def due_waiting(self, watch: str, reason: str, now: datetime) -> list[str]: ...
+    def abandon(self, watch: str, row_ids: Sequence[str], now: datetime) -> None: ...
+    def note(self, watch: str, row_id: str, state: str, detail: str, now: datetime) -> None: ...
+    def recover(self, now: datetime) -> int: ...
+
+
+class RunOps(Protocol):
+    """Run tracking (the methods of `RunLedger`)."""
+
+    def due(self, watch: str, now: datetime) -> list[Tracked]: ...
+    def running(self, names: Iterable[str]) -> list[Tracked]: ...
+    def in_flight(self, watch: str) -> int: ...
+    def polled(
+        self, run: Tracked, state: str, raw: str, poll: tuple[datetime, float], now: datetime
+    ) -> None: ...
+    def poll_failed(
+        self, run: Tracked, detail: str, poll: tuple[datetime, float], now: datetime
+    ) -> None: ...
+    def expire(self, watch: str, cutoff: datetime, limit: str, now: datetime) -> int: ...
+
+
+class Store(JournalOps, RunOps, Protocol):
+    """The journal of one config, with ownership of its units (spreadsheets).
+
+    `units` maps every watch name to its unit. Writes for a watch whose unit this
+    instance does not hold raise `LeaseLostError`; reads are served regardless.
+    """
+
+    where: str
+    """Where the state lives, safe to log (a path, or a URL without its password)."""
+
+    def open(self) -> None:
+        """Connect, check and migrate the schema, register this instance."""
+        ...
+
+    def close(self) -> None:
+        """Release every lease and disconnect."""
+        ...
+
+    def acquire(self) -> list[LeaseEvent]:
+        """One acquisition round up to the fair share (takeover recovery included)."""
+        ...
+
+    def renew(self) -> list[LeaseEvent]:
+        """Extend every held lease; units found taken are reported lost."""
+        ...
+
+    def release(self, units: Iterable[str] | None = None) -> list[LeaseEvent]:
+        """Give units up (all with `None`) so a peer can take them at once."""
+        ...
+
+    def held(self) -> Mapping[str, int]:
+        """The units this instance holds, with their epochs."""
+        ...
+
+    def trusted(self, unit: str) -> bool:
+        """Whether the lease is surely still ours: check before every external side effect."""
+        ...
+
+    def events(self) -> list[LeaseEvent]:
+        """Ownership changes since the last call (acquired by the renewal thread, lost)."""
+        ...
+
+    def fenced(self, unit: str, epoch: int) -> AbstractContextManager[object]:
+        """A transaction that commits only while (unit, this holder, epoch) is the lease."""
+        ...
+
+    def recover_unit(self, unit: str, now: datetime) -> int:
+        """At takeover: the unit's `sending` rows become `unknown`; its caches are reset."""
+        ...
+
+    def start(self) -> None:
+        """Renew and acquire in the background (the daemon); `once` calls rounds itself."""
+        ...
+
+    def apply_late(self, unit: str, now: datetime) -> int:
+        """Apply answers a former holder got after losing the unit (rows still `unknown`)."""
+        ...
+
+    def tombstones(self, watch: str) -> dict[str, list[tuple[int, str]]]:
+        """Abandoned claims: row id -> [(claim epoch, fingerprint)] (a zombie write's id)."""
+        ...
+
+    def instances(self) -> list[Instance]:
+        """The instances sharing this state (`status`)."""
+        ...
+
+    def holdings(self) -> list[Holding]:
+        """Who holds each unit, at which epoch (`status`)."""
+        ...

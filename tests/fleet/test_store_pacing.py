@@ -1,0 +1,88 @@
+"""The shared rolling-window limiter: `RollingLimiter`'s semantics across instances.
+
+Two `SharedLimiter`s on one key stand for two instances spending one budget. A fake
+clock that moves only when someone sleeps keeps the tests exact and instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+import pytest
+
+from sheetsync.store.pg_pacing import STALE_AFTER, SharedLimiter
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+@pytest.fixture
+def instances(pg_url: str) -> Callable[..., SharedLimiter]:
+    clock = FakeClock()
+
+    def make(limit: int = 2, window: float = 60.0, key: str = "axiom-abc") -> SharedLimiter:
+        limiter = SharedLimiter(
+            lambda: psycopg.connect(pg_url), key, limit, window, clock=clock, sleep=clock.sleep
+        )
+        limiter.clock = clock  # type: ignore[attr-defined]
+        return limiter
+
+    return make
+
+
+def test_two_instances_share_one_window(instances: Callable[..., SharedLimiter]) -> None:
+    """The third call of a 2-per-minute budget waits a window, whichever instance makes it."""
+    a, b = instances(), instances()
+    clock: FakeClock = a.clock  # type: ignore[attr-defined]
+    assert a.acquire() == 0.0
+    clock.now += 10
+    assert b.acquire() == 0.0
+    assert a.delay() == pytest.approx(50.0)
+    assert b.acquire() == pytest.approx(50.0)
+    assert clock.slept == [pytest.approx(50.0)]
+    assert instances(key="other").acquire() == 0.0  # another budget is not touched
+
+
+def test_a_penalty_blocks_every_instance(instances: Callable[..., SharedLimiter]) -> None:
+    """A 429 seen by one instance holds back the others; a shorter one never shortens it."""
+    a, b = instances(limit=5), instances(limit=5)
+    a.penalize(30)
+    a.penalize(5)
+    assert b.delay() == pytest.approx(30.0)
+    assert b.acquire() == pytest.approx(30.0)
+
+
+def test_a_call_in_flight_holds_its_slot_until_a_window_after_it_ends(
+    instances: Callable[..., SharedLimiter],
+) -> None:
+    """`slot()` counts from the start of a call until a window after its end."""
+    a, b = instances(limit=1), instances(limit=1)
+    clock: FakeClock = a.clock  # type: ignore[attr-defined]
+    with a.slot():
+        clock.now += 20
+        assert b.delay() > 0  # held by the call in flight
+    assert b.delay() == pytest.approx(60.0)
+    assert b.acquire() == pytest.approx(60.0)
+
+
+def test_a_dead_instances_call_in_flight_stops_counting(
+    instances: Callable[..., SharedLimiter],
+) -> None:
+    """A call that never ended (its instance died) frees its slot after STALE_AFTER windows."""
+    a, b = instances(limit=1), instances(limit=1)
+    clock: FakeClock = a.clock  # type: ignore[attr-defined]
+    slot = a.slot()
+    slot.__enter__()  # and never left: the process died mid-call
+    clock.now += STALE_AFTER * 60 + 1
+    assert b.acquire() == 0.0
