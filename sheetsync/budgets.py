@@ -12,10 +12,10 @@ mid-outage probes before it triggers. Records older than `KEEP_SECONDS` are drop
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
+from sheetsync.errors import JournalError
 from sheetsync.journal import Journal
 from sheetsync.journal_records import iso
 from sheetsync.outage import Closure, OutageGate
@@ -47,13 +47,14 @@ class CallBook:
         return int(cursor.lastrowid or 0)
 
     def ended(self, token: int) -> None:
-        """Record the end of a call; a failure only makes a restart count it longer."""
+        """Record the end of a call; never raises (the call's answer is in, and the limiter
+        counts the call anyway): a failure only makes a restart count it as just ended."""
         try:
             with self.journal.transaction() as db:
                 db.execute(
                     "UPDATE calls SET ended_at = ? WHERE id = ?", (self.now().timestamp(), token)
                 )
-        except sqlite3.Error as exc:
+        except JournalError as exc:
             log.warning("journal %s: cannot record a call's end: %s", self.journal.path, exc)
 
     def ages(self, window: float) -> list[float]:

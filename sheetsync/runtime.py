@@ -8,7 +8,6 @@ pace's recent calls and the key's outage across restarts (see `budgets`).
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from sheetsync.axiom import AxiomClient
 from sheetsync.budgets import keep_gate, keep_pace
 from sheetsync.config import Config, Watch
 from sheetsync.engine import Engine, group_watches
+from sheetsync.errors import JournalError
 from sheetsync.journal import Journal
 from sheetsync.outage import gate_for
 from sheetsync.overview import Overview
@@ -52,20 +52,27 @@ class Runtime:
         reports = self.engine.run_group(watches)
         now = self.engine.now()
         for report in reports:
+            waiting = self._keep(report, now)
             if report.error:
                 log.debug("watch %s: %s", report.watch, report.error)
             else:
                 log.info("%s", report.line())
-            try:
-                overview = Overview(self.journal)
-                waiting = overview.waiting_by_reason(report.watch)
-                held, settling, error = report.held, report.settling, report.error or ""
-                overview.save_cycle(report.watch, now, held, settling, error)
-            except sqlite3.Error:  # the cycle's own failure already says so
-                waiting = {}
             self.problems.update(report.watch, current_problems(report, waiting), now)
             telemetry.current().cycle(report, now.timestamp())
         return reports
+
+    def _keep(self, report: CycleReport, now: datetime) -> dict[str, int]:
+        """Save what the cycle held back and read its rows waiting, by reason; a journal
+        that fails (disk full, read-only) fails the report, to be logged once as a problem."""
+        overview = Overview(self.journal)
+        waiting: dict[str, int] = {}
+        try:
+            waiting = overview.waiting_by_reason(report.watch)
+            held, settling, error = report.held, report.settling, report.error or ""
+            overview.save_cycle(report.watch, now, held, settling, error)
+        except JournalError as exc:
+            report.fail(str(exc), "journal")
+        return waiting
 
     def cycle_all(self) -> list[CycleReport]:
         """One cycle of every enabled watch, grouped by spreadsheet and schedule."""

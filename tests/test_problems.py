@@ -120,3 +120,35 @@ def test_once_exits_3_when_rows_end_error_unknown_or_waiting(world: World) -> No
     world.google.insert_rows(world.spreadsheet_id, "Queue", 3, values=[["https://b"]])
     result = runner.invoke(main, ["once", "-c", str(config)], env=world.environ)
     assert result.exit_code == 0, result.output
+
+
+def test_a_journal_that_refuses_writes_is_one_error_not_a_traceback(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A journal that refuses writes (disk full, a read-only remount) fails the cycle with
+    reason `journal`: one ERROR for `once` and the daemon alike, no traceback, every cycle
+    counted and named in STATUS=."""
+    caplog.set_level(logging.DEBUG)
+    world.sheet([HEADER, ["https://a", "A"]])
+    config = world.config()
+    world.once()
+    world.google.insert_rows(world.spreadsheet_id, "Queue", 3, values=[["https://b", "B"]])
+    world.runtime().journal.db.execute("PRAGMA query_only=1")
+    for _ in range(2):
+        (report,) = world.once()
+        assert report.error_reason == "journal", report
+    world.close_runtime()
+    daemon = Daemon(config, world.environ)
+    try:
+        daemon.journal.db.execute("PRAGMA query_only=1")
+        for _ in range(2):
+            assert daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        text = daemon._status_text()
+    finally:
+        daemon.runtime.close()
+    assert "error: w0: " in text and "readonly database" in text, text
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    errors = [m for m in problems(caplog) if "readonly database" in m]
+    assert len(errors) == 2, errors  # once per process: the daemon's problems are its own
+    assert all("check the state file and its disk" in m for m in errors), errors
+    assert world.column("Status") == ["triggered", ""]

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sqlite3
 import threading
@@ -16,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from sheetsync.testing import DaemonProcess, World
+from sheetsync.budgets import keep_pace
+from sheetsync.journal import Journal
+from sheetsync.pacing import RollingLimiter
+from sheetsync.testing import Clock, DaemonProcess, World
 
 HEADER = ["url", "product"]
 WAIT = 30.0
@@ -118,3 +122,29 @@ def test_kill_9_and_an_immediate_restart_keep_the_pace(world: World) -> None:
         second.kill()
     assert len(world.axiom.triggers) == 10
     assert world.axiom.calls_per_rolling_minute_max() <= 10
+
+
+def test_a_call_end_the_journal_cannot_record_keeps_the_pace(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A journal that fails as a call ends (disk full, a read-only remount) neither turns
+    the call's answer into an error nor frees its slot early, in this process or the next."""
+    clock = Clock()
+    path = tmp_path / "sheetsync.db"
+    journal = Journal(path, now=clock)
+    limiter = RollingLimiter(1, 60.0, clock=clock.monotonic, sleep=clock.sleep, name="axiom-x")
+    keep_pace(limiter, journal, clock)
+    with limiter.slot():
+        journal.db.execute("PRAGMA query_only=1")  # after `began` was committed
+    assert limiter.delay() == pytest.approx(60.0)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "cannot record a call's end" in warned[0], warned
+    journal.close()
+    clock.advance(30)
+    again = Journal(path, now=clock)
+    try:
+        fresh = RollingLimiter(1, 60.0, clock=clock.monotonic, sleep=clock.sleep, name="axiom-x")
+        keep_pace(fresh, again, clock)
+        assert fresh.delay() == pytest.approx(60.0)  # no end recorded: counted as just ended
+    finally:
+        again.close()
