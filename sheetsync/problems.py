@@ -5,13 +5,15 @@ credentials, Google's quota) or rows of a watch `waiting` for an account-level r
 (the key rejected, axiom's quota, axiom down). After every cycle `current_problems`
 derives a watch's problems from its report and the journal (pure); `Problems.update`
 compares them with those still open and says which began and which cleared, so that
-`journalctl -p warning` shows each problem once, with what to do, not every cycle.
+`journalctl -p warning` shows each problem once, with what to do, not every cycle (a
+different text under the same key, say a second header mistake, is a different problem).
 `summary()` names the open ones for systemd's STATUS= line.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -76,19 +78,32 @@ class Problems:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def update(self, watch: str, problems: list[Problem], now: datetime) -> None:
-        """Record a watch's current problems; log the ones that began and the ones that cleared."""
+        """Record a watch's current problems; log the ones that began and the ones that
+        cleared. A new text under the same key (header A fixed, header B broken; a 500
+        become a 400) is a new problem: the old one cleared, the new one began."""
+        began: list[Problem] = []
+        cleared: list[Problem] = []
         with self._lock:
             before = self._open.get(watch, {})
-            after = {p.key: (p, before[p.key][1] if p.key in before else now) for p in problems}
+            after: dict[str, tuple[Problem, datetime]] = {}
+            for problem in problems:
+                old = before.get(problem.key)
+                if old is not None and _same(old[0], problem):
+                    after[problem.key] = (problem, old[1])
+                    continue
+                after[problem.key] = (problem, now)
+                began.append(problem)
+                if old is not None:
+                    cleared.append(old[0])
+            cleared += [p for key, (p, _) in before.items() if key not in after]
             self._open[watch] = after
-        for key, (problem, _) in after.items():
-            if key not in before:
-                self._began(problem)
-            else:
+        for problem in cleared:
+            log.info("watch %s: resolved: %s", watch, problem.text)
+        for problem in began:
+            self._began(problem)
+        for problem, _ in after.values():
+            if problem not in began:
                 log.debug("watch %s: still %s", watch, problem.text)
-        for key, (problem, _) in before.items():
-            if key not in after:
-                log.info("watch %s: resolved: %s", watch, problem.text)
 
     def forget(self, keep: set[str]) -> None:
         """Drop the watches a reload removed."""
@@ -116,6 +131,15 @@ class Problems:
         rows = f" ({problem.rows} row(s) waiting)" if problem.rows else ""
         level = logging.ERROR if problem.key.startswith("error:") else logging.WARNING
         log.log(level, "watch %s: %s%s%s", problem.watch, problem.text, rows, advice)
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+"""An object's address in a transport error's text (`<...Connection object at 0x7f...>`)."""
+
+
+def _same(old: Problem, new: Problem) -> bool:
+    """Whether two problems under one key are the same (their text; addresses aside)."""
+    return _ADDRESS.sub("", old.text) == _ADDRESS.sub("", new.text)
 
 
 def _stamp(moment: datetime, now: datetime) -> str:

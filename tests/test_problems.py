@@ -152,3 +152,25 @@ def test_a_journal_that_refuses_writes_is_one_error_not_a_traceback(
     assert len(errors) == 2, errors  # once per process: the daemon's problems are its own
     assert all("check the state file and its disk" in m for m in errors), errors
     assert world.column("Status") == ["triggered", ""]
+
+
+def test_a_different_problem_with_the_same_reason_is_logged_too(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Header A fixed, header B broken: a second ERROR (and A's fix at INFO); the same
+    problem cycle after cycle stays one line."""
+    caplog.set_level(logging.INFO)
+    world.sheet([[*HEADER, "Status", "Status"], ["https://a", "A"]])
+    world.config()
+    for _ in range(2):
+        assert world.once()[0].error_reason == "header"
+    world.google.set_cell(world.spreadsheet_id, "Queue", 1, 4, "Message")
+    world.google.set_cell(world.spreadsheet_id, "Queue", 1, 5, "Message")
+    for _ in range(2):
+        assert world.once()[0].error_reason == "header"
+    errors = problems(caplog)
+    assert len(errors) == 2, errors
+    assert "headed like the result column 'Status'" in errors[0], errors
+    assert "headed like the result column 'Message'" in errors[1], errors
+    resolved = [r.getMessage() for r in caplog.records if "resolved" in r.getMessage()]
+    assert len(resolved) == 1 and "'Status'" in resolved[0], resolved
