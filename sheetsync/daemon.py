@@ -27,7 +27,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,8 +77,20 @@ def _key(watches: Sequence[Watch]) -> str:
 class Daemon:
     """Schedules every watch of a config and keeps it running until told to stop."""
 
-    def __init__(self, config_path: Path, environ: Mapping[str, str]) -> None:
-        """Load the config and open the journal; raises ConfigError/JournalError (exit 2)."""
+    def __init__(
+        self,
+        config_path: Path,
+        environ: Mapping[str, str],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Load the config and open the journal; raises ConfigError/JournalError (exit 2).
+
+        `sleep` and `monotonic` are the adapters' (pace, backoff): a fake sleep must
+        advance the fake clock. The heartbeat counts in real time whatever they are.
+        """
+        self._pause, self._monotonic = sleep, monotonic
         self.config_path = config_path
         self.environ = dict(environ)
         self.config: Config = load_config(config_path, self.environ)
@@ -139,15 +151,14 @@ class Daemon:
             self.heartbeat.alive(key, at)
 
     def _clock(self) -> float:
-        """`time.monotonic` for the adapters' pacers: every request is paced, so it is life."""
-        now = time.monotonic()
-        self._alive(now)
-        return now
+        """The adapters' pacers' clock: every request is paced, so it is life."""
+        self._alive(time.monotonic())
+        return self._monotonic()
 
     def _sleep(self, seconds: float) -> None:
         """`time.sleep` for the adapters: a deliberate wait (pace, backoff) is life till it ends."""
         self._alive(time.monotonic() + max(0.0, seconds))
-        time.sleep(seconds)
+        self._pause(seconds)
 
     def _progress(self, watch: str, done: int, total: int) -> None:
         """The engine finished a trigger (called on the cycle's thread)."""

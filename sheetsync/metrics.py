@@ -83,9 +83,8 @@ class Recorder(Telemetry):
         self.requests.labels(service, kind, status).inc()
 
     def paced(self, service: str, seconds: float) -> None:
-        """Add a pacing wait."""
-        if seconds > 0:
-            self.pacing.labels(service).inc(seconds)
+        """Add a pacing wait (the series exists from the first paced request, at 0)."""
+        self.pacing.labels(service).inc(max(0.0, seconds))
 
     def outcome(self, watch: str, state: str, rows: int) -> None:
         """Count rows by outcome."""

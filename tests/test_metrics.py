@@ -42,7 +42,7 @@ def test_metrics_count_outcomes_requests_429s_and_health(world: World) -> None:
     world.axiom.script(["started", "error"])
     world.axiom.add_fault(path="/trigger$", status=429, count=1, retry_after="1")
     config = world.config({"interval_seconds": 10}, metrics={"listen": "127.0.0.1:0"})
-    daemon = Daemon(config, world.environ)
+    daemon = Daemon(config, world.environ, sleep=world.clock.sleep, monotonic=world.clock.monotonic)
     try:
         assert daemon.metrics is not None
         now = [daemon.metrics.clock()]
@@ -76,6 +76,7 @@ def test_metrics_count_outcomes_requests_429s_and_health(world: World) -> None:
     assert value("sheetsync_last_successful_cycle_timestamp_seconds", watch="w0") > 1e9
     assert value("sheetsync_journal_size_bytes") > 0
     assert ("sheetsync_pacing_wait_seconds_total", frozenset({("service", "axiom")})) in samples
+    assert world.clock.sleeps == [1.0]  # the 429's Retry-After, on the injected clock
     assert health.status_code == 200 and health.text == "ok\n"
     assert late.status_code == 503 and "w0: no successful cycle for 0:00:31" in late.text
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
+from freezegun import freeze_time
 
 from sheetsync.cli import main
 from sheetsync.daemon import Daemon
@@ -85,8 +85,12 @@ def test_rows_ending_error_or_unknown_warn_with_row_and_message(
     ], warned
 
 
+@freeze_time("2026-01-05 10:02:30")
 def test_status_line_names_the_problem_and_today_survives_a_restart(world: World) -> None:
-    """STATUS= says what is wrong and since when; its "today" count comes from the journal."""
+    """STATUS= says what is wrong and since when; its "today" count comes from the journal.
+
+    Time stands still (freezegun): "since" and "today" mean the same whenever it runs.
+    """
     world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"]])
     config = world.config()
     daemon = Daemon(config, world.environ)
@@ -104,8 +108,7 @@ def test_status_line_names_the_problem_and_today_survives_a_restart(world: World
         text = again._status_text()
     finally:
         again.runtime.close()
-    now = datetime.now(UTC).strftime("%H:")
-    assert "waiting: w0: axiom rejected the API key since " + now in text, text
+    assert "waiting: w0: axiom rejected the API key since 10:02Z" in text, text
     assert text.endswith("; 1 row waiting"), text
 
 
