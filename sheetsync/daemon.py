@@ -133,6 +133,7 @@ class Daemon:
         server = MetricsServer(
             self.config.metrics.listen, lambda: self.journal, lambda: self.config.watches
         )
+        server.recorder.expect((w.name for w in self.config.watches), server.started)
         telemetry.install(server.recorder)
         log.info("metrics on http://%s/metrics and /healthz", self.config.metrics.listen)
         return server
@@ -373,10 +374,10 @@ class Daemon:
             self.notifier.stopping("stopping")
         self.scheduler.shutdown(wait=False)  # none start now; the running ones go on
         self._drain()
-        self.runtime.close()
-        if self.metrics is not None:
+        if self.metrics is not None:  # before the journal: a scrape reads it
             self.metrics.close()
             telemetry.install(telemetry.Telemetry())
+        self.runtime.close()
         log.info("sheetsync stopped")
 
     def _drain(self) -> None:
@@ -406,12 +407,17 @@ class Daemon:
     def _adopt(self, config: Config, runtime: Runtime) -> None:
         if config.state_path != self.config.state_path:
             log.warning("[state] path changes need a restart; keeping %s", self.config.state_path)
+        if config.metrics.listen != self.config.metrics.listen:
+            kept = self.config.metrics.listen or "no metrics"
+            log.warning("[metrics] listen changes need a restart; keeping %s", kept)
         before = {w.name for w in self.config.watches}
         after = {w.name for w in config.watches}
         runtime.problems = self.runtime.problems  # a problem that lasts is not logged again
         runtime.problems.forget(after)
         self.config, self.runtime = config, runtime
         self.status.watches = len(config.watches)
+        if self.metrics is not None:
+            self.metrics.recorder.expect(after, self.metrics.started)
         self.schedule(runtime)
         changes = [
             f"{what}: {', '.join(sorted(names))}"

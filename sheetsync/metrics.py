@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -42,11 +42,19 @@ class Recorder(Telemetry):
     def __init__(self, registry: CollectorRegistry, clock: Callable[[], float] = time.time):
         self.clock = clock
         self.last_success: dict[str, float] = {}
+        self._gauged: set[str] = set()
+        """Watches with a sample in the last-success gauge."""
         self._lock = threading.Lock()
+        self.rows = Counter(
+            "sheetsync_row_outcomes",
+            "Rows whose trigger ended (sent or held back), by watch and outcome",
+            ["watch", "outcome"],
+            registry=registry,
+        )
         self.triggers = Counter(
             "sheetsync_triggers",
-            "Rows whose trigger ended, by watch and outcome (triggered, queued, error, ...)",
-            ["watch", "outcome"],
+            "POSTs to /trigger by watch and result (the outcome, or retried)",
+            ["watch", "result"],
             registry=registry,
         )
         self.requests = Counter(
@@ -88,16 +96,34 @@ class Recorder(Telemetry):
 
     def outcome(self, watch: str, state: str, rows: int) -> None:
         """Count rows by outcome."""
-        self.triggers.labels(watch, state).inc(rows)
+        self.rows.labels(watch, state).inc(rows)
+
+    def trigger(self, watch: str, result: str) -> None:
+        """Count one POST to /trigger."""
+        self.triggers.labels(watch, result).inc()
+
+    def expect(self, watches: Iterable[str], started: float) -> None:
+        """The enabled watches (at start, and after each reload): one still without a
+        successful cycle counts from `started`, as /healthz does, so that an alert on the
+        gauge's age fires for a watch broken since a restart; a removed watch's is gone."""
+        names = set(watches)
+        with self._lock:
+            for gone in self._gauged - names:
+                self.success.remove(gone)
+                self.last_success.pop(gone, None)
+            for name in names - set(self.last_success):
+                self.success.labels(name).set(started)
+            self._gauged = names
 
     def cycle(self, report: CycleReport, at: float) -> None:
         """Observe a cycle; a successful one moves the watch's last-success time."""
         self.duration.labels(report.watch).observe(report.seconds)
         self.cycles.labels(report.watch, "error" if report.error else "ok").inc()
         if report.error is None:
-            self.success.labels(report.watch).set(at)
             with self._lock:
+                self.success.labels(report.watch).set(at)
                 self.last_success[report.watch] = at
+                self._gauged.add(report.watch)
 
 
 class JournalCollector(Collector):

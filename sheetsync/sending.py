@@ -28,6 +28,7 @@ from sheetsync.errors import StoppedError
 from sheetsync.journal import Journal
 from sheetsync.journal_records import Outcome
 from sheetsync.plan import TriggerPlan, waiting_delay
+from sheetsync.telemetry import current
 
 log = logging.getLogger("sheetsync.sending")
 
@@ -136,8 +137,9 @@ class Sender:
             self.tally.add(held.state, len(ids), sent=False)
             self._tell(ids, held)
             return
+        rows = _Rows(self, ids)
         try:
-            result = self.axiom.trigger(plan.automation, plan.data, departure=_Rows(self, ids))
+            result = self.axiom.trigger(plan.automation, plan.data, departure=rows)
         except StoppedError:  # it never left: the rows are only claimed
             stopped = self._hold(self._stopped())
             self.journal.record(self.watch, ids, stopped, self.now())
@@ -148,6 +150,8 @@ class Sender:
         now = self.now()
         poll = self.first_poll(now) if self.first_poll is not None else None
         self.journal.record(self.watch, ids, outcome, now, poll=poll)
+        if rows.left:  # not when the outage gate kept it back
+            current().trigger(self.watch, outcome.state)
         self.tally.add(outcome.state, len(ids), sent=outcome.state in {"triggered", "queued"})
         self._tell(ids, outcome)
         if outcome.state == "waiting":
@@ -187,6 +191,8 @@ class _Rows:
         self.sender = sender
         self.ids = ids
         self.waited = False
+        self.left = False
+        """A POST left (the last one's outcome is the trigger's)."""
 
     def wait(self, seconds: float) -> None:
         """Wait as the sender does (the engine's backlog flushes and heeds stop requests)."""
@@ -205,7 +211,9 @@ class _Rows:
         if self.sender.stopping():
             raise StoppedError("sheetsync is stopping")
         self.sender.journal.mark_sending(self.sender.watch, self.ids, self.sender.now())
+        self.left = True
 
     def stayed(self) -> None:
         """Axiom did not take it; a retry follows a wait: only claimed meanwhile."""
+        current().trigger(self.sender.watch, "retried")
         self.sender.journal.mark_unsent(self.sender.watch, self.ids, self.sender.now())

@@ -20,7 +20,12 @@ class Telemetry:
         """A request to `service` waited `seconds` for its pace slot."""
 
     def outcome(self, watch: str, state: str, rows: int) -> None:
-        """`rows` rows of `watch` ended a trigger as `state` (triggered, error, waiting...)."""
+        """`rows` rows of `watch` ended a trigger as `state` (triggered, error, waiting...),
+        sent or held back unsent."""
+
+    def trigger(self, watch: str, result: str) -> None:
+        """One POST /trigger of `watch` got its answer: the trigger's outcome state, or
+        `retried` (axiom did not take it, and it is sent again)."""
 
     def cycle(self, report: CycleReport, at: float) -> None:
         """A cycle ended at Unix time `at`; `report.error` is None when it succeeded."""

@@ -60,8 +60,11 @@ def test_metrics_count_outcomes_requests_429s_and_health(world: World) -> None:
     def value(name: str, **labels: str) -> float:
         return samples.get((name, frozenset(labels.items())), 0.0)
 
-    assert value("sheetsync_triggers_total", watch="w0", outcome="triggered") == 1
-    assert value("sheetsync_triggers_total", watch="w0", outcome="error") == 1
+    assert value("sheetsync_row_outcomes_total", watch="w0", outcome="triggered") == 1
+    assert value("sheetsync_row_outcomes_total", watch="w0", outcome="error") == 1
+    assert value("sheetsync_triggers_total", watch="w0", result="retried") == 1  # the 429
+    assert value("sheetsync_triggers_total", watch="w0", result="triggered") == 1
+    assert value("sheetsync_triggers_total", watch="w0", result="error") == 1
     assert value("sheetsync_requests_total", service="axiom", kind="trigger", status="429") == 1
     assert value("sheetsync_requests_total", service="axiom", kind="trigger", status="200") == 1
     assert value("sheetsync_requests_total", service="axiom", kind="trigger", status="404") == 1
@@ -120,3 +123,89 @@ def test_without_metrics_prometheus_client_is_never_imported(world: World) -> No
     )
     assert proc.stdout.strip() == "False", proc.stderr
     assert world.column("Status") == ["triggered"]
+
+
+def test_a_watch_that_never_succeeded_has_a_last_success_from_the_start(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The "no successful cycle for 10 minutes" alert fires after a restart with a broken
+    watch too: every enabled watch's last success starts at the process start (as /healthz
+    counts), a watch added by a reload gets one, a removed one loses it; a reload that
+    changes `[metrics] listen` says it needs a restart."""
+    world.sheet([HEADER, ["https://a", "A"]])
+    config = world.config({"worksheet": "Missing"}, metrics={"listen": "127.0.0.1:0"})
+    daemon = Daemon(config, world.environ)
+    try:
+        assert daemon.metrics is not None
+        port, started = daemon.metrics.port, daemon.metrics.started
+        before = scrape(port)
+        daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        failed = scrape(port)
+        world.config({"name": "w1"}, metrics={"listen": "127.0.0.1:1"})
+        daemon.reload()
+        reloaded = scrape(port)
+    finally:
+        daemon.runtime.close()
+        daemon.metrics.close() if daemon.metrics else None
+    gauge = "sheetsync_last_successful_cycle_timestamp_seconds"
+    w0, w1 = frozenset({("watch", "w0")}), frozenset({("watch", "w1")})
+    assert before[(gauge, w0)] == failed[(gauge, w0)] == started
+    assert failed[("sheetsync_cycles_total", frozenset({("watch", "w0"), ("result", "error")}))]
+    assert reloaded.get((gauge, w0)) is None and reloaded[(gauge, w1)] == started
+    needs = [r.getMessage() for r in caplog.records if "need a restart" in r.getMessage()]
+    assert needs == ["[metrics] listen changes need a restart; keeping 127.0.0.1:0"], needs
+
+
+def test_a_scrape_while_the_daemon_stops_never_reads_a_closed_journal(world: World) -> None:
+    """The metrics stop serving before the journal closes: a scrape in between would fail
+    in the journal collector, with a traceback on stderr."""
+    world.sheet([HEADER, ["https://a", "A"]])
+    config = world.config(metrics={"listen": "127.0.0.1:0"})
+    daemon = Daemon(config, world.environ)
+    metrics = daemon.metrics
+    assert metrics is not None
+    answers: list[int] = []
+    close = metrics.close
+
+    def scrape_then_close() -> None:
+        url = f"http://127.0.0.1:{metrics.port}/metrics"
+        answers.append(requests.get(url, timeout=5).status_code)
+        close()
+
+    metrics.close = scrape_then_close  # type: ignore[method-assign]
+    daemon.scheduler.start(paused=True)  # as `run` leaves it, without its cycles
+    try:
+        daemon._stop()
+    finally:
+        daemon.runtime.close()
+    assert answers == [200]
+
+
+def test_triggers_count_posts_and_row_outcomes_count_rows(world: World) -> None:
+    """One batch of three rows is one POST and three row outcomes; rows held back after a
+    refusal count as outcomes, never as POSTs."""
+    world.sheet([HEADER, *[[f"https://{c}", c] for c in "abc"]])
+    config = world.config({"mode": "batch"}, metrics={"listen": "127.0.0.1:0"})
+    daemon = Daemon(config, world.environ)
+    try:
+        assert daemon.metrics is not None
+        daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        world.axiom.set_key_valid(False)
+        world.google.insert_rows(world.spreadsheet_id, "Queue", 5, values=[["https://d", "D"]])
+        world.google.insert_rows(world.spreadsheet_id, "Queue", 6, values=[["https://e", "E"]])
+        world.config({"max_rows_per_trigger": 1}, metrics={"listen": "127.0.0.1:0"})
+        daemon.reload()
+        daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        samples = scrape(daemon.metrics.port)
+    finally:
+        daemon.runtime.close()
+        daemon.metrics.close() if daemon.metrics else None
+
+    def value(name: str, **labels: str) -> float:
+        return samples.get((name, frozenset(labels.items())), 0.0)
+
+    assert world.axiom.calls("/trigger") == 2
+    assert value("sheetsync_triggers_total", watch="w0", result="triggered") == 1
+    assert value("sheetsync_triggers_total", watch="w0", result="waiting") == 1
+    assert value("sheetsync_row_outcomes_total", watch="w0", outcome="triggered") == 3
+    assert value("sheetsync_row_outcomes_total", watch="w0", outcome="waiting") == 2
