@@ -12,11 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
+from sheetsync.distribution import DISTRIBUTION
 from sheetsync.errors import ConfigError, JournalError, SheetsyncError
-
-DISTRIBUTION = "sheetsync-axiom"
-"""The name on the package index (`sheetsync` there is an unrelated project); the import
-package and the command stay `sheetsync`."""
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sheetsync.distribution import installed_version
 from sheetsync.errors import JournalError, JournalReason
 from sheetsync.journal_records import (
     ADDED_COLUMNS,
@@ -175,7 +176,7 @@ def _create(path: Path, now: datetime) -> None:
         _migrate(db, 0, None)
         db.execute(
             "INSERT INTO meta VALUES ('created_at', ?), ('created_by', ?)",
-            (iso(now), f"sheetsync {_version_of_sheetsync()}"),
+            (iso(now), f"sheetsync {installed_version()}"),
         )
     finally:
         db.close()
@@ -186,15 +187,6 @@ def _create(path: Path, now: datetime) -> None:
     finally:
         os.close(directory)
     log.info("created a new journal at %s", path)
-
-
-def _version_of_sheetsync() -> str:
-    from importlib import metadata  # only here: a new journal is rare
-
-    try:
-        return metadata.version("sheetsync")
-    except metadata.PackageNotFoundError:  # run from a source tree that was not installed
-        return "(not installed)"
 
 
 def _companions(path: Path) -> list[Path]:

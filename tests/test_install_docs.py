@@ -9,7 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from sheetsync.cli import DISTRIBUTION, main
+from sheetsync.cli import main
+from sheetsync.distribution import DISTRIBUTION
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

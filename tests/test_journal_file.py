@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,16 @@ def test_a_new_journal_is_marked_as_new(world: World) -> None:
     world.clock.advance(3600)
     again = world.runtime().journal
     assert not again.created and again.created_at == created_at
+
+
+def test_a_new_journal_records_the_installed_sheetsync_that_made_it(world: World) -> None:
+    """`created_by` names the installed distribution's version (the test venv installs it
+    editable, so its metadata exists): never "(not installed)" under the renamed package."""
+    world.sheet([HEADER])
+    world.config()
+    world.once()
+    created_by = world.runtime().journal.query("SELECT value FROM meta WHERE key = 'created_by'")
+    assert created_by == [(f"sheetsync {metadata.version('sheetsync-axiom')}",)]
 
 
 def load_dump(path: Path, name: str) -> None:

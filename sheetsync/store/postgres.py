@@ -15,10 +15,10 @@ import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from sheetsync.config import Secret
+from sheetsync.distribution import installed_version
 from sheetsync.journal_records import UNKNOWN_MESSAGE, Outcome, iso
 from sheetsync.pacing import DEFAULT_WINDOW
 from sheetsync.store.leases import Leases, boottime
@@ -41,13 +41,6 @@ log = logging.getLogger("sheetsync.store")
 OPEN_TIMEOUT = 10.0
 """Seconds `open()` waits for the pool's first connection. A journal call waits at most this,
 or a third of the lease when that is shorter, for a connection from the pool."""
-
-
-def _version() -> str:
-    try:
-        return version("sheetsync")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class PostgresStore(JournalSql, RunSql):
@@ -107,7 +100,7 @@ class PostgresStore(JournalSql, RunSql):
         with translated(self.where):
             pool.open(wait=True, timeout=OPEN_TIMEOUT)
         self._pool = pool
-        identity = (self.holder, socket.gethostname(), os.getpid(), _version())
+        identity = (self.holder, socket.gethostname(), os.getpid(), installed_version())
         self._leases = Leases(
             self._connect,
             identity,

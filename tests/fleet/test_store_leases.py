@@ -12,10 +12,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from importlib.metadata import version
 
 import psycopg
 import pytest
 
+from sheetsync.distribution import DISTRIBUTION
 from sheetsync.errors import LeaseLostError
 from sheetsync.journal_records import Outcome
 from sheetsync.store.leases import boottime
@@ -86,6 +88,7 @@ def test_units_spread_fairly_over_instances(fleet: Callable[..., PostgresStore])
     assert held[0] | held[1] | held[2] == {"S1", "S2", "S3", "S4"}
     assert not (held[0] & held[1] or held[1] & held[2] or held[0] & held[2])
     assert len(a.instances()) == 3
+    assert {i.version for i in a.instances()} == {version(DISTRIBUTION)}  # not "unknown"
     assert {h.holder for h in a.holdings()} == {s.holder for s in (a, b, c) if s.held()}
 
 
