@@ -157,7 +157,15 @@ def check(config_path: Path) -> None:
 @_config_option
 @click.option("--watch", "watch_name", help="Only this watch.")
 @click.option("--state", help="Only rows with this status or run status (e.g. error).")
-@click.option("--row", "row_number", type=int, help="Only the row at this number (as last seen).")
+@click.option(
+    "--row",
+    "row_number",
+    type=int,
+    help="Only the row at this number when sheetsync last wrote to it (rows move: see --id).",
+)
+@click.option(
+    "--id", "row_id", help="Only the row with this `sheetsync id` cell: exact, however rows moved."
+)
 @click.option("--limit", default=20, show_default=True, help="Rows per watch, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
 def status(
@@ -165,6 +173,7 @@ def status(
     watch_name: str | None,
     state: str | None,
     row_number: int | None,
+    row_id: str | None,
     limit: int,
     as_json: bool,
 ) -> None:
@@ -176,7 +185,8 @@ def status(
         config = load_config(config_path, os.environ, secrets=False)
         if watch_name is not None and watch_name not in {w.name for w in config.watch}:
             _fail(f"{config.source}: no watch named {watch_name!r}", EXIT_CONFIG)
-        print_status(config, Filters(watch_name, state, row_number, limit), as_json=as_json)
+        filters = Filters(watch_name, state, row_number, row_id, limit)
+        print_status(config, filters, as_json=as_json)
     except (ConfigError, JournalError) as exc:
         _fail(str(exc), EXIT_CONFIG)
 

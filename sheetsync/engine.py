@@ -52,7 +52,7 @@ from sheetsync.narrow import (
     scan,
 )
 from sheetsync.outcomes import OutcomeLog, rows_seen
-from sheetsync.overview import Overview, preview
+from sheetsync.overview import preview, written_places
 from sheetsync.plan import (
     Candidate,
     CellWrite,
@@ -203,9 +203,9 @@ class Engine:
             if cycle.verified:
                 self.journal.mark_checked(cycle.watch.name, cycle.verified)
                 cycle.verified = []
-            if cycle.shown:
-                self.journal.mark_shown(cycle.watch.name, cycle.shown)
-                cycle.shown = []
+            if cycle.shown or cycle.places:
+                self.journal.mark_shown(cycle.watch.name, cycle.shown, cycle.places)
+                cycle.shown, cycle.places = [], {}
 
     def _prepare(self, cycle: WatchCycle, view: View, paused: bool) -> None:
         """Decide a watch's claims and repairs and commit the claims to the journal
@@ -252,6 +252,7 @@ class Engine:
         cycle.cells = (
             header_writes(layout) + skips + repairs + claim_writes(candidates, layout, watch)
         )
+        cycle.places = written_places(table, layout.results["id"], skips + repairs)
         report.new = len(candidates)
         self._save_plan(watch, next_plan(table, layout, watch, needs_inputs(found, entries)))
         if candidates:
@@ -259,9 +260,7 @@ class Engine:
                 watch.name,
                 [(c.row_id, c.fingerprint, c.automation) for c in candidates],
                 self.now(),
-            )
-            Overview(self.journal).place(
-                watch.name, [(c.row_id, c.row_number, preview(c.inputs)) for c in candidates]
+                [(c.row_id, c.row_number, preview(c.inputs)) for c in candidates],
             )
 
     @staticmethod

@@ -17,6 +17,7 @@ from sheetsync.errors import SheetError
 from sheetsync.journal import Journal
 from sheetsync.layout import Layout, map_header, trimmed_header
 from sheetsync.narrow import NarrowTable, View, window_spans
+from sheetsync.overview import written_places
 from sheetsync.plan import Candidate, CellWrite, Entry, TriggerPlan, cell
 from sheetsync.projection import misplaced_repairs, project
 from sheetsync.reading import Reads
@@ -41,6 +42,8 @@ class WatchCycle:
     verified: list[str] = field(default_factory=list)
     shown: list[Entry] = field(default_factory=list)
     """Entries the next write shows as they are (`Journal.mark_shown`)."""
+    places: dict[str, int] = field(default_factory=dict)
+    """Row id -> row number of the rows the next write writes to (`written_places`)."""
     narrow: bool = False
     """The first read took only part of the tab (see `narrow`): so does the flush."""
     height: int = 0
@@ -136,6 +139,7 @@ class Flusher:
             )
         cycle.verified = projection.verified
         cycle.shown = [entries[v] for v in projection.shown]
+        cycle.places = written_places(table, layout.results["id"], projection.writes + undo)
         for row_id in projection.missing:
             cycle.report.missing += 1
             log.info(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,8 +132,12 @@ class Journal:
         found = self.query("SELECT 1 FROM rows WHERE watch = ? AND checked = 0 LIMIT 1", (watch,))
         return bool(found)
 
-    def mark_shown(self, watch: str, shown: Iterable[Entry]) -> None:
-        """The sheet now shows these rows' result cells as the entries hold them.
+    def mark_shown(
+        self, watch: str, shown: Iterable[Entry], places: Mapping[str, int] | None = None
+    ) -> None:
+        """The sheet now shows these rows' result cells as the entries hold them, and the
+        rows just written (`places`: row id -> row number) are where `sheetsync status`
+        finds them.
 
         A row whose cells changed since its entry was read stays unshown (a trigger's
         outcome can land between a flush's projection and its write).
@@ -142,13 +146,18 @@ class Journal:
             (watch, e.row_id, e.state, e.link, e.message, e.triggered_at, e.run_status)
             for e in shown
         ]
-        if rows:
+        if rows or places:
             with self.transaction() as db:
                 db.executemany(
                     "UPDATE rows SET shown = 1 WHERE watch = ? AND row_id = ? AND shown = 0"
                     " AND state = ? AND link = ? AND message = ? AND triggered_at = ?"
                     " AND run_status = ?",
                     rows,
+                )
+                db.executemany(
+                    "INSERT INTO places (watch, row_id, row_number) VALUES (?, ?, ?)"
+                    " ON CONFLICT (watch, row_id) DO UPDATE SET row_number = excluded.row_number",
+                    [(watch, row_id, number) for row_id, number in (places or {}).items()],
                 )
 
     def read_plan(self, watch: str) -> str | None:
@@ -207,10 +216,21 @@ class Journal:
         with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO watches VALUES (?, ?)", (watch, iso(now)))
 
-    def claim(self, watch: str, rows: Sequence[tuple[str, str, str]], now: datetime) -> None:
-        """Record `(row_id, fingerprint, automation)` rows as claimed, before anything is sent."""
+    def claim(
+        self,
+        watch: str,
+        rows: Sequence[tuple[str, str, str]],
+        now: datetime,
+        places: Sequence[tuple[str, int, str]] = (),
+    ) -> None:
+        """Record `(row_id, fingerprint, automation)` rows as claimed, before anything is
+        sent, and (`places`) each one's `(row_id, row_number, preview)` for `status`."""
         stamp = iso(now)
         with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO places VALUES (?, ?, ?, ?)",
+                [(watch, row_id, number, text) for row_id, number, text in places],
+            )
             for row_id, fp, automation in rows:
                 db.execute(
                     "INSERT INTO rows (watch, row_id, state, attempt, fingerprint, automation,"

@@ -1,22 +1,26 @@
-"""What operators read from the journal: rows as they were last seen, waiting reasons,
+"""What operators read from the journal: rows where sheetsync last wrote them, waiting reasons,
 today's count, and each watch's last cycle (the rows it held back are not in `rows`).
 
-Its own tables (`places`: where each claimed row was and its first inputs; `cycles`: what
-each watch's last cycle held back) leave `rows` and its indexes as the cycle needs them.
+Its own tables (`places`: each row's number when sheetsync last wrote to it, and its
+first inputs; `cycles`: what each watch's last cycle held back) leave `rows` and its
+indexes as the cycle needs them.
 
 Like `runs.RunLedger`, a view over the `Journal` connection: `sheetsync status`,
-the problems tracker, STATUS= and the metrics read through it; the engine writes where
-each claimed row was (`place`) and what each cycle held back (`save_cycle`).
+the problems tracker, STATUS= and the metrics read through it. A claim records its row's
+place (`Journal.claim`), every write the places of the rows it wrote (`written_places`,
+`Journal.mark_shown`: no cost beyond the rows written, however big the sheet); the
+runtime saves what each cycle held back (`save_cycle`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sheetsync.journal import Journal
 from sheetsync.journal_records import iso
+from sheetsync.plan import CellWrite, cell
 
 PREVIEW_CHARS = 60
 """How much of a row's first input cells the journal keeps for `sheetsync status`."""
@@ -57,20 +61,25 @@ def preview(inputs: Sequence[str]) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
+def written_places(
+    table: Sequence[Sequence[str]], id_col: int, writes: Iterable[CellWrite]
+) -> dict[str, int]:
+    """PURE: row id -> row number of every row `writes` write to: the id the write puts in
+    the row's id cell (`id_col`, 0-based), else the id the row holds in `table`."""
+    found: dict[int, str] = {}
+    for write in writes:
+        if write.row > 1 and write.col == id_col + 1:
+            found[write.row] = write.value.strip()
+        elif write.row > 1 and write.row not in found and write.row <= len(table):
+            found[write.row] = cell(table[write.row - 1], id_col).strip()
+    return {row_id: number for number, row_id in found.items() if row_id}
+
+
 class Overview:
     """Operator queries over one journal."""
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
-
-    def place(self, watch: str, rows: Sequence[tuple[str, int, str]]) -> None:
-        """Remember `(row_id, row_number, preview)` of rows just claimed."""
-        if rows:
-            with self.journal.transaction() as db:
-                db.executemany(
-                    "INSERT OR REPLACE INTO places VALUES (?, ?, ?, ?)",
-                    [(watch, row_id, number, text) for row_id, number, text in rows],
-                )
 
     def save_cycle(self, watch: str, now: datetime, held: int, settling: int, error: str) -> None:
         """Keep what the watch's last cycle held back (written only when it changed)."""
@@ -112,9 +121,16 @@ class Overview:
         return int(rows[0][0]) if rows else 0
 
     def rows(
-        self, watch: str, *, state: str | None = None, row: int | None = None, limit: int = 20
+        self,
+        watch: str,
+        *,
+        state: str | None = None,
+        row: int | None = None,
+        row_id: str | None = None,
+        limit: int = 20,
     ) -> list[RowView]:
-        """A watch's rows, newest change first, filtered by state (or run status) and row."""
+        """A watch's rows, newest change first, filtered by state (or run status), row
+        number (where sheetsync last wrote to it) and row id."""
         sql = (
             "SELECT r.watch, COALESCE(p.row_number, 0), r.row_id, COALESCE(p.preview, ''),"
             " r.state, r.run_status, r.link, r.message, r.updated_at FROM rows r"
@@ -127,6 +143,9 @@ class Overview:
         if row is not None:
             sql += " AND p.row_number = ?"
             params.append(row)
+        if row_id is not None:
+            sql += " AND r.row_id = ?"
+            params.append(row_id)
         sql += " ORDER BY r.updated_at DESC, p.row_number DESC LIMIT ?"
         params.append(limit)
         return [RowView(*r) for r in self.journal.query(sql, params)]

@@ -35,6 +35,8 @@ class Filters:
     watch: str | None = None
     state: str | None = None
     row: int | None = None
+    """The row number when sheetsync last wrote to the row."""
+    row_id: str | None = None
     limit: int = 20
 
 
@@ -46,7 +48,13 @@ def collect(config: Config, journal: Journal, filters: Filters) -> list[dict[str
     for watch in _chosen(config, filters):
         states = {s: n for (w, s), n in sorted(counts.items()) if w == watch.name}
         cycle = overview.cycle(watch.name)
-        rows = overview.rows(watch.name, state=filters.state, row=filters.row, limit=filters.limit)
+        rows = overview.rows(
+            watch.name,
+            state=filters.state,
+            row=filters.row,
+            row_id=filters.row_id,
+            limit=filters.limit,
+        )
         out.append(
             {
                 "watch": watch.name,

@@ -7,7 +7,9 @@ import json
 from click.testing import CliRunner
 
 from sheetsync.cli import main
-from sheetsync.testing import World
+from sheetsync.overview import written_places
+from sheetsync.plan import CellWrite
+from sheetsync.testing import AUTOMATION, World
 
 HEADER = ["url", "product"]
 
@@ -65,3 +67,63 @@ def test_status_prints_hostile_text_literally(world: World) -> None:
     assert "Task [/bold] not found" in output
     assert "\x1b" not in output and "\x07" not in output
     assert "\\x1b[2J" in output
+
+
+def rows_at(world: World, config: str, *args: str) -> list[tuple[int, str]]:
+    """`status --json` with `args`: (row number, inputs) of each row it lists."""
+    code, output = invoke(world, "status", "-c", config, "--json", *args)
+    assert code == 0, output
+    (watch,) = json.loads(output)["watches"]
+    return [(r["row"], r["inputs"]) for r in watch["rows"]]
+
+
+def test_status_row_is_where_sheetsync_last_wrote_the_row(world: World) -> None:
+    """Rows inserted above handled rows: once a cycle writes those rows (their run status
+    here), --row finds each one; so it does a result the flush wrote below a row inserted
+    while its trigger was out."""
+    world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"]])
+    config = str(world.config({"track_runs": True, "mode": "batch"}))
+    world.once()
+    world.axiom.set_run_statuses(AUTOMATION, ["Success"])
+    world.google.insert_rows(world.spreadsheet_id, "Queue", 2, values=[["https://new", "N"]])
+    world.clock.advance(60)
+    world.once()  # writes the run's end into rows 3 and 4, triggers row 2
+    world.close_runtime()
+    assert world.column("Run status") == ["running", "success", "success"]
+    assert rows_at(world, config, "--row", "2") == [(2, "https://new | N")]
+    assert rows_at(world, config, "--row", "3") == [(3, "https://a | A")]
+    assert rows_at(world, config, "--row", "4") == [(4, "https://b | B")]
+    world.google.insert_rows(world.spreadsheet_id, "Queue", 5, values=[["https://late", "L"]])
+    inserted = lambda: world.google.insert_rows(world.spreadsheet_id, "Queue", 2)  # noqa: E731
+    world.once_while_held(inserted)  # claimed at row 5, its result written at row 6
+    world.close_runtime()
+    assert world.column("url")[4] == "https://late"
+    assert rows_at(world, config, "--row", "6") == [(6, "https://late | L")]
+
+
+def test_status_id_finds_a_row_however_rows_moved(world: World) -> None:
+    """--id ID (the `sheetsync id` cell) finds the row exactly, also after a sort."""
+    world.sheet([HEADER, ["https://b", "B"], ["https://a", "A"]])
+    config = str(world.config())
+    world.once()
+    world.close_runtime()
+    world.google.sort(world.spreadsheet_id, "Queue", 1)
+    assert world.column("url") == ["https://a", "https://b"]
+    row_id = world.row(2)["sheetsync id"]
+    assert [inputs for _, inputs in rows_at(world, config, "--id", row_id)] == ["https://a | A"]
+    assert rows_at(world, config, "--id", "nosuchid") == []
+
+
+def test_written_places_take_the_id_each_write_leaves_in_the_row() -> None:
+    """A write's own id cell wins over the row's (a claim undone, an id put back); rows
+    whose id the write clears, and the header, have no place."""
+    table = [["url", "sheetsync id"], ["a", "r1"], ["b", "r2"], ["c", ""]]
+    writes = [
+        CellWrite(1, 3, "Status"),
+        CellWrite(2, 3, "triggered"),
+        CellWrite(3, 2, ""),
+        CellWrite(3, 3, ""),
+        CellWrite(4, 3, "triggered"),
+        CellWrite(4, 2, "r9"),
+    ]
+    assert written_places(table, 1, writes) == {"r1": 2, "r9": 4}
