@@ -10,10 +10,11 @@ from sheetsync.allowance import runtime_left
 from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
 from sheetsync.errors import AxiomError, JournalError, SheetsyncError
+from sheetsync.first_cycle import split_existing
 from sheetsync.headers import header_warnings
 from sheetsync.journal import Journal
 from sheetsync.layout import map_header
-from sheetsync.plan import cell, find_candidates
+from sheetsync.plan import Candidate, cell, find_candidates
 from sheetsync.runtime import build_clients
 from sheetsync.sheet import GoogleSheets
 from sheetsync.state_dir import shared_mode, unwritable
@@ -152,11 +153,10 @@ def _check_watch(
         echo(f"  {label}: will add result column(s) {list(layout.added)}")
     entries = journal.entries(watch.name, datetime.now(UTC)) if journal else {}
     candidates = find_candidates(table, layout, watch, entries)
-    skipped = 0
+    skipped: list[Candidate] = []
     if watch.start_from == "now" and not (journal and journal.has_started(watch.name)):
-        skipped = sum(not c.retry for c in candidates)  # as the first cycle does
-        candidates = [c for c in candidates if c.retry]
-    skips = f' and mark {skipped} skipped (start_from = "now")' if skipped else ""
+        candidates, skipped = split_existing(candidates)  # as the first cycle does
+    skips = f' and mark {len(skipped)} skipped (start_from = "now")' if skipped else ""
     echo(
         f"✓ {label}: {len(table) - 1} rows, inputs {layout.input_header()}; "
         f"the next cycle would trigger {len(candidates)} row(s){skips}"

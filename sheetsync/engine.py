@@ -39,6 +39,7 @@ from sheetsync.allowance import Allowance, RuntimePort
 from sheetsync.backlog import Backlog
 from sheetsync.config import Watch
 from sheetsync.errors import JournalError, SheetError
+from sheetsync.first_cycle import split_existing
 from sheetsync.flushing import Flusher, WatchCycle, layout_of
 from sheetsync.headers import HeaderWarnings
 from sheetsync.journal import Journal
@@ -374,7 +375,7 @@ class Engine:
         entries: dict[str, Entry],
     ) -> list[CellWrite]:
         """`start_from = "now"`: rows already present on the first cycle are never sent."""
-        new = [c for c in find_candidates(table, layout, watch, entries) if not c.retry]
+        _, new = split_existing(find_candidates(table, layout, watch, entries))
         if not new:
             return []
         self.journal.skip(watch.name, [(c.row_id, c.fingerprint) for c in new], self.now())

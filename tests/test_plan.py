@@ -8,8 +8,10 @@ import pytest
 
 from sheetsync.config import Watch
 from sheetsync.errors import SheetError
+from sheetsync.first_cycle import split_existing
 from sheetsync.layout import map_header
 from sheetsync.plan import (
+    Candidate,
     Entry,
     find_candidates,
     fingerprint,
@@ -198,3 +200,11 @@ def test_a_row_whose_abandoned_claim_comes_back_is_new() -> None:
     entries = {"r1": Entry("r1", "abandoned", fingerprint(["a"]))}
     [c] = find_candidates(table, map_header(table[0], w), w, entries)
     assert c.fresh and c.row_id != "r1"
+
+
+def test_a_first_cycle_from_now_skips_present_rows_but_sends_retries() -> None:
+    """`start_from = "now"`: the split the engine marks and `sheetsync check` predicts."""
+    rows = [Candidate(n, f"r{n}", ("x",), "A", "f", retry=n == 3) for n in (2, 3, 4)]
+    sent, skipped = split_existing(rows)
+    assert [c.row_number for c in sent] == [3]
+    assert [c.row_number for c in skipped] == [2, 4]
