@@ -21,7 +21,6 @@ EXIT_CONFIG = 2
 """Config and credential errors: the systemd unit lists it in RestartPreventExitStatus=."""
 EXIT_ROWS = 3
 """`once`: every cycle ran, but rows ended `error`, `unknown` or `waiting` (for cron alerts)."""
-ATTENTION_STATES = frozenset({"error", "unknown", "waiting"})
 
 _config_option = click.option(
     "-c",
@@ -118,6 +117,7 @@ def once(config_path: Path, log_level: str, log_format: str) -> None:
     except (ConfigError, JournalError) as exc:
         _fail(str(exc), EXIT_CONFIG)
         return
+    from sheetsync.outcomes import ATTENTION
     from sheetsync.progress import progress_reporter
 
     gc.freeze()  # what start-up built lives to the end: collections need not walk it
@@ -131,7 +131,7 @@ def once(config_path: Path, log_level: str, log_format: str) -> None:
     failed = [r for r in reports if r.error]
     for report in failed:
         click.echo(f"sheetsync: watch {report.watch}: {report.error}", err=True)
-    rows = sum(n for r in reports for state, n in r.outcomes.items() if state in ATTENTION_STATES)
+    rows = sum(n for r in reports for state, n in r.outcomes.items() if state in ATTENTION)
     if failed:
         sys.exit(EXIT_FAILED)
     sys.exit(EXIT_ROWS if rows else EXIT_OK)

@@ -116,8 +116,8 @@ class Notifier:
 
     def reloading(self, status: str | None = None) -> bool:
         """RELOADING=1 with MONOTONIC_USEC= (as systemd >= 253 wants); follow it with ready()."""
-        stamp = f"MONOTONIC_USEC={self._monotonic_ns() // 1000}"
-        return self.send("RELOADING=1", stamp, *self._status_field(status))
+        usec = f"MONOTONIC_USEC={self._monotonic_ns() // 1000}"
+        return self.send("RELOADING=1", usec, *self._status_field(status))
 
     def extend_timeout(self, seconds: float) -> bool:
         """EXTEND_TIMEOUT_USEC=: ask for more time to start or stop than the unit allows."""
@@ -254,7 +254,7 @@ class StatusLine:
             if self._last_cycle is None:
                 parts.append("no cycle yet")
             else:
-                parts.append(f"last cycle {_stamp(self._last_cycle, now)}")
+                parts.append(f"last cycle {stamp(self._last_cycle, now)}")
             today = self._triggered if self._day == now.date() else 0
             parts.append(f"{_count(today, 'row', 'rows')} triggered today")
             if problems:
@@ -274,7 +274,7 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _stamp(moment: datetime, now: datetime) -> str:
-    """The time alone when it is today, else date and time; UTC is written `Z`."""
-    text = moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+def stamp(moment: datetime, now: datetime, timespec: str = "seconds") -> str:
+    """For STATUS=: the time alone when it is today, else date and time; UTC is `Z`."""
+    text = moment.isoformat(timespec=timespec).replace("+00:00", "Z")
     return text.split("T", 1)[1] if moment.date() == now.date() else text

@@ -23,7 +23,9 @@ log = logging.getLogger("sheetsync.rows")
 
 FIRST_INPUT_CHARS = 40
 """How much of a row's first input cell its line quotes."""
-ATTENTION = frozenset({"error", "unknown"})
+ATTENTION = frozenset({"error", "unknown", "waiting"})
+"""Outcomes a person should look at (`once` exits 3 on them); a row `waiting` again after
+a retry is logged at INFO all the same (its problem was logged when it began)."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,8 @@ def outcome_line(watch: str, tab: str, row_id: str, seen: RowSeen | None, outcom
 
 def is_attention(outcome: Outcome, seen: RowSeen | None) -> bool:
     """Whether a person should look: error, unknown, or a row that starts waiting."""
-    if outcome.state in ATTENTION:
-        return True
-    return outcome.state == "waiting" and not (seen is not None and seen.was_waiting)
+    waiting_again = outcome.state == "waiting" and seen is not None and seen.was_waiting
+    return outcome.state in ATTENTION and not waiting_again
 
 
 @dataclass(frozen=True)

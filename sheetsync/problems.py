@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sheetsync.axiom_answers import WAITING_PREFIX
+from sheetsync.notify import stamp
 from sheetsync.report import CycleReport
 
 log = logging.getLogger("sheetsync.problems")
@@ -119,7 +120,7 @@ class Problems:
         lines = []
         for problem, since in items:
             kind = problem.key.split(":", 1)[0]
-            line = f"{kind}: {problem.watch}: {problem.text} since {_stamp(since, now)}"
+            line = f"{kind}: {problem.watch}: {problem.text} since {stamp(since, now, 'minutes')}"
             if problem.rows:
                 line += f"; {problem.rows} row{'s' if problem.rows != 1 else ''} waiting"
             lines.append(line)
@@ -140,8 +141,3 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 def _same(old: Problem, new: Problem) -> bool:
     """Whether two problems under one key are the same (their text; addresses aside)."""
     return _ADDRESS.sub("", old.text) == _ADDRESS.sub("", new.text)
-
-
-def _stamp(moment: datetime, now: datetime) -> str:
-    text = moment.isoformat(timespec="minutes").replace("+00:00", "Z")
-    return text.split("T", 1)[1] if moment.date() == now.date() else text
