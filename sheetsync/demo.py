@@ -23,6 +23,7 @@ from sheetsync.daemon import Daemon
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
 from sheetsync.errors import SheetsyncError
+from sheetsync.redact import one_line
 
 AUTOMATION = "Scrape product page"
 TYPO = "Scrape prodcut page"
@@ -71,12 +72,6 @@ mode = "row"
     return path
 
 
-def short(cell: str, width: int = 26) -> str:
-    """A cell cut to fit a terminal table (URLs lose their scheme first)."""
-    cell = cell.removeprefix("https://")
-    return cell if len(cell) <= width else cell[: width - 1] + "…"
-
-
 NARROW = {"Run link": 24, "Message": 24}
 """Columns shown cut in the table; their full text follows below it."""
 
@@ -98,8 +93,9 @@ def render(console: Console, title: str, values: list[list[str]]) -> None:
             min_width=min(wide, 10) if whole else 4,
         )
     for number, cells in enumerate(rows, start=2):
-        shown = [
-            short(c, NARROW[h]) if h in NARROW else c for h, c in zip(header, cells, strict=True)
+        shown = [  # cut to fit a terminal table (URLs lose their scheme first)
+            one_line(c.removeprefix("https://"), NARROW[h]) if h in NARROW else c
+            for h, c in zip(header, cells, strict=True)
         ]
         table.add_row(str(number), *(Text(c) for c in shown))
     console.print(table)

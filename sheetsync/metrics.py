@@ -2,8 +2,8 @@
 
 Imported only when the config has `[metrics]`: the idle daemon without it never loads
 prometheus_client. `Recorder` is the `Telemetry` the adapters and the engine report to;
-`JournalCollector` reads rows by state and the journal's size at each scrape;
-`MetricsServer` serves both, and `/healthz`, on a small threaded HTTP server.
+`JournalCollector` reads the enabled watches' rows by state and the journal's size at
+each scrape; `MetricsServer` serves both, and `/healthz`, on a small threaded HTTP server.
 
     GET /metrics   the Prometheus text format (any other path but /healthz too)
     GET /healthz   200 while every enabled watch had a successful cycle within 3 of its
@@ -28,7 +28,6 @@ from sheetsync.config import Watch
 from sheetsync.errors import ConfigError
 from sheetsync.health import healthy
 from sheetsync.journal import Journal
-from sheetsync.overview import Overview
 from sheetsync.report import CycleReport
 from sheetsync.telemetry import Telemetry
 
@@ -127,10 +126,14 @@ class Recorder(Telemetry):
 
 
 class JournalCollector(Collector):
-    """Rows by state and the journal's size on disk, read at each scrape."""
+    """Rows of the enabled watches by state and the journal's size on disk, read at each
+    scrape."""
 
-    def __init__(self, journal: Callable[[], Journal]) -> None:
+    def __init__(
+        self, journal: Callable[[], Journal], watches: Callable[[], Sequence[Watch]]
+    ) -> None:
         self.journal = journal
+        self.watches = watches
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """The two gauges, from the journal as it is now."""
@@ -138,8 +141,9 @@ class JournalCollector(Collector):
         rows = GaugeMetricFamily(
             "sheetsync_rows", "Rows in the journal by watch and state", labels=["watch", "state"]
         )
-        for (watch, state), count in sorted(Overview(journal).counts().items()):
-            rows.add_metric([watch, state], count)
+        for watch in sorted({w.name for w in self.watches()}):
+            for state, count in journal.counts(watch).items():
+                rows.add_metric([watch, state], count)
         yield rows
         files = [journal.path, journal.path.with_name(journal.path.name + "-wal")]
         size = sum(f.stat().st_size for f in files if f.exists())
@@ -182,7 +186,7 @@ class MetricsServer:
     ) -> None:
         self.registry = CollectorRegistry()
         self.recorder = Recorder(self.registry, clock)
-        self.registry.register(JournalCollector(journal))
+        self.registry.register(JournalCollector(journal, watches))
         self.watches = watches
         self.clock = clock
         self.started = clock()

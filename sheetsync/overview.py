@@ -21,6 +21,7 @@ from datetime import datetime
 from sheetsync.journal import Journal
 from sheetsync.journal_records import iso
 from sheetsync.plan import CellWrite, cell
+from sheetsync.redact import one_line
 
 PREVIEW_CHARS = 60
 """How much of a row's first input cells the journal keeps for `sheetsync status`."""
@@ -56,9 +57,8 @@ class CycleView:
 
 
 def preview(inputs: Sequence[str]) -> str:
-    """A row's first input cells, joined and cut, as the journal keeps them."""
-    text = " | ".join(c for c in inputs[:3] if c.strip())
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+    """A row's first input cells, joined and cut to one line, as the journal keeps them."""
+    return one_line(" | ".join(c for c in inputs[:3] if c.strip()), PREVIEW_CHARS)
 
 
 def written_places(
@@ -106,11 +106,6 @@ class Overview:
             (watch,),
         )
         return {str(reason): int(count) for reason, count in rows}
-
-    def counts(self) -> dict[tuple[str, str], int]:
-        """Rows per (watch, state), every watch."""
-        rows = self.journal.query("SELECT watch, state, COUNT(*) FROM rows GROUP BY watch, state")
-        return {(str(w), str(s)): int(n) for w, s, n in rows}
 
     def triggered_since(self, moment: datetime) -> int:
         """Rows triggered or queued since `moment`, from the history."""

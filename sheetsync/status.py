@@ -43,10 +43,9 @@ class Filters:
 def collect(config: Config, journal: Journal, filters: Filters) -> list[dict[str, Any]]:
     """Per watch: counts by state, held and settling rows, and the filtered rows."""
     overview = Overview(journal)
-    counts = overview.counts()
     out = []
     for watch in _chosen(config, filters):
-        states = {s: n for (w, s), n in sorted(counts.items()) if w == watch.name}
+        states = journal.counts(watch.name)
         cycle = overview.cycle(watch.name)
         rows = overview.rows(
             watch.name,
