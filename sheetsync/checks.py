@@ -12,6 +12,7 @@ from sheetsync.config import Config, Watch
 from sheetsync.errors import AxiomError, SheetsyncError
 from sheetsync.journal import Journal
 from sheetsync.layout import map_header
+from sheetsync.ownership import owners_of
 from sheetsync.plan import cell, find_candidates
 from sheetsync.runtime import build_clients
 from sheetsync.sheet import GoogleSheets
@@ -138,7 +139,7 @@ def _check_watch(
     if layout.added:
         echo(f"  {label}: will add result column(s) {list(layout.added)}")
     entries = journal.entries(watch.name, datetime.now(UTC)) if journal else {}
-    candidates = find_candidates(table, layout, watch, entries)
+    candidates = find_candidates(table, layout, watch, entries, owners_of(table, layout, entries))
     echo(
         f"✓ {label}: {len(table) - 1} rows, inputs {layout.input_header()}; "
         f"the next cycle would trigger {len(candidates)} row(s)"

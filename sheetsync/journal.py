@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sheetsync.errors import JournalError
+from sheetsync.journal_landing import LandingRecords
 from sheetsync.journal_records import (
     ADDED_COLUMNS,
     SCHEMA,
@@ -33,7 +34,7 @@ from sheetsync.lockfile import take_lock
 from sheetsync.plan import Entry
 
 
-class Journal:
+class Journal(LandingRecords):
     """One SQLite file, one writer process (an exclusive lock file guards it)."""
 
     def __init__(self, path: Path, *, lock: bool = True) -> None:

@@ -49,6 +49,20 @@ CREATE TABLE IF NOT EXISTS plans (
     plan TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_watch ON events (watch, id);
+CREATE TABLE IF NOT EXISTS strays (
+    watch TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    wrote TEXT NOT NULL,
+    prior TEXT,
+    at TEXT NOT NULL,
+    gone INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (watch, row_id, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS unanswered (
+    watch TEXT PRIMARY KEY,
+    aims TEXT NOT NULL
+);
 """
 
 TRIGGERS = f"""
