@@ -47,6 +47,7 @@ from sheetsync.narrow import (
     next_plan,
     scan,
 )
+from sheetsync.orphans import Orphans
 from sheetsync.ownership import Owners, owners_of
 from sheetsync.plan import (
     Candidate,
@@ -108,6 +109,7 @@ class Engine:
         self.flusher = Flusher(journal, now)
         self.writer = Writer(sheets, journal, now)
         self.reconciler = Reconciler(journal, now)
+        self.orphans = Orphans(journal, now)
         self._started: set[str] = set()
         self._plans: dict[str, str | None] = {}
         """Each watch's saved read plan, as last read or written."""
@@ -206,6 +208,7 @@ class Engine:
             entries = self.journal.entries_needed(watch.name, self.now(), ids)
         else:
             entries = self.journal.entries(watch.name, self.now())
+        whole_next = not self.orphans.notice(watch, view, layout, found, entries)
         settled = self.reconciler.reconcile(watch, view, layout, found, entries)
         self._abandon_lost_claims(watch, settled.owners, entries)
         skips: list[CellWrite] = []
@@ -242,7 +245,7 @@ class Engine:
         report.new = len(candidates)
         needed = sorted(settled.unread.union(needs_inputs(found, entries)))
         plan = next_plan(table, layout, watch, needed)
-        self._save_plan(watch, plan)
+        self._save_plan(watch, None if whole_next else plan)
         if candidates:
             self.journal.claim(
                 watch.name,
