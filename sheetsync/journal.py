@@ -70,7 +70,8 @@ class Journal(LandingRecords):
         """Close the database and release the lock."""
         db = getattr(self, "db", None)
         if db is not None:
-            db.close()
+            with self._mutex:  # never under another thread's query: sqlite would crash
+                db.close()
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
