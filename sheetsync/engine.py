@@ -7,9 +7,13 @@ of rows and tabs:
     read 1   every tab (big tabs: narrowly)   -> layouts, candidates, repairs
     journal  claim candidates                 (durable before the sheet shows them)
     write 1  headers + repairs + claims       (`sending` and the row id)
-    per trigger: journal `sending` -> POST /trigger -> journal outcome
+    per claim the write reached: journal `sending` -> POST /trigger -> journal outcome
     read 2   the tabs that had work           -> rows located by id
     write 2  the journal's projection         (results land where the ids are now)
+
+Every write's answer shows the rows it wrote (`writeback`): a claim that missed its row
+(people moved rows in between) is not sent, and a row hit instead is put back later
+(`landing`, `reconcile`); a cycle whose first write missed rows flushes to do so.
 
 Between read 1 and the claims, axiom may be asked (never the sheet): /run-data for
 tracked runs whose poll is due, and /remaining-runtime for rows waiting on the quota.

@@ -47,7 +47,8 @@ class Aim:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """A written row whose write has not been answered (yet): see `Journal.expect_answer`."""
+    """A written row whose write has not been answered (yet): see `Journal.expect_answer`.
+    With `row_id` empty: a row next to one, not written, that a shift may have hit."""
 
     row_id: str
     signature: str
@@ -57,6 +58,8 @@ class Sent:
     before: Cells
     """What the written cells held when read: a row of the same write that the write
     shifted onto this one (an insert or delete above both) gets these back."""
+    written: bool = True
+    """False: a row the write did not aim at, kept only for what it held (`neighbours`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +130,64 @@ def sent(target: Aim, layout: Layout, skip: Collection[int]) -> Sent | None:
     findable, the write leaves the row's id alone)."""
     if target.before is None:
         return None
-    sig = signature(target.before, layout, skip)
-    before = tuple((k, cell(target.before, layout.results[k]).strip()) for k, _ in target.wrote)
-    return Sent(target.row_id, sig, target.wrote, tuple(sorted(skip)), before)
+    return _sent(target.row_id, target.before, target.wrote, layout, skip)
+
+
+def neighbours(
+    targets: Sequence[Aim],
+    layout: Layout,
+    skip: Mapping[int, Collection[int]],
+    table: Sequence[Sequence[str]],
+    known: Collection[int] | None,
+) -> list[Sent]:
+    """The rows right above and below written rows, not written themselves, as read: an
+    insert or delete in the instant before the write shifts them under it."""
+    aimed = {t.row for t in targets}
+    near: dict[tuple[tuple[int, ...], str], Sent] = {}
+    for target in targets:
+        if target.before is None:
+            continue
+        numbers: Iterable[int] = (target.row - 1, target.row + 1)
+        if not target.row_id:  # it leaves no id to find it by: every row a person marked
+            numbers = _marked(table, known, layout)
+        for number in numbers:
+            if number in aimed or not 1 < number <= len(table):
+                continue
+            if known is not None and number not in known:
+                continue
+            row = table[number - 1]
+            found = _sent("", row, target.wrote, layout, skip.get(target.row, ()), written=False)
+            near.setdefault((found.skip, found.signature), found)
+    return list(near.values())
+
+
+def _marked(
+    table: Sequence[Sequence[str]], known: Collection[int] | None, layout: Layout
+) -> list[int]:
+    """Rows without an id that show something in a result column (a person's marks)."""
+    owned = [c for k, c in layout.results.items() if k != "id"]
+    numbers = range(2, len(table) + 1) if known is None else sorted(known)
+    return [
+        n
+        for n in numbers
+        if n <= len(table)
+        and not cell(table[n - 1], layout.results["id"]).strip()
+        and any(cell(table[n - 1], c).strip() for c in owned)
+    ]
+
+
+def _sent(
+    row_id: str,
+    row: Sequence[str],
+    wrote: Cells,
+    layout: Layout,
+    skip: Collection[int],
+    *,
+    written: bool = True,
+) -> Sent:
+    before = tuple((k, cell(row, layout.results[k]).strip()) for k, _ in wrote)
+    sig = signature(row, layout, skip)
+    return Sent(row_id, sig, wrote, tuple(sorted(skip)), before, written)
 
 
 class Past:

@@ -75,11 +75,13 @@ class Reconciler:
         gone: list[Stray] = []
         unsure = False
         unread: set[int] = set()
+        windows = known is not None and view.columns is None  # no id column: rows elsewhere
         for target, was_gone in self.journal.strays(watch.name):
             rows = _candidates(target, found, table)
-            if known is not None and any(n not in known for n in rows):
+            unseen = [n for n in rows if known is not None and n not in known]
+            if windows or unseen:
                 unsure = unsure or not was_gone
-                unread.update(n for n in rows if n not in known)
+                unread.update(unseen)
                 continue
             hit = [n for n in rows if is_stray(table[n - 1], layout, target)]
             if hit:
@@ -133,19 +135,20 @@ class Reconciler:
         for target in rows:
             written.setdefault(target.skip, {})[target.signature] = target
         for target in rows:
-            holders = [found.holders.get(target.row_id), *found.extra.get(target.row_id, [])]
-            for number in holders:
-                if number is None:
-                    continue
+            if not target.written:
+                continue  # a row next to a written one: only a past to look up
+            for number in _landings(target, found):
                 row = table[number - 1]
                 probe = Stray(target.row_id, inputs_of(row, layout), target.wrote, None)
                 if not shows(row, layout, probe):
                     continue  # not (or no longer) what that write left
                 if signature(row, layout, target.skip) == target.signature:
                     landed.append(target.row_id)
-                else:
-                    told = _shifted(row, layout, probe, written) or emptied(probe, row, target.skip)
-                    strays.append(told or self._past(watch, probe, found, entries))
+                    continue
+                told = _shifted(row, layout, probe, written) or emptied(probe, row, target.skip)
+                hit = told or self._past(watch, probe, found, entries)
+                if target.row_id or hit.prior is not None:  # else: a new row, as it was
+                    strays.append(hit)
         claims = [r for r in landed if (e := entries.get(r)) and e.state == "claimed"]
         self.journal.mark_checked(watch.name, claims)
         for row_id in claims:
@@ -191,6 +194,15 @@ def _shifted(
             prior = tuple((k, before[k]) for k, _ in target.wrote)
             return Stray(target.row_id, target.fingerprint, target.wrote, prior)
     return None
+
+
+def _landings(target: Sent, found: Scan) -> list[int]:
+    """Rows a write whose answer never came may have landed on: those holding the id it
+    wrote, or (it wrote no id: it emptied a row) every row without one."""
+    if target.row_id:
+        first = found.holders.get(target.row_id)
+        return [] if first is None else [first, *found.extra.get(target.row_id, [])]
+    return [n for n, row_id in enumerate(found.ids, start=2) if not row_id]
 
 
 def _candidates(target: Stray, found: Scan, table: Sequence[Sequence[str]]) -> list[int]:

@@ -15,7 +15,16 @@ from datetime import datetime
 from sheetsync.errors import SheetError, UnsureWriteError
 from sheetsync.flushing import WatchCycle
 from sheetsync.journal import Journal
-from sheetsync.landing import Past, Stray, chained, landed, prior_from_entry, sent, stray
+from sheetsync.landing import (
+    Past,
+    Stray,
+    chained,
+    landed,
+    neighbours,
+    prior_from_entry,
+    sent,
+    stray,
+)
 from sheetsync.plan import CellWrite
 from sheetsync.projection import desired_cells
 from sheetsync.sheet import SheetPort
@@ -48,9 +57,11 @@ class Writer:
         asked = []
         for cycle in cycles:
             rows = skip.get(cycle.watch.worksheet, {})
-            expected = [sent(a, cycle.prepared, rows.get(a.row, set())) for a in cycle.aims]
-            if any(expected):
-                self.journal.expect_answer(cycle.watch.name, [e for e in expected if e])
+            layout, view = cycle.prepared, cycle.view
+            expected = [e for a in cycle.aims if (e := sent(a, layout, rows.get(a.row, ())))]
+            if expected and view is not None:
+                near = neighbours(cycle.aims, layout, rows, view.table, view.known)
+                self.journal.expect_answer(cycle.watch.name, expected + near)
                 asked.append(cycle)
         try:
             echo = self.sheets.write_cells(spreadsheet, cells, reach) if cells else {}
@@ -83,7 +94,8 @@ class Writer:
             got, cols = echo.get(target.row), skip.get(target.row, set())
             if landed(target, got, layout, cols):
                 cycle.landed.add(target.row_id)
-                if target.row in cycle.repairs:
+                # an emptied row is like any empty row: the next read tells it was put back
+                if target.row in cycle.repairs and target.row_id:
                     put_back.append(cycle.repairs[target.row])
             elif got is not None:
                 strays.append(self._stray(cycle, stray(target, got, layout, cols, past)))
