@@ -101,6 +101,7 @@ class LandingRecords:
                 list(map(list, r.wrote)),
                 list(r.skip),
                 list(map(list, r.before)),
+                r.written,
             ]
             for r in rows
         ]
@@ -118,7 +119,7 @@ class LandingRecords:
         if not found:
             return []
         return [
-            Sent(str(r[0]), str(r[1]), _pairs(r[2]), tuple(r[3]), _pairs(r[4]))
+            Sent(str(r[0]), str(r[1]), _pairs(r[2]), tuple(r[3]), _pairs(r[4]), bool(r[5]))
             for r in json.loads(found[0][0])
         ]
 
