@@ -57,6 +57,7 @@ from sheetsync.plan import (
     Candidate,
     CellWrite,
     Entry,
+    Projection,
     find_candidates,
     plan_triggers,
     settle,
@@ -64,7 +65,7 @@ from sheetsync.plan import (
 )
 from sheetsync.projection import claim_aims, header_writes, project_first
 from sheetsync.reading import Reads, narrow_plans
-from sheetsync.reconcile import Reconciler
+from sheetsync.reconcile import Reconciled, Reconciler
 from sheetsync.report import CycleReport
 from sheetsync.runs import RunLedger
 from sheetsync.sending import Sender, TriggerPort
@@ -227,25 +228,11 @@ class Engine:
             for c in find_candidates(table, layout, watch, entries, settled.owners, whole)
             if c.row_number not in skipped_rows
         ]
-        candidates = self._select(cycle, layout, candidates)
-        claimed_rows = {c.row_number for c in candidates}
-        claimed_ids = {c.row_id for c in candidates}
+        cycle.candidates = self._select(cycle, layout, candidates)
+        cycle.entries, cycle.view, cycle.found = entries, view, found
         projection = project_first(view, layout, watch, entries, found, settled.owners)
-        claims, claimed = claim_aims(candidates, table, layout, watch)
-        # rows claimed now are shown only once the flush found them on their row
-        cycle.shown = [entries[v] for v in projection.shown if v not in claimed_ids]
-        cycle.showing = {v: entries[v] for v in projection.showing if v not in claimed_ids}
-        cycle.candidates, cycle.entries = candidates, entries
-        cycle.view, cycle.found, cycle.repairs = view, found, settled.repairs
-        cycle.skip_ids = {w.value for w in skips if w.col == layout.results["id"] + 1}
-        repairs = [w for w in projection.writes if w.row not in claimed_rows]
-        cycle.cells = header_writes(layout) + skips + settled.writes + repairs + claims
-        cycle.aims = [
-            *aims(skips, table, layout),
-            *settled.aims,
-            *(a for a in projection.aims if a.row not in claimed_rows),
-            *claimed,
-        ]
+        self._first_write(cycle, projection, settled, skips)
+        candidates = cycle.candidates
         report.new = len(candidates)
         needed = sorted(settled.unread.union(needs_inputs(found, entries)))
         plan = next_plan(table, layout, watch, needed)
@@ -256,6 +243,29 @@ class Engine:
                 [(c.row_id, c.fingerprint, c.automation) for c in candidates],
                 self.now(),
             )
+
+    @staticmethod
+    def _first_write(
+        cycle: WatchCycle, projection: Projection, settled: Reconciled, skips: list[CellWrite]
+    ) -> None:
+        """The cells of a watch's first write and what each written row must hold."""
+        layout, table, entries = cycle.prepared, cycle.table, cycle.entries
+        claimed_rows = {c.row_number for c in cycle.candidates}
+        claimed_ids = cycle.claimed
+        claims, claimed = claim_aims(cycle.candidates, table, layout, cycle.watch)
+        # rows claimed now are shown only once the flush found them on their row
+        cycle.shown = [entries[v] for v in projection.shown if v not in claimed_ids]
+        cycle.showing = {v: entries[v] for v in projection.showing if v not in claimed_ids}
+        cycle.repairs = settled.repairs
+        cycle.skip_ids = {w.value for w in skips if w.col == layout.results["id"] + 1}
+        repairs = [w for w in projection.writes if w.row not in claimed_rows]
+        cycle.cells = header_writes(layout) + skips + settled.writes + repairs + claims
+        cycle.aims = [
+            *aims(skips, table, layout),
+            *settled.aims,
+            *(a for a in projection.aims if a.row not in claimed_rows),
+            *claimed,
+        ]
 
     def _plan_text(self, watch: Watch) -> str | None:
         """A watch's saved read plan, read from the journal once (this process owns it)."""

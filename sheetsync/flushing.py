@@ -72,6 +72,13 @@ class WatchCycle:
         return self.layout
 
     @property
+    def table(self) -> Sequence[Sequence[str]]:
+        """The rows of the read the next write is computed from."""
+        if self.view is None:
+            raise AssertionError(f"watch {self.watch.name}: a write without its read")
+        return self.view.table
+
+    @property
     def claimed(self) -> set[str]:
         return {c.row_id for c in self.candidates}
 

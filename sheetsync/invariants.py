@@ -10,7 +10,7 @@ known by their first input, a unique url in these tests), what broke:
   status although axiom never received the row;
 - a cell the person typed (an input, or a status such as "done by hand") is gone, unless
   the row says that sheetsync wrote onto it by mistake and cannot tell what it held
-  (`landing.UNTOLD_MESSAGE`: after a kill lost a write's answer, or on a big tab whose
+  (`strays.UNTOLD_MESSAGE`: after a kill lost a write's answer, or on a big tab whose
   row the read did not take whole; the person is asked to check the row);
 - a row the person kept is missing from the sheet, or appears twice;
 - (`settled=True`) a row the person left to sheetsync shows no final status.
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sheetsync.emulator.axiom import AxiomEmulator
-from sheetsync.landing import UNTOLD_MESSAGE
+from sheetsync.strays import UNTOLD_MESSAGE
 
 RESULT_HEADERS = frozenset({"Status", "Run link", "Message", "sheetsync id"})
 RESULT_WORDS = frozenset({"triggered", "queued", "error"})

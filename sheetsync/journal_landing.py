@@ -94,17 +94,7 @@ class LandingRecords:
     def expect_answer(self, watch: str, rows: Sequence[Sent]) -> None:
         """Before a write: what its rows must show, checked by the next read if no answer
         comes (a crash, a dropped connection)."""
-        data = [
-            [
-                r.row_id,
-                r.signature,
-                list(map(list, r.wrote)),
-                list(r.skip),
-                list(map(list, r.before)),
-                r.written,
-            ]
-            for r in rows
-        ]
+        data = [[r.row_id, r.signature, r.wrote, r.skip, r.before, r.written] for r in rows]
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO unanswered VALUES (?, ?)", (watch, json.dumps(data)))
 

@@ -5,7 +5,8 @@ the state file and the count, and the rows are recorded as the sheet shows them,
 that nothing is stranded and nothing is sent twice: a `waiting` row never reached
 axiom and is sent again; a `sending` row may have, and becomes `unknown`; every other
 row is left as it is. A narrow first read leaves the recording to a whole read of the
-tab on the next cycle (it lacks the rows' other cells).
+tab on the next cycle (it lacks the rows' other cells); it looks only at the rows that
+would be stranded (showing `waiting` or `sending`) and those it read whole.
 """
 
 from __future__ import annotations
@@ -52,14 +53,12 @@ class Orphans:
         if not whole and watch.name in self._started:
             return True
         self._started.add(watch.name)
-        if whole:
-            unknown = [rid for rid in found.holders if rid not in entries]
-        else:
-            unknown = sorted(set(found.holders) - self.journal.known_ids(watch.name, found.holders))
+        if not whole:  # the rows that would be stranded, and those read whole: a few
+            ids = found.ids_on(_stranded(view, layout, watch)) | found.ids_on(view.known or ())
+            return not ids - self.journal.known_ids(watch.name, ids)
+        unknown = [rid for rid in found.holders if rid not in entries]
         if not unknown:
             return True
-        if not whole:
-            return False
         log.error(
             "watch %s: the journal %s does not know %d rows this sheet shows as handled by "
             "sheetsync: was the state file replaced?",
@@ -72,6 +71,14 @@ class Orphans:
         self.journal.adopt(watch.name, rows, self.now(), "the journal did not know this row")
         entries.update(self.journal.entries_needed(watch.name, self.now(), unknown))
         return True
+
+
+def _stranded(view: View, layout: Layout, watch: Watch) -> list[int]:
+    """Rows of a narrow read that show `waiting` or `sending` (from its status column)."""
+    statuses = (view.columns or {}).get(layout.results["status"], [])
+    words = {norm(watch.statuses.waiting), norm(watch.statuses.sending)}
+    flags = {value: norm(value) in words for value in set(statuses)}
+    return [n for n, value in enumerate(statuses, start=2) if flags[value]]
 
 
 def adoption(row: Sequence[str], row_id: str, layout: Layout, watch: Watch) -> Adoption:

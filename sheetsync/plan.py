@@ -149,17 +149,17 @@ def find_candidates(
     found: list[Candidate] = []
     resendable = {"claimed", "waiting"}
     sending_word = norm(watch.statuses.sending)
-    unplaced = {e.fingerprint for e in entries.values() if not e.checked and e.fingerprint}
     for number, raw in numbered(table, rows):
         if number in owners.strays:
             continue  # it shows a mistaken write of sheetsync's until that is put back
         status, row_id = cell(raw, status_col).strip(), cell(raw, id_col).strip()
         entry = entries.get(row_id) if owners.owns(row_id, number) else None
-        if entry is not None and entry.state == "foreign":
-            entry = None  # a person's row sheetsync once wrote onto by mistake: theirs
-        elif entry is not None and entry.state == "abandoned":
-            entry = None  # its claim never left and its row came back: a new row again
-            status = "" if norm(status) == sending_word else status
+        if entry is not None and entry.state in {"foreign", "abandoned"}:
+            # a person's row sheetsync once wrote onto by mistake (theirs), or a claim that
+            # never left whose row came back (a new row again)
+            if entry.state == "abandoned" and norm(status) == sending_word:
+                status = ""
+            entry = None
         retry = norm(status) == retry_word
         if status and not retry and (entry is None or entry.state not in resendable):
             continue  # the common case, kept cheap: a row that shows a status
@@ -168,8 +168,6 @@ def find_candidates(
         current = fingerprint(inputs)
         if entry is not None and not status and _reused(entry, current):
             entry = None  # someone cleared a finished row and typed new inputs: a new row
-        if entry is None and not row_id and not status and current in unplaced:
-            continue  # a claim meant for this row landed elsewhere: it is moved here, not resent
         if entry is not None and not retry and not _resend(entry, current):
             continue
         if entry is None and not retry and (status or not any(c.strip() for c in inputs)):

@@ -16,24 +16,13 @@ from datetime import datetime
 from sheetsync.config import Watch
 from sheetsync.journal import Journal
 from sheetsync.journal_landing import Adoption
-from sheetsync.landing import (
-    Aim,
-    Sent,
-    Stray,
-    chained,
-    emptied,
-    inputs_of,
-    is_stray,
-    prior_from_entry,
-    repair,
-    shows,
-    signature,
-)
+from sheetsync.landing import Aim, Sent, Stray, inputs_of, signature
 from sheetsync.layout import Layout
 from sheetsync.narrow import Scan, View
 from sheetsync.ownership import Owners, owners
 from sheetsync.plan import CellWrite, Entry, cell, new_row_id
 from sheetsync.projection import desired_cells
+from sheetsync.strays import chained, emptied, is_stray, prior_from_entry, repair, shows
 
 log = logging.getLogger("sheetsync.engine")
 
@@ -69,30 +58,11 @@ class Reconciler:
         entries: dict[str, Entry],
     ) -> Reconciled:
         """Owners and stray repairs for a read (`entries`: the journal rows it needs)."""
-        table, known = view.table, view.known
+        table = view.table
         self._check_unanswered(watch, table, layout, found, entries)
-        located: dict[int, Stray] = {}
-        gone: list[Stray] = []
-        unsure = False
-        unread: set[int] = set()
-        windows = known is not None and view.columns is None  # no id column: rows elsewhere
-        for target, was_gone in self.journal.strays(watch.name):
-            rows = _candidates(target, found, table)
-            unseen = [n for n in rows if known is not None and n not in known]
-            if windows or unseen:
-                unsure = unsure or not was_gone
-                unread.update(unseen)
-                continue
-            hit = [n for n in rows if is_stray(table[n - 1], layout, target)]
-            if hit:
-                located.update((n, target) for n in hit)
-                if was_gone:  # an undo brought it back
-                    self.journal.mark_strays_gone(watch.name, [target], gone=False)
-            elif not was_gone:  # deleted (an undo may bring it back) or retyped meanwhile
-                gone.append(target)
-        self.journal.mark_strays_gone(watch.name, gone)
-        owned = owners(found.holders, found.extra, table, known, layout, entries, located)
-        out = Reconciled(owned, unsure=unsure, unread=unread)
+        out = Reconciled(Owners({}))
+        located = self._locate(watch, view, layout, found, out)
+        out.owners = owners(found.holders, found.extra, table, view.known, layout, entries, located)
         adoptions: list[Adoption] = []
         for number, target in sorted(located.items()):
             row = table[number - 1]
@@ -113,6 +83,32 @@ class Reconciler:
                 len(located),
             )
         return out
+
+    def _locate(
+        self, watch: Watch, view: View, layout: Layout, found: Scan, out: Reconciled
+    ) -> dict[int, Stray]:
+        """The rows of the read that are strays; strays whose rows are gone are marked so
+        (an undo may bring them back); `out` learns what a narrow read could not tell."""
+        table, known = view.table, view.known
+        located: dict[int, Stray] = {}
+        gone: list[Stray] = []
+        windows = known is not None and view.columns is None  # no id column: rows elsewhere
+        for target, was_gone in self.journal.strays(watch.name):
+            rows = _candidates(target, found, table)
+            unseen = [n for n in rows if known is not None and n not in known]
+            if windows or unseen:
+                out.unsure = out.unsure or not was_gone
+                out.unread.update(unseen)
+                continue
+            hit = [n for n in rows if is_stray(table[n - 1], layout, target)]
+            if hit:
+                located.update((n, target) for n in hit)
+                if was_gone:  # an undo brought it back
+                    self.journal.mark_strays_gone(watch.name, [target], gone=False)
+            elif not was_gone:  # deleted (an undo may bring it back) or retyped meanwhile
+                gone.append(target)
+        self.journal.mark_strays_gone(watch.name, gone)
+        return located
 
     def _entry(self, watch: Watch, row_id: str) -> Entry | None:
         return self.journal.entries_needed(watch.name, self.now(), [row_id]).get(row_id)

@@ -15,19 +15,11 @@ from datetime import datetime
 from sheetsync.errors import SheetError, UnsureWriteError
 from sheetsync.flushing import WatchCycle
 from sheetsync.journal import Journal
-from sheetsync.landing import (
-    Past,
-    Stray,
-    chained,
-    landed,
-    neighbours,
-    prior_from_entry,
-    sent,
-    stray,
-)
+from sheetsync.landing import Stray, landed, neighbours, sent
 from sheetsync.plan import CellWrite
 from sheetsync.projection import desired_cells
 from sheetsync.sheet import SheetPort
+from sheetsync.strays import Past, chained, prior_from_entry, stray
 
 log = logging.getLogger("sheetsync.engine")
 
@@ -55,13 +47,15 @@ class Writer:
             for c in cycle.cells:
                 skip.setdefault(tab, {}).setdefault(c.row, set()).add(c.col - 1)
         asked = []
+        wants: dict[str, dict[int, str]] = {}  # watch -> row -> signature of what it held
         for cycle in cycles:
             rows = skip.get(cycle.watch.worksheet, {})
             layout, view = cycle.prepared, cycle.view
-            expected = [e for a in cycle.aims if (e := sent(a, layout, rows.get(a.row, ())))]
+            expected = {a.row: e for a in cycle.aims if (e := sent(a, layout, rows.get(a.row, ())))}
+            wants[cycle.watch.name] = {row: e.signature for row, e in expected.items()}
             if expected and view is not None:
                 near = neighbours(cycle.aims, layout, rows, view.table, view.known)
-                self.journal.expect_answer(cycle.watch.name, expected + near)
+                self.journal.expect_answer(cycle.watch.name, [*expected.values(), *near])
                 asked.append(cycle)
         try:
             echo = self.sheets.write_cells(spreadsheet, cells, reach) if cells else {}
@@ -73,12 +67,16 @@ class Writer:
             raise
         for cycle in cycles:
             tab = cycle.watch.worksheet
-            self._settle(cycle, echo.get(tab, {}), skip.get(tab, {}))
+            self._settle(cycle, echo.get(tab, {}), skip.get(tab, {}), wants[cycle.watch.name])
             if cycle in asked:
                 self.journal.answered(cycle.watch.name)
 
     def _settle(
-        self, cycle: WatchCycle, echo: dict[int, list[str]], skip: dict[int, set[int]]
+        self,
+        cycle: WatchCycle,
+        echo: dict[int, list[str]],
+        skip: dict[int, set[int]],
+        wants: dict[int, str],
     ) -> None:
         """What one cycle's written rows turned out to be."""
         watch, layout = cycle.watch.name, cycle.prepared
@@ -92,7 +90,7 @@ class Writer:
         past = Past(view.table, view.known, layout)
         for target in cycle.aims:
             got, cols = echo.get(target.row), skip.get(target.row, set())
-            if landed(target, got, layout, cols):
+            if landed(target, got, layout, cols, wants.get(target.row)):
                 cycle.landed.add(target.row_id)
                 # an emptied row is like any empty row: the next read tells it was put back
                 if target.row in cycle.repairs and target.row_id:

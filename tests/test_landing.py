@@ -5,21 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sheetsync.config import Watch
-from sheetsync.landing import (
-    UNTOLD_MESSAGE,
-    Past,
-    Stray,
-    aims,
-    chained,
-    id_aim,
-    inputs_of,
-    landed,
-    repair,
-    stray,
-)
+from sheetsync.landing import Stray, aims, id_aim, inputs_of, landed
 from sheetsync.layout import Layout
 from sheetsync.plan import CellWrite, map_header
 from sheetsync.schema import build
+from sheetsync.strays import UNTOLD_MESSAGE, Past, chained, repair, stray
 
 HEADER = ["url", "Status", "Run link", "Message", "sheetsync id"]
 STATUS, ID = 2, 5  # 1-based columns
