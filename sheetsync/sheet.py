@@ -169,10 +169,13 @@ def row_ranges(title: str, cells: Iterable[CellWrite], reach: int = 0) -> list[d
     for cell in cells:
         by_row.setdefault(cell.row, {})[cell.col] = cell.value
     data = []
+    tab, letters = quote_title(title), {}
     for row, cols in sorted(by_row.items()):
         last = max(*cols, reach)
+        if last not in letters:
+            letters[last] = column_letter(last)
         values = [cols.get(c) for c in range(1, last + 1)]
-        a1 = f"{quote_title(title)}!A{row}:{column_letter(last)}{row}"
+        a1 = f"{tab}!A{row}:{letters[last]}{row}"
         data.append({"range": a1, "majorDimension": "ROWS", "values": [values]})
     return data
 
