@@ -14,6 +14,7 @@ from sheetsync.first_cycle import split_existing
 from sheetsync.headers import header_warnings
 from sheetsync.journal import Journal
 from sheetsync.layout import map_header
+from sheetsync.ownership import owners_of
 from sheetsync.plan import Candidate, cell, find_candidates
 from sheetsync.runtime import build_clients
 from sheetsync.sheet import GoogleSheets
@@ -152,7 +153,7 @@ def _check_watch(
     if layout.added:
         echo(f"  {label}: will add result column(s) {list(layout.added)}")
     entries = journal.entries(watch.name, datetime.now(UTC)) if journal else {}
-    candidates = find_candidates(table, layout, watch, entries)
+    candidates = find_candidates(table, layout, watch, entries, owners_of(table, layout, entries))
     skipped: list[Candidate] = []
     if watch.start_from == "now" and not (journal and journal.has_started(watch.name)):
         candidates, skipped = split_existing(candidates)  # as the first cycle does

@@ -7,9 +7,13 @@ of rows and tabs:
     read 1   every tab (big tabs: narrowly)   -> layouts, candidates, repairs
     journal  claim candidates                 (durable before the sheet shows them)
     write 1  headers + repairs + claims       (`sending` and the row id)
-    per trigger: journal `sending` -> POST /trigger -> journal outcome
+    per claim the write reached: journal `sending` -> POST /trigger -> journal outcome
     read 2   the tabs that had work           -> rows located by id
     write 2  the journal's projection         (results land where the ids are now)
+
+Every write's answer shows the rows it wrote (`writeback`): a claim that missed its row
+(people moved rows in between) is not sent, and a row hit instead is put back later
+(`landing`, `reconcile`); a cycle whose first write missed rows flushes to do so.
 
 Before read 1, axiom may be asked (never between read 1 and the claims): /run-data for
 tracked runs whose poll is due, /remaining-runtime for rows waiting on the quota, and
@@ -31,7 +35,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -43,17 +47,19 @@ from sheetsync.first_cycle import split_existing
 from sheetsync.flushing import Flusher, WatchCycle, layout_of
 from sheetsync.headers import HeaderWarnings
 from sheetsync.journal import Journal
+from sheetsync.landing import aims
 from sheetsync.layout import Layout
 from sheetsync.narrow import (
     ReadPlan,
-    Scan,
     View,
     needs_inputs,
     next_plan,
     scan,
 )
+from sheetsync.orphans import Orphans
 from sheetsync.outcomes import OutcomeLog, rows_seen
-from sheetsync.overview import preview, written_places
+from sheetsync.overview import preview
+from sheetsync.ownership import Owners, owners_of
 from sheetsync.plan import (
     Candidate,
     CellWrite,
@@ -64,19 +70,15 @@ from sheetsync.plan import (
     settle,
     take_slots,
 )
-from sheetsync.projection import (
-    claim_writes,
-    header_writes,
-    misplaced_repairs,
-    neighbourhood,
-    project,
-)
+from sheetsync.projection import claim_aims, header_writes, project_first
 from sheetsync.reading import Reads, narrow_plans
+from sheetsync.reconcile import Reconciled, Reconciler
 from sheetsync.report import CycleReport
 from sheetsync.runs import RunLedger
 from sheetsync.sending import Sender, TriggerPort
 from sheetsync.sheet import SheetPort
 from sheetsync.tracking import RunDataPort, Tracker, first_poll
+from sheetsync.writeback import Writer
 
 log = logging.getLogger("sheetsync.engine")
 
@@ -121,6 +123,9 @@ class Engine:
         self.allowance = Allowance(axiom, journal, now)
         self.flusher = Flusher(journal, now)
         self.headers = HeaderWarnings()
+        self.writer = Writer(sheets, journal, now)
+        self.reconciler = Reconciler(journal, now)
+        self.orphans = Orphans(journal, now)
         self._started: set[str] = set()
         self._plans: dict[str, str | None] = {}
         """Each watch's saved read plan, as last read or written."""
@@ -158,28 +163,18 @@ class Engine:
         reads = Reads(self.sheets, spreadsheet)
         watches = [c.watch for c in cycles]
         narrows = narrow_plans(self.journal, watches, self._plan_text, self._has_started)
-        views = reads.first(watches, narrows)
-        for cycle in cycles:
-            view = views[cycle.watch.name]
-            if isinstance(view, SheetError):
-                cycle.report.fail(str(view), view.reason)
-            elif cycle.report.error is None:
-                try:
-                    self._prepare(cycle, view, paused)
-                except SheetError as exc:
-                    cycle.report.fail(str(exc), exc.reason)
-        del views  # a big sheet's first read must not live on beside the second one
+        self._prepare_all(cycles, reads.first(watches, narrows), paused)
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
             if cycle.layout is not None and cycle.layout.added:
                 self.sheets.ensure_columns(spreadsheet, cycle.watch.worksheet, cycle.layout.width)
-        first: dict[str, list[CellWrite]] = {}
-        for cycle in ready:  # watches may share a tab: their cells go out together
-            first.setdefault(cycle.watch.worksheet, []).extend(cycle.cells)
-        self._write(spreadsheet, {t: cells for t, cells in first.items() if cells}, ready)
-        for cycle in ready:  # only once the sheet shows the skips: a failed write skips again
-            self._mark_started(cycle.watch)
-        busy = [c for c in ready if c.candidates]
+        self.writer.write(spreadsheet, ready)
+        for cycle in ready:
+            self._landed_claims(cycle)
+            if not cycle.missed_skips:  # only once the sheet shows the skips: else skip again
+                self._mark_started(cycle.watch)
+            cycle.view = cycle.found = None  # a big sheet's first read must not live on
+        busy = [c for c in ready if c.candidates or c.missed]
         if not busy:
             return
         backlog = Backlog(
@@ -190,23 +185,33 @@ class Engine:
             stopping=self.stopping,
         )
         for cycle in busy:
-            self._send(cycle, backlog)
+            if cycle.candidates:
+                self._send(cycle, backlog)
         self._flush(reads, busy, final=True)
 
-    def _write(
-        self, spreadsheet: str, cells: dict[str, list[CellWrite]], cycles: list[WatchCycle]
+    def _prepare_all(
+        self, cycles: list[WatchCycle], views: dict[str, View | SheetError], paused: bool
     ) -> None:
-        """One batched write (cells by tab); then the claims it placed count as checked."""
-        if cells:
-            self.sheets.write_cells(spreadsheet, cells)
+        """Each watch's part of the first write, from its first read (or why it failed)."""
         for cycle in cycles:
-            cycle.report.written += len(cells.get(cycle.watch.worksheet, []))
-            if cycle.verified:
-                self.journal.mark_checked(cycle.watch.name, cycle.verified)
-                cycle.verified = []
-            if cycle.shown or cycle.places:
-                self.journal.mark_shown(cycle.watch.name, cycle.shown, cycle.places)
-                cycle.shown, cycle.places = [], {}
+            view = views[cycle.watch.name]
+            if isinstance(view, SheetError):
+                cycle.report.fail(str(view), view.reason)
+            elif cycle.report.error is None:
+                try:
+                    self._prepare(cycle, view, paused)
+                except SheetError as exc:
+                    cycle.report.fail(str(exc), exc.reason)
+
+    def _landed_claims(self, cycle: WatchCycle) -> None:
+        """Only claims the first write put on their own rows are sent; the others stay
+        claimed, and the next cycle finds their rows again (or gives them up)."""
+        landed = [c for c in cycle.candidates if c.row_id in cycle.landed]
+        self.journal.mark_checked(cycle.watch.name, [c.row_id for c in landed])
+        if len(landed) < len(cycle.candidates):
+            cycle.plans = plan_triggers(landed, cycle.prepared, cycle.watch)
+        cycle.candidates = landed
+        cycle.missed_skips = bool(cycle.skip_ids - cycle.landed)
 
     def _prepare(self, cycle: WatchCycle, view: View, paused: bool) -> None:
         """Decide a watch's claims and repairs and commit the claims to the journal
@@ -223,7 +228,9 @@ class Engine:
             entries = self.journal.entries_needed(watch.name, self.now(), ids)
         else:
             entries = self.journal.entries(watch.name, self.now())
-        self._abandon_lost_claims(watch, found.holders, entries)
+        whole_next = not self.orphans.notice(watch, view, layout, found, entries)
+        settled = self.reconciler.reconcile(watch, view, layout, found, entries)
+        self._abandon_lost_claims(watch, settled.owners, entries)
         skips: list[CellWrite] = []
         if watch.start_from == "now" and not self._has_started(watch):
             skips = self._skip_existing(watch, table, layout, entries)
@@ -231,31 +238,20 @@ class Engine:
             entries = self.journal.entries(watch.name, self.now())
         skipped_rows = {w.row for w in skips}
         whole = sorted(view.known) if view.known is not None else None
-        holders = found.holders if whole is not None else None
         candidates = [
             c
-            for c in find_candidates(table, layout, watch, entries, whole, holders)
+            for c in find_candidates(table, layout, watch, entries, settled.owners, whole)
             if c.row_number not in skipped_rows
         ]
-        candidates = self._select(cycle, layout, candidates, paused)
-        claimed_rows, claimed_ids = (
-            {c.row_number for c in candidates},
-            {c.row_id for c in candidates},
-        )
-        projection = self._project_first(view, layout, watch, entries, found)
-        undo = misplaced_repairs(table, layout, watch, projection.misplaced, entries)
-        repairs = [w for w in projection.writes + undo if w.row not in claimed_rows]
-        # rows claimed now are checked and shown only once the flush found them on their row
-        cycle.verified = [v for v in projection.verified if v not in claimed_ids]
-        cycle.shown = [entries[v] for v in projection.shown if v not in claimed_ids]
-        cycle.candidates, cycle.entries = candidates, entries
-        cycle.table = neighbourhood(table, claimed_rows, view.known)
-        cycle.cells = (
-            header_writes(layout) + skips + repairs + claim_writes(candidates, layout, watch)
-        )
-        cycle.places = written_places(table, layout.results["id"], skips + repairs)
+        cycle.candidates = self._select(cycle, layout, candidates, paused)
+        cycle.entries, cycle.view, cycle.found = entries, view, found
+        projection = project_first(view, layout, watch, entries, found, settled.owners)
+        self._first_write(cycle, projection, settled, skips)
+        candidates = cycle.candidates
         report.new = len(candidates)
-        self._save_plan(watch, next_plan(table, layout, watch, needs_inputs(found, entries)))
+        needed = sorted(settled.unread.union(needs_inputs(found, entries)))
+        plan = next_plan(table, layout, watch, needed)
+        self._save_plan(watch, None if whole_next else plan)
         if candidates:
             self.journal.claim(
                 watch.name,
@@ -265,33 +261,27 @@ class Engine:
             )
 
     @staticmethod
-    def _project_first(
-        view: View, layout: Layout, watch: Watch, entries: dict[str, Entry], found: Scan
-    ) -> Projection:
-        """The first write's projection: every row, or (narrow) rows read whole and rows the
-        sheet does not show yet. Rows not shown whose id left the sheet count as shown."""
-        if view.known is None:
-            projection = project(view.table, layout, watch, entries)
-        else:
-            unshown = {rid for rid, e in entries.items() if not e.shown}
-            rows = view.known | {found.holders[rid] for rid in unshown if rid in found.holders}
-            only = unshown | found.ids_on(view.known)
-            projection = project(
-                view.table,
-                layout,
-                watch,
-                entries,
-                only=only,
-                rows=sorted(rows),
-                holders=found.holders,
-            )
-        gone = [
-            rid
-            for rid, e in entries.items()
-            if not e.shown and e.state not in {"claimed", "sending"} and rid not in found.holders
+    def _first_write(
+        cycle: WatchCycle, projection: Projection, settled: Reconciled, skips: list[CellWrite]
+    ) -> None:
+        """The cells of a watch's first write and what each written row must hold."""
+        layout, table, entries = cycle.prepared, cycle.table, cycle.entries
+        claimed_rows = {c.row_number for c in cycle.candidates}
+        claimed_ids = cycle.claimed
+        claims, claimed = claim_aims(cycle.candidates, table, layout, cycle.watch)
+        # rows claimed now are shown only once the flush found them on their row
+        cycle.shown = [entries[v] for v in projection.shown if v not in claimed_ids]
+        cycle.showing = {v: entries[v] for v in projection.showing if v not in claimed_ids}
+        cycle.repairs = settled.repairs
+        cycle.skip_ids = {w.value for w in skips if w.col == layout.results["id"] + 1}
+        repairs = [w for w in projection.writes if w.row not in claimed_rows]
+        cycle.cells = header_writes(layout) + skips + settled.writes + repairs + claims
+        cycle.aims = [
+            *aims(skips, table, layout),
+            *settled.aims,
+            *(a for a in projection.aims if a.row not in claimed_rows),
+            *claimed,
         ]
-        projection.shown.extend(gone)
-        return projection
 
     def _plan_text(self, watch: Watch) -> str | None:
         """A watch's saved read plan, read from the journal once (this process owns it)."""
@@ -355,7 +345,10 @@ class Engine:
 
     def _flush(self, reads: Reads, cycles: list[WatchCycle], *, final: bool) -> None:
         """Read the tabs again and write each watch's projection where its ids are now."""
-        self._write(reads.spreadsheet, self.flusher.cells(reads, cycles, final=final), cycles)
+        self.flusher.prepare(reads, cycles, final=final)
+        self.writer.write(reads.spreadsheet, cycles)
+        for cycle in cycles:
+            cycle.view = cycle.found = None
 
     # -- first cycles and lost claims ------------------------------------------
     def _has_started(self, watch: Watch) -> bool:
@@ -375,7 +368,8 @@ class Engine:
         entries: dict[str, Entry],
     ) -> list[CellWrite]:
         """`start_from = "now"`: rows already present on the first cycle are never sent."""
-        _, new = split_existing(find_candidates(table, layout, watch, entries))
+        owners = owners_of(table, layout, entries)
+        _, new = split_existing(find_candidates(table, layout, watch, entries, owners))
         if not new:
             return []
         self.journal.skip(watch.name, [(c.row_id, c.fingerprint) for c in new], self.now())
@@ -389,11 +383,9 @@ class Engine:
             )
         ]
 
-    def _abandon_lost_claims(
-        self, watch: Watch, present: Container[str], entries: dict[str, Entry]
-    ) -> None:
+    def _abandon_lost_claims(self, watch: Watch, owners: Owners, entries: dict[str, Entry]) -> None:
         claimed = {rid for rid, e in entries.items() if e.state == "claimed"}
-        lost = sorted(rid for rid in claimed if rid not in present)
+        lost = sorted(rid for rid in claimed if owners.row(rid) is None)
         if lost:  # a claim write that never landed: nothing was sent, the rows are new again
             self.journal.abandon(watch.name, lost, self.now())
             for row_id in lost:

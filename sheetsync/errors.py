@@ -4,7 +4,8 @@
     ├── ConfigError          the config file, a key file or a credential is wrong (exit 2)
     ├── SheetError           a worksheet cannot be read/written, or its header is wrong
     │   ├── QuotaError       Google answered 429 after our bounded retries
-    │   └── RangeError       a range reaches past the tab's grid (rows were deleted)
+    │   ├── RangeError       a range reaches past the tab's grid (rows were deleted)
+    │   └── UnsureWriteError a values write got no clear answer: it may have been applied
     ├── AxiomError           an axiom call other than /trigger failed (trigger outcomes are values)
     ├── StoppedError         a stop request ended a wait before a trigger left (nothing was sent)
     └── JournalError         the local state file is unusable or locked by another process
@@ -53,6 +54,10 @@ class RangeError(SheetError):
     """A read or write range reaches past the tab's grid (400 `exceeds grid limits`)."""
 
     default_reason = "range"
+
+
+class UnsureWriteError(SheetError):
+    """A values write failed without Google saying it refused it (no answer, or a 5xx)."""
 
 
 class AxiomError(SheetsyncError):

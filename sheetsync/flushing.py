@@ -1,8 +1,9 @@
 """The flush of a group cycle: read the rows again and write each watch's projection.
 
-Results go where the rows' ids are right before the write. A narrow cycle (see
-`narrow`) reads only the rows around its claims; if a row it must write is not among
-them (people moved or deleted rows meanwhile), its tab is read whole.
+Results go where the rows' ids are right before the write (the write's answer then
+shows whether each reached its row: see `writeback`). A narrow cycle (see `narrow`)
+reads only the rows around its claims; if a row it must write is not among them
+(people moved or deleted rows meanwhile), its tab is read whole.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from datetime import datetime
 from sheetsync.config import Watch
 from sheetsync.errors import SheetError
 from sheetsync.journal import Journal
+from sheetsync.landing import Aim, Stray
 from sheetsync.layout import Layout, map_header, trimmed_header
-from sheetsync.narrow import NarrowTable, View, window_spans
-from sheetsync.overview import written_places
-from sheetsync.plan import Candidate, CellWrite, Entry, TriggerPlan, cell
-from sheetsync.projection import misplaced_repairs, project
+from sheetsync.narrow import NarrowTable, Scan, View, scan, window_spans
+from sheetsync.ownership import Owners
+from sheetsync.plan import Candidate, CellWrite, Entry, TriggerPlan
+from sheetsync.projection import project
 from sheetsync.reading import Reads
+from sheetsync.reconcile import Reconciler
 from sheetsync.report import CycleReport
 
 log = logging.getLogger("sheetsync.engine")
@@ -34,20 +37,32 @@ class WatchCycle:
     report: CycleReport
     layout: Layout | None = None
     candidates: list[Candidate] = field(default_factory=list)
-    cells: list[CellWrite] = field(default_factory=list)
     plans: list[TriggerPlan] = field(default_factory=list)
-    table: list[Sequence[str]] = field(default_factory=list)
-    """The first read's header and the rows around the claimed ones."""
     entries: dict[str, Entry] = field(default_factory=dict)
-    verified: list[str] = field(default_factory=list)
-    shown: list[Entry] = field(default_factory=list)
-    """Entries the next write shows as they are (`Journal.mark_shown`)."""
-    places: dict[str, int] = field(default_factory=dict)
-    """Row id -> row number of the rows the next write writes to (`written_places`)."""
     narrow: bool = False
     """The first read took only part of the tab (see `narrow`): so does the flush."""
     height: int = 0
     """Rows the first read saw (a flush reads no further: the grid may be no bigger)."""
+    # the next write, and the read it was computed from
+    cells: list[CellWrite] = field(default_factory=list)
+    aims: list[Aim] = field(default_factory=list)
+    """What each written row must still hold (see `landing`)."""
+    shown: list[Entry] = field(default_factory=list)
+    """Entries the sheet shows as they are already (`Journal.mark_shown`)."""
+    showing: dict[str, Entry] = field(default_factory=dict)
+    """Entries the next write shows, once it reached their rows."""
+    repairs: dict[int, Stray] = field(default_factory=dict)
+    """Rows the next write puts back -> their stray."""
+    view: View | None = None
+    found: Scan | None = None
+    skip_ids: set[str] = field(default_factory=set)
+    """Ids of rows the first write marks `skipped` (`start_from = "now"`)."""
+    missed_skips: bool = False
+    # what the last write did
+    landed: set[str] = field(default_factory=set)
+    """Ids whose rows the last write reached."""
+    missed: int = 0
+    """Rows the last write hit instead of the ones it aimed at."""
 
     @property
     def prepared(self) -> Layout:
@@ -55,6 +70,13 @@ class WatchCycle:
         if self.layout is None:
             raise AssertionError(f"watch {self.watch.name}: a flush before the first read")
         return self.layout
+
+    @property
+    def table(self) -> Sequence[Sequence[str]]:
+        """The rows of the read the next write is computed from."""
+        if self.view is None:
+            raise AssertionError(f"watch {self.watch.name}: a write without its read")
+        return self.view.table
 
     @property
     def claimed(self) -> set[str]:
@@ -83,70 +105,65 @@ class Flusher:
     def __init__(self, journal: Journal, now: Callable[[], datetime]) -> None:
         self.journal = journal
         self.now = now
+        self.reconciler = Reconciler(journal, now)
 
-    def cells(
-        self, reads: Reads, cycles: list[WatchCycle], *, final: bool
-    ) -> dict[str, list[CellWrite]]:
-        """Read the tabs again; each tab's writes that put the journal where the ids are."""
+    def prepare(self, reads: Reads, cycles: list[WatchCycle], *, final: bool) -> None:
+        """Read the tabs again; set each cycle's writes that put the journal where the ids are."""
         views = reads.again([(c.watch, c.prepared, c.spans()) for c in cycles])
-        cells: dict[str, list[CellWrite]] = {}
-        again: list[WatchCycle] = []
-        for cycle in cycles:
-            found = self._cells(cycle, views[cycle.watch.name], final=final)
-            if found is None:
-                again.append(cycle)
-            else:
-                cells.setdefault(cycle.watch.worksheet, []).extend(found)
+        again = [c for c in cycles if not self._prepare(c, views[c.watch.name], final=final)]
         if again:
             log.info("%d tab(s) changed around the claimed rows; reading them whole", len(again))
             views = reads.whole([c.watch for c in again])
             for cycle in again:
-                found = self._cells(cycle, views[cycle.watch.name], final=final)
-                cells.setdefault(cycle.watch.worksheet, []).extend(found or [])
-        return {t: c for t, c in cells.items() if c}
+                self._prepare(cycle, views[cycle.watch.name], final=final)
 
-    def _cells(self, cycle: WatchCycle, view: View, *, final: bool) -> list[CellWrite] | None:
-        """One watch's writes from a flush read (`None`: read the tab whole first)."""
+    def _prepare(self, cycle: WatchCycle, view: View, *, final: bool) -> bool:
+        """One watch's writes from a flush read (False: read the tab whole first)."""
         watch = cycle.watch
         table = view.table
         narrow = view.known is not None
         # a narrow cycle's layout adds no column: its header is the header the first read saw
         if narrow and trimmed_header(table[0]) != cycle.prepared.header:
-            return None
+            return False
         layout = cycle.prepared if narrow else layout_of(watch, table)
         # only rows the sheet does not show yet: loading 100,000 entries costs ~1 s
         changed = self.journal.unshown(watch.name, self.now())
         cycle.entries.update(changed)
         entries = cycle.entries
-        relocate = cycle.claimed if final else set()
-        only = set(changed) | relocate
-        rows = sorted(view.known) if view.known is not None else None
-        if rows is not None:  # this cycle's rows must be in the windows; others wait (unshown)
-            present = {cell(table[n - 1], layout.results["id"]).strip() for n in rows}
-            if (only & cycle.claimed) - present:
-                return None
-            only &= present
+        found = scan(view, layout, watch)
+        only = set(changed) | cycle.claimed
+        if narrow:  # this cycle's rows must be in the windows; others wait (unshown)
+            if (only & cycle.claimed) - set(found.holders):
+                return False
+            only &= set(found.holders)
+        settled = self.reconciler.reconcile(watch, view, layout, found, entries)
+        if settled.unsure:
+            return False
         # the first write already made every other row match the journal
-        projection = project(table, layout, watch, entries, relocate=relocate, only=only, rows=rows)
-        if narrow and (projection.misplaced or projection.missing):
-            return None
-        undo = misplaced_repairs(table, layout, watch, projection.misplaced, entries, cycle.table)
-        if undo:
-            log.info(
-                "watch %s: %d claim cell(s) landed on rows that moved meanwhile; restored",
-                watch.name,
-                len(undo),
-            )
-        cycle.verified = projection.verified
-        cycle.shown = [entries[v] for v in projection.shown]
-        cycle.places = written_places(table, layout.results["id"], projection.writes + undo)
-        for row_id in projection.missing:
+        rows = sorted(view.known) if view.known is not None else None
+        projection = project(
+            table, layout, watch, entries, settled.owners, only, rows=rows, known=view.known
+        )
+        cycle.view, cycle.found = view, found
+        cycle.cells = projection.writes + settled.writes
+        cycle.aims = projection.aims + settled.aims
+        cycle.repairs = settled.repairs
+        cycle.shown = [entries[r] for r in projection.shown]
+        cycle.showing = {r: entries[r] for r in projection.showing}
+        if final:
+            self._note_missing(cycle, settled.owners)
+        return True
+
+    def _note_missing(self, cycle: WatchCycle, owners: Owners) -> None:
+        """This cycle's rows that left the sheet before their result could be written."""
+        for row_id in sorted(cycle.claimed):
+            if owners.row(row_id) is not None:
+                continue
             cycle.report.missing += 1
             log.info(
                 "watch %s: row %s was deleted before its result could be written; "
                 "its outcome stays in the journal",
-                watch.name,
+                cycle.watch.name,
                 row_id,
             )
-            self.journal.note(watch.name, row_id, "deleted", "row left the sheet", self.now())
-        return projection.writes + undo
+            self.journal.note(cycle.watch.name, row_id, "deleted", "row left the sheet", self.now())

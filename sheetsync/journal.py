@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sheetsync.journal_file import journal_error, open_file
+from sheetsync.journal_landing import LandingRecords
 from sheetsync.journal_records import (
     SKIPPED_MESSAGE,
     UNKNOWN_MESSAGE,
@@ -32,7 +33,7 @@ from sheetsync.plan import Entry
 from sheetsync.state_dir import private_dir
 
 
-class Journal:
+class Journal(LandingRecords):
     """One SQLite file, one writer process (an exclusive lock file guards it)."""
 
     def __init__(
@@ -68,7 +69,8 @@ class Journal:
         """Close the database and release the lock."""
         db = getattr(self, "db", None)
         if db is not None:
-            db.close()
+            with self._mutex:  # never under another thread's query: sqlite would crash
+                db.close()
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None

@@ -76,6 +76,20 @@ CREATE TABLE IF NOT EXISTS outages (
     strikes INTEGER NOT NULL,
     cause TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS strays (
+    watch TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    wrote TEXT NOT NULL,
+    prior TEXT,
+    at TEXT NOT NULL,
+    gone INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (watch, row_id, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS unanswered (
+    watch TEXT PRIMARY KEY,
+    aims TEXT NOT NULL
+);
 """
 """`calls`: every paced call of the last minutes, per budget (see `budgets`): Unix seconds,
 `ended_at` NULL while in flight. `outages`: an axiom key's closed outage gate."""
@@ -115,6 +129,7 @@ META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NU
 STATES = frozenset(
     {"claimed", "sending", "triggered", "queued", "error", "waiting", "unknown", "skipped"}
     | {"abandoned"}  # a claim whose row left the sheet before it was sent
+    | {"foreign"}  # a person's row a misplaced write hit: given its cells back and an id
 )
 """Every `rows.state` this sheetsync writes. Another one means a newer sheetsync wrote the
 journal: projecting it would blank the row's status cell."""

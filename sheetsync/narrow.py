@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress, count, zip_longest
 from typing import overload
 
@@ -31,7 +31,6 @@ from sheetsync.a1 import column_letter, quote_title
 from sheetsync.config import Watch
 from sheetsync.layout import Layout, norm, trimmed_header
 from sheetsync.plan import Entry, cell
-from sheetsync.projection import NEIGHBOURHOOD
 
 NARROW_FROM_ROWS = 2_000
 """Tabs with fewer rows are read whole every cycle (cheap, and simplest)."""
@@ -41,9 +40,8 @@ MAX_RUNS = 100
 """More separate runs of rows to read than this: the tab is read whole."""
 RUN_GAP = 8
 """Runs of rows closer than this are read as one range."""
-WINDOW = NEIGHBOURHOOD
-"""A flush reads this many rows either side of each claimed row (rows move meanwhile):
-as many as the cycle kept of its first read, to undo a claim that landed off its row."""
+WINDOW = 64
+"""A flush reads this many rows either side of each claimed row (rows move meanwhile)."""
 
 
 @dataclass(frozen=True)
@@ -269,9 +267,11 @@ class Scan:
     open_rows: list[int]
     """Rows whose status is empty, `retry` or `sending`: they may be sent."""
     holders: dict[str, int]
-    """Each id on the sheet -> the first row holding it (a copied row's id is not its own)."""
+    """Each id on the sheet -> the first row holding it."""
     ids: list[str]
     """The id column, stripped (`ids[0]` is row 2's)."""
+    extra: dict[str, list[int]] = field(default_factory=dict)
+    """Ids on more than one row -> the rows after the first (see `ownership`)."""
 
     def ids_on(self, rows: Iterable[int]) -> set[str]:
         """The ids these rows hold (rows without one add nothing)."""
@@ -298,7 +298,12 @@ def scan(view: View, layout: Layout, watch: Watch) -> Scan:
     # reversed: the first row holding an id is the one that stays in the map
     holders = dict(zip(reversed(stripped), range(len(stripped) + 1, 1, -1), strict=True))
     holders.pop("", None)
-    return Scan(open_rows, holders, stripped)
+    extra: dict[str, list[int]] = {}
+    if len(holders) < len(stripped) - stripped.count(""):  # some id is on two rows
+        for number, row_id in enumerate(stripped, start=2):
+            if row_id and holders[row_id] != number:
+                extra.setdefault(row_id, []).append(number)
+    return Scan(open_rows, holders, stripped, extra)
 
 
 def needs_inputs(found: Scan, entries: Mapping[str, Entry]) -> list[int]:
@@ -309,7 +314,9 @@ def needs_inputs(found: Scan, entries: Mapping[str, Entry]) -> list[int]:
         for rid, e in entries.items()
         if (e.state in wanted or not e.checked) and rid in found.holders
     }
-    return sorted(held.union(found.open_rows))
+    copies = {n for rows in found.extra.values() for n in rows}  # owners go by inputs
+    copies |= {found.holders[rid] for rid in found.extra}
+    return sorted(held.union(found.open_rows, copies))
 
 
 def next_plan(

@@ -7,20 +7,19 @@ indexes as the cycle needs them.
 
 Like `runs.RunLedger`, a view over the `Journal` connection: `sheetsync status`,
 the problems tracker, STATUS= and the metrics read through it. A claim records its row's
-place (`Journal.claim`), every write the places of the rows it wrote (`written_places`,
-`Journal.mark_shown`: no cost beyond the rows written, however big the sheet); the
+place (`Journal.claim`), every write the places of the rows its answer shows it reached
+(`writeback`, `Journal.mark_shown`: no cost beyond the rows written, however big the sheet); the
 runtime saves what each cycle held back (`save_cycle`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sheetsync.journal import Journal
 from sheetsync.journal_records import iso
-from sheetsync.plan import CellWrite, cell
 from sheetsync.redact import one_line
 
 PREVIEW_CHARS = 60
@@ -59,20 +58,6 @@ class CycleView:
 def preview(inputs: Sequence[str]) -> str:
     """A row's first input cells, joined and cut to one line, as the journal keeps them."""
     return one_line(" | ".join(c for c in inputs[:3] if c.strip()), PREVIEW_CHARS)
-
-
-def written_places(
-    table: Sequence[Sequence[str]], id_col: int, writes: Iterable[CellWrite]
-) -> dict[str, int]:
-    """PURE: row id -> row number of every row `writes` write to: the id the write puts in
-    the row's id cell (`id_col`, 0-based), else the id the row holds in `table`."""
-    found: dict[int, str] = {}
-    for write in writes:
-        if write.row > 1 and write.col == id_col + 1:
-            found[write.row] = write.value.strip()
-        elif write.row > 1 and write.row not in found and write.row <= len(table):
-            found[write.row] = cell(table[write.row - 1], id_col).strip()
-    return {row_id: number for number, row_id in found.items() if row_id}
 
 
 class Overview:

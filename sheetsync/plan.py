@@ -18,9 +18,14 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sheetsync.config import Watch
 from sheetsync.layout import Layout, norm
+
+if TYPE_CHECKING:
+    from sheetsync.landing import Aim
+    from sheetsync.ownership import Owners
 
 READY_WORDS = frozenset(
     {"true", "yes", "y", "x", "✓", "✔", "☑", "1", "ok", "ready"}
@@ -88,16 +93,15 @@ class CellWrite:
 
 @dataclass
 class Projection:
-    """Cells to write so the sheet shows the journal, plus what could not be placed."""
+    """Cells to write so the sheet shows the journal, and what each written row must hold."""
 
     writes: list[CellWrite] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    moved: list[str] = field(default_factory=list)
-    misplaced: list[int] = field(default_factory=list)
-    verified: list[str] = field(default_factory=list)
-    """Unchecked claims now found on their row (or gone): mark them checked once written."""
+    aims: list[Aim] = field(default_factory=list)
+    """One per written row: the write counts only where it landed on that row."""
+    showing: list[str] = field(default_factory=list)
+    """Rows written: their result cells match the journal once their aim is met."""
     shown: list[str] = field(default_factory=list)
-    """Rows whose result cells match the journal once the writes land."""
+    """Rows whose result cells already match the journal."""
 
 
 def pad(row: Sequence[str], width: int) -> list[str]:
@@ -132,27 +136,30 @@ def find_candidates(
     layout: Layout,
     watch: Watch,
     entries: Mapping[str, Entry],
+    owners: Owners,
     rows: Iterable[int] | None = None,
-    holders: Mapping[str, int] | None = None,
 ) -> list[Candidate]:
     """Rows to send now: new rows, `retry` rows, claimed-but-unsent and due `waiting` rows.
 
-    With `rows`, only those row numbers are looked at (a narrow read, see `narrow`: the
-    rows read whole), and `holders` (id -> first row holding it) tells copies from owners.
+    `owners` tells the row owning each id from copies and strays (see `ownership`); with
+    `rows`, only those row numbers are looked at (a narrow read: the rows read whole).
     """
     status_col, id_col = layout.results["status"], layout.results["id"]
     retry_word = norm(watch.statuses.retry)
     found: list[Candidate] = []
-    owners = _Owners(holders)
     resendable = {"claimed", "waiting"}
     sending_word = norm(watch.statuses.sending)
-    unplaced = {e.fingerprint for e in entries.values() if not e.checked and e.fingerprint}
     for number, raw in numbered(table, rows):
+        if number in owners.strays:
+            continue  # it shows a mistaken write of sheetsync's until that is put back
         status, row_id = cell(raw, status_col).strip(), cell(raw, id_col).strip()
         entry = entries.get(row_id) if owners.owns(row_id, number) else None
-        if entry is not None and entry.state == "abandoned":
-            entry = None  # its claim never left and its row came back: a new row again
-            status = "" if norm(status) == sending_word else status
+        if entry is not None and entry.state in {"foreign", "abandoned"}:
+            # a person's row sheetsync once wrote onto by mistake (theirs), or a claim that
+            # never left whose row came back (a new row again)
+            if entry.state == "abandoned" and norm(status) == sending_word:
+                status = ""
+            entry = None
         retry = norm(status) == retry_word
         if status and not retry and (entry is None or entry.state not in resendable):
             continue  # the common case, kept cheap: a row that shows a status
@@ -161,8 +168,6 @@ def find_candidates(
         current = fingerprint(inputs)
         if entry is not None and not status and _reused(entry, current):
             entry = None  # someone cleared a finished row and typed new inputs: a new row
-        if entry is None and not row_id and not status and current in unplaced:
-            continue  # a claim meant for this row landed elsewhere: it is moved here, not resent
         if entry is not None and not retry and not _resend(entry, current):
             continue
         if entry is None and not retry and (status or not any(c.strip() for c in inputs)):
@@ -176,7 +181,9 @@ def find_candidates(
         found.append(
             Candidate(
                 number,
-                row_id if entry is not None or (retry and row_id) else new_row_id(),
+                row_id
+                if entry is not None or _own_retry(retry, row_id, number, owners)
+                else new_row_id(),
                 inputs,
                 automation,
                 current,
@@ -188,21 +195,9 @@ def find_candidates(
     return found
 
 
-class _Owners:
-    """Which row owns an id: the first row holding it (a copied row's id is not its own)."""
-
-    def __init__(self, holders: Mapping[str, int] | None) -> None:
-        self.holders = holders
-        self.seen: set[str] = set()
-
-    def owns(self, row_id: str, number: int) -> bool:
-        if not row_id:
-            return False
-        if self.holders is not None:
-            return self.holders.get(row_id) == number
-        first = row_id not in self.seen
-        self.seen.add(row_id)
-        return first
+def _own_retry(retry: bool, row_id: str, number: int, owners: Owners) -> bool:
+    """A `retry` row keeps its id unless another row owns it (then it is a copy)."""
+    return retry and bool(row_id) and owners.row(row_id) in (None, number)
 
 
 def numbered(

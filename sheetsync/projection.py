@@ -2,7 +2,8 @@
 
 The sheet's result cells are a projection of the journal: every cycle recomputes them
 and writes only what differs, so a failed write heals on the next cycle. Rows are found
-by their id; this cycle's claims are also checked against the inputs they were made for.
+by their id (`ownership`); each written row carries an `Aim` that the write's answer
+must meet (`landing`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Mapping, Sequence
 
 from sheetsync.config import STATES_WITH_WORDS, Watch
+from sheetsync.landing import Aim, aim, aims, id_aim
 from sheetsync.layout import Layout, norm
+from sheetsync.narrow import Scan, View
+from sheetsync.ownership import Owners
 from sheetsync.plan import (
     CELL_LIMIT,
     Candidate,
@@ -18,9 +22,7 @@ from sheetsync.plan import (
     Entry,
     Projection,
     cell,
-    fingerprint,
     numbered,
-    pad,
 )
 
 
@@ -66,80 +68,80 @@ def project(
     layout: Layout,
     watch: Watch,
     entries: Mapping[str, Entry],
-    relocate: Iterable[str] = (),
+    owners: Owners,
     only: set[str] | None = None,
     rows: Iterable[int] | None = None,
-    holders: Mapping[str, int] | None = None,
+    known: Container[int] | None = None,
 ) -> Projection:
     """Cell writes that make the sheet's result cells match the journal.
 
-    Rows are found by id. A claim not yet checked (`Entry.checked`, and every id in
-    `relocate`) must also be on a row holding its inputs; if none does, an id-less row
-    holding exactly those inputs takes it (the claim was written while someone moved
-    rows), the row it hit is `misplaced`, and ids found nowhere are `missing`. Rows
-    showing `retry` are left alone: a human asked for a new attempt. With `only`, rows
-    holding other ids (and checked) are not looked at: a flush after the first write.
+    Each id's owning row (see `ownership`) shows its entry. Rows showing `retry` are left
+    alone (a person asked for a new attempt: the claim writes them), and so are a
+    person's rows that sheetsync once wrote onto by mistake (`foreign`). With `only`,
+    other ids are not looked at (a flush after the first write). Every written row gets
+    an `Aim`: the id is written along when its inputs were read (`known`; None: every
+    row's), else its id cell is what the write's answer must show.
     """
     out = Projection()
-    unchecked = set(relocate) | {rid for rid, e in entries.items() if not e.checked}
     id_col, status_col = layout.results["id"], layout.results["status"]
     retry_word = norm(watch.statuses.retry)
-    placed: set[str] = set()
     for number, row in numbered(table, rows):
         row_id = cell(row, id_col).strip()
         entry = entries.get(row_id) if row_id else None
-        if entry is None or row_id in placed:
+        if entry is None or not owners.owns(row_id, number):
             continue
-        if holders is not None and holders.get(row_id) != number:
+        if only is not None and row_id not in only:
             continue
-        if only is not None and row_id not in only and row_id not in unchecked:
+        if entry.state == "foreign" or norm(cell(row, status_col)) == retry_word:
             continue
-        if norm(cell(row, status_col)) == retry_word:
-            placed.add(row_id)
+        writes = _diff(row, number, layout, desired_cells(entry, watch))
+        if not writes:
+            out.shown.append(row_id)
             continue
-        if row_id in unchecked:
-            if entry.fingerprint and _inputs_print(row, layout) != entry.fingerprint:
-                out.misplaced.append(number)
-                continue
-            out.verified.append(row_id)
-        placed.add(row_id)
-        out.shown.append(row_id)
-        out.writes.extend(_diff(row, number, layout, desired_cells(entry, watch)))
-    for row_id in sorted(unchecked - placed):
-        entry = entries.get(row_id)
-        if entry is None:
-            continue
-        out.verified.append(row_id)
-        found = _find_by_fingerprint(table[1:], layout, entry, out.misplaced)
-        if found is None:
-            out.missing.append(row_id)
-            continue
-        if found in out.misplaced:
-            out.misplaced.remove(found)
-        out.moved.append(row_id)
-        out.shown.append(row_id)
-        out.writes.extend(_diff(table[found - 1], found, layout, desired_cells(entry, watch)))
+        if known is None or number in known:
+            if all(w.col != id_col + 1 for w in writes):
+                writes.append(CellWrite(number, id_col + 1, row_id))
+            out.aims.append(aim(row, number, layout, writes))
+        else:
+            out.aims.append(id_aim(number, row_id, layout, writes))
+        out.showing.append(row_id)
+        out.writes.extend(writes)
     return out
 
 
-def _inputs_print(row: Sequence[str], layout: Layout) -> str:
-    return fingerprint([cell(row, i) for i in layout.inputs])
-
-
-def _find_by_fingerprint(
-    rows: Sequence[Sequence[str]], layout: Layout, entry: Entry, misplaced: Sequence[int]
-) -> int | None:
-    """A row free to take the result: no id and no status, or holding a misplaced claim."""
-    if not entry.fingerprint or entry.state == "skipped":
-        return None
-    id_col, status_col = layout.results["id"], layout.results["status"]
-    for number, row in enumerate(rows, start=2):
-        taken = cell(row, id_col).strip() or cell(row, status_col).strip()
-        if taken and number not in misplaced:
-            continue
-        if _inputs_print(row, layout) == entry.fingerprint:
-            return number
-    return None
+def project_first(
+    view: View,
+    layout: Layout,
+    watch: Watch,
+    entries: Mapping[str, Entry],
+    found: Scan,
+    owners: Owners,
+) -> Projection:
+    """The first write's projection: every row, or (narrow) rows read whole and rows the
+    sheet does not show yet. Rows not shown whose id left the sheet count as shown."""
+    if view.known is None:
+        projection = project(view.table, layout, watch, entries, owners)
+    else:
+        unshown = {rid for rid, e in entries.items() if not e.shown}
+        rows = view.known | {found.holders[rid] for rid in unshown if rid in found.holders}
+        only = unshown | found.ids_on(view.known)
+        projection = project(
+            view.table,
+            layout,
+            watch,
+            entries,
+            owners,
+            only=only,
+            rows=sorted(rows),
+            known=view.known,
+        )
+    gone = [
+        rid
+        for rid, e in entries.items()
+        if not e.shown and e.state not in {"claimed", "sending"} and rid not in found.holders
+    ]
+    projection.shown.extend(gone)
+    return projection
 
 
 def _diff(
@@ -165,78 +167,12 @@ def claim_writes(candidates: Iterable[Candidate], layout: Layout, watch: Watch) 
     return writes
 
 
-def misplaced_repairs(
-    now: Sequence[Sequence[str]],
-    layout: Layout,
-    watch: Watch,
-    rows: Iterable[int],
-    entries: Mapping[str, Entry],
-    before: Sequence[Sequence[str]] = (),
-) -> list[CellWrite]:
-    """Undo claims that landed on the wrong row (rows moved between read and claim write).
-
-    Each of `rows` (see `Projection.misplaced`) gets back what it showed: a row that
-    sheetsync handled before gets its own id and results from the journal (found by its
-    inputs among entries whose id no row holds now); otherwise its cells from `before`
-    (the first read near the claims); a row found in neither was new, so its status and
-    id are cleared and it counts as new again.
-    """
-    rows = list(rows)
-    if not rows:
-        return []
-    id_col = layout.results["id"]
-    shown = {cell(r, id_col).strip() for r in now[1:]}
-    orphans: dict[str, Entry] = {}
-    for entry in entries.values():
-        if entry.checked and entry.fingerprint and entry.row_id not in shown:
-            orphans.setdefault(entry.fingerprint, entry)
-    earlier: dict[str, list[str]] = {}
-    for raw in before[1:]:
-        row = pad(raw, layout.width)
-        earlier.setdefault(fingerprint([row[i] for i in layout.inputs]), row)
-    owned = sorted(set(layout.results.values()))
-    writes: list[CellWrite] = []
-    for number in rows:
-        row = pad(now[number - 1], layout.width)
-        inputs = fingerprint([row[i] for i in layout.inputs])
-        if inputs in orphans:
-            writes.extend(_diff(row, number, layout, desired_cells(orphans.pop(inputs), watch)))
-            continue
-        original = earlier.get(inputs)
-        for col in owned:
-            value = original[col] if original is not None else ""
-            if row[col] != value:
-                writes.append(CellWrite(number, col + 1, value))
-    return writes
-
-
-NEIGHBOURHOOD = 64
-"""Rows kept around each claimed row from the first read, to undo a misplaced claim."""
-
-
-def neighbourhood(
-    table: Sequence[Sequence[str]],
-    numbers: Iterable[int],
-    known: Container[int] | None = None,
-) -> list[Sequence[str]]:
-    """The header and the rows within `NEIGHBOURHOOD` of the given row numbers.
-
-    A claim lands at most a few rows off (rows inserted or deleted in the instant between
-    the read and the claim write), so this is all `misplaced_repairs` needs of the first
-    read, without keeping a 100,000-row table alive through the cycle. With `known`, rows
-    not read whole are left out (`misplaced_repairs` looks rows up by their inputs).
-    """
-    keep: set[int] = set()
-    for number in numbers:
-        keep.update(range(max(1, number - NEIGHBOURHOOD), number + NEIGHBOURHOOD + 1))
-    return [
-        table[0],
-        *(
-            table[n - 1]
-            for n in sorted(keep)
-            if 1 < n <= len(table) and (known is None or n in known)
-        ),
-    ]
+def claim_aims(
+    candidates: Iterable[Candidate], table: Sequence[Sequence[str]], layout: Layout, watch: Watch
+) -> tuple[list[CellWrite], list[Aim]]:
+    """The claim writes and their aims: a claim counts only where it landed on its row."""
+    writes = claim_writes(candidates, layout, watch)
+    return writes, aims(writes, table, layout)
 
 
 def header_writes(layout: Layout) -> list[CellWrite]:

@@ -51,6 +51,8 @@ def narrow_plans(
     for watch in watches:
         if tabs.count(watch.worksheet) > 1 or journal.has_unchecked(watch.name):
             continue  # a shared tab, or a claim to verify against its row's inputs
+        if journal.needs_whole_read(watch.name):
+            continue  # a stray to put back, or a write whose answer never came
         if watch.start_from == "now" and not started(watch):
             continue
         text = plan_text(watch)

@@ -31,7 +31,7 @@ from google.oauth2 import service_account
 from sheetsync.a1 import column_letter, quote_title
 from sheetsync.config import GoogleSettings, read_secret_file
 from sheetsync.endpoints import url_problem
-from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError
+from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError, UnsureWriteError
 from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.plan import CellWrite
 from sheetsync.telemetry import current
@@ -62,8 +62,14 @@ class SheetPort(Protocol):
         """A1 ranges' formatted values, column by column, in one read."""
         ...
 
-    def write_cells(self, spreadsheet_id: str, cells: Mapping[str, Sequence[CellWrite]]) -> None:
-        """Write cells of several tabs in one batched RAW write."""
+    def write_cells(
+        self,
+        spreadsheet_id: str,
+        cells: Mapping[str, Sequence[CellWrite]],
+        reach: Mapping[str, int] | None = None,
+    ) -> Echo:
+        """Write cells of several tabs in one batched RAW write; return every written row
+        as it is right after the write (from column A, at least `reach[tab]` wide)."""
         ...
 
     def ensure_columns(self, spreadsheet_id: str, title: str, count: int) -> None:
@@ -172,18 +178,42 @@ def _is_value_write(url: str) -> bool:
     return _VALUE_WRITE.search(url.split("?", 1)[0]) is not None
 
 
-def row_ranges(title: str, cells: Iterable[CellWrite]) -> list[dict[str, Any]]:
-    """Group cell writes into one range per row; `None` keeps the cells in between."""
+Echo = dict[str, dict[int, list[str]]]
+"""Rows as a write left them: tab -> row number -> cells from column A (trimmed, ragged)."""
+
+
+def row_ranges(title: str, cells: Iterable[CellWrite], reach: int = 0) -> list[dict[str, Any]]:
+    """Group cell writes into one range per row, from column A to the last written column
+    (or `reach`, if further); `None` keeps the cells in between as they are.
+
+    The whole width comes back in the write's answer, so the row it landed on is known.
+    """
     by_row: dict[int, dict[int, str]] = {}
     for cell in cells:
         by_row.setdefault(cell.row, {})[cell.col] = cell.value
     data = []
+    tab, letters = quote_title(title), {}
     for row, cols in sorted(by_row.items()):
-        first, last = min(cols), max(cols)
-        values = [cols.get(c) for c in range(first, last + 1)]
-        a1 = f"{quote_title(title)}!{column_letter(first)}{row}:{column_letter(last)}{row}"
+        last = max(*cols, reach)
+        if last not in letters:
+            letters[last] = column_letter(last)
+        values = [cols.get(c) for c in range(1, last + 1)]
+        a1 = f"{tab}!A{row}:{letters[last]}{row}"
         data.append({"range": a1, "majorDimension": "ROWS", "values": [values]})
     return data
+
+
+def _echo(where: Sequence[tuple[str, int]], answer: Mapping[str, Any]) -> Echo:
+    """Each written row's cells from a batchUpdate answer (`includeValuesInResponse`):
+    `where` names the tab and row of each range written, in order."""
+    responses = answer.get("responses", [])
+    if len(responses) != len(where):
+        raise UnsureWriteError("Google's answer to a write does not list every written range")
+    echo: Echo = {}
+    for (title, number), response in zip(where, responses, strict=True):
+        values = response.get("updatedData", {}).get("values", [[]])
+        echo.setdefault(title, {})[number] = _strings(values[0] if values else [])
+    return echo
 
 
 @dataclass
@@ -324,11 +354,22 @@ class GoogleSheets:
             raise SheetError(f"spreadsheet {spreadsheet_id}: unexpected batchGet answer")
         return value_ranges
 
-    def write_cells(self, spreadsheet_id: str, cells: Mapping[str, Sequence[CellWrite]]) -> None:
-        """All cells of several tabs in one `values:batchUpdate` with RAW input."""
-        data = [r for title, tab_cells in cells.items() for r in row_ranges(title, tab_cells)]
+    def write_cells(
+        self,
+        spreadsheet_id: str,
+        cells: Mapping[str, Sequence[CellWrite]],
+        reach: Mapping[str, int] | None = None,
+    ) -> Echo:
+        """All cells of several tabs in one `values:batchUpdate` with RAW input; the answer
+        carries every written row as the write left it (`includeValuesInResponse`)."""
+        reach = reach or {}
+        data: list[dict[str, Any]] = []
+        where: list[tuple[str, int]] = []
+        for title, tab_cells in cells.items():
+            data += row_ranges(title, tab_cells, reach.get(title, 0))
+            where += [(title, row) for row in sorted({c.row for c in tab_cells})]
         if not data:
-            return
+            return {}
         limiter = self.http.write_limiter
         delay = limiter.delay() if limiter is not None else 0.0
         if delay > MAX_WRITE_WAIT_SECONDS:
@@ -336,10 +377,17 @@ class GoogleSheets:
                 f"spreadsheet {spreadsheet_id}: the Google write budget is used up for "
                 f"{delay:.0f}s; writing on the next cycle"
             )
-        body = {"valueInputOption": "RAW", "data": data}
-        self._call(
-            spreadsheet_id, next(iter(cells)), self.http.values_batch_update, spreadsheet_id, body
+        body = {
+            "valueInputOption": "RAW",
+            "data": data,
+            "includeValuesInResponse": True,
+            "responseValueRenderOption": "FORMATTED_VALUE",
+        }
+        title = next(iter(cells))
+        answer = self._call(
+            spreadsheet_id, title, self.http.values_batch_update, spreadsheet_id, body, write=True
         )
+        return _echo(where, answer)
 
     def ensure_columns(self, spreadsheet_id: str, title: str, count: int) -> None:
         """Grow a tab to `count` columns (an absolute resize, safe to retry)."""
@@ -363,11 +411,25 @@ class GoogleSheets:
         grid.cols = count
 
     def _call(
-        self, spreadsheet_id: str, title: str, func: Callable[..., Any], *args: Any, **kwargs: Any
+        self,
+        spreadsheet_id: str,
+        title: str,
+        func: Callable[..., Any],
+        *args: Any,
+        write: bool = False,
+        **kwargs: Any,
     ) -> Any:
+        """`func(*args, **kwargs)` with its failures as `SheetError`s; with `write`, a failure
+        that leaves it open whether Google applied the write is an `UnsureWriteError`."""
         try:
             return func(*args, **kwargs)
         except gspread.exceptions.APIError as exc:
+            status = exc.response.status_code
+            if write and status >= 500:  # a gateway may answer after Google applied it
+                raise UnsureWriteError(
+                    f"spreadsheet {spreadsheet_id}: Google answered {status} to a write; "
+                    "it may or may not have been applied"
+                ) from None
             error = _translate(exc, spreadsheet_id, title, self.client_email)
             if error.reason == "missing_tab":
                 error = SheetError(f"{error}{self._tabs_hint(spreadsheet_id)}", error.reason)
@@ -384,6 +446,11 @@ class GoogleSheets:
                 "auth",
             ) from None
         except requests.RequestException as exc:
+            if write:
+                raise UnsureWriteError(
+                    f"spreadsheet {spreadsheet_id}: no answer to a write "
+                    f"({type(exc).__name__}); it may or may not have been applied"
+                ) from None
             raise SheetError(
                 f"spreadsheet {spreadsheet_id}: Google unreachable ({type(exc).__name__})",
                 "unreachable",

@@ -203,6 +203,13 @@ class World:
             self._runtime.close()
             self._runtime = None
 
+    def crash(self) -> None:
+        """Lose the runtime as kill -9 would: its journal closes under a cycle still running
+        (whose next journal call then fails), and the next `once` starts afresh."""
+        if self._runtime is not None:
+            self._runtime.journal.close()
+            self._runtime = None
+
     def once(self) -> list[CycleReport]:
         """One cycle of every watch, like `sheetsync once`."""
         return self.runtime().cycle_all()

@@ -145,6 +145,20 @@ def test_later_ranges_overwrite_earlier_ones_and_answers_show_the_batch_so_far()
     assert emu.values(sid, "Tab")[4] == ["a", "B", "C"]
 
 
+def test_the_answer_covers_the_whole_requested_range_nulls_included() -> None:
+    """Google: "If the range to write was larger than the range actually written, the
+    response includes all values in the requested range" (trailing empties trimmed)."""
+    emu, sid = emulator()
+    emu.set_values(sid, "Tab", [["url", "Status", "Note"], ["https://a", "", "keep"]])
+    data = [{"range": "Tab!A2:D2", "values": [[None, "sending"]]}]
+    answer = batch(emu, sid, data, includeValuesInResponse=True)
+    assert isinstance(answer.body, dict)
+    [written] = answer.body["responses"]
+    assert written["updatedData"]["range"] == "Tab!A2:D2"
+    assert written["updatedData"]["values"] == [["https://a", "sending", "keep"]]
+    assert written["updatedCells"] == 1
+
+
 def test_cell_limit_is_still_checked() -> None:
     """A grid a person grew past the limit refuses API writes, as the copy path did."""
     emu, sid = emulator(max_cells=2 * 20 * 4 + 8)  # two 20x4 tabs and 8 spare cells

@@ -383,7 +383,8 @@ def test_rows_inserted_above_appended_rows_in_flight(world: World) -> None:
 # -- failed writes heal -----------------------------------------------------------------
 def test_failed_result_write_heals_next_cycle(world: World) -> None:
     """The final write fails: the rows show `sending`; the next cycle writes the results
-    (reading whole: the claims were never verified) and sends nothing again."""
+    (reading whole: a 5xx may have been applied, so that write is checked against every
+    row) and sends nothing again."""
     sid = big_tab(world)
     new = rows(N + 1, N + 2)
     world.google.insert_rows(sid, "Queue", N + 2, values=new)

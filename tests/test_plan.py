@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -9,25 +10,38 @@ import pytest
 from sheetsync.config import Watch
 from sheetsync.errors import SheetError
 from sheetsync.first_cycle import split_existing
-from sheetsync.layout import map_header
+from sheetsync.layout import Layout, map_header
+from sheetsync.ownership import owners_of
 from sheetsync.plan import (
     Candidate,
     Entry,
+    Projection,
     find_candidates,
     fingerprint,
     plan_triggers,
     waiting_delay,
 )
-from sheetsync.projection import (
-    claim_writes,
-    project,
-)
+from sheetsync.projection import claim_writes, project
 from sheetsync.schema import build
 
 
 def watch(**kw: Any) -> Watch:
     base: dict[str, Any] = {"name": "w", "spreadsheet": "s", "worksheet": "Q", "automation": "A"}
     return build(Watch, {**base, **kw})
+
+
+def candidates(
+    table: Sequence[Sequence[str]], layout: Layout, w: Watch, entries: Mapping[str, Entry]
+) -> list[Candidate]:
+    """`find_candidates` on a table read whole."""
+    return find_candidates(table, layout, w, entries, owners_of(table, layout, entries))
+
+
+def projected(
+    table: Sequence[Sequence[str]], layout: Layout, w: Watch, entries: Mapping[str, Entry]
+) -> Projection:
+    """`project` on a table read whole."""
+    return project(table, layout, w, entries, owners_of(table, layout, entries))
 
 
 def test_header_mapping_adds_missing_results_to_the_right() -> None:
@@ -70,7 +84,7 @@ def test_candidates_new_retry_and_known() -> None:
         "r3": Entry("r3", "triggered"),
         "r4": Entry("r4", "waiting", retry_due=False),
     }
-    found = find_candidates(table, map_header(table[0], w), w, entries)
+    found = candidates(table, map_header(table[0], w), w, entries)
     assert [(c.row_number, c.inputs) for c in found] == [(2, ("a",)), (5, ("c",)), (6, ("d",))]
     assert found[1].row_id == "r1" and found[1].retry
     assert found[2].row_id == "r2"
@@ -81,47 +95,56 @@ def test_batches_group_by_automation() -> None:
     w = watch(mode="batch", automation_column="Auto")
     table = [["url", "Auto"], ["a", "X"], ["b", ""], ["c", "X"]]
     layout = map_header(table[0], w)
-    plans = plan_triggers(find_candidates(table, layout, w, {}), layout, w)
+    plans = plan_triggers(candidates(table, layout, w, {}), layout, w)
     assert [(p.automation, p.data) for p in plans] == [
         ("X", [["url"], ["a"], ["c"]]),
         ("A", [["url"], ["b"]]),
     ]
 
 
-def test_projection_follows_ids_and_skips_changed_rows() -> None:
-    """Results go where the id is; a row whose inputs changed under the id is not written."""
+def test_projection_follows_ids_and_writes_the_id_along() -> None:
+    """Results go where the id is, with the id, so a write landing elsewhere is found."""
     w = watch()
     table = [
         ["url", "Status", "Run link", "Message", "sheetsync id"],
         ["new row"],
         ["b", "sending", "", "", "r2"],
         ["a", "sending", "", "", "r1"],
-        ["zzz", "sending", "", "", "r3"],
     ]
     entries = {
         "r1": Entry("r1", "triggered", fingerprint(["a"]), link="L1"),
         "r2": Entry("r2", "error", fingerprint(["b"]), message="M2"),
-        "r3": Entry("r3", "triggered", fingerprint(["c"]), link="L3"),
         "r4": Entry("r4", "triggered", fingerprint(["d"]), link="L4"),
     }
-    out = project(table, map_header(table[0], w), w, entries, relocate={"r1", "r2", "r3", "r4"})
+    out = projected(table, map_header(table[0], w), w, entries)
     cells = {(c.row, c.col): c.value for c in out.writes}
-    assert cells == {(4, 2): "triggered", (4, 3): "L1", (3, 2): "error", (3, 4): "M2"}
-    assert out.missing == ["r3", "r4"]
-
-
-def test_projection_relocates_a_misplaced_claim_by_fingerprint() -> None:
-    """An id-less row holding exactly the claimed inputs receives the result."""
-    w = watch()
-    table = [["url", "Status", "Run link", "Message", "sheetsync id"], ["x"], ["a"]]
-    entries = {"r1": Entry("r1", "triggered", fingerprint(["a"]), link="L")}
-    out = project(table, map_header(table[0], w), w, entries, relocate={"r1"})
-    assert {(c.row, c.col): c.value for c in out.writes} == {
-        (3, 2): "triggered",
-        (3, 3): "L",
-        (3, 5): "r1",
+    assert cells == {
+        (4, 2): "triggered",
+        (4, 3): "L1",
+        (4, 5): "r1",
+        (3, 2): "error",
+        (3, 4): "M2",
+        (3, 5): "r2",
     }
-    assert out.moved == ["r1"]
+    assert [(a.row, a.row_id) for a in out.aims] == [(3, "r2"), (4, "r1")]
+    assert out.showing == ["r2", "r1"]
+
+
+def test_one_id_on_two_rows_belongs_to_the_row_holding_its_inputs() -> None:
+    """A copy (or a misplaced write) first, the row with the claimed inputs second: the
+    second owns the id, and a `retry` shown there is compared like any other row."""
+    w = watch()
+    table = [
+        ["url", "Status", "Run link", "Message", "sheetsync id"],
+        ["y", "sending", "", "", "r1"],
+        ["x", "retry", "old", "", "r1"],
+    ]
+    layout = map_header(table[0], w)
+    entries = {"r1": Entry("r1", "triggered", fingerprint(["x"]), link="L")}
+    assert owners_of(table, layout, entries).row("r1") == 3
+    assert candidates(table, layout, w, entries)[0].row_number == 3
+    waiting = {"r1": Entry("r1", "waiting", fingerprint(["x"]))}
+    assert projected(table, layout, w, waiting).writes == []  # row 2 is not written
 
 
 def test_claim_writes_clear_old_results() -> None:
@@ -132,7 +155,7 @@ def test_claim_writes_clear_old_results() -> None:
         ["a", "retry", "L", "M", "r1"],
     ]
     layout = map_header(table[0], w)
-    [c] = find_candidates(table, layout, w, {"r1": Entry("r1", "error")})
+    [c] = candidates(table, layout, w, {"r1": Entry("r1", "error")})
     assert {(x.col, x.value) for x in claim_writes([c], layout, w)} == {
         (2, "sending"),
         (5, "r1"),
@@ -157,9 +180,9 @@ def test_a_claim_on_a_row_with_other_inputs_is_not_sent() -> None:
         ["q", "sending", "", "", "r1"],
     ]
     entries = {"r1": Entry("r1", "claimed", fingerprint(["a"]), checked=False)}
-    assert find_candidates(table, map_header(table[0], w), w, entries) == []
+    assert candidates(table, map_header(table[0], w), w, entries) == []
     checked = {"r1": Entry("r1", "claimed", fingerprint(["a"]))}  # seen on its row, then edited
-    [again] = find_candidates(table, map_header(table[0], w), w, checked)
+    [again] = candidates(table, map_header(table[0], w), w, checked)
     assert again.row_id == "r1" and again.inputs == ("q",)
 
 
@@ -168,7 +191,7 @@ def test_a_reused_row_with_new_inputs_is_new() -> None:
     w = watch()
     table = [["url", "Status", "Run link", "Message", "sheetsync id"], ["new", "", "L", "", "r1"]]
     entries = {"r1": Entry("r1", "triggered", fingerprint(["old"]), link="L")}
-    [c] = find_candidates(table, map_header(table[0], w), w, entries)
+    [c] = candidates(table, map_header(table[0], w), w, entries)
     assert c.row_id != "r1" and c.fresh
 
 
@@ -178,9 +201,9 @@ def test_clearing_the_status_of_an_unchanged_row_is_no_new_row() -> None:
     table = [["url", "Status", "Run link", "Message", "sheetsync id"], ["a", "", "L", "", "r1"]]
     entries = {"r1": Entry("r1", "triggered", fingerprint(["a"]), link="L")}
     layout = map_header(table[0], w)
-    assert find_candidates(table, layout, w, entries) == []
-    writes = project(table, layout, w, entries).writes
-    assert [(c.row, c.col, c.value) for c in writes] == [(2, 2, "triggered")]
+    assert candidates(table, layout, w, entries) == []
+    writes = projected(table, layout, w, entries).writes
+    assert [(c.row, c.col, c.value) for c in writes] == [(2, 2, "triggered"), (2, 5, "r1")]
 
 
 def test_added_columns_go_right_of_unheaded_data() -> None:
@@ -198,7 +221,7 @@ def test_a_row_whose_abandoned_claim_comes_back_is_new() -> None:
         ["a", "sending", "", "", "r1"],
     ]
     entries = {"r1": Entry("r1", "abandoned", fingerprint(["a"]))}
-    [c] = find_candidates(table, map_header(table[0], w), w, entries)
+    [c] = candidates(table, map_header(table[0], w), w, entries)
     assert c.fresh and c.row_id != "r1"
 
 

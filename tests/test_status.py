@@ -7,8 +7,6 @@ import json
 from click.testing import CliRunner
 
 from sheetsync.cli import main
-from sheetsync.overview import written_places
-from sheetsync.plan import CellWrite
 from sheetsync.testing import AUTOMATION, World
 
 HEADER = ["url", "product"]
@@ -112,18 +110,3 @@ def test_status_id_finds_a_row_however_rows_moved(world: World) -> None:
     row_id = world.row(2)["sheetsync id"]
     assert [inputs for _, inputs in rows_at(world, config, "--id", row_id)] == ["https://a | A"]
     assert rows_at(world, config, "--id", "nosuchid") == []
-
-
-def test_written_places_take_the_id_each_write_leaves_in_the_row() -> None:
-    """A write's own id cell wins over the row's (a claim undone, an id put back); rows
-    whose id the write clears, and the header, have no place."""
-    table = [["url", "sheetsync id"], ["a", "r1"], ["b", "r2"], ["c", ""]]
-    writes = [
-        CellWrite(1, 3, "Status"),
-        CellWrite(2, 3, "triggered"),
-        CellWrite(3, 2, ""),
-        CellWrite(3, 3, ""),
-        CellWrite(4, 3, "triggered"),
-        CellWrite(4, 2, "r9"),
-    ]
-    assert written_places(table, 1, writes) == {"r1": 2, "r9": 4}

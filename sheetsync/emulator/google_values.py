@@ -174,6 +174,8 @@ class Write:
     opts: Options
     echo: dict[str, Any] = field(default_factory=dict)
     """Extra keys of its answer (`dataFilter` for batchUpdateByDataFilter)."""
+    requested: Bounds | None = None
+    """The range asked for, when larger than the values: `updatedData` covers all of it."""
 
 
 Undo = list[tuple[Row, int, CellValue | None]]
@@ -210,8 +212,9 @@ def _update_response(book: Book, write: Write, undo: Undo | None = None) -> dict
             out[key] = number
     if n_cells:
         out["updatedCells"] = n_cells
-    if write.opts.include_values:
-        out["updatedData"] = read(written, "ROWS", write.opts.response_render)
+    if write.opts.include_values:  # the whole requested range, as Google documents
+        shown = write.requested or written
+        out["updatedData"] = read(shown, "ROWS", write.opts.response_render)
     out.update(write.echo)
     return out
 
@@ -239,7 +242,8 @@ def plan_update(book: Book, text: str, values: Any, opts: Options) -> Write:
         raise bad_request(
             f"Requested writing within range [{bounds.a1()}], but tried writing to {where}"
         )
-    return Write(sheet, bounds.row0, bounds.col0, cells, opts)
+    requested = None if single else bounds
+    return Write(sheet, bounds.row0, bounds.col0, cells, opts, requested=requested)
 
 
 def apply_update(book: Book, write: Write) -> dict[str, Any]:
@@ -289,7 +293,9 @@ def plan_batch_update_by_filter(book: Book, body: Any) -> list[Write]:
 
 
 def _with_echo(write: Write, echo: dict[str, Any]) -> Write:
-    return Write(write.sheet, write.row0, write.col0, write.cells, write.opts, echo)
+    return Write(
+        write.sheet, write.row0, write.col0, write.cells, write.opts, echo, write.requested
+    )
 
 
 def apply_batch(book: Book, writes: list[Write]) -> dict[str, Any]:

@@ -1,0 +1,119 @@
+"""Issue 10 point 5, the sheet's side: ids on the sheet that the journal does not know.
+
+The state file was deleted or replaced: one ERROR names it and the count, `waiting` rows
+are sent again (they never reached axiom), `sending` rows become `unknown` (recorded in
+the journal with a message), and every other row is left as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections import Counter
+
+import pytest
+
+from sheetsync import narrow
+from sheetsync.invariants import sent_urls
+from sheetsync.testing import World
+
+HEADER = ["url", "product", "Status", "Run link", "Message", "sheetsync id"]
+ERROR = "does not know"
+
+
+def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+
+
+def by_url(world: World) -> dict[str, dict[str, str]]:
+    values = world.values()
+    return {
+        row[0]: dict(zip(values[0], [*row, *[""] * len(values[0])], strict=False))
+        for row in values[1:]
+    }
+
+
+def test_rows_the_journal_does_not_know(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """A sheet handled under another state file: one ERROR, the waiting row goes, the
+    sending row turns unknown, the rest stays as it is; nothing is said or sent twice."""
+    world.sheet(
+        [
+            HEADER,
+            ["https://a", "A", "triggered", "https://run/a", "", "ra0000000001"],
+            ["https://b", "B", "waiting", "", "Rate limit (sheetsync retries)", "rb0000000002"],
+            ["https://c", "C", "sending", "", "", "rc0000000003"],
+            ["https://d", "D", "error", "", "Task not found", "rd0000000004"],
+            ["https://e", "E", "done by hand"],
+            ["https://f", "F"],
+        ]
+    )
+    world.config({"mode": "row"})
+    before = by_url(world)
+    caplog.set_level(logging.INFO)
+    world.once()
+    [error] = errors(caplog)
+    assert "4 rows" in error and ERROR in error
+    assert str(world.folder / "sheetsync.db") in error
+    after = by_url(world)
+    assert sent_urls(world.axiom) == Counter({"https://b": 1, "https://f": 1})
+    assert after["https://b"]["Status"] == "triggered"
+    assert after["https://b"]["sheetsync id"] == "rb0000000002"
+    assert after["https://c"]["Status"] == "unknown"
+    assert "run history" in after["https://c"]["Message"]
+    journal = world.runtime().journal
+    assert journal.entries("w0", world.clock.now)["rc0000000003"].state == "unknown"
+    for url in ("https://a", "https://d", "https://e"):
+        assert after[url] == before[url]
+    caplog.clear()
+    world.once()
+    world.once()
+    assert errors(caplog) == []
+    assert sent_urls(world.axiom) == Counter({"https://b": 1, "https://f": 1})
+    assert by_url(world) == by_url(world) and by_url(world)["https://c"]["Status"] == "unknown"
+
+
+def test_a_deleted_state_file_strands_no_waiting_row(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row waits on a refused key; the state file is deleted; the next start sends it."""
+    world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"]])
+    world.config({"mode": "row"})
+    world.axiom.script(["started", "invalid_key"])
+    world.once()
+    assert [r["Status"] for r in by_url(world).values()] == ["triggered", "waiting"]
+    world.close_runtime()
+    for path in world.folder.glob("sheetsync.db*"):
+        path.unlink()
+    caplog.set_level(logging.ERROR)
+    world.once()
+    assert len(errors(caplog)) == 1 and "2 rows" in errors(caplog)[0]
+    assert [r["Status"] for r in by_url(world).values()] == ["triggered", "triggered"]
+    assert sent_urls(world.axiom) == Counter({"https://a": 1, "https://b": 2})  # b: refused once
+    assert [t.outcome for t in world.axiom.triggers] == ["started", "invalid_key", "started"]
+
+
+def test_an_older_journal_on_a_big_tab_is_noticed_on_start(
+    world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big tab read narrowly: a backup of the journal from before the last rows were
+    handled is put back; the start notices it and the next (whole) read records them."""
+    monkeypatch.setattr(narrow, "NARROW_FROM_ROWS", 10)
+    world.sheet([HEADER, *[[f"https://r{i}", f"R{i}"] for i in range(20)]])
+    world.config({"mode": "batch", "max_rows_per_trigger": 100})
+    world.once()
+    world.once()  # the read plan is in the journal: the next first read is narrow
+    world.close_runtime()
+    shutil.copy(world.folder / "sheetsync.db", world.folder / "backup.db")
+    sid = world.spreadsheet_id
+    world.google.insert_rows(sid, "Queue", 22, values=[["https://late", "L"]])
+    world.axiom.script(["invalid_key"])
+    world.once()
+    assert by_url(world)["https://late"]["Status"] == "waiting"
+    world.close_runtime()
+    shutil.copy(world.folder / "backup.db", world.folder / "sheetsync.db")
+    caplog.set_level(logging.ERROR)
+    for _ in range(3):
+        world.once()
+    assert len(errors(caplog)) == 1 and "1 rows" in errors(caplog)[0]
+    assert by_url(world)["https://late"]["Status"] == "triggered"
+    assert sent_urls(world.axiom)["https://late"] == 2  # refused once, then sent once
