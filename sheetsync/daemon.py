@@ -14,9 +14,13 @@ loop, which does the work:
                       has gone without a sign of life for the stall limit (half of
                       WatchdogSec=); STATUS= when the summary changes
 
-One job per group of watches that share a spreadsheet and a schedule (they share their
-requests, see `engine.group_watches`). A watch never runs two cycles at once, not even
-across a reload: a cycle that finds one of its watches busy is skipped.
+Cycles are dealt out per Google identity by its rota (`sheetsync.rota`): one APScheduler
+interval job per identity ticks once a read slot (60 / reads a minute) and starts the
+group of watches (those sharing a spreadsheet and a schedule, see `engine.group_watches`)
+that has been due the longest, as a one-off job. Schedules that ask more reads than an
+identity's budget are logged once, at WARNING, with the intervals that follow
+(`sheetsync.budget`). A watch never runs two cycles at once, not even across a reload: a
+cycle that finds one of its watches busy is skipped and its turn comes again.
 """
 
 from __future__ import annotations
@@ -33,17 +37,18 @@ from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from sheetsync import sheet
+from sheetsync.budget import Budget
 from sheetsync.config import Config, Watch, load_config
-from sheetsync.engine import group_watches
 from sheetsync.errors import SheetsyncError
 from sheetsync.journal import Journal
 from sheetsync.logs import journal_prefix
 from sheetsync.notify import Heartbeat, Notifier, StatusLine, stall_limit
+from sheetsync.rota import Rota
 from sheetsync.runtime import Runtime, open_runtime
+from sheetsync.schedules import Team, group_key, teams
 from sheetsync.signals import SignalFlags
 
 log = logging.getLogger("sheetsync.daemon")
@@ -55,6 +60,9 @@ STOP_GRACE_SECONDS = 30.0
 (they stay claimed), well inside the unit's TimeoutStopSec=90s."""
 MAX_WORKERS = 8
 """Cycles (groups of watches) that may run at once."""
+SLOTS = "slots"
+"""The executor of the identities' slot jobs: they never wait, so they never queue behind
+cycles (a slot job still queued at its next tick would be skipped with a warning)."""
 
 
 def longest_call(config: Config) -> float:
@@ -62,10 +70,6 @@ def longest_call(config: Config) -> float:
     google = sheet.DEFAULT_CONNECT_TIMEOUT + config.google.timeout_seconds
     axiom = config.axiom.connect_timeout_seconds + config.axiom.read_timeout_seconds
     return max(google, axiom)
-
-
-def _key(watches: Sequence[Watch]) -> str:
-    return "+".join(w.name for w in watches)
 
 
 class Daemon:
@@ -84,7 +88,10 @@ class Daemon:
         # shared by the main loop and the job threads
         self._stopping = False
         self._busy: set[str] = set()
+        self._dealt = 0  # cycles started by the slot jobs and not finished yet
         self._busy_lock = threading.Lock()
+        self._budgets: set[str] = set()  # budget lines already logged
+        self.teams: list[Team] = []
         self._local = threading.local()
         # the main loop's own
         self._last_ping = float("-inf")
@@ -95,12 +102,15 @@ class Daemon:
         self.journal: Journal = self.runtime.journal
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(max_workers=MAX_WORKERS)},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=MAX_WORKERS),
+                SLOTS: ThreadPoolExecutor(max_workers=2),
+            },
             # misfire_grace_time=None: a late run still runs (the default 1 s skips it).
-            # max_instances=2: a run due while the previous one still works enters,
-            # finds its watches busy and returns quietly; with 1, APScheduler would log a
-            # warning at every skipped run of a long cycle.
-            job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None},
+            # max_instances=3: a slot job late behind a busy interpreter overlaps the next
+            # one harmlessly (the rota allows one start per slot) instead of being skipped
+            # with a warning at every tick.
+            job_defaults={"coalesce": True, "max_instances": 3, "misfire_grace_time": None},
         )
 
     # -- signs of life -------------------------------------------------------------
@@ -145,36 +155,71 @@ class Daemon:
 
     # -- jobs ----------------------------------------------------------------------
     def schedule(self, runtime: Runtime) -> None:
-        """(Re)create one job per group of watches; every group's first cycle runs at once."""
+        """(Re)build each identity's rota and its slot job; every group's first cycle comes
+        at once (one per slot)."""
         self.scheduler.remove_all_jobs()
         now = datetime.now(UTC)
-        for group in group_watches(runtime.config.watches):
-            first = group[0]  # a group shares one schedule
-            trigger: CronTrigger | IntervalTrigger
-            if first.cron:
-                trigger = CronTrigger.from_crontab(first.cron, timezone=UTC)
-            else:
-                trigger = IntervalTrigger(seconds=first.interval, timezone=UTC)
+        self.teams = teams(runtime.config.watches, runtime.sheets, now)
+        for team in self.teams:
+            self._announce_budget(team.budget())
+            rota = team.rota(now)
             self.scheduler.add_job(
-                self.run_cycle,
-                trigger,
-                args=(runtime, tuple(group)),
-                id=_key(group),
-                name=f"watch {', '.join(w.name for w in group)}",
+                self._slot,
+                IntervalTrigger(seconds=team.spacing, timezone=UTC),
+                args=(runtime, team, rota),
+                id=f"slots {team.identity.name}",
+                name=f"read slots of {team.identity.label}",
+                executor=SLOTS,
                 next_run_time=now,
             )
 
-    def run_cycle(self, runtime: Runtime, watches: Sequence[Watch]) -> bool:
+    def _announce_budget(self, budget: Budget) -> None:
+        """A WARNING when the schedules need more reads than the budget (once per text)."""
+        text = budget.describe()
+        if budget.over and text not in self._budgets:
+            self._budgets.add(text)
+            log.warning("%s", text)
+
+    def _slot(self, runtime: Runtime, team: Team, rota: Rota) -> None:
+        """One read slot of an identity: start the group due longest, if any (never waits)."""
+        with self._busy_lock:
+            if self._stopping:
+                return
+            free = MAX_WORKERS - self._dealt
+            key = rota.take(datetime.now(UTC), free)
+            if key is None:
+                return
+            self._dealt += 1
+        self.scheduler.add_job(
+            self._dealt_cycle,
+            args=(runtime, team.groups[key], rota),
+            name=f"watch {key}",
+            misfire_grace_time=None,
+        )
+
+    def _dealt_cycle(self, runtime: Runtime, watches: Sequence[Watch], rota: Rota) -> None:
+        try:
+            self.run_cycle(runtime, watches, rota)
+        finally:
+            with self._busy_lock:
+                self._dealt -= 1
+
+    def run_cycle(
+        self, runtime: Runtime, watches: Sequence[Watch], rota: Rota | None = None
+    ) -> bool:
         """One cycle of a group of watches; False when skipped (stopping, or a watch busy)."""
         names = {w.name for w in watches}
+        key = group_key(watches)
         with self._busy_lock:
             if self._stopping or names & self._busy:
-                log.debug("cycle of %s skipped: stopping or still busy", _key(watches))
+                log.debug("cycle of %s skipped: stopping or still busy", key)
+                if rota is not None:
+                    rota.release(key)
                 return False
             self._busy |= names
-        key = _key(watches)
         self._local.job = key
         self.heartbeat.cycle_started(key, time.monotonic())
+        started = datetime.now(UTC)
         try:
             for report in runtime.cycle_group(watches):
                 self.status.record_cycle(
@@ -187,6 +232,9 @@ class Daemon:
         finally:
             self.heartbeat.cycle_finished(key, time.monotonic())
             self._local.job = None
+            reads = runtime.sheets.take_reads(watches[0].spreadsheet_id)
+            if rota is not None:
+                rota.finished(key, started, reads=reads)
             self._done(names)
         return True
 

@@ -1,7 +1,7 @@
 """Builds the adapters a config asks for and runs cycles of every watch.
 
-Shared by `once`, `run` and `demo`: one Google identity, one axiom client (and so one
-pace per key), one journal, one engine.
+Shared by `once`, `run` and `demo`: the Google identities behind one sheet port, one
+axiom client (and so one pace per key), one journal, one engine.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
 from sheetsync.engine import Engine, group_watches
+from sheetsync.identities import Identity, SheetRouter
 from sheetsync.journal import Journal
 from sheetsync.pacing import fingerprint, limiter_for
 from sheetsync.report import CycleReport
@@ -29,7 +30,7 @@ class Runtime:
 
     config: Config
     journal: Journal
-    sheets: GoogleSheets
+    sheets: SheetRouter
     axiom: AxiomClient
     engine: Engine
 
@@ -61,14 +62,12 @@ def build_clients(
     *,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
-) -> tuple[GoogleSheets, AxiomClient]:
+) -> tuple[SheetRouter, AxiomClient]:
     """The Google and axiom adapters for a config (raises ConfigError for bad credentials).
 
     `sleep` and `monotonic` go together: a fake sleep must advance the fake clock.
     """
-    sheets = GoogleSheets(
-        config.google, config.service_account_path, config.source, sleep=sleep, clock=monotonic
-    )
+    sheets = build_router(config, sleep=sleep, monotonic=monotonic)
     assert config.axiom_key is not None, "load_config(secrets=True) resolves the key"
     key = config.axiom_key.reveal()
     settings = config.axiom
@@ -85,6 +84,20 @@ def build_clients(
         sleep=sleep,
     )
     return sheets, axiom
+
+
+def build_router(
+    config: Config,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> SheetRouter:
+    """The config's Google identities behind one sheet port."""
+    google = GoogleSheets(
+        config.google, config.service_account_path, config.source, sleep=sleep, clock=monotonic
+    )
+    identity = Identity("default", google, config.google.reads_per_minute)
+    return SheetRouter([identity], {})
 
 
 def open_runtime(
