@@ -33,6 +33,8 @@ class Budget:
     """Reads a minute the identity may spend."""
     what: str = "read"
     """What a period means in the text: `read` (poll) or `fully read` (the Drive safety net)."""
+    limit: str = "reads_per_minute"
+    """Where `available` comes from, for the text."""
 
     @property
     def needed(self) -> float:
@@ -67,7 +69,7 @@ class Budget:
             for p in sorted(Counter(self.periods))
         )
         return (
-            f"{head}, but it may spend {_rate(self.available)} (reads_per_minute); each "
+            f"{head}, but it may spend {_rate(self.available)} ({self.limit}); each "
             f"spreadsheet is {self.what} {shown} instead (due longest first, spread evenly; "
             f"{WORK_NOTE}); add an identity, lengthen the intervals or use "
             f'change_detection = "drive"'

@@ -26,6 +26,8 @@ class Identity:
     sheets: GoogleSheets
     reads_per_minute: float
     """The reads a minute its rota may spend."""
+    limit: str = "reads_per_minute"
+    """Where that figure comes from (its own budget, or its share of its project's)."""
 
     @property
     def label(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sheetsync.axiom import AxiomClient
@@ -19,6 +19,7 @@ from sheetsync.identities import Identity, SheetRouter
 from sheetsync.journal import Journal
 from sheetsync.pacing import fingerprint, limiter_for
 from sheetsync.report import CycleReport
+from sheetsync.schedules import assign
 from sheetsync.sheet import GoogleSheets
 
 log = logging.getLogger("sheetsync")
@@ -92,12 +93,42 @@ def build_router(
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> SheetRouter:
-    """The config's Google identities behind one sheet port."""
-    google = GoogleSheets(
-        config.google, config.service_account_path, config.source, sleep=sleep, clock=monotonic
-    )
-    identity = Identity("default", google, config.google.reads_per_minute)
-    return SheetRouter([identity], {})
+    """The config's Google identities behind one sheet port, each spreadsheet routed to one.
+
+    Identities of one Cloud project (their key files' `project_id`) share its per-project
+    budget: when their own budgets add up to more, each rota gets its share of it.
+    """
+    google = config.google
+    built = []
+    for settings in google.identities:
+        budget = replace(
+            google,
+            reads_per_minute=settings.reads_per_minute or google.reads_per_minute,
+            writes_per_minute=settings.writes_per_minute or google.writes_per_minute,
+        )
+        sheets = GoogleSheets(
+            budget,
+            config.key_path(settings),
+            config.source,
+            key_label=google.key_label(settings),
+            sleep=sleep,
+            clock=monotonic,
+        )
+        built.append((settings.name, sheets, float(budget.reads_per_minute)))
+    asked: dict[str, float] = {}
+    for _, sheets, reads in built:
+        asked[sheets.project_id] = asked.get(sheets.project_id, 0.0) + reads
+    project = google.project_reads_per_minute
+    identities = []
+    for name, sheets, reads in built:
+        share = min(1.0, project / asked[sheets.project_id])
+        limit = "reads_per_minute"
+        if share < 1:
+            limit = (
+                f"its share of project {sheets.project_id}'s project_reads_per_minute = {project}"
+            )
+        identities.append(Identity(name, sheets, reads * share, limit))
+    return SheetRouter(identities, assign(config.watches, identities, datetime.now(UTC)))
 
 
 def open_runtime(

@@ -72,10 +72,11 @@ class Team:
 
     def budget(self, max_idle: float | None = None) -> Budget:
         """The arithmetic of this team's schedules (Drive: of its safety-net reads)."""
+        label, limit = self.identity.label, self.identity.limit
         if max_idle is None:
-            return Budget(self.identity.label, tuple(self.periods.values()), self.available)
+            return Budget(label, tuple(self.periods.values()), self.available, limit=limit)
         periods = tuple(max(p, max_idle) for p in self.periods.values())
-        return Budget(self.identity.label, periods, self.available, "fully read")
+        return Budget(label, periods, self.available, "fully read", limit)
 
     @property
     def available(self) -> float:
@@ -87,6 +88,31 @@ class Team:
         spacing = self.spacing
         schedules = {key: schedule_of(group[0], spacing) for key, group in self.groups.items()}
         return Rota(schedules, self.spacing, now, max_idle=max_idle)
+
+
+def assign(
+    watches: Sequence[Watch], identities: Sequence[Identity], now: datetime
+) -> dict[str, str]:
+    """Each spreadsheet's identity: the one its watches name, else the least loaded one.
+
+    Load is the reads a minute the schedules ask, relative to each identity's budget;
+    the busiest spreadsheets are placed first, ties broken by name, so the same config
+    always gives the same answer.
+    """
+    demand: dict[str, float] = {}
+    for group in group_watches(watches):
+        sid = group[0].spreadsheet_id
+        demand[sid] = demand.get(sid, 0.0) + 60.0 / period_of(group[0], now)
+    routes = {w.spreadsheet_id: w.identity for w in watches if w.identity is not None}
+    budget = {i.name: i.reads_per_minute for i in identities}
+    load = dict.fromkeys(budget, 0.0)
+    for sid, name in routes.items():
+        load[name] += demand.get(sid, 0.0)
+    for sid in sorted(set(demand) - set(routes), key=lambda s: (-demand[s], s)):
+        name = min(load, key=lambda n: ((load[n] + demand[sid]) / budget[n], n))
+        routes[sid] = name
+        load[name] += demand[sid]
+    return routes
 
 
 def teams(watches: Sequence[Watch], router: SheetRouter, now: datetime) -> list[Team]:

@@ -4,8 +4,9 @@ A section of the config is a frozen dataclass. Each field's annotation says what
 takes: `str`, `int`, `float`, `bool`, a `Literal`, `tuple[str, ...]`, `X | None`, another
 section, or a tuple of sections (an array of tables). `limits(...)` in a field's metadata
 bounds a number or a string's length; a `check()` method sees the whole section once its
-keys are valid. Fields marked `INTERNAL` are not keys: the code fills them in. A section
-with an internal `given` field learns which of its keys the file set.
+keys are valid (raising `Invalid` with a key's path names that key). Fields marked
+`INTERNAL` are not keys: the code fills them in. A section with an internal `given`
+field learns which of its keys the file set.
 
 Every problem is one `Invalid`, whose path names the key as a user reads it, e.g.
 `watch[0] (scrape).columns.status`. Numbers and booleans are read leniently, as TOML
@@ -93,6 +94,8 @@ def build(section: type[T], raw: object, path: tuple[str, ...] = ()) -> T:
     if check is not None:
         try:
             check()
+        except Invalid as exc:  # a check that names one of the section's keys
+            raise Invalid((*path, *exc.path), exc.message) from None
         except ValueError as exc:
             raise Invalid(path, str(exc)) from None
     return instance

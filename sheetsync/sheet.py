@@ -93,6 +93,8 @@ class PacedHTTPClient(gspread.HTTPClient):
     base_url = "https://sheets.googleapis.com"
     read_limiter: RollingLimiter | None = None
     write_limiter: RollingLimiter | None = None
+    project_limiters: dict[str, RollingLimiter] = {}  # noqa: RUF012 (set per bound class)
+    """The Cloud project's budgets ("read", "write"), shared by its identities."""
     retries = 5
     sleep: Callable[[float], None] = staticmethod(time.sleep)
     rand: Callable[[], float] = staticmethod(random.random)
@@ -143,6 +145,9 @@ class PacedHTTPClient(gspread.HTTPClient):
         limiter = self._limiter(method, url)
         if limiter is not None:
             limiter.acquire()
+            shared = self.project_limiters.get("read" if limiter is self.read_limiter else "write")
+            if shared is not None:
+                shared.acquire()
 
 
 def _is_value_write(url: str) -> bool:
@@ -181,22 +186,27 @@ class GoogleSheets:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        key_label: str = "google.service_account_file",
+        scopes: Sequence[str] = SCOPES,
     ) -> None:
-        info = _load_key(key_path, source)
+        info = _load_key(key_path, source, key_label)
         self.client_email = str(info.get("client_email", "the service account"))
+        self.project_id = str(info.get("project_id", "")) or self.client_email
+        """The Cloud project whose per-project budget this identity shares."""
         from sheetsync.redact import register_secret
 
         register_secret(str(info.get("private_key", "")))
         try:
             credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                info, scopes=SCOPES
+                info, scopes=list(scopes)
             )
         except (ValueError, KeyError) as exc:
             raise ConfigError(
-                f"{source}: google.service_account_file: {key_path} is not a service-account key "
+                f"{source}: {key_label}: {key_path} is not a service-account key "
                 f"({type(exc).__name__})"
             ) from None
         identity = fingerprint(self.client_email)
+        project = fingerprint(self.project_id)
         client_class = type(
             "BoundPacedHTTPClient",
             (PacedHTTPClient,),
@@ -208,6 +218,15 @@ class GoogleSheets:
                 "write_limiter": limiter_for(
                     f"google-write-{identity}", settings.writes_per_minute, clock=clock, sleep=sleep
                 ),
+                "project_limiters": {
+                    kind: limiter_for(
+                        f"google-project-{kind}-{project}", limit, clock=clock, sleep=sleep
+                    )
+                    for kind, limit in (
+                        ("read", settings.project_reads_per_minute),
+                        ("write", settings.project_writes_per_minute),
+                    )
+                },
                 "retries": settings.max_retries,
                 "sleep": staticmethod(sleep),
             },
@@ -281,8 +300,8 @@ class GoogleSheets:
         data = [r for title, tab_cells in cells.items() for r in row_ranges(title, tab_cells)]
         if not data:
             return
-        limiter = self.http.write_limiter
-        delay = limiter.delay() if limiter is not None else 0.0
+        limiters = [self.http.write_limiter, self.http.project_limiters.get("write")]
+        delay = max((limiter.delay() for limiter in limiters if limiter is not None), default=0.0)
         if delay > MAX_WRITE_WAIT_SECONDS:
             raise SheetError(
                 f"spreadsheet {spreadsheet_id}: the Google write budget is used up for "
@@ -370,16 +389,12 @@ def _translate(
     return SheetError(f"{where}: Google answered {status}: {message}")
 
 
-def _load_key(key_path: Path, source: Path) -> dict[str, Any]:
-    text = read_secret_file(key_path, "google.service_account_file", source)
+def _load_key(key_path: Path, source: Path, label: str) -> dict[str, Any]:
+    text = read_secret_file(key_path, label, source)
     try:
         info = json.loads(text)
     except ValueError:
-        raise ConfigError(
-            f"{source}: google.service_account_file: {key_path} is not JSON"
-        ) from None
+        raise ConfigError(f"{source}: {label}: {key_path} is not JSON") from None
     if not isinstance(info, dict) or info.get("type") != "service_account":
-        raise ConfigError(
-            f"{source}: google.service_account_file: {key_path} is not a service-account key"
-        )
+        raise ConfigError(f"{source}: {label}: {key_path} is not a service-account key")
     return info

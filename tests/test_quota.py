@@ -9,20 +9,15 @@ on the same fake clock.
 
 from __future__ import annotations
 
-import bisect
 import itertools
-import math
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
-from sheetsync.runtime import Runtime
-from sheetsync.schedules import Team, teams
+from sheetsync.simulation import simulate
 from sheetsync.testing import AUTOMATION, KEY_ENV, TEST_KEY, Clock, World
 
 HEADER = ["url", "product"]
@@ -100,62 +95,6 @@ INTERVAL = 10.0
 DURATION = 600.0
 SPREADSHEETS = 5
 TABS = 20
-
-
-@dataclass
-class Simulation:
-    """What a simulated run of the daemon's rota saw, in simulated seconds."""
-
-    team: Team
-    starts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    """group key -> when each of its cycles started."""
-    reads: list[tuple[float, int]] = field(default_factory=list)
-    """(when a cycle started, the Sheets reads it took)."""
-    cycles: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-
-    def intervals(self, key: str) -> list[float]:
-        """Seconds between a group's consecutive cycles."""
-        return [b - a for a, b in itertools.pairwise(self.starts[key])]
-
-    def most_reads(self, window: float) -> int:
-        """The most Sheets reads that started within any `window` seconds."""
-        times = sorted(t for t, n in self.reads for _ in range(n))
-        return max(bisect.bisect_right(times, t + window - 1e-9) - i for i, t in enumerate(times))
-
-
-def simulate(
-    clock: Clock,
-    runtime: Runtime,
-    *,
-    duration: float = DURATION,
-    before: Callable[[float], None] = lambda _now: None,
-) -> Simulation:
-    """The daemon's slot job on the fake clock: one `take()` per slot of the identity.
-
-    Cycles run one at a time; pacing waits (axiom's pace on the opening backlog) advance
-    the same clock, and the slots they cover are coalesced into one, as APScheduler does.
-    """
-    [team] = teams(runtime.config.watches, runtime.sheets, clock.now)
-    rota = team.rota(clock.now)
-    sim = Simulation(team)
-    tick = 0
-    while (at := tick * team.spacing) < duration:
-        clock.advance(max(0.0, at - clock.elapsed))
-        before(clock.elapsed)
-        key = rota.take(clock.now)
-        if key is not None:
-            watches, started, began = team.groups[key], clock.now, clock.elapsed
-            for report in runtime.cycle_group(watches):
-                sim.cycles[report.watch] += 1
-                if report.error:
-                    sim.errors.append(f"{report.watch}: {report.error}")
-            reads = runtime.sheets.take_reads(watches[0].spreadsheet_id)
-            rota.finished(key, started, reads=reads)
-            sim.starts[key].append(began)
-            sim.reads.append((began, reads))
-        tick = max(tick + 1, math.ceil(clock.elapsed / team.spacing - 1e-9))
-    return sim
 
 
 @pytest.fixture
@@ -242,7 +181,7 @@ def test_watches_grouped_by_spreadsheet_keep_their_interval(paced_world: World) 
     world = paced_world
     tabs = hundred_watches(world)
     hook, _ = people_add_rows(world, tabs)
-    sim = simulate(world.clock, world.runtime(), before=hook)
+    sim = simulate(world.clock, world.runtime(), duration=DURATION, before=hook)
     assert world.google.quota_rejections == 0
     assert sim.errors == []
     assert len(sim.cycles) == 100
@@ -264,7 +203,7 @@ def test_100_spreadsheets_every_10s_share_the_budget_fairly(paced_world: World) 
     world = paced_world
     tabs = hundred_spreadsheets(world)
     hook, added = people_add_rows(world, tabs, until=360.0)
-    sim = simulate(world.clock, world.runtime(), before=hook)
+    sim = simulate(world.clock, world.runtime(), duration=DURATION, before=hook)
 
     assert world.google.quota_rejections == 0
     assert sim.errors == []
