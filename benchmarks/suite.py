@@ -8,6 +8,8 @@ loop run as child processes, so their time, CPU and memory are their own.
     naive200   200 new rows: sheetsync's requests versus the naive loop's
     backlog    rows triggered per second, at a high axiom limit and at the default 90/min
     idle       `sheetsync run` and the naive loop polling every 5 s: RSS, CPU per hour
+    drive      500 spreadsheets on one identity, Drive change detection against polling
+               (emulated on a fake clock)
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmarks import backlog, cycles, idle, naive_compare
+from benchmarks import backlog, cycles, drive, idle, naive_compare
 from benchmarks.harness import Bench, machine, median
 from benchmarks.report import Section, markdown, print_rich
 
-SECTIONS = ("requests", "sizes", "naive200", "backlog", "idle")
+SECTIONS = ("requests", "sizes", "naive200", "backlog", "idle", "drive")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +96,10 @@ def measure(bench: Bench, chosen: set[str], quick: bool, repeats: int | None) ->
         rows = 100 if quick else backlog.BACKLOG
         results.sections.append(backlog.backlog(bench, latency_rows=rows))
         results.sections.append(paced_section)
+    if "drive" in chosen:
+        progress.log("500 spreadsheets, Drive change detection and polling (simulated) ...")
+        section, results.drive = drive.drive_section(quick)
+        results.sections.append(section)
     return results
 
 
@@ -105,6 +111,7 @@ class Results:
         self.sizes: list[cycles.SizeFigures] = []
         self.naive200: naive_compare.Comparison | None = None
         self.idle: list[idle.IdleFigures] = []
+        self.drive: list[drive.DriveFigures] = []
 
     def targets(self) -> Section:
         """The issue's targets beside the measured figures."""

@@ -68,11 +68,15 @@ class Budget:
             f"every {_seconds(p)} -> about every {_seconds(self.effective(p))}"
             for p in sorted(Counter(self.periods))
         )
+        remedy = (
+            "add an identity or raise max_idle_seconds"
+            if self.what != "read"
+            else 'add an identity, lengthen the intervals or use change_detection = "drive"'
+        )
         return (
             f"{head}, but it may spend {_rate(self.available)} ({self.limit}); each "
             f"spreadsheet is {self.what} {shown} instead (due longest first, spread evenly; "
-            f"{WORK_NOTE}); add an identity, lengthen the intervals or use "
-            f'change_detection = "drive"'
+            f"{WORK_NOTE}); {remedy}"
         )
 
 

@@ -76,8 +76,9 @@ def run_checks(config: Config, echo: Echo) -> int:
 
 def _budgets(config: Config, router: SheetRouter, echo: Echo) -> None:
     """The read arithmetic the daemon logs: what the schedules need of each identity."""
+    max_idle = config.google.max_idle_seconds if config.google.drive else None
     for team in teams(config.watches, router, datetime.now(UTC)):
-        budget = team.budget()
+        budget = team.budget(max_idle)
         echo(f"{'!' if budget.over else '✓'} {budget.describe()}")
 
 

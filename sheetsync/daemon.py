@@ -17,7 +17,9 @@ loop, which does the work:
 Cycles are dealt out per Google identity by its rota (`sheetsync.rota`): one APScheduler
 interval job per identity ticks once a read slot (60 / reads a minute) and starts the
 group of watches (those sharing a spreadsheet and a schedule, see `engine.group_watches`)
-that has been due the longest, as a one-off job. Schedules that ask more reads than an
+that has been due the longest, as a one-off job. With Drive change detection a second
+interval job per identity looks at Drive's changes once a tick and tells the rota which
+spreadsheets changed (`sheetsync.drive`). Schedules that ask more reads than an
 identity's budget are logged once, at WARNING, with the intervals that follow
 (`sheetsync.budget`). A watch never runs two cycles at once, not even across a reload: a
 cycle that finds one of its watches busy is skipped and its turn comes again.
@@ -42,6 +44,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sheetsync import sheet
 from sheetsync.budget import Budget
 from sheetsync.config import Config, Watch, load_config
+from sheetsync.drive import ChangeFeed, Lookout, end_turn
 from sheetsync.errors import SheetsyncError
 from sheetsync.journal import Journal
 from sheetsync.logs import journal_prefix
@@ -63,6 +66,10 @@ MAX_WORKERS = 8
 SLOTS = "slots"
 """The executor of the identities' slot jobs: they never wait, so they never queue behind
 cycles (a slot job still queued at its next tick would be skipped with a warning)."""
+LOOKS = "looks"
+"""The executor of the Drive looks: a look waits for Drive (up to its timeouts) without
+holding up a slot; threads start only as needed."""
+MAX_LOOKS = 16
 
 
 def longest_call(config: Config) -> float:
@@ -105,6 +112,7 @@ class Daemon:
             executors={
                 "default": ThreadPoolExecutor(max_workers=MAX_WORKERS),
                 SLOTS: ThreadPoolExecutor(max_workers=2),
+                LOOKS: ThreadPoolExecutor(max_workers=MAX_LOOKS),
             },
             # misfire_grace_time=None: a late run still runs (the default 1 s skips it).
             # max_instances=3: a slot job late behind a busy interpreter overlaps the next
@@ -160,9 +168,11 @@ class Daemon:
         self.scheduler.remove_all_jobs()
         now = datetime.now(UTC)
         self.teams = teams(runtime.config.watches, runtime.sheets, now)
+        google = runtime.config.google
+        max_idle = google.max_idle_seconds if google.drive else None
         for team in self.teams:
-            self._announce_budget(team.budget())
-            rota = team.rota(now)
+            self._announce_budget(team.budget(max_idle))
+            rota = team.rota(now, max_idle)
             self.scheduler.add_job(
                 self._slot,
                 IntervalTrigger(seconds=team.spacing, timezone=UTC),
@@ -172,6 +182,16 @@ class Daemon:
                 executor=SLOTS,
                 next_run_time=now,
             )
+            if max_idle is not None:
+                lookout = Lookout(team, rota, ChangeFeed(team.identity.sheets))
+                self.scheduler.add_job(
+                    lambda lookout=lookout: lookout.look(datetime.now(UTC)),
+                    IntervalTrigger(seconds=team.tick, timezone=UTC),
+                    id=f"drive {team.identity.name}",
+                    name=f"Drive changes of {team.identity.label}",
+                    executor=LOOKS,
+                    next_run_time=now,
+                )
 
     def _announce_budget(self, budget: Budget) -> None:
         """A WARNING when the schedules need more reads than the budget (once per text)."""
@@ -220,8 +240,10 @@ class Daemon:
         self._local.job = key
         self.heartbeat.cycle_started(key, time.monotonic())
         started = datetime.now(UTC)
+        reports = None
         try:
-            for report in runtime.cycle_group(watches):
+            reports = runtime.cycle_group(watches)
+            for report in reports:
                 self.status.record_cycle(
                     report.watch, datetime.now(UTC), triggered=report.triggered, error=report.error
                 )
@@ -232,9 +254,10 @@ class Daemon:
         finally:
             self.heartbeat.cycle_finished(key, time.monotonic())
             self._local.job = None
-            reads = runtime.sheets.take_reads(watches[0].spreadsheet_id)
             if rota is not None:
-                rota.finished(key, started, reads=reads)
+                end_turn(rota, runtime.sheets, runtime.journal, watches, reports, started)
+            else:
+                runtime.sheets.take_reads(watches[0].spreadsheet_id)
             self._done(names)
         return True
 

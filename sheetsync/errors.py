@@ -4,7 +4,8 @@
     ├── ConfigError          the config file, a key file or a credential is wrong (exit 2)
     ├── SheetError           a worksheet cannot be read/written, or its header is wrong
     │   ├── QuotaError       Google answered 429 after our bounded retries
-    │   └── RangeError       a range reaches past the tab's grid (rows were deleted)
+    │   ├── RangeError       a range reaches past the tab's grid (rows were deleted)
+    │   └── DriveError       Drive's changes feed could not be read (`status`: HTTP, 0 none)
     ├── AxiomError           an axiom call other than /trigger failed (trigger outcomes are values)
     └── JournalError         the local state file is unusable or locked by another process
 
@@ -33,6 +34,14 @@ class QuotaError(SheetError):
 
 class RangeError(SheetError):
     """A read or write range reaches past the tab's grid (400 `exceeds grid limits`)."""
+
+
+class DriveError(SheetError):
+    """Drive's changes feed could not be read; `status` is Google's HTTP status (0: none)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AxiomError(SheetsyncError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from sheetsync.schema import Invalid, limits
 
@@ -21,6 +21,9 @@ DEFAULT_GOOGLE_PER_MINUTE = 55
 """Google allows 60 reads and 60 writes per minute per user; keep headroom for humans' tools."""
 DEFAULT_PROJECT_PER_MINUTE = 275
 """Google allows 300 reads and 300 writes per minute per Cloud project, shared by its users."""
+DEFAULT_MAX_IDLE_SECONDS = 300.0
+"""With Drive change detection, every spreadsheet is still read whole this often (a safety
+net: Drive may report a change late)."""
 DEFAULT_IDENTITY = "default"
 """The name of the identity `[google] service_account_file` defines."""
 
@@ -53,6 +56,8 @@ class GoogleSettings:
     project_writes_per_minute: int = field(default=DEFAULT_PROJECT_PER_MINUTE, metadata=_PER_MINUTE)
     timeout_seconds: float = field(default=30.0, metadata=_POSITIVE)
     max_retries: int = field(default=5, metadata=_RETRIES)
+    change_detection: Literal["poll", "drive"] = "poll"
+    max_idle_seconds: float = field(default=DEFAULT_MAX_IDLE_SECONDS, metadata=_POSITIVE)
 
     def check(self) -> None:
         """One way to name the service accounts; identity names tell them apart."""
@@ -69,6 +74,11 @@ class GoogleSettings:
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"identity names must be unique, repeated: {', '.join(dupes)}")
+
+    @property
+    def drive(self) -> bool:
+        """Whether Drive tells which spreadsheets changed (`change_detection = "drive"`)."""
+        return self.change_detection == "drive"
 
     @property
     def identities(self) -> tuple[IdentitySettings, ...]:

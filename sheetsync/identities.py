@@ -57,6 +57,11 @@ class SheetRouter:
         with self._lock:
             return self._reads.pop(spreadsheet_id, 0)
 
+    def reads_pending(self, spreadsheet_id: str) -> int:
+        """The reads `take_reads` would return now (without resetting them)."""
+        with self._lock:
+            return self._reads[spreadsheet_id]
+
     def _count(self, spreadsheet_id: str, reads: int = 1) -> None:
         with self._lock:
             self._reads[spreadsheet_id] += reads

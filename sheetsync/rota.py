@@ -10,10 +10,11 @@ same lag late (`sheetsync.budget` computes it). A cycle that took more than one 
 (one with work, a flush, a metadata read) pays the rest with the next slots.
 
 With Drive change detection (`max_idle` set) a due spreadsheet is read only when it has
-to be: its first cycle, a cycle that left work behind (`pending`), a change someone else
-made (`changed()`), or the safety net, `max_idle` seconds after its last read. Those
-with a reason are served before the safety net; a safety-net turn late by more than
-`max_idle` more counts as one with a reason, so it cannot starve either.
+to be: a change someone else made (`changed()`), a cycle that left work behind
+(`pending`), its first cycle, or the safety net, `max_idle` seconds after its last read,
+in that order (a change waits for no first read of the others). A safety-net turn late
+by more than `max_idle` more goes with the first reads (by due time, so after them), so
+it cannot starve either.
 
 Thread-safe; time is always passed in.
 """
@@ -159,11 +160,14 @@ class Rota:
         return last + timedelta(seconds=self.max_idle)
 
     def _rank(self, turn: _Turn, now: datetime) -> tuple[int, datetime]:
-        """Lower goes first: (0: has a reason, 1: safety net only), then due longest."""
-        if self.max_idle is None or turn.pending:
+        """Lower goes first, then due longest. Without Drive all are equal; with it a change
+        or work left goes first (0), then first reads (1), then the safety net (2)."""
+        if self.max_idle is None:
             return 0, turn.due
         if turn.changed is not None:
             return 0, max(turn.due, turn.changed)
+        if turn.pending:
+            return (0 if turn.last is not None else 1), turn.due
         since = max(turn.due, self._safety_at(turn))
         late = (now - since).total_seconds() > self.max_idle
-        return (0 if late else 1), since
+        return (1 if late else 2), since

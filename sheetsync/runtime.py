@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 
 from sheetsync.axiom import AxiomClient
 from sheetsync.config import Config, Watch
+from sheetsync.drive import SCOPE as DRIVE_SCOPE
 from sheetsync.engine import Engine, group_watches
 from sheetsync.identities import Identity, SheetRouter
 from sheetsync.journal import Journal
 from sheetsync.pacing import fingerprint, limiter_for
 from sheetsync.report import CycleReport
 from sheetsync.schedules import assign
-from sheetsync.sheet import GoogleSheets
+from sheetsync.sheet import SCOPES, GoogleSheets
 
 log = logging.getLogger("sheetsync")
 
@@ -111,6 +112,7 @@ def build_router(
             config.key_path(settings),
             config.source,
             key_label=google.key_label(settings),
+            scopes=(*SCOPES, DRIVE_SCOPE) if google.drive else SCOPES,
             sleep=sleep,
             clock=monotonic,
         )

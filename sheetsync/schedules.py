@@ -20,6 +20,8 @@ from sheetsync.identities import Identity, SheetRouter
 from sheetsync.rota import Rota, Schedule, every
 
 _INSTANT = timedelta(microseconds=1)
+MIN_TICK_SECONDS = 1.0
+"""Drive change detection looks at most once a second per identity."""
 
 
 def group_key(watches: Sequence[Watch]) -> str:
@@ -69,6 +71,11 @@ class Team:
     def spacing(self) -> float:
         """Seconds per slot: one read each."""
         return 60.0 / self.identity.reads_per_minute
+
+    @property
+    def tick(self) -> float:
+        """Seconds between two looks at Drive's changes: the shortest schedule (at least 1 s)."""
+        return max(MIN_TICK_SECONDS, min(self.periods.values(), default=60.0))
 
     def budget(self, max_idle: float | None = None) -> Budget:
         """The arithmetic of this team's schedules (Drive: of its safety-net reads)."""

@@ -101,11 +101,7 @@ class PacedHTTPClient(gspread.HTTPClient):
 
     def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
         """Send one request, retrying 429/5xx/connection errors a bounded number of times."""
-        url = endpoint
-        if self.base_url.rstrip("/") not in GOOGLE_HOSTS:
-            for host in GOOGLE_HOSTS:
-                if url.startswith(host):
-                    url = self.base_url.rstrip("/") + url[len(host) :]
+        url = self._url(endpoint)
         attempt = 0
         while True:
             attempt += 1
@@ -131,6 +127,17 @@ class PacedHTTPClient(gspread.HTTPClient):
                     "Google unreachable (%s); retry %d in %.1fs", type(exc).__name__, attempt, wait
                 )
             self.sleep(wait)
+
+    def once(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
+        """One request, neither paced nor retried (a Drive look: the next tick retries)."""
+        return super().request(method, self._url(endpoint), **kwargs)
+
+    def _url(self, endpoint: str) -> str:
+        if self.base_url.rstrip("/") not in GOOGLE_HOSTS:
+            for host in GOOGLE_HOSTS:
+                if endpoint.startswith(host):
+                    return self.base_url.rstrip("/") + endpoint[len(host) :]
+        return endpoint
 
     def _limiter(self, method: str, url: str) -> RollingLimiter | None:
         path = url.split("?", 1)[0]

@@ -71,6 +71,26 @@ def test_a_released_group_keeps_its_turn() -> None:
     assert r.take(at(1)) == "a"
 
 
+def test_with_drive_a_change_goes_first_then_first_reads_then_the_safety_net() -> None:
+    """Quiet groups are not read; a change jumps the first reads; the safety net comes
+    `max_idle` after the last read, after everything with a reason."""
+    r = rota("a", "b", "c", max_idle=100.0)
+    assert r.take(at(0)) == "a"
+    r.finished("a", at(0), pending=False)  # read, nothing left
+    r.changed(["c"], at(0.5))
+    assert r.take(at(1)) == "c"  # a change before b's first read
+    r.finished("c", at(1), pending=False)
+    assert r.take(at(2)) == "b"
+    r.finished("b", at(2), pending=False)
+    assert [r.take(at(t)) for t in (20, 50, 99)] == [None, None, None]  # all quiet
+    r.changed(["b"], at(99.5))
+    assert r.take(at(100)) == "b"  # the change before a's safety net, due since 100
+    assert r.take(at(101)) == "a"  # then the safety net
+    r.finished("a", at(101), pending=True)  # a cycle that wrote: read again at its turn
+    assert r.take(at(102)) == "c"  # c's safety net (due since 101)
+    assert r.take(at(111)) == "a"
+
+
 def test_interval_schedule_holds_its_grid_unless_served_late() -> None:
     """Served within a slot of its due time the grid holds; served late, it restarts."""
     schedule = every(10.0, 1.0)

@@ -51,6 +51,7 @@ from sheetsync.emulator.google_auth import (
     insufficient_scopes,
     unauthenticated,
 )
+from sheetsync.emulator.google_changes import ChangeLog
 from sheetsync.emulator.google_people import PeopleMixin
 from sheetsync.emulator.google_quota import Meter, quota_error
 from sheetsync.emulator.grid import MAX_CELLS, Book
@@ -107,6 +108,7 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
         self._counts: collections.Counter[str] = collections.Counter()
         self._user_reads: collections.Counter[str] = collections.Counter()
         self._shared: dict[str, frozenset[str]] = {}
+        self.changes = ChangeLog(clock)
         self._caller = ""
         """The client_email of the request being answered (requests are served one by one)."""
         self._last_modified = 0.0
@@ -204,6 +206,19 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
         """Spreadsheets the caller may see in Drive, oldest first."""
         return [b for sid, b in self._books.items() if self._allowed(sid)]
 
+    def visible(self, spreadsheet_id: str) -> bool:
+        """Whether the caller may see this file in Drive."""
+        return spreadsheet_id in self._books and self._allowed(spreadsheet_id)
+
+    def file_json(self, spreadsheet_id: str) -> dict[str, Any]:
+        """Drive's file resource of a spreadsheet, as the caller sees it."""
+        return google_drive.file_json(self._books[spreadsheet_id], self._caller)
+
+    @property
+    def caller(self) -> str:
+        """The service account whose request is being answered."""
+        return self._caller
+
     def _allowed(self, spreadsheet_id: str) -> bool:
         shared = self._shared.get(spreadsheet_id)
         if shared is not None and self._caller not in shared:
@@ -216,7 +231,7 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
         result = change(work)
         work.check_cells()
         work.prune_metadata()
-        work.modified = self._tick()
+        self._touch(work, self._caller)
         self._books[spreadsheet_id] = work
         return result
 
@@ -234,7 +249,7 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
             planned = plan(book)
             book.check_cells()
             result = apply(book, planned)
-            book.modified = self._tick()
+            self._touch(book, self._caller)
             return result
 
     # -- tokens, access, counters ---------------------------------------------------
@@ -250,14 +265,6 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
                 self._denied.add(spreadsheet_id)
             else:
                 self._denied.discard(spreadsheet_id)
-
-    def share(self, spreadsheet_id: str, *client_emails: str) -> None:
-        """Share a spreadsheet with these service accounts only (none: with everyone again)."""
-        with self.lock:
-            if client_emails:
-                self._shared[spreadsheet_id] = frozenset(client_emails)
-            else:
-                self._shared.pop(spreadsheet_id, None)
 
     def count(self, method: str) -> int:
         """How many requests for `method` (e.g. "values.batchGet") passed authentication."""
