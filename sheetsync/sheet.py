@@ -33,6 +33,7 @@ from sheetsync.config import GoogleSettings, read_secret_file
 from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError
 from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.plan import CellWrite
+from sheetsync.sessions import remember_environment
 
 log = logging.getLogger("sheetsync.sheet")
 
@@ -242,6 +243,7 @@ class GoogleSheets:
         # Google compresses an answer only when asked like this: a big tab's columns are
         # 3 MB of JSON per 100,000 rows, about 250 KB gzipped
         self.http.session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"})
+        remember_environment(self.http.session)
         self.http.set_timeout((DEFAULT_CONNECT_TIMEOUT, settings.timeout_seconds))
         self._grids: dict[tuple[str, str], _Grid] = {}
 
