@@ -15,9 +15,10 @@ loop, which does the work:
                       WatchdogSec=); STATUS= when the summary changes
 
 Cycles are dealt out per Google identity by its rota (`sheetsync.rota`): one APScheduler
-interval job per identity ticks once a read slot (60 / reads a minute) and starts the
-group of watches (those sharing a spreadsheet and a schedule, see `engine.group_watches`)
-that has been due the longest, as a one-off job. With Drive change detection a second
+job per identity runs (in the scheduler's thread) when the rota says a start may be due,
+at most once a read slot (60 / reads a minute), and hands the group of watches (those
+sharing a spreadsheet and a schedule, see `engine.group_watches`) due the longest to a
+pool of worker threads; an idle identity does not wake. With Drive change detection an
 interval job per identity looks at Drive's changes once a tick and tells the rota which
 spreadsheets changed (`sheetsync.drive`). Schedules that ask more reads than an
 identity's budget are logged once, at WARNING, with the intervals that follow
@@ -34,11 +35,15 @@ import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from concurrent import futures
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from apscheduler.executors.debug import DebugExecutor
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from sheetsync import sheet
@@ -56,20 +61,44 @@ from sheetsync.signals import SignalFlags
 
 log = logging.getLogger("sheetsync.daemon")
 
-TICK_SECONDS = 1.0
-"""The main loop wakes at least this often (more often under a very short watchdog)."""
+TICK_SECONDS = 5.0
+"""The main loop wakes at least this often (more often under a short watchdog); signals
+and, under systemd, every cycle's end wake it at once."""
 STOP_GRACE_SECONDS = 30.0
 """After SIGTERM a cycle still sends this long; then its unsent rows wait for the next start
 (they stay claimed), well inside the unit's TimeoutStopSec=90s."""
 MAX_WORKERS = 8
 """Cycles (groups of watches) that may run at once."""
 SLOTS = "slots"
-"""The executor of the identities' slot jobs: they never wait, so they never queue behind
-cycles (a slot job still queued at its next tick would be skipped with a warning)."""
+"""The executor of the identities' slot jobs: the scheduler's own thread (they never wait,
+and an idle daemon then wakes one thread, not two, when a start falls due)."""
+IDLE_RECHECK = timedelta(seconds=60)
+"""A slot job with nothing due looks again this late at the latest (every event that
+makes a start due sooner also pulls it forward)."""
 LOOKS = "looks"
 """The executor of the Drive looks: a look waits for Drive (up to its timeouts) without
 holding up a slot; threads start only as needed."""
 MAX_LOOKS = 16
+
+
+class RotaTrigger(BaseTrigger):  # type: ignore[misc]
+    """APScheduler's next run time of a slot job: when the identity's rota says a start may
+    be due (`Rota.wake_at`), so an idle identity does not wake once a slot."""
+
+    def __init__(self, rota: Rota) -> None:
+        self.rota = rota
+        self.planned: datetime | None = None
+        """The last time it answered: a nudge to a later time is no news."""
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        """The rota's wake-up time, never `now` itself (APScheduler loops while it is <= now)."""
+        del previous_fire_time
+        wake = self.rota.wake_at(now)
+        soonest = now + timedelta(milliseconds=10)
+        self.planned = soonest + IDLE_RECHECK if wake is None else max(wake, soonest)
+        return self.planned
 
 
 def longest_call(config: Config) -> float:
@@ -99,6 +128,7 @@ class Daemon:
         self._busy_lock = threading.Lock()
         self._budgets: set[str] = set()  # budget lines already logged
         self.teams: list[Team] = []
+        self._rotas: list[tuple[Team, RotaTrigger]] = []
         self._local = threading.local()
         # the main loop's own
         self._last_ping = float("-inf")
@@ -107,17 +137,18 @@ class Daemon:
         self._late: set[str] = set()
         self.runtime: Runtime = self._open(self.config)
         self.journal: Journal = self.runtime.journal
+        # the cycles the slot jobs start run here: a one-off APScheduler job per cycle
+        # would cost the scheduler thread a job and two more wake-ups each time
+        self._workers = futures.ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="cycle")
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={
-                "default": ThreadPoolExecutor(max_workers=MAX_WORKERS),
-                SLOTS: ThreadPoolExecutor(max_workers=2),
+                SLOTS: DebugExecutor(),
                 LOOKS: ThreadPoolExecutor(max_workers=MAX_LOOKS),
             },
             # misfire_grace_time=None: a late run still runs (the default 1 s skips it).
-            # max_instances=3: a slot job late behind a busy interpreter overlaps the next
-            # one harmlessly (the rota allows one start per slot) instead of being skipped
-            # with a warning at every tick.
+            # max_instances=3: a Drive look still waiting for Drive at its next tick lets
+            # the next one pass quietly instead of being skipped with a warning.
             job_defaults={"coalesce": True, "max_instances": 3, "misfire_grace_time": None},
         )
 
@@ -170,12 +201,15 @@ class Daemon:
         self.teams = teams(runtime.config.watches, runtime.sheets, now)
         google = runtime.config.google
         max_idle = google.max_idle_seconds if google.drive else None
+        self._rotas = []
         for team in self.teams:
             self._announce_budget(team.budget(max_idle))
             rota = team.rota(now, max_idle)
+            trigger = RotaTrigger(rota)
+            self._rotas.append((team, trigger))
             self.scheduler.add_job(
                 self._slot,
-                IntervalTrigger(seconds=team.spacing, timezone=UTC),
+                trigger,
                 args=(runtime, team, rota),
                 id=f"slots {team.identity.name}",
                 name=f"read slots of {team.identity.label}",
@@ -185,8 +219,9 @@ class Daemon:
             if max_idle is not None:
                 lookout = Lookout(team, rota, ChangeFeed(team.identity.sheets))
                 self.scheduler.add_job(
-                    lambda lookout=lookout: lookout.look(datetime.now(UTC)),
+                    self._look,
                     IntervalTrigger(seconds=team.tick, timezone=UTC),
+                    args=(lookout,),
                     id=f"drive {team.identity.name}",
                     name=f"Drive changes of {team.identity.label}",
                     executor=LOOKS,
@@ -210,12 +245,7 @@ class Daemon:
             if key is None:
                 return
             self._dealt += 1
-        self.scheduler.add_job(
-            self._dealt_cycle,
-            args=(runtime, team.groups[key], rota),
-            name=f"watch {key}",
-            misfire_grace_time=None,
-        )
+        self._workers.submit(self._dealt_cycle, runtime, team.groups[key], rota)
 
     def _dealt_cycle(self, runtime: Runtime, watches: Sequence[Watch], rota: Rota) -> None:
         try:
@@ -223,6 +253,25 @@ class Daemon:
         finally:
             with self._busy_lock:
                 self._dealt -= 1
+            for team, trigger in self._rotas:  # a worker is free: any identity may start
+                trigger.rota.resume()
+                self._nudge(team, trigger)
+
+    def _look(self, lookout: Lookout) -> None:
+        """A Drive look; what changed may be due at once."""
+        lookout.look(datetime.now(UTC))
+        for team, trigger in self._rotas:
+            if trigger.rota is lookout.rota:
+                self._nudge(team, trigger)
+
+    def _nudge(self, team: Team, trigger: RotaTrigger) -> None:
+        """Pull an identity's slot job forward when its rota has a start due sooner."""
+        wake = trigger.rota.wake_at(datetime.now(UTC))
+        if wake is None or (trigger.planned is not None and wake >= trigger.planned):
+            return
+        trigger.planned = wake
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.modify_job(f"slots {team.identity.name}", next_run_time=wake)
 
     def run_cycle(
         self, runtime: Runtime, watches: Sequence[Watch], rota: Rota | None = None
@@ -265,8 +314,9 @@ class Daemon:
         with self._busy_lock:
             self._busy -= names
             stopping = self._stopping
-        if stopping:
-            self.signals.wake()  # the main loop waits for the cycles in progress to end
+        if stopping or self.notifier.enabled:
+            # the main loop waits for the cycles in progress to end, or sends STATUS=
+            self.signals.wake()
 
     # -- main loop -----------------------------------------------------------------
     def run(self) -> int:
@@ -410,6 +460,7 @@ class Daemon:
             self.notifier.stopping("stopping")
         self.scheduler.shutdown(wait=False)  # none start now; the running ones go on
         self._drain()
+        self._workers.shutdown(wait=False)
         self.runtime.close()
         log.info("sheetsync stopped")
 

@@ -1,13 +1,15 @@
 """Which spreadsheet one Google identity reads next: due longest first, one read per slot.
 
-An identity may spend `available` Sheets reads a minute, so its time is cut into slots of
-`60 / available` seconds and each slot pays for one read. The daemon asks `take()` once a
-slot (an APScheduler interval job); it answers with the spreadsheet (a group of watches
-sharing one read) that has been due the longest, or nothing. So reads are spread evenly
-over the minute instead of spent in a burst, a spreadsheet waits at most one round of the
-others, and when the schedules ask more than the budget every spreadsheet is served the
-same lag late (`sheetsync.budget` computes it). A cycle that took more than one read
-(one with work, a flush, a metadata read) pays the rest with the next slots.
+An identity may spend `available` Sheets reads a minute, so its starts are at least a
+slot of `60 / available` seconds apart and each slot pays for one read. The daemon asks
+`take()` when `wake_at()` says a start may be due (an APScheduler job whose next run time
+the rota decides); it answers with the spreadsheet (a group of watches sharing one read)
+that has been due the longest, or nothing. So reads are spread evenly over the minute
+instead of spent in a burst, a spreadsheet waits at most one round of the others, and
+when the schedules ask more than the budget every spreadsheet is served the same lag
+late (`sheetsync.budget` computes it). A cycle that took more than one read (one with
+work, a flush, a metadata read) pushes the next slot back by the reads it took beyond
+one; an idle identity wakes only when something falls due.
 
 With Drive change detection (`max_idle` set) a due spreadsheet is read only when it has
 to be: a change someone else made (`changed()`), a cycle that left work behind
@@ -25,6 +27,9 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+_SLACK = timedelta(milliseconds=1)
+"""A wake-up a hair early (clock rounding) still finds its slot open."""
 
 Schedule = Callable[[datetime, datetime], datetime]
 """`schedule(due, started)`: when a spreadsheet is next due after a cycle that was due at
@@ -54,6 +59,8 @@ class _Turn:
     busy: bool = False
     pending: bool = True
     changed: datetime | None = None
+    expected: datetime | None = None
+    """While busy: when it will be due again if its cycle ends in time."""
 
 
 class Rota:
@@ -71,7 +78,7 @@ class Rota:
         self.max_idle = max_idle
         self._turns = {key: _Turn(schedule, now) for key, schedule in schedules.items()}
         self._next_slot = now
-        self._debt = 0
+        self._no_worker = False
         self._lock = threading.Lock()
 
     @property
@@ -80,24 +87,23 @@ class Rota:
         return list(self._turns)
 
     def take(self, now: datetime, free: int = 1) -> str | None:
-        """The group to start now, if this slot is open and one is ready; marks it busy.
+        """The group to start now, if a slot is open and one is ready; marks it busy.
 
-        A slot that pays for an earlier cycle's extra read starts nothing; so does one
-        with no free worker (`free`), and then it is not spent.
+        With no free worker (`free`) nothing starts and the rota waits for `resume()`.
         """
         with self._lock:
-            if now < self._next_slot or free <= 0:
+            if free <= 0:
+                self._no_worker = True
                 return None
-            if self._debt > 0:
-                self._debt -= 1
-                self._spend(now)
+            if now + _SLACK < self._next_slot:
                 return None
             ready = [(self._rank(t, now), k) for k, t in self._turns.items() if self._ready(t, now)]
             if not ready:
                 return None
             _, key = min(ready)
-            self._turns[key].busy = True
-            self._spend(now)
+            turn = self._turns[key]
+            turn.busy, turn.expected = True, turn.schedule(turn.due, now)
+            self._next_slot = now + timedelta(seconds=self.spacing)
             return key
 
     def finished(
@@ -109,6 +115,7 @@ class Rota:
         being tracked), so Drive change detection reads it again at its next turn.
         """
         with self._lock:
+            self._no_worker = False
             turn = self._turns.get(key)
             if turn is None:
                 return
@@ -118,7 +125,29 @@ class Rota:
             turn.pending = pending
             if turn.changed is not None and turn.changed <= started:
                 turn.changed = None  # the cycle's read saw it
-            self._debt += max(0, reads - 1)
+            self._next_slot += timedelta(seconds=self.spacing * max(0, reads - 1))
+
+    def resume(self) -> None:
+        """A worker is free again: `wake_at` answers again after a `take` that found none."""
+        with self._lock:
+            self._no_worker = False
+
+    def wake_at(self, now: datetime) -> datetime | None:
+        """When a start may be due next: the first slot at which a group is ready (None:
+        only when a cycle ends, a worker frees up or Drive reports a change)."""
+        with self._lock:
+            if self._no_worker:
+                return None
+            times = [self._ready_at(t) for t in self._turns.values() if not t.busy]
+            # a cycle that ends in time needs no nudge: wake when it will be due again
+            times += [
+                t.expected
+                for t in self._turns.values()
+                if t.busy and t.expected is not None and t.expected > now
+            ]
+            if not times:
+                return None
+            return max(min(times), self._next_slot, now)
 
     def release(self, key: str) -> None:
         """A taken group did not run (still busy from before a reload): due as it was."""
@@ -140,19 +169,14 @@ class Rota:
             return sum(1 for t in self._turns.values() if self._ready(t, now))
 
     # -- the pure decisions (caller holds the lock) -----------------------------------
-    def _spend(self, now: datetime) -> None:
-        # half a slot: the next tick (a slot later, give or take a little) finds it open
-        self._next_slot = now + timedelta(seconds=self.spacing / 2)
-
     def _ready(self, turn: _Turn, now: datetime) -> bool:
-        if turn.busy or turn.due > now:
-            return False
-        return (
-            self.max_idle is None
-            or turn.pending
-            or turn.changed is not None
-            or (self._safety_at(turn) <= now)
-        )
+        return not turn.busy and self._ready_at(turn) <= now
+
+    def _ready_at(self, turn: _Turn) -> datetime:
+        """When a group falls due: its schedule, and with Drive a reason or the safety net."""
+        if self.max_idle is None or turn.pending or turn.changed is not None:
+            return turn.due
+        return max(turn.due, self._safety_at(turn))
 
     def _safety_at(self, turn: _Turn) -> datetime:
         assert self.max_idle is not None

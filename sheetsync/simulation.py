@@ -1,19 +1,17 @@
 """The daemon's rotas on a fake clock, for tests and benchmarks of many spreadsheets.
 
 `simulate()` does what the daemon's slot jobs do (`sheetsync.daemon`): every identity's
-rota is asked once a slot which group to start, and that group's cycle runs against the
+rota is asked at each slot which group to start, and that group's cycle runs against the
 emulators; with Drive change detection, every identity looks at Drive once a tick.
+Each identity's slot comes when its rota's `wake_at()` says, as the daemon's job does.
 Cycles run one at a time and take no simulated time, except the pacers' waits, which
-advance the same clock; slots a wait covers are coalesced into one, as APScheduler does.
-Times are simulated seconds since the start.
+advance the same clock. Times are simulated seconds since the start.
 """
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import itertools
-import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,14 +50,6 @@ class Simulation:
         """Seconds between a group's consecutive cycles."""
         return [b - a for a, b in itertools.pairwise(self.starts[key])]
 
-    def most_reads(self, window: float) -> int:
-        """The most Sheets reads that started within any `window` seconds."""
-        times = sorted(t for t, n in self.reads for _ in range(n))
-        return max(
-            (bisect.bisect_right(times, t + window - 1e-9) - i for i, t in enumerate(times)),
-            default=0,
-        )
-
 
 def simulate(
     clock: Clock,
@@ -80,24 +70,34 @@ def simulate(
         Lookout(team, rota, ChangeFeed(team.identity.sheets))
         for team, rota in zip(found, rotas, strict=True)
     ]
-    # (when, what: 0 a look at Drive, 1 a slot, which team); looks go first at equal times
-    events = [(0.0, 1, index) for index in range(len(found))]
-    events += [(0.0, 0, index) for index in range(len(found)) if max_idle is not None]
+    # (when, what: 0 a look at Drive, 1 a slot, which team, version); looks go first at
+    # equal times; a slot event whose version is not the team's latest is stale
+    versions = [0] * len(found)
+    events = [(0.0, 0, index, 0) for index in range(len(found)) if max_idle is not None]
+
+    def plan_slot(index: int) -> None:
+        versions[index] += 1
+        wake = rotas[index].wake_at(clock.now)
+        if wake is not None:
+            at = (wake - clock.start).total_seconds()
+            heapq.heappush(events, (at, 1, index, versions[index]))
+
+    for index in range(len(found)):
+        plan_slot(index)
     heapq.heapify(events)
     while events and events[0][0] < duration:
-        at, kind, index = heapq.heappop(events)
+        at, kind, index, version = heapq.heappop(events)
+        if kind == 1 and version != versions[index]:
+            continue
         clock.advance(max(0.0, at - clock.elapsed))
         before(clock.elapsed)
-        team = found[index]
         if kind == 0:
             lookouts[index].look(clock.now)
             sim.looks += 1
-            step = team.tick
+            heapq.heappush(events, (at + found[index].tick, 0, index, 0))
         else:
-            _slot(sim, runtime, team, rotas[index], clock)
-            step = team.spacing
-        following = max(at + step, math.ceil(clock.elapsed / step - 1e-9) * step)
-        heapq.heappush(events, (following, kind, index))
+            _slot(sim, runtime, found[index], rotas[index], clock)
+        plan_slot(index)
     return sim
 
 

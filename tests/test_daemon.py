@@ -503,8 +503,8 @@ def test_a_scheduler_that_stops_dispatching_counts_as_stuck(
 
 def test_jobs_follow_schedules_and_groups(world: World) -> None:
     """Tabs of one sheet on one schedule share a turn; a cron watch takes turns on its cron;
-    one slot job per identity, ticking once per read of its budget."""
-    from apscheduler.triggers.interval import IntervalTrigger
+    one slot job per identity, woken when its rota has a start due (slots 2 s apart)."""
+    from sheetsync.daemon import RotaTrigger
 
     sid = world.sheet([HEADER, *ROWS[:1]], tab="A")
     world.google.add_sheet(sid, "B", [HEADER])
@@ -523,7 +523,7 @@ def test_jobs_follow_schedules_and_groups(world: World) -> None:
         daemon.runtime.close()
     assert set(jobs) == {"slots default"}
     trigger = jobs["slots default"]
-    assert isinstance(trigger, IntervalTrigger) and trigger.interval.total_seconds() == 2.0
+    assert isinstance(trigger, RotaTrigger) and trigger.rota.spacing == 2.0
     [team] = daemon.teams
     assert {k: [w.name for w in g] for k, g in team.groups.items()} == {
         "a+b": ["a", "b"],
