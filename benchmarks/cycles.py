@@ -117,6 +117,12 @@ class SizeFigures:
     naive: ProcessRun | None = None
     naive_requests: Requests | None = None
     naive_busy: float = 0.0
+    first: list[ProcessRun] = field(default_factory=list)
+    """`once` on the sheet new to sheetsync (no journal): a whole read."""
+    fallback: list[ProcessRun] = field(default_factory=list)
+    """`once` on the served sheet after its header changed: a whole read."""
+    first_requests: Requests | None = None
+    fallback_requests: Requests | None = None
 
     def cycle(self) -> float:
         """Median cycle time with 10 new rows (as sheetsync logged it)."""
@@ -148,6 +154,7 @@ def sheet_sizes(bench: Bench, repeats: int, sizes: tuple[int, ...] = SIZES) -> l
             figures.requests = bench.since(before)
             figures.busy.append(bench.google.busy - busy)
             figures.idle.append(check_run(bench.sheetsync("once", world), "sheetsync once (idle)"))
+            _first_and_fallback(bench, world, pristine, (first_new, last), figures)
     for (world, _, first_new, last), figures in zip(prepared, results, strict=True):
         clear_results(world, first_new, last, len(FULL_HEADER))
         before, busy = bench.counters(), bench.google.busy
@@ -156,6 +163,67 @@ def sheet_sizes(bench: Bench, repeats: int, sizes: tuple[int, ...] = SIZES) -> l
         figures.naive_busy = bench.google.busy - busy
         bench.google.delete_spreadsheet(world.spreadsheet_id)
     return results
+
+
+def _first_and_fallback(
+    bench: Bench, world: World, pristine: Path, new: tuple[int, int], figures: SizeFigures
+) -> None:
+    """The cycles that read the whole tab: the first one (no journal), and one after the
+    header changed (a column `note` appears); both with the same 10 new rows."""
+    clear_results(world, *new, len(FULL_HEADER))
+    for extra in ("", "-wal", "-shm"):
+        (world.folder / f"sheetsync.db{extra}").unlink(missing_ok=True)
+    before = bench.counters()
+    figures.first.append(check_run(bench.sheetsync("once", world), "sheetsync once (first)"))
+    figures.first_requests = bench.since(before)
+    restore_journal(world, pristine)
+    clear_results(world, *new, len(FULL_HEADER))
+    note = len(FULL_HEADER) + 1
+    world.google.set_cell(world.spreadsheet_id, world.tab, 1, note, "note")
+    before = bench.counters()
+    figures.fallback.append(check_run(bench.sheetsync("once", world), "sheetsync once (fallback)"))
+    figures.fallback_requests = bench.since(before)
+    world.google.set_cell(world.spreadsheet_id, world.tab, 1, note, "", raw=True)
+
+
+def whole_read_section(results: list[SizeFigures], repeats: int) -> Section:
+    """The cycles that read a tab whole, beside the served one."""
+    section = Section(
+        f"Sheet size: cycles that read the whole tab, {SIZE_NEW} new rows (median of {repeats})",
+        [
+            "rows",
+            "served: CPU / peak RSS",
+            "first cycle: wall / CPU / peak RSS",
+            "fallback cycle: wall / CPU / peak RSS",
+            "first / served CPU",
+            "requests (first, fallback)",
+        ],
+    )
+    for f in results:
+        served = median([r.cpu_seconds for r in f.work])
+        first_cpu = median([r.cpu_seconds for r in f.first])
+        section.add(
+            f"{f.rows:,}",
+            f"{fmt_s(served)} / {fmt_mb(f.rss())}",
+            _whole(f.first),
+            _whole(f.fallback),
+            f"{first_cpu / served:.1f}x",
+            f"{f.first_requests}, {f.fallback_requests}",
+        )
+    section.notes += [
+        "first = `sheetsync once` on the same sheet with no journal (a sheet new to "
+        "sheetsync: its rows already handled by someone, 10 new); fallback = the served "
+        "sheet after its header changed (a column `note` added), which makes a cycle read "
+        "the tab whole (as do a crash to recover from or rows deleted past the plan). "
+        "Peak RSS is the largest of the runs; CPU is the whole process, start-up included.",
+    ]
+    return section
+
+
+def _whole(runs: list[ProcessRun]) -> str:
+    wall = median([r.seconds for r in runs])
+    cpu = median([r.cpu_seconds for r in runs])
+    return f"{fmt_s(wall)} / {fmt_s(cpu)} / {fmt_mb(max(r.peak_rss_mb for r in runs))}"
 
 
 def _served_sheet(bench: Bench, n: int) -> tuple[World, Path, int, int]:
@@ -231,4 +299,4 @@ def sizes_sections(results: list[SizeFigures], repeats: int) -> list[Section]:
         "gspread get_all_records() (the whole sheet, uncompressed: gspread's User-Agent does "
         "not ask for gzip) then 3 update_cell() per new row, each its own write request."
     )
-    return [ours, naive]
+    return [ours, whole_read_section(results, repeats), naive]

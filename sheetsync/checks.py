@@ -12,11 +12,13 @@ from sheetsync.config import Config, Watch
 from sheetsync.errors import AxiomError, JournalError, SheetsyncError
 from sheetsync.first_cycle import split_existing
 from sheetsync.headers import header_warnings
+from sheetsync.identities import SheetRouter
 from sheetsync.journal import Journal
 from sheetsync.layout import map_header
 from sheetsync.ownership import owners_of
 from sheetsync.plan import Candidate, cell, find_candidates
 from sheetsync.runtime import build_clients
+from sheetsync.schedules import teams
 from sheetsync.sheet import GoogleSheets
 from sheetsync.state_dir import shared_mode, unwritable
 
@@ -58,19 +60,30 @@ def run_checks(config: Config, echo: Echo) -> int:
         echo(f"✗ {text}")
 
     echo(f"✓ config {config.source} ({len(config.watches)} watch(es))")
-    sheets, axiom = build_clients(config)  # a bad key file is a config error (exit 2)
-    echo(f"✓ service account {sheets.client_email}")
+    router, axiom = build_clients(config)  # a bad key file is a config error (exit 2)
+    for identity in router.identities.values():
+        echo(f"✓ service account {identity.label}")
+    _budgets(config, router, echo)
     names = _automation_names(axiom, echo, bad)
     _shared_tracking(config, echo)
     journal = _journal(config, echo, bad)
     try:
         for watch in config.watches:
+            sheets = router.identity(watch.spreadsheet_id).sheets
             _check_watch(watch, sheets, names, journal, echo, bad)
     finally:
         if journal is not None:
             journal.close()
     echo("all checks passed" if not problems else f"{problems} problem(s) found")
     return problems
+
+
+def _budgets(config: Config, router: SheetRouter, echo: Echo) -> None:
+    """The read arithmetic the daemon logs: what the schedules need of each identity."""
+    max_idle = config.google.max_idle_seconds if config.google.drive else None
+    for team in teams(config.watches, router, datetime.now(UTC)):
+        budget = team.budget(max_idle)
+        echo(f"{'!' if budget.over else '✓'} {budget.describe()}")
 
 
 def _automation_names(axiom: AxiomClient, echo: Echo, bad: Echo) -> list[str] | None:

@@ -18,10 +18,15 @@ from typing import Any, Literal
 
 from sheetsync.endpoints import require_secure
 from sheetsync.errors import ConfigError
+from sheetsync.google_settings import (
+    DEFAULT_GOOGLE_URL,
+    GoogleSettings,
+    IdentitySettings,
+    check_identities,
+)
 from sheetsync.schema import INTERNAL, Invalid, build, keys, limits, values
 
 DEFAULT_AXIOM_URL = "https://lar.axiom.ai/api/v3"
-DEFAULT_GOOGLE_URL = "https://sheets.googleapis.com"
 DEFAULT_AXIOM_CALLS_PER_MINUTE = 90
 """axiom documents 100 calls per rolling minute per key; keep headroom for other clients."""
 DEFAULT_AXIOM_CONNECT_TIMEOUT = 5.0
@@ -30,8 +35,6 @@ DEFAULT_AXIOM_READ_TIMEOUT = 30.0
 """Seconds to wait for an answer; a trigger that times out here is `unknown`."""
 DEFAULT_AXIOM_RETRIES = 3
 """Extra attempts after a 429, a 5xx or a connection failure before sending."""
-DEFAULT_GOOGLE_PER_MINUTE = 55
-"""Google allows 60 reads and 60 writes per minute per user; keep headroom for humans' tools."""
 
 DEFAULT_TRACK_POLL_SECONDS = 5.0
 """First /run-data poll this long after a trigger; axiom suggests polling every 5-15 s."""
@@ -73,6 +76,8 @@ _PER_MINUTE = limits(gt=0, le=10_000)
 _RETRIES = limits(ge=0, le=10)
 _NAME = limits(min_length=1)
 
+__all__ = ["DEFAULT_GOOGLE_URL", "GoogleSettings", "IdentitySettings"]  # re-exported
+
 
 @dataclass(frozen=True)
 class AxiomSettings:
@@ -94,24 +99,6 @@ class AxiomSettings:
         if (self.api_key_env is None) == (self.api_key_file is None):
             raise ValueError("set exactly one of api_key_env or api_key_file")
         require_secure("axiom", "base_url", self.base_url, self.allow_insecure_http)
-
-
-@dataclass(frozen=True)
-class GoogleSettings:
-    """`[google]`: the service-account identity and the API endpoint."""
-
-    service_account_file: str
-    api_base_url: str = DEFAULT_GOOGLE_URL
-    reads_per_minute: int = field(default=DEFAULT_GOOGLE_PER_MINUTE, metadata=_PER_MINUTE)
-    writes_per_minute: int = field(default=DEFAULT_GOOGLE_PER_MINUTE, metadata=_PER_MINUTE)
-    timeout_seconds: float = field(default=30.0, metadata=_POSITIVE)
-    max_retries: int = field(default=5, metadata=_RETRIES)
-    allow_insecure_http: bool = False
-    """Also lets the service-account file's `token_uri` be plain http (see `sheet`)."""
-
-    def check(self) -> None:
-        """Google's access tokens travel encrypted."""
-        require_secure("google", "api_base_url", self.api_base_url, self.allow_insecure_http)
 
 
 @dataclass(frozen=True)
@@ -188,6 +175,7 @@ class Watch:
     name: str = field(metadata=_NAME)
     spreadsheet: str = field(metadata=_NAME)
     worksheet: str = field(metadata=_NAME)
+    identity: str | None = None
     automation: str | None = None
     automation_column: str | None = None
     interval_seconds: float | None = field(default=None, metadata=_POSITIVE)
@@ -254,11 +242,13 @@ class Config:
     axiom_key: Secret | None = field(default=None, repr=False, metadata=INTERNAL)
 
     def check(self) -> None:
-        """Watch names identify rows in the journal: no two alike."""
+        """Watch names identify rows in the journal: no two alike. A watch's identity
+        exists, and the watches of one spreadsheet share their reads, so one identity."""
         names = [w.name for w in self.watch]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"watch names must be unique, repeated: {', '.join(dupes)}")
+        check_identities(self.google, self.watch)
 
     @property
     def watches(self) -> tuple[Watch, ...]:
@@ -272,8 +262,12 @@ class Config:
 
     @property
     def service_account_path(self) -> Path:
-        """The service-account key file, resolved."""
-        return resolve_path(self.google.service_account_file, self.source)
+        """The (first) service-account key file, resolved."""
+        return self.key_path(self.google.identities[0])
+
+    def key_path(self, identity: IdentitySettings) -> Path:
+        """An identity's service-account key file, resolved."""
+        return resolve_path(identity.service_account_file, self.source)
 
 
 _VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
@@ -327,7 +321,11 @@ def _check_variables(config: Config, environ: Mapping[str, str], *, secrets: boo
     as it is, it would become a relative path beside the config file)."""
     paths = {"state.path": config.state.path}
     if secrets:
-        paths["google.service_account_file"] = config.google.service_account_file
+        google = config.google
+        if google.service_account_file is not None:
+            paths["google.service_account_file"] = google.service_account_file
+        for identity in google.identity:
+            paths[google.key_label(identity)] = identity.service_account_file
         if config.axiom.api_key_file is not None:
             paths["axiom.api_key_file"] = config.axiom.api_key_file
     for key, value in paths.items():

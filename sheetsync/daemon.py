@@ -14,9 +14,16 @@ loop, which does the work:
                       has gone without a sign of life for the stall limit (half of
                       WatchdogSec=); STATUS= when the summary changes
 
-One job per group of watches that share a spreadsheet and a schedule (they share their
-requests, see `engine.group_watches`). A watch never runs two cycles at once, not even
-across a reload: a cycle that finds one of its watches busy is skipped.
+Cycles are dealt out per Google identity by its rota (`sheetsync.rota`): one APScheduler
+job per identity runs (in the scheduler's thread) when the rota says a start may be due,
+at most once a read slot (60 / reads a minute), and hands the group of watches (those
+sharing a spreadsheet and a schedule, see `engine.group_watches`) due the longest to a
+pool of worker threads; an idle identity does not wake. With Drive change detection an
+interval job per identity looks at Drive's changes once a tick and tells the rota which
+spreadsheets changed (`sheetsync.drive`). Schedules that ask more reads than an
+identity's budget are logged once, at WARNING, with the intervals that follow
+(`sheetsync.budget`). A watch never runs two cycles at once, not even across a reload: a
+cycle that finds one of its watches busy is skipped and its turn comes again.
 """
 
 from __future__ import annotations
@@ -28,24 +35,30 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from concurrent import futures
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from apscheduler.executors.debug import DebugExecutor
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from sheetsync import sheet, telemetry
+from sheetsync.budget import Budget
 from sheetsync.config import Config, Watch, load_config
-from sheetsync.engine import group_watches
+from sheetsync.drive import ChangeFeed, Lookout, end_turn
 from sheetsync.errors import SheetsyncError
 from sheetsync.health import triggered_today
 from sheetsync.journal import Journal
 from sheetsync.logs import journal_prefix
 from sheetsync.notify import Heartbeat, Notifier, StatusLine, stall_limit
+from sheetsync.rota import Rota
 from sheetsync.runtime import Runtime, open_runtime
+from sheetsync.schedules import Team, group_key, teams
 from sheetsync.signals import SignalFlags
 
 if TYPE_CHECKING:
@@ -53,14 +66,45 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sheetsync.daemon")
 
-TICK_SECONDS = 1.0
-"""The main loop wakes at least this often (more often under a very short watchdog)."""
+TICK_SECONDS = 5.0
+"""The main loop wakes at least this often (more often under a short watchdog); signals
+and, under systemd, every cycle's end wake it at once."""
 STOP_GRACE_SECONDS = 25.0
 """After SIGTERM a cycle still sends this long; then waits for pace slots end within a
 second, its unsent rows wait for the next start (`waiting`, never `sending`) and the cycle
 ends within 30 s of the signal, well inside the unit's TimeoutStopSec=90s."""
 MAX_WORKERS = 8
 """Cycles (groups of watches) that may run at once."""
+SLOTS = "slots"
+"""The executor of the identities' slot jobs: the scheduler's own thread (they never wait,
+and an idle daemon then wakes one thread, not two, when a start falls due)."""
+IDLE_RECHECK = timedelta(seconds=60)
+"""A slot job with nothing due looks again this late at the latest (every event that
+makes a start due sooner also pulls it forward)."""
+LOOKS = "looks"
+"""The executor of the Drive looks: a look waits for Drive (up to its timeouts) without
+holding up a slot; threads start only as needed."""
+MAX_LOOKS = 16
+
+
+class RotaTrigger(BaseTrigger):  # type: ignore[misc]
+    """APScheduler's next run time of a slot job: when the identity's rota says a start may
+    be due (`Rota.wake_at`), so an idle identity does not wake once a slot."""
+
+    def __init__(self, rota: Rota) -> None:
+        self.rota = rota
+        self.planned: datetime | None = None
+        """The last time it answered: a nudge to a later time is no news."""
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        """The rota's wake-up time, never `now` itself (APScheduler loops while it is <= now)."""
+        del previous_fire_time
+        wake = self.rota.wake_at(now)
+        soonest = now + timedelta(milliseconds=10)
+        self.planned = soonest + IDLE_RECHECK if wake is None else max(wake, soonest)
+        return self.planned
 
 
 def longest_call(config: Config) -> float:
@@ -68,10 +112,6 @@ def longest_call(config: Config) -> float:
     google = sheet.DEFAULT_CONNECT_TIMEOUT + config.google.timeout_seconds
     axiom = config.axiom.connect_timeout_seconds + config.axiom.read_timeout_seconds
     return max(google, axiom)
-
-
-def _key(watches: Sequence[Watch]) -> str:
-    return "+".join(w.name for w in watches)
 
 
 class Daemon:
@@ -102,7 +142,11 @@ class Daemon:
         # shared by the main loop and the job threads
         self._stopping = False
         self._busy: set[str] = set()
+        self._dealt = 0  # cycles started by the slot jobs and not finished yet
         self._busy_lock = threading.Lock()
+        self._budgets: set[str] = set()  # budget lines already logged
+        self.teams: list[Team] = []
+        self._rotas: list[tuple[Team, RotaTrigger]] = []
         self._local = threading.local()
         # the main loop's own
         self._last_ping = float("-inf")
@@ -114,14 +158,19 @@ class Daemon:
         now = datetime.now(UTC)
         self.status.seed(now.date(), triggered_today(self.journal, now))
         self.metrics = self._serve_metrics()
+        # the cycles the slot jobs start run here: a one-off APScheduler job per cycle
+        # would cost the scheduler thread a job and two more wake-ups each time
+        self._workers = futures.ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="cycle")
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(max_workers=MAX_WORKERS)},
+            executors={
+                SLOTS: DebugExecutor(),
+                LOOKS: ThreadPoolExecutor(max_workers=MAX_LOOKS),
+            },
             # misfire_grace_time=None: a late run still runs (the default 1 s skips it).
-            # max_instances=2: a run due while the previous one still works enters,
-            # finds its watches busy and returns quietly; with 1, APScheduler would log a
-            # warning at every skipped run of a long cycle.
-            job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None},
+            # max_instances=3: a Drive look still waiting for Drive at its next tick lets
+            # the next one pass quietly instead of being skipped with a warning.
+            job_defaults={"coalesce": True, "max_instances": 3, "misfire_grace_time": None},
         )
 
     def _serve_metrics(self) -> MetricsServer | None:
@@ -179,38 +228,105 @@ class Daemon:
 
     # -- jobs ----------------------------------------------------------------------
     def schedule(self, runtime: Runtime) -> None:
-        """(Re)create one job per group of watches; every group's first cycle runs at once."""
+        """(Re)build each identity's rota and its slot job; every group's first cycle comes
+        at once (one per slot)."""
         self.scheduler.remove_all_jobs()
         now = datetime.now(UTC)
-        for group in group_watches(runtime.config.watches):
-            first = group[0]  # a group shares one schedule
-            trigger: CronTrigger | IntervalTrigger
-            if first.cron:
-                trigger = CronTrigger.from_crontab(first.cron, timezone=UTC)
-            else:
-                trigger = IntervalTrigger(seconds=first.interval, timezone=UTC)
+        self.teams = teams(runtime.config.watches, runtime.sheets, now)
+        google = runtime.config.google
+        max_idle = google.max_idle_seconds if google.drive else None
+        self._rotas = []
+        for team in self.teams:
+            self._announce_budget(team.budget(max_idle))
+            rota = team.rota(now, max_idle)
+            trigger = RotaTrigger(rota)
+            self._rotas.append((team, trigger))
             self.scheduler.add_job(
-                self.run_cycle,
+                self._slot,
                 trigger,
-                args=(runtime, tuple(group)),
-                id=_key(group),
-                name=f"watch {', '.join(w.name for w in group)}",
+                args=(runtime, team, rota),
+                id=f"slots {team.identity.name}",
+                name=f"read slots of {team.identity.label}",
+                executor=SLOTS,
                 next_run_time=now,
             )
+            if max_idle is not None:
+                lookout = Lookout(team, rota, ChangeFeed(team.identity.sheets))
+                self.scheduler.add_job(
+                    self._look,
+                    IntervalTrigger(seconds=team.tick, timezone=UTC),
+                    args=(lookout,),
+                    id=f"drive {team.identity.name}",
+                    name=f"Drive changes of {team.identity.label}",
+                    executor=LOOKS,
+                    next_run_time=now,
+                )
 
-    def run_cycle(self, runtime: Runtime, watches: Sequence[Watch]) -> bool:
+    def _announce_budget(self, budget: Budget) -> None:
+        """A WARNING when the schedules need more reads than the budget (once per text)."""
+        text = budget.describe()
+        if budget.over and text not in self._budgets:
+            self._budgets.add(text)
+            log.warning("%s", text)
+
+    def _slot(self, runtime: Runtime, team: Team, rota: Rota) -> None:
+        """One read slot of an identity: start the group due longest, if any (never waits)."""
+        with self._busy_lock:
+            if self._stopping:
+                return
+            free = MAX_WORKERS - self._dealt
+            key = rota.take(datetime.now(UTC), free)
+            if key is None:
+                return
+            self._dealt += 1
+        self._workers.submit(self._dealt_cycle, runtime, team.groups[key], rota)
+
+    def _dealt_cycle(self, runtime: Runtime, watches: Sequence[Watch], rota: Rota) -> None:
+        try:
+            self.run_cycle(runtime, watches, rota)
+        finally:
+            with self._busy_lock:
+                self._dealt -= 1
+            for team, trigger in self._rotas:  # a worker is free: any identity may start
+                trigger.rota.resume()
+                self._nudge(team, trigger)
+
+    def _look(self, lookout: Lookout) -> None:
+        """A Drive look; what changed may be due at once."""
+        lookout.look(datetime.now(UTC))
+        for team, trigger in self._rotas:
+            if trigger.rota is lookout.rota:
+                self._nudge(team, trigger)
+
+    def _nudge(self, team: Team, trigger: RotaTrigger) -> None:
+        """Pull an identity's slot job forward when its rota has a start due sooner."""
+        wake = trigger.rota.wake_at(datetime.now(UTC))
+        if wake is None or (trigger.planned is not None and wake >= trigger.planned):
+            return
+        trigger.planned = wake
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.modify_job(f"slots {team.identity.name}", next_run_time=wake)
+
+    def run_cycle(
+        self, runtime: Runtime, watches: Sequence[Watch], rota: Rota | None = None
+    ) -> bool:
         """One cycle of a group of watches; False when skipped (stopping, or a watch busy)."""
         names = {w.name for w in watches}
+        key = group_key(watches)
         with self._busy_lock:
             if self._stopping or names & self._busy:
-                log.debug("cycle of %s skipped: stopping or still busy", _key(watches))
+                log.debug("cycle of %s skipped: stopping or still busy", key)
+                if rota is not None:
+                    rota.release(key)
                 return False
             self._busy |= names
-        key = _key(watches)
         self._local.job = key
         self.heartbeat.cycle_started(key, time.monotonic())
+        started = datetime.now(UTC)
+        reports = None
         try:
-            for report in runtime.cycle_group(watches):
+            reports = runtime.cycle_group(watches)
+            for report in reports:
                 self.status.record_cycle(
                     report.watch, datetime.now(UTC), triggered=report.triggered, error=report.error
                 )
@@ -221,6 +337,10 @@ class Daemon:
         finally:
             self.heartbeat.cycle_finished(key, time.monotonic())
             self._local.job = None
+            if rota is not None:
+                end_turn(rota, runtime.sheets, runtime.journal, watches, reports, started)
+            else:
+                runtime.sheets.take_reads(watches[0].spreadsheet_id)
             self._done(names)
         return True
 
@@ -228,8 +348,9 @@ class Daemon:
         with self._busy_lock:
             self._busy -= names
             stopping = self._stopping
-        if stopping:
-            self.signals.wake()  # the main loop waits for the cycles in progress to end
+        if stopping or self.notifier.enabled:
+            # the main loop waits for the cycles in progress to end, or sends STATUS=
+            self.signals.wake()
 
     # -- main loop -----------------------------------------------------------------
     def run(self) -> int:
@@ -377,6 +498,7 @@ class Daemon:
         if self.metrics is not None:  # before the journal: a scrape reads it
             self.metrics.close()
             telemetry.install(telemetry.Telemetry())
+        self._workers.shutdown(wait=False)
         self.runtime.close()
         log.info("sheetsync stopped")
 

@@ -5,7 +5,8 @@
     ├── SheetError           a worksheet cannot be read/written, or its header is wrong
     │   ├── QuotaError       Google answered 429 after our bounded retries
     │   ├── RangeError       a range reaches past the tab's grid (rows were deleted)
-    │   └── UnsureWriteError a values write got no clear answer: it may have been applied
+    │   ├── UnsureWriteError a values write got no clear answer: it may have been applied
+    │   └── DriveError       Drive's changes feed could not be read (`status`: HTTP, 0 none)
     ├── AxiomError           an axiom call other than /trigger failed (trigger outcomes are values)
     ├── StoppedError         a stop request ended a wait before a trigger left (nothing was sent)
     └── JournalError         the local state file is unusable or locked by another process
@@ -58,6 +59,14 @@ class RangeError(SheetError):
 
 class UnsureWriteError(SheetError):
     """A values write failed without Google saying it refused it (no answer, or a 5xx)."""
+
+
+class DriveError(SheetError):
+    """Drive's changes feed could not be read; `status` is Google's HTTP status (0: none)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AxiomError(SheetsyncError):

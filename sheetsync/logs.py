@@ -40,7 +40,7 @@ MAX_MESSAGE_CHARS = 16_000
 FOLD = " | "
 """What joins the lines of a traceback or of a multi-line message."""
 
-QUIET_LOGGERS = ("apscheduler.executors.default", "apscheduler.scheduler")
+QUIET_LOGGERS = ("apscheduler.executors", "apscheduler.scheduler")
 """APScheduler narrates every job run and (re)scheduling at INFO; the daemon logs what matters
 itself, so these are held at WARNING unless DEBUG is asked."""
 

@@ -14,6 +14,8 @@ log = logging.getLogger("sheetsync.progress")
 LOG_EVERY_SECONDS = 5.0
 SHOW_ABOVE_ROWS = 10
 """Backlogs smaller than this finish too fast for a bar to help."""
+MIN_RATE_SECONDS = 1.0
+"""A rate measured over less time than this is noise (all rows at one instant: infinite)."""
 
 Reporter = Callable[[str, int, int], None]
 
@@ -33,16 +35,18 @@ def progress_logger(
         ):
             return
         last[watch] = now
-        elapsed = max(now - started[watch], 1e-9)
+        elapsed = now - started[watch]
+        if elapsed < MIN_RATE_SECONDS or not done:  # too short to tell a rate
+            log.info("watch %s: %d/%d rows sent", watch, done, total)
+            return
         rate = done / elapsed
-        left = (total - done) / rate if rate else float("inf")
         log.info(
             "watch %s: %d/%d rows sent, %.1f rows/s, about %.0fs left",
             watch,
             done,
             total,
             rate,
-            left,
+            (total - done) / rate,
         )
 
     return report

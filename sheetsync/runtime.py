@@ -1,8 +1,9 @@
 """Builds the adapters a config asks for and runs cycles of every watch.
 
-Shared by `once`, `run` and `demo`: one Google identity, one axiom client (and so one
-pace and one outage gate per key), one journal, one engine. The journal keeps each
-pace's recent calls and the key's outage across restarts (see `budgets`).
+Shared by `once`, `run` and `demo`: the Google identities behind one sheet port, one
+axiom client (and so one pace and one outage gate per key), one journal, one engine.
+The journal keeps each pace's recent calls and the key's outage across restarts (see
+`budgets`).
 """
 
 from __future__ import annotations
@@ -10,22 +11,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sheetsync import telemetry
 from sheetsync.axiom import AxiomClient
 from sheetsync.budgets import keep_gate, keep_pace
 from sheetsync.config import Config, Watch
+from sheetsync.drive import SCOPE as DRIVE_SCOPE
 from sheetsync.engine import Engine, group_watches
 from sheetsync.errors import JournalError
+from sheetsync.identities import Identity, SheetRouter
 from sheetsync.journal import Journal
 from sheetsync.outage import gate_for
 from sheetsync.overview import Overview
 from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.problems import Problems, current_problems
 from sheetsync.report import CycleReport
-from sheetsync.sheet import GoogleSheets
+from sheetsync.schedules import assign
+from sheetsync.sheet import SCOPES, GoogleSheets
 
 log = logging.getLogger("sheetsync")
 
@@ -36,7 +40,7 @@ class Runtime:
 
     config: Config
     journal: Journal
-    sheets: GoogleSheets
+    sheets: SheetRouter
     axiom: AxiomClient
     engine: Engine
     problems: Problems = field(default_factory=Problems)
@@ -86,10 +90,14 @@ class Runtime:
         self.journal.close()
 
 
-def paces(sheets: GoogleSheets, axiom: AxiomClient) -> list[RollingLimiter]:
-    """The limiters of a runtime's adapters: the axiom key's, Google's reads and writes."""
-    found = [axiom.limiter, sheets.http.read_limiter, sheets.http.write_limiter]
-    return [limiter for limiter in found if limiter is not None]
+def paces(router: SheetRouter, axiom: AxiomClient) -> list[RollingLimiter]:
+    """The limiters of a runtime's adapters: the axiom key's, and each Google identity's
+    and Cloud project's reads and writes (each once)."""
+    found: list[RollingLimiter | None] = [axiom.limiter]
+    for identity in router.identities.values():
+        http = identity.sheets.http
+        found += [http.read_limiter, http.write_limiter, *http.project_limiters.values()]
+    return list({id(lim): lim for lim in found if lim is not None}.values())
 
 
 def build_clients(
@@ -98,14 +106,12 @@ def build_clients(
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> tuple[GoogleSheets, AxiomClient]:
+) -> tuple[SheetRouter, AxiomClient]:
     """The Google and axiom adapters for a config (raises ConfigError for bad credentials).
 
     `sleep` and `monotonic` go together: a fake sleep must advance the fake clock.
     """
-    sheets = GoogleSheets(
-        config.google, config.service_account_path, config.source, sleep=sleep, clock=monotonic
-    )
+    sheets = build_router(config, sleep=sleep, monotonic=monotonic)
     assert config.axiom_key is not None, "load_config(secrets=True) resolves the key"
     key = config.axiom_key.reveal()
     settings = config.axiom
@@ -122,6 +128,51 @@ def build_clients(
         gate=gate_for(budget, clock=monotonic, wall=now),
     )
     return sheets, axiom
+
+
+def build_router(
+    config: Config,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> SheetRouter:
+    """The config's Google identities behind one sheet port, each spreadsheet routed to one.
+
+    Identities of one Cloud project (their key files' `project_id`) share its per-project
+    budget: when their own budgets add up to more, each rota gets its share of it.
+    """
+    google = config.google
+    built = []
+    for settings in google.identities:
+        budget = replace(
+            google,
+            reads_per_minute=settings.reads_per_minute or google.reads_per_minute,
+            writes_per_minute=settings.writes_per_minute or google.writes_per_minute,
+        )
+        sheets = GoogleSheets(
+            budget,
+            config.key_path(settings),
+            config.source,
+            key_label=google.key_label(settings),
+            scopes=(*SCOPES, DRIVE_SCOPE) if google.drive else SCOPES,
+            sleep=sleep,
+            clock=monotonic,
+        )
+        built.append((settings.name, sheets, float(budget.reads_per_minute)))
+    asked: dict[str, float] = {}
+    for _, sheets, reads in built:
+        asked[sheets.project_id] = asked.get(sheets.project_id, 0.0) + reads
+    project = google.project_reads_per_minute
+    identities = []
+    for name, sheets, reads in built:
+        share = min(1.0, project / asked[sheets.project_id])
+        limit = "reads_per_minute"
+        if share < 1:
+            limit = (
+                f"its share of project {sheets.project_id}'s project_reads_per_minute = {project}"
+            )
+        identities.append(Identity(name, sheets, reads * share, limit))
+    return SheetRouter(identities, assign(config.watches, identities, datetime.now(UTC)))
 
 
 def open_runtime(

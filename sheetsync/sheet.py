@@ -34,6 +34,7 @@ from sheetsync.endpoints import url_problem
 from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError, UnsureWriteError
 from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.plan import CellWrite
+from sheetsync.sessions import remember_environment
 from sheetsync.telemetry import current
 
 log = logging.getLogger("sheetsync.sheet")
@@ -101,17 +102,15 @@ class PacedHTTPClient(gspread.HTTPClient):
     base_url = "https://sheets.googleapis.com"
     read_limiter: RollingLimiter | None = None
     write_limiter: RollingLimiter | None = None
+    project_limiters: dict[str, RollingLimiter] = {}  # noqa: RUF012 (set per bound class)
+    """The Cloud project's budgets ("read", "write"), shared by its identities."""
     retries = 5
     sleep: Callable[[float], None] = staticmethod(time.sleep)
     rand: Callable[[], float] = staticmethod(random.random)
 
     def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
         """Send one request, retrying 429/5xx/connection errors a bounded number of times."""
-        url = endpoint
-        if self.base_url.rstrip("/") not in GOOGLE_HOSTS:
-            for host in GOOGLE_HOSTS:
-                if url.startswith(host):
-                    url = self.base_url.rstrip("/") + url[len(host) :]
+        url = self._url(endpoint)
         attempt = 0
         while True:
             attempt += 1
@@ -143,6 +142,17 @@ class PacedHTTPClient(gspread.HTTPClient):
                 return response
             self.sleep(wait)
 
+    def once(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
+        """One request, neither paced nor retried (a Drive look: the next tick retries)."""
+        return super().request(method, self._url(endpoint), **kwargs)
+
+    def _url(self, endpoint: str) -> str:
+        if self.base_url.rstrip("/") not in GOOGLE_HOSTS:
+            for host in GOOGLE_HOSTS:
+                if endpoint.startswith(host):
+                    return self.base_url.rstrip("/") + endpoint[len(host) :]
+        return endpoint
+
     def _limiter(self, method: str, url: str) -> RollingLimiter | None:
         path = url.split("?", 1)[0]
         path = path[path.find("/v4/") :] if "/v4/" in path else ""
@@ -156,6 +166,9 @@ class PacedHTTPClient(gspread.HTTPClient):
         limiter = self._limiter(method, url)
         if limiter is not None:
             current().paced("sheets", limiter.acquire())
+            shared = self.project_limiters.get("read" if limiter is self.read_limiter else "write")
+            if shared is not None:
+                current().paced("sheets", shared.acquire())
 
 
 def request_kind(method: str, url: str) -> str:
@@ -234,22 +247,27 @@ class GoogleSheets:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        key_label: str = "google.service_account_file",
+        scopes: Sequence[str] = SCOPES,
     ) -> None:
-        info = _load_key(key_path, source, allow_insecure=settings.allow_insecure_http)
+        info = _load_key(key_path, source, key_label, allow_insecure=settings.allow_insecure_http)
         self.client_email = str(info.get("client_email", "the service account"))
+        self.project_id = str(info.get("project_id", "")) or self.client_email
+        """The Cloud project whose per-project budget this identity shares."""
         from sheetsync.redact import register_secret
 
         register_secret(str(info.get("private_key", "")))
         try:
             credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                info, scopes=SCOPES
+                info, scopes=list(scopes)
             )
         except (ValueError, KeyError) as exc:
             raise ConfigError(
-                f"{source}: google.service_account_file: {key_path} is not a service-account key "
+                f"{source}: {key_label}: {key_path} is not a service-account key "
                 f"({type(exc).__name__})"
             ) from None
         identity = fingerprint(self.client_email)
+        project = fingerprint(self.project_id)
         client_class = type(
             "BoundPacedHTTPClient",
             (PacedHTTPClient,),
@@ -261,6 +279,15 @@ class GoogleSheets:
                 "write_limiter": limiter_for(
                     f"google-write-{identity}", settings.writes_per_minute, clock=clock, sleep=sleep
                 ),
+                "project_limiters": {
+                    kind: limiter_for(
+                        f"google-project-{kind}-{project}", limit, clock=clock, sleep=sleep
+                    )
+                    for kind, limit in (
+                        ("read", settings.project_reads_per_minute),
+                        ("write", settings.project_writes_per_minute),
+                    )
+                },
                 "retries": settings.max_retries,
                 "sleep": staticmethod(sleep),
             },
@@ -269,6 +296,7 @@ class GoogleSheets:
         # Google compresses an answer only when asked like this: a big tab's columns are
         # 3 MB of JSON per 100,000 rows, about 250 KB gzipped
         self.http.session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip"})
+        remember_environment(self.http.session)
         self.http.set_timeout((DEFAULT_CONNECT_TIMEOUT, settings.timeout_seconds))
         self._grids: dict[tuple[str, str], _Grid] = {}
 
@@ -370,8 +398,8 @@ class GoogleSheets:
             where += [(title, row) for row in sorted({c.row for c in tab_cells})]
         if not data:
             return {}
-        limiter = self.http.write_limiter
-        delay = limiter.delay() if limiter is not None else 0.0
+        limiters = [self.http.write_limiter, self.http.project_limiters.get("write")]
+        delay = max((limiter.delay() for limiter in limiters if limiter is not None), default=0.0)
         if delay > MAX_WRITE_WAIT_SECONDS:
             raise SheetError(
                 f"spreadsheet {spreadsheet_id}: the Google write budget is used up for "
@@ -493,23 +521,17 @@ def _translate(
     return SheetError(f"{where}: Google answered {status}: {message}")
 
 
-def _load_key(key_path: Path, source: Path, *, allow_insecure: bool) -> dict[str, Any]:
-    text = read_secret_file(key_path, "google.service_account_file", source)
+def _load_key(key_path: Path, source: Path, label: str, *, allow_insecure: bool) -> dict[str, Any]:
+    text = read_secret_file(key_path, label, source)
     try:
         info = json.loads(text)
     except ValueError:
-        raise ConfigError(
-            f"{source}: google.service_account_file: {key_path} is not JSON"
-        ) from None
+        raise ConfigError(f"{source}: {label}: {key_path} is not JSON") from None
     if not isinstance(info, dict) or info.get("type") != "service_account":
-        raise ConfigError(
-            f"{source}: google.service_account_file: {key_path} is not a service-account key"
-        )
+        raise ConfigError(f"{source}: {label}: {key_path} is not a service-account key")
     token_uri = str(info.get("token_uri", ""))
     carries = "the signed key assertion"
     problem = url_problem(token_uri, carries, "google", allow_insecure=allow_insecure)
     if problem is not None:
-        raise ConfigError(
-            f"{source}: google.service_account_file: {key_path}: token_uri: {problem}"
-        )
+        raise ConfigError(f"{source}: {label}: {key_path}: token_uri: {problem}")
     return info

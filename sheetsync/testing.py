@@ -155,14 +155,22 @@ class World:
     def config(self, *watches: Mapping[str, Any], **sections: Mapping[str, Any]) -> Path:
         """Write sheetsync.toml with the given watches (defaults fill name, sheet, automation)."""
         axiom = {"api_key_env": KEY_ENV, "base_url": self.axiom.root_url + "/api/v3"}
-        google = {
+        google: dict[str, Any] = {
             "service_account_file": "service-account.json",
             "api_base_url": self.google.root_url,
         }
         axiom.update(sections.get("axiom", {}))
         google.update(sections.get("google", {}))
+        identities: list[Mapping[str, Any]] = google.pop("identity", [])  # replace the key
+        if identities and "service_account_file" not in sections.get("google", {}):
+            del google["service_account_file"]
         parts = ["[axiom]", *[f"{k} = {toml_value(v)}" for k, v in axiom.items()]]
         parts += ["[google]", *[f"{k} = {toml_value(v)}" for k, v in google.items()]]
+        for identity in identities:
+            parts += [
+                "[[google.identity]]",
+                *[f"{k} = {toml_value(v)}" for k, v in identity.items()],
+            ]
         parts += [
             "[state]",
             f"path = {toml_value(sections.get('state', {}).get('path', 'sheetsync.db'))}",

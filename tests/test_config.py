@@ -12,6 +12,7 @@ from sheetsync.config import (
     AxiomSettings,
     Columns,
     GoogleSettings,
+    IdentitySettings,
     MetricsSettings,
     StateSettings,
     Statuses,
@@ -23,7 +24,16 @@ from sheetsync.errors import ConfigError
 from sheetsync.schema import keys
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = (AxiomSettings, GoogleSettings, StateSettings, MetricsSettings, Watch, Columns, Statuses)
+SECTIONS = (
+    AxiomSettings,
+    GoogleSettings,
+    IdentitySettings,
+    StateSettings,
+    MetricsSettings,
+    Watch,
+    Columns,
+    Statuses,
+)
 """Every table of the config file, each a section class."""
 MINIMAL = """
 [axiom]

@@ -208,7 +208,8 @@ def test_notify_ready_watchdog_status_stopping_and_journald_lines(
     2 s watchdog) and resume once it moves again.
     """
     world.sheet([HEADER, *ROWS[:2]])
-    config = world.config({"interval_seconds": 0.5})
+    # 600 reads a minute: slots of 0.1 s, so the read budget keeps the 0.5 s interval
+    config = world.config({"interval_seconds": 0.5}, google={"reads_per_minute": 600})
     daemon = services.start(
         config, notify, env={"WATCHDOG_USEC": "2000000", "INVOCATION_ID": "5e2c0ffee"}
     )
@@ -491,27 +492,27 @@ def test_a_scheduler_that_stops_dispatching_counts_as_stuck(
         assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
         daemon.beat()  # overdue again: the scheduler is not dispatching
-        notify.wait_for(lambda m: m.startswith("STATUS=stuck: w0; "), timeout=2.0)
+        notify.wait_for(lambda m: m.startswith("STATUS=stuck: slots default; "), timeout=2.0)
         daemon.beat()
         assert "WATCHDOG=1" not in notify.collect(0.1)
         errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
         assert len(errors) == 1, errors
-        assert errors[0].startswith("the scheduler has not started the due cycle of w0")
+        assert errors[0].startswith("the scheduler has not started the due cycle of slots default")
 
         later = datetime.now(UTC) + timedelta(hours=1)
-        daemon.scheduler.modify_job("w0", next_run_time=later)  # as if it had dispatched
+        daemon.scheduler.modify_job("slots default", next_run_time=later)  # as if dispatched
         daemon.beat()
         assert notify.wait_for("WATCHDOG=1", timeout=2.0)
-        assert "cycle of w0 is moving again" in caplog.text
+        assert "cycle of slots default is moving again" in caplog.text
     finally:
         daemon.scheduler.shutdown(wait=True)
         daemon.runtime.close()
 
 
 def test_jobs_follow_schedules_and_groups(world: World) -> None:
-    """Tabs of one sheet on one schedule share a job; a cron watch gets its own cron job."""
-    from apscheduler.triggers.cron import CronTrigger
-    from apscheduler.triggers.interval import IntervalTrigger
+    """Tabs of one sheet on one schedule share a turn; a cron watch takes turns on its cron;
+    one slot job per identity, woken when its rota has a start due (slots 2 s apart)."""
+    from sheetsync.daemon import RotaTrigger
 
     sid = world.sheet([HEADER, *ROWS[:1]], tab="A")
     world.google.add_sheet(sid, "B", [HEADER])
@@ -520,6 +521,7 @@ def test_jobs_follow_schedules_and_groups(world: World) -> None:
         {"name": "a", "worksheet": "A", "interval_seconds": 15},
         {"name": "b", "worksheet": "B", "interval_seconds": 15},
         {"name": "c", "worksheet": "C", "interval_seconds": None, "cron": "*/5 8-18 * * mon-fri"},
+        google={"reads_per_minute": 30},
     )
     daemon = Daemon(config, world.environ)
     try:
@@ -527,7 +529,13 @@ def test_jobs_follow_schedules_and_groups(world: World) -> None:
         jobs = {job.id: job.trigger for job in daemon.scheduler.get_jobs()}
     finally:
         daemon.runtime.close()
-    assert set(jobs) == {"a+b", "c"}
-    assert isinstance(jobs["a+b"], IntervalTrigger) and jobs["a+b"].interval.total_seconds() == 15
-    assert isinstance(jobs["c"], CronTrigger)
-    assert {f.name: str(f) for f in jobs["c"].fields}["hour"] == "8-18"
+    assert set(jobs) == {"slots default"}
+    trigger = jobs["slots default"]
+    assert isinstance(trigger, RotaTrigger) and trigger.rota.spacing == 2.0
+    [team] = daemon.teams
+    assert {k: [w.name for w in g] for k, g in team.groups.items()} == {
+        "a+b": ["a", "b"],
+        "c": ["c"],
+    }
+    assert team.periods["a+b"] == 15
+    assert team.periods["c"] in (300, 14 * 3600 + 300, 62 * 3600 + 300)  # next gap of the cron

@@ -23,6 +23,15 @@ def test_logger_reports_every_few_seconds_and_at_the_end(caplog: pytest.LogCaptu
     assert lines[-1].startswith("watch w: 100/100 rows sent, 2.0 rows/s")
 
 
+def test_a_backlog_sent_in_an_instant_shows_no_rate(caplog: pytest.LogCaptureFixture) -> None:
+    """Rows all sent within a second log their count, never a rate like 1e10 rows/s."""
+    caplog.set_level(logging.INFO, "sheetsync.progress")
+    report = progress_logger(clock=lambda: 100.0)
+    for done in range(1, 21):
+        report("w", done, 20)
+    assert [r.getMessage() for r in caplog.records] == ["watch w: 20/20 rows sent"]
+
+
 def test_small_backlogs_stay_quiet(caplog: pytest.LogCaptureFixture) -> None:
     """A handful of rows finishes too fast to need progress."""
     caplog.set_level(logging.INFO, "sheetsync.progress")

@@ -1,26 +1,25 @@
-"""Issue 6 acceptance: a cycle's Sheets cost is constant, and one identity never meets a 429.
+"""Issues 6 and 14: a cycle's Sheets cost is constant; one identity shares its budget fairly.
 
 Counted by the Google emulator, never timed: a cycle with work is two batched reads and
-two batched writes whatever the number of rows, an idle cycle is one read, and 100
-watches polling every 10 s on one identity run for a simulated 10 minutes against an
-emulator that enforces 60 reads and 60 writes a minute on the same fake clock.
+two batched writes whatever the number of rows, an idle cycle is one read, and many
+spreadsheets polled every 10 s on one identity run for a simulated 10 minutes, dealt out
+by the daemon's rota, against an emulator that enforces 60 reads and 60 writes a minute
+on the same fake clock.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+import bisect
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from sheetsync.config import Watch
+from sheetsync.emulator._http import Request
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
-from sheetsync.engine import group_watches
-from sheetsync.report import CycleReport
+from sheetsync.simulation import simulate
 from sheetsync.testing import AUTOMATION, KEY_ENV, TEST_KEY, Clock, World
 
 HEADER = ["url", "product"]
@@ -93,64 +92,20 @@ def test_metadata_is_fetched_once_and_the_grid_grown_once(world: World) -> None:
     assert google.reads() <= 2 and google.writes() <= 2
 
 
-# -- many watches on one identity, on a fake clock ----------------------------------------
+# -- many spreadsheets on one identity, on a fake clock ---------------------------------
 INTERVAL = 10.0
 DURATION = 600.0
 SPREADSHEETS = 5
 TABS = 20
 
 
-@dataclass
-class Simulation:
-    """What a simulated run of the scheduler saw."""
-
-    cycles: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-    late: list[tuple[float, float]] = field(default_factory=list)
-    """(when a job was due, how late it started), both in simulated seconds."""
-
-
-def simulate(
-    clock: Clock,
-    jobs: Sequence[Sequence[Watch]],
-    run: Callable[[Sequence[Watch]], list[CycleReport]],
-    *,
-    interval: float = INTERVAL,
-    duration: float = DURATION,
-    before: Callable[[float], None] = lambda _now: None,
-) -> Simulation:
-    """A scheduler on the fake clock: run the next due job, then plan its next run.
-
-    Like the daemon's APScheduler jobs (coalesce, no misfire limit), a late job runs once
-    as soon as it can and is next due at the first interval mark after it finished.
-    Pacing waits advance the same clock, so a job that waits for the budget makes the
-    others late, as it would in real time.
-    """
-    sim = Simulation()
-    due = [(0.0, index) for index in range(len(jobs))]
-    heapq.heapify(due)
-    while due[0][0] < duration:
-        at, index = heapq.heappop(due)
-        clock.advance(max(0.0, at - clock.elapsed))
-        before(clock.elapsed)
-        sim.late.append((at, clock.elapsed - at))
-        for report in run(jobs[index]):
-            sim.cycles[report.watch] += 1
-            if report.error:
-                sim.errors.append(f"{report.watch}: {report.error}")
-        following = at + interval
-        while following <= clock.elapsed:
-            following += interval
-        heapq.heappush(due, (following, index))
-    return sim
-
-
 @pytest.fixture
 def paced_world(tmp_path: Path) -> Iterator[World]:
-    """A world whose Google emulator enforces 60 reads and 60 writes a minute on its clock."""
+    """A world whose Google emulator enforces 60 reads and 60 writes a minute on its clock
+    (axiom's emulator counts on the same clock)."""
     clock = Clock()
     google = GoogleEmulator(reads_per_minute=60, writes_per_minute=60, clock=clock.monotonic)
-    axiom = AxiomEmulator(api_key=TEST_KEY, automations=[AUTOMATION])
+    axiom = AxiomEmulator(api_key=TEST_KEY, automations=[AUTOMATION], clock=clock.monotonic)
     google.start()
     axiom.start()
     world = World(tmp_path, google, axiom, clock=clock, environ={KEY_ENV: TEST_KEY})
@@ -183,19 +138,41 @@ def hundred_watches(world: World) -> list[tuple[str, str]]:
     return tabs
 
 
-def people_add_rows(world: World, tabs: list[tuple[str, str]]) -> Callable[[float], None]:
-    """Every 10 simulated seconds of the first five minutes, someone adds a row to a tab."""
-    added = 0
+def hundred_spreadsheets(world: World) -> list[tuple[str, str]]:
+    """100 spreadsheets of one tab (header only), one watch each, every 10 s."""
+    tabs: list[tuple[str, str]] = []
+    watches = []
+    for s in range(100):
+        sid = world.google.create_spreadsheet(f"Book {s}", {"Q": [[*HEADER, *RESULTS]]})
+        tabs.append((sid, "Q"))
+        watches.append(
+            {"name": f"s{s}", "spreadsheet": sid, "worksheet": "Q", "interval_seconds": INTERVAL}
+        )
+    world.config(*watches)
+    return tabs
+
+
+def people_add_rows(
+    world: World, tabs: list[tuple[str, str]], until: float = 300.0
+) -> tuple[Callable[[float], None], dict[str, float]]:
+    """Every 10 simulated seconds until `until`, someone adds a row to a tab; returns the
+    hook and, per row (its url), when it was added."""
+    added: dict[str, float] = {}
 
     def before(now: float) -> None:
-        nonlocal added
-        while added * 10.0 <= min(now, 300.0):
-            sid, tab = tabs[(added * 7) % len(tabs)]
+        while len(added) * 10.0 <= min(now, until):
+            sid, tab = tabs[(len(added) * 7) % len(tabs)]
             end = len(world.google.values(sid, tab)) + 1
-            world.google.insert_rows(sid, tab, end, values=rows(1, f"late{added}-"))
-            added += 1
+            [row] = rows(1, f"late{len(added)}-")
+            world.google.insert_rows(sid, tab, end, values=[row])
+            added[row[0]] = now
 
-    return before
+    return before, added
+
+
+def most_within(times: list[float], window: float) -> int:
+    """The most of `times` (sorted) within any `window` seconds."""
+    return max(bisect.bisect_left(times, t + window) - i for i, t in enumerate(times))
 
 
 def assert_every_row_triggered(world: World, tabs: list[tuple[str, str]]) -> None:
@@ -205,39 +182,60 @@ def assert_every_row_triggered(world: World, tabs: list[tuple[str, str]]) -> Non
         assert [r[status] for r in values[1:]] == ["triggered"] * (len(values) - 1), tab
 
 
-def test_100_watches_every_10s_for_10_minutes_never_meet_a_429(paced_world: World) -> None:
-    """Watch by watch, 600 reads a minute are asked of a 55/min budget: later cycles, no 429."""
+def test_watches_grouped_by_spreadsheet_keep_their_interval(paced_world: World) -> None:
+    """100 tabs of 5 spreadsheets cost 30 reads a minute (one per spreadsheet every 10 s):
+    within the budget, every spreadsheet keeps its 10 s, give or take one slot."""
     world = paced_world
     tabs = hundred_watches(world)
-    runtime = world.runtime()
-    sim = simulate(
-        world.clock,
-        [[w] for w in runtime.config.watches],
-        lambda job: [runtime.cycle(job[0])],
-        before=people_add_rows(world, tabs),
-    )
+    hook, _ = people_add_rows(world, tabs)
+    sim = simulate(world.clock, world.runtime(), duration=DURATION, before=hook)
     assert world.google.quota_rejections == 0
     assert sim.errors == []
     assert len(sim.cycles) == 100
-    # 55 reads a minute for ten minutes, shared by 100 watches, some cycles with work
-    assert min(sim.cycles.values()) >= 3, sim.cycles.most_common()[-3:]
-    assert world.google.reads() <= 55 * (world.clock.elapsed / 60 + 1)
+    budget = sim.team.budget()
+    assert not budget.over and budget.needed == 30
+    for key in sim.team.groups:
+        # the opening backlog (100 rows at axiom's 90 calls a minute) delays the first
+        # minute; after it, every cycle comes on its 10 s mark, up to one slot late
+        later = [b - a for a, b in itertools.pairwise(t for t in sim.starts[key] if t >= 120)]
+        assert all(abs(i - INTERVAL) <= sim.team.spacing for i in later), (key, later)
+        assert len(later) >= (DURATION - 120) / INTERVAL - 2
     assert_every_row_triggered(world, tabs)
 
 
-def test_watches_grouped_by_spreadsheet_keep_their_interval(paced_world: World) -> None:
-    """Grouped per spreadsheet, the same 100 watches cost 30 reads a minute: every 10 s holds."""
+def test_100_spreadsheets_every_10s_share_the_budget_fairly(paced_world: World) -> None:
+    """100 spreadsheets at 10 s on one identity ask 600 reads a minute of 55: no 429, reads
+    spread evenly, every spreadsheet served at the announced interval (+-20 %), every added
+    row triggered within two of them."""
     world = paced_world
-    tabs = hundred_watches(world)
-    runtime = world.runtime()
-    groups = group_watches(runtime.config.watches)
-    assert len(groups) == SPREADSHEETS
-    sim = simulate(world.clock, groups, runtime.cycle_group, before=people_add_rows(world, tabs))
+    tabs = hundred_spreadsheets(world)
+    hook, added = people_add_rows(world, tabs, until=360.0)
+    reads: list[float] = []  # when each Sheets read reached Google, on the fake clock
+
+    def on_request(request: Request) -> None:
+        if request.path.endswith("values:batchGet"):
+            reads.append(world.clock.elapsed)
+
+    world.google.on_request = on_request
+    sim = simulate(world.clock, world.runtime(), duration=DURATION, before=hook)
+
     assert world.google.quota_rejections == 0
     assert sim.errors == []
-    assert len(sim.cycles) == 100
-    # the opening backlog (100 rows at axiom's 90 calls a minute) delays the first minute;
-    # after it, every group starts on its 10 s mark
-    assert max(late for at, late in sim.late if at >= 120.0) < 1.0
-    assert min(sim.cycles.values()) >= DURATION / INTERVAL - 10, sim.cycles.most_common()[-3:]
+    budget = sim.team.budget()
+    assert budget.over and budget.needed == 600 and budget.available == 55
+    effective = budget.effective(INTERVAL)
+    assert effective == pytest.approx(100 * 60 / 55)
+    assert "need 600 Sheets reads/min" in budget.describe()
+    assert f"about every {effective:.0f} s" in budget.describe()
+    for key in sim.team.groups:
+        intervals = sim.intervals(key)
+        assert len(intervals) >= 4, key
+        assert all(0.8 * effective <= i <= 1.2 * effective for i in intervals), (key, intervals)
+    # no bursts: a slot is 60/55 s, so 10 s hold about 9 reads (a cycle with work two)
+    assert most_within(reads, 10.0) <= 11
+    assert most_within(reads, 60.0) <= 55
+    triggered = {t.data[1][0]: t.at for t in world.axiom.triggers}
+    assert set(triggered) == set(added)
+    late = {url: triggered[url] - at for url, at in added.items()}
+    assert max(late.values()) <= 2 * effective, sorted(late.values())[-3:]
     assert_every_row_triggered(world, tabs)

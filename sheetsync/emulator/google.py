@@ -11,7 +11,8 @@ whose scopes cover it; Sheets calls count toward per-minute read/write quotas; p
 edits (`set_cell`, `insert_rows`, `sort`, ...) happen between calls like in a real sheet.
 Semantics follow /work/shared/docs/SHEETS_API.md; the modules beside this one hold them:
 `google_a1` (ranges), `grid` (model), `google_cells`, `google_values`, `google_batch`,
-`google_meta` (developer metadata), `google_drive`, `google_auth`, `google_api` (routes),
+`google_meta` (developer metadata), `google_drive`, `google_auth`, `google_quota`
+(per-user and per-project quotas), `google_api` (routes),
 `google_people` (fixtures and human edits).
 """
 
@@ -50,7 +51,9 @@ from sheetsync.emulator.google_auth import (
     insufficient_scopes,
     unauthenticated,
 )
+from sheetsync.emulator.google_changes import ChangeLog
 from sheetsync.emulator.google_people import PeopleMixin
+from sheetsync.emulator.google_quota import Meter, quota_error
 from sheetsync.emulator.grid import MAX_CELLS, Book
 
 T = TypeVar("T")
@@ -70,27 +73,6 @@ _STATUS = {
 }
 
 
-def quota_error(kind: str) -> ApiError:
-    """Google's 429 for the per-user 'Read requests' / 'Write requests' quota."""
-    metric = f"{kind} requests"
-    message = (
-        f"Quota exceeded for quota metric '{metric}' and limit '{metric} per minute per user' "
-        "of service 'sheets.googleapis.com' for consumer 'project_number:0'."
-    )
-    info = {
-        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-        "reason": "RATE_LIMIT_EXCEEDED",
-        "domain": "googleapis.com",
-        "metadata": {
-            "quota_metric": f"sheets.googleapis.com/{kind.lower()}_requests",
-            "service": "sheets.googleapis.com",
-            "quota_limit": f"{kind}RequestsPerMinutePerUser",
-            "consumer": "projects/0",
-        },
-    }
-    return ApiError(429, message, "RESOURCE_EXHAUSTED", {"details": [info]})
-
-
 class GoogleEmulator(PeopleMixin, EmulatorServer):
     """Google Sheets + Drive + OAuth token endpoint on 127.0.0.1, thread-safe."""
 
@@ -102,6 +84,8 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
         writes_per_minute: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         *,
+        project_reads_per_minute: int | None = None,
+        project_writes_per_minute: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         enforce_scopes: bool = True,
@@ -109,21 +93,24 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(host, port)
-        self.reads_per_minute = reads_per_minute
-        self.writes_per_minute = writes_per_minute
+        self.meter = Meter(
+            clock,
+            {"read": reads_per_minute, "write": writes_per_minute},
+            {"read": project_reads_per_minute, "write": project_writes_per_minute},
+        )
         self.clock = clock
         self.wall_clock = wall_clock
         self.enforce_scopes = enforce_scopes
         self.max_cells = max_cells
-        self.quota_rejections = 0
         self.tokens: dict[str, Grant] = {}
         self._books: dict[str, Book] = {}
         self._denied: set[str] = set()
         self._counts: collections.Counter[str] = collections.Counter()
-        self._windows: dict[str, collections.deque[float]] = {
-            "read": collections.deque(),
-            "write": collections.deque(),
-        }
+        self._user_reads: collections.Counter[str] = collections.Counter()
+        self._shared: dict[str, frozenset[str]] = {}
+        self.changes = ChangeLog(clock)
+        self._caller = ""
+        """The client_email of the request being answered (requests are served one by one)."""
         self._last_modified = 0.0
 
     def __enter__(self) -> GoogleEmulator:
@@ -187,37 +174,56 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
             raise unauthenticated(INVALID_CREDENTIALS)
         if self.enforce_scopes and not issued.scopes & found.scopes:
             raise insufficient_scopes(found.service, found.service.startswith("drive"))
+        self._caller = issued.client_email
 
     def _take_quota(self, found: Route) -> None:
+        """Google meters each user (a service account) and each Cloud project per minute."""
         if found.quota is None:
             return
-        limit = self.reads_per_minute if found.quota == "read" else self.writes_per_minute
-        if limit is None:
-            return
-        now = self.clock()
-        window = self._windows[found.quota]
-        while window and window[0] <= now - 60.0:
-            window.popleft()
-        if len(window) >= limit:
-            self.quota_rejections += 1
-            raise quota_error("Read" if found.quota == "read" else "Write")
-        window.append(now)
+        if found.quota == "read":
+            self._user_reads[self._caller] += 1
+        self.meter.take(found.quota, self._caller)
+
+    @property
+    def quota_rejections(self) -> int:
+        """Requests refused with a 429 for a quota, since the start or the last reset."""
+        return self.meter.rejections
 
     # -- state used by the routes ---------------------------------------------------
     def book(self, spreadsheet_id: str, *, drive: bool = False) -> Book:
         """The spreadsheet a request names: 404 when unknown, 403 (Drive: 404) when denied."""
         found = self._books.get(spreadsheet_id)
-        if found is None or (drive and spreadsheet_id in self._denied):
+        denied = not self._allowed(spreadsheet_id)
+        if found is None or (drive and denied):
             if drive:
                 raise google_drive.not_found(spreadsheet_id)
             raise ApiError(404, "Requested entity was not found.", "NOT_FOUND")
-        if spreadsheet_id in self._denied:
+        if denied:
             raise ApiError(403, "The caller does not have permission", "PERMISSION_DENIED")
         return found
 
     def visible_books(self) -> list[Book]:
         """Spreadsheets the caller may see in Drive, oldest first."""
-        return [b for sid, b in self._books.items() if sid not in self._denied]
+        return [b for sid, b in self._books.items() if self._allowed(sid)]
+
+    def visible(self, spreadsheet_id: str) -> bool:
+        """Whether the caller may see this file in Drive."""
+        return spreadsheet_id in self._books and self._allowed(spreadsheet_id)
+
+    def file_json(self, spreadsheet_id: str) -> dict[str, Any]:
+        """Drive's file resource of a spreadsheet, as the caller sees it."""
+        return google_drive.file_json(self._books[spreadsheet_id], self._caller)
+
+    @property
+    def caller(self) -> str:
+        """The service account whose request is being answered."""
+        return self._caller
+
+    def _allowed(self, spreadsheet_id: str) -> bool:
+        shared = self._shared.get(spreadsheet_id)
+        if shared is not None and self._caller not in shared:
+            return False
+        return spreadsheet_id not in self._denied
 
     def mutate(self, spreadsheet_id: str, change: Callable[[Book], Any]) -> Any:
         """Run `change` on a copy of the book; keep the copy only if it succeeds."""
@@ -225,7 +231,7 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
         result = change(work)
         work.check_cells()
         work.prune_metadata()
-        work.modified = self._tick()
+        self._touch(work, self._caller)
         self._books[spreadsheet_id] = work
         return result
 
@@ -243,7 +249,7 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
             planned = plan(book)
             book.check_cells()
             result = apply(book, planned)
-            book.modified = self._tick()
+            self._touch(book, self._caller)
             return result
 
     # -- tokens, access, counters ---------------------------------------------------
@@ -265,9 +271,12 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
         with self.lock:
             return self._counts[method]
 
-    def reads(self) -> int:
-        """Sheets read requests so far (Drive and token calls not included)."""
+    def reads(self, client_email: str | None = None) -> int:
+        """Sheets read requests so far (of one service account, when given; Drive and
+        token calls not included)."""
         with self.lock:
+            if client_email is not None:
+                return self._user_reads[client_email]
             return sum(self._counts[m] for m in READ_METHODS)
 
     def writes(self) -> int:
@@ -279,9 +288,8 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
         """Zero the per-method counters, quota windows and quota rejections."""
         with self.lock:
             self._counts.clear()
-            self.quota_rejections = 0
-            for window in self._windows.values():
-                window.clear()
+            self._user_reads.clear()
+            self.meter.clear()
 
     def write_service_account_file(
         self, path: str | os.PathLike[str], client_email: str = DEFAULT_CLIENT_EMAIL

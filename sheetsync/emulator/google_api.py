@@ -13,7 +13,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from sheetsync.emulator import google_batch, google_drive, google_meta, google_values
+from sheetsync.emulator import (
+    google_batch,
+    google_changes,
+    google_drive,
+    google_meta,
+    google_values,
+)
 from sheetsync.emulator._http import Request, Response
 from sheetsync.emulator.google_a1 import bad_request
 from sheetsync.emulator.google_auth import DRIVE_READ, DRIVE_WRITE, SHEETS_READ, SHEETS_WRITE
@@ -35,6 +41,7 @@ SHEETS = "sheets.googleapis.com"
 DRIVE = "drive.googleapis.com"
 SHEETS_PREFIX = "/v4/spreadsheets/"
 DRIVE_FILES = "/drive/v3/files"
+DRIVE_CHANGES = "/drive/v3/changes"
 
 READ_METHODS = (
     "spreadsheets.get",
@@ -71,6 +78,12 @@ def route(request: Request) -> Route | None:
     path, method = request.path, request.method
     if path.startswith(SHEETS_PREFIX):
         return _sheets_route(method, path[len(SHEETS_PREFIX) :])
+    if path.startswith(DRIVE_CHANGES):
+        return CHANGES.get((method, path))
+    return _files_route(method, path)
+
+
+def _files_route(method: str, path: str) -> Route | None:
     if path == DRIVE_FILES:
         if method == "GET":
             return Route("drive.files.list", DRIVE, DRIVE_READ, None, _drive_list)
@@ -85,6 +98,17 @@ def route(request: Request) -> Route | None:
             run = partial(_drive_delete, file_id=file_id)
             return Route("drive.files.delete", DRIVE, DRIVE_WRITE, None, run)
     return None
+
+
+CHANGES = {
+    ("GET", DRIVE_CHANGES): Route(
+        "drive.changes.list", DRIVE, DRIVE_READ, None, google_changes.list_changes
+    ),
+    ("GET", DRIVE_CHANGES + "/startPageToken"): Route(
+        "drive.changes.getStartPageToken", DRIVE, DRIVE_READ, None, google_changes.start_page_token
+    ),
+}
+"""Drive's changes feed (`google_changes`)."""
 
 
 def _read(name: str, run: Handler) -> Route:
@@ -256,7 +280,7 @@ def _metadata_get(emu: GoogleEmulator, request: Request, sid: str, metadata_id: 
 def _drive_list(emu: GoogleEmulator, request: Request) -> Any:
     query = request.arg("q")
     books = [b for b in emu.visible_books() if google_drive.matches(query, b)]
-    files = [google_drive.file_json(b) for b in books]
+    files = [google_drive.file_json(b, emu.caller) for b in books]
     resource = {"kind": "drive#fileList", "incompleteSearch": False, "files": files}
     fields = google_drive.parse_fields(request.arg("fields") or google_drive.DEFAULT_LIST_FIELDS)
     return google_drive.select(resource, fields)
@@ -265,16 +289,17 @@ def _drive_list(emu: GoogleEmulator, request: Request) -> Any:
 def _drive_get(emu: GoogleEmulator, request: Request, file_id: str) -> Any:
     book = emu.book(file_id, drive=True)
     fields = google_drive.parse_fields(request.arg("fields") or google_drive.DEFAULT_FILE_FIELDS)
-    return google_drive.select(google_drive.file_json(book), fields)
+    return google_drive.select(google_drive.file_json(book, emu.caller), fields)
 
 
 def _drive_create(emu: GoogleEmulator, request: Request) -> Any:
     body = _body(request)
     if body.get("mimeType") != google_drive.SHEETS_MIME:
         raise google_drive.drive_error(400, "The emulator creates spreadsheets only.", "invalid")
-    book = emu.new_book(str(body.get("name") or "Untitled spreadsheet"), {}, 1000, 26)
+    name = str(body.get("name") or "Untitled spreadsheet")
+    book = emu.new_book(name, {}, 1000, 26, emu.caller)
     fields = google_drive.parse_fields(request.arg("fields") or google_drive.DEFAULT_FILE_FIELDS)
-    return google_drive.select(google_drive.file_json(book), fields)
+    return google_drive.select(google_drive.file_json(book, emu.caller), fields)
 
 
 def _drive_delete(emu: GoogleEmulator, request: Request, file_id: str) -> Any:

@@ -1,12 +1,15 @@
-"""The slice of Drive v3 the Google emulator serves: files.list by name, files.get.
+"""The slice of Drive v3 the Google emulator serves: files.list by name, files.get
+(the changes feed is `google_changes`).
 
 Like Drive, a file resource without `fields` has only kind, id, name and mimeType;
-`createdTime`/`modifiedTime` come back only when asked for, as RFC 3339 with millis.
+`createdTime`/`modifiedTime` come back only when asked for, as RFC 3339 with millis, and
+`lastModifyingUser` (whose `me` says whether the caller made the last change) likewise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Any
 
@@ -44,9 +47,9 @@ def not_found(file_id: str) -> ApiError:
     return drive_error(404, f"File not found: {file_id}.", "notFound", "fileId")
 
 
-def file_json(book: Book) -> dict[str, Any]:
-    """Every field of the file resource the emulator knows."""
-    return {
+def file_json(book: Book, caller: str = "") -> dict[str, Any]:
+    """Every field of the file resource the emulator knows (`me`: is `caller` the user)."""
+    resource: dict[str, Any] = {
         "kind": "drive#file",
         "id": book.spreadsheet_id,
         "name": book.title,
@@ -55,6 +58,15 @@ def file_json(book: Book) -> dict[str, Any]:
         "modifiedTime": rfc3339(book.modified),
         "trashed": False,
     }
+    if book.modifier:
+        resource["lastModifyingUser"] = {
+            "kind": "drive#user",
+            "displayName": book.modifier.split("@")[0],
+            "emailAddress": book.modifier,
+            "me": book.modifier == caller,
+            "permissionId": str(int(hashlib.sha256(book.modifier.encode()).hexdigest(), 16))[:20],
+        }
+    return resource
 
 
 def matches(query: str | None, book: Book) -> bool:

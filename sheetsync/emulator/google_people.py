@@ -17,11 +17,15 @@ from sheetsync.emulator import google_drive
 from sheetsync.emulator.google_a1 import Area
 from sheetsync.emulator.google_batch import DEFAULT_COLS, DEFAULT_ROWS
 from sheetsync.emulator.google_cells import parse_input, render
+from sheetsync.emulator.google_changes import ChangeLog
 from sheetsync.emulator.google_meta import meta_json
 from sheetsync.emulator.google_values import read
 from sheetsync.emulator.grid import Book, Sheet
 
 Rows = list[list[Any]]
+
+PERSON = "person@example.com"
+"""Who makes the edits of `set_cell`, `insert_rows`, `sort`, ... (Drive's lastModifyingUser)."""
 
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
@@ -32,14 +36,19 @@ class PeopleMixin:
     lock: threading.RLock
     wall_clock: Callable[[], float]
     max_cells: int
+    changes: ChangeLog
     _books: dict[str, Book]
+    _shared: dict[str, frozenset[str]]
     _last_modified: float
 
-    def new_book(self, title: str, tabs: dict[str, Rows], rows: int, cols: int) -> Book:
+    def new_book(
+        self, title: str, tabs: dict[str, Rows], rows: int, cols: int, by: str = PERSON
+    ) -> Book:
         """Create a spreadsheet (used by the helpers and Drive files.create)."""
         sid = "1" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(43))
-        now = self._tick()
-        book = Book(sid, title, [], created=now, modified=now, max_cells=self.max_cells)
+        book = Book(sid, title, [], created=0.0, modified=0.0, max_cells=self.max_cells)
+        self._touch(book, by)
+        book.created = book.modified
         for index, name in enumerate(tabs or {"Sheet1": []}):
             values = (tabs or {}).get(name, [])
             sheet_id = 0 if index == 0 else book.new_sheet_id()
@@ -53,6 +62,12 @@ class PeopleMixin:
         """Now, for modifiedTime: strictly increasing so every change is visible."""
         self._last_modified = max(self.wall_clock(), self._last_modified + 0.001)
         return self._last_modified
+
+    def _touch(self, book: Book, by: str = PERSON) -> None:
+        """`by` changed the book: it moves modifiedTime and enters Drive's changes feed."""
+        book.modified = self._tick()
+        book.modifier = by
+        self.changes.record(book.spreadsheet_id, book.modified)
 
     # -- people and fixtures --------------------------------------------------------
     def create_spreadsheet(
@@ -69,6 +84,14 @@ class PeopleMixin:
         """
         with self.lock:
             return self.new_book(title, tabs or {}, rows, cols).spreadsheet_id
+
+    def share(self, spreadsheet_id: str, *client_emails: str) -> None:
+        """Share a spreadsheet with these service accounts only (none: with everyone again)."""
+        with self.lock:
+            if client_emails:
+                self._shared[spreadsheet_id] = frozenset(client_emails)
+            else:
+                self._shared.pop(spreadsheet_id, None)
 
     def values(self, spreadsheet_id: str, tab: str) -> list[list[str]]:
         """What a FORMATTED_VALUE read of the whole tab returns (trimmed, ragged)."""
@@ -174,7 +197,7 @@ class PeopleMixin:
             sheet = Sheet.blank(book.new_sheet_id(), title, rows, cols)
             _fill(sheet, values or [], raw=False)
             book.sheets.append(sheet)
-            book.modified = self._tick()
+            self._touch(book)
             return sheet.sheet_id
 
     def delete_sheet(self, spreadsheet_id: str, tab: str) -> None:
@@ -183,12 +206,13 @@ class PeopleMixin:
             book = self._books[spreadsheet_id]
             book.sheets.remove(self._sheet(spreadsheet_id, tab))
             book.prune_metadata()
-            book.modified = self._tick()
+            self._touch(book)
 
     def delete_spreadsheet(self, spreadsheet_id: str) -> None:
-        """Delete a spreadsheet: it answers 404 from now on."""
+        """Delete a spreadsheet: it answers 404 from now on (Drive's feed: removed)."""
         with self.lock:
             del self._books[spreadsheet_id]
+            self.changes.record(spreadsheet_id, self._tick(), removed=True)
 
     def _sheet(self, spreadsheet_id: str, tab: str) -> Sheet:
         sheet = self._books[spreadsheet_id].sheet_by_title(tab)
@@ -202,7 +226,7 @@ class PeopleMixin:
             yield self._sheet(spreadsheet_id, tab)
             book = self._books[spreadsheet_id]
             book.prune_metadata()
-            book.modified = self._tick()
+            self._touch(book)
 
 
 def _grow(sheet: Sheet, rows: int, cols: int) -> None:

@@ -225,6 +225,8 @@ class Book:
     next_sheet_id: int = 1
     next_meta_id: int = 1
     max_cells: int = MAX_CELLS
+    modifier: str = ""
+    """The email address of the last user who changed it (Drive's lastModifyingUser)."""
 
     def copy(self) -> Book:
         """An independent copy: requests run on it and replace the book only on success."""
@@ -238,6 +240,7 @@ class Book:
             self.next_sheet_id,
             self.next_meta_id,
             self.max_cells,
+            self.modifier,
         )
 
     def sheet_by_title(self, title: str) -> Sheet | None:
