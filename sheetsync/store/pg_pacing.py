@@ -6,17 +6,25 @@ row, forget stamps older than the window, decide with `pacing.free_in` (the in-p
 limiter's own decision), and stamp the call. Times are the database's clock (one clock
 for every instance) unless a test injects one. A call still "in flight" after
 `STALE_AFTER` windows belonged to a dead instance and stops counting.
+
+In PostgreSQL this table is also what the SQLite journal's `budgets` keeps across
+restarts: a new instance (or a restarted one) sees every call of the window already, so
+a limiter needs no seeding and there is one record of calls, not two.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+from sheetsync.errors import StoreError
 from sheetsync.pacing import DEFAULT_WINDOW, free_in
 from sheetsync.store.pg_errors import translated
+
+log = logging.getLogger("sheetsync.budgets")
 
 STALE_AFTER = 2
 """Windows after which a call that never ended stops holding a slot."""
@@ -42,6 +50,8 @@ class SharedLimiter:
         if limit < 1 or window <= 0:
             raise ValueError(f"invalid budget: {limit} calls per {window} s")
         self.key, self.limit, self.window = key, limit, window
+        self.name = key
+        """The budget's name, as `RollingLimiter.name` (never a secret)."""
         self._connect, self._clock, self._sleep, self.where = connect, clock, sleep, where
 
     def __repr__(self) -> str:
@@ -53,15 +63,27 @@ class SharedLimiter:
         return waited
 
     @contextmanager
-    def slot(self) -> Iterator[float]:
-        """Hold a slot for a whole call: it counts until `window` after the call ends."""
-        waited, call = self._take(in_flight=True)
+    def slot(self, wait: Callable[[float], None] | None = None) -> Iterator[float]:
+        """Hold a slot for a whole call: it counts until `window` after the call ends.
+
+        `wait` replaces the sleep while waiting for the slot (as `RollingLimiter.slot`):
+        it may return early or raise, which takes no slot.
+        """
+        waited, call = self._take(in_flight=True, sleep=wait)
         try:
             yield waited
         finally:
+            self._ended(call)
+
+    def _ended(self, call: int) -> None:
+        """Stamp a call's end; never raises (the call's answer is in): unstamped, the call
+        keeps its slot until it is STALE_AFTER windows old, which errs on the safe side."""
+        try:
             with translated(self.where), self._connect() as conn:
                 now = self._now(conn)
                 conn.execute("UPDATE quota_calls SET at = %s WHERE id = %s", (now, call))
+        except StoreError as exc:
+            log.warning("%s: cannot record a call's end for %s: %s", self.where, self.key, exc)
 
     def delay(self) -> float:
         """Seconds until a slot would be free, without taking it."""
@@ -83,11 +105,15 @@ class SharedLimiter:
         self.limit = max(1, min(self.limit, limit))
         self.window = max(self.window, window)
 
-    def _take(self, *, in_flight: bool) -> tuple[float, int]:
-        waited = 0.0
+    def _take(
+        self, *, in_flight: bool, sleep: Callable[[float], None] | None = None
+    ) -> tuple[float, int]:
+        """Wait for a free slot and stamp the call; (seconds waited, the call's id)."""
+        pause, start = sleep or self._sleep, None
         while True:
             with translated(self.where), self._connect() as conn:
                 now = self._now(conn)
+                start = now if start is None else start
                 wait = self._decide(conn, now, lock=True)
                 if wait <= 0:
                     row = conn.execute(
@@ -95,9 +121,8 @@ class SharedLimiter:
                         " RETURNING id",
                         (self.key, None if in_flight else now, now),
                     ).fetchone()
-                    return waited, int(row[0])
-            self._sleep(wait)
-            waited += wait
+                    return max(0.0, now - start), int(row[0])
+            pause(wait)  # outside any transaction: nothing is locked while waiting
 
     def _decide(self, conn: Any, now: float, *, lock: bool = False) -> float:
         """Inside a transaction: forget old calls and ask `free_in` (locking the key first)."""

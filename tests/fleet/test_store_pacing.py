@@ -86,3 +86,53 @@ def test_a_dead_instances_call_in_flight_stops_counting(
     slot.__enter__()  # and never left: the process died mid-call
     clock.now += STALE_AFTER * 60 + 1
     assert b.acquire() == 0.0
+
+
+def test_a_calls_end_that_cannot_be_recorded_never_fails_the_call(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The answer is in: a database lost at the end only leaves the call counted in flight
+    (until STALE_AFTER windows), as the journal's `CallBook.ended` never raises either."""
+    clock = FakeClock()
+    lent: list[int] = []
+
+    def connect() -> psycopg.Connection[tuple[object, ...]]:
+        lent.append(1)
+        if len(lent) > 1:  # the end's transaction: the database is gone
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return psycopg.connect(pg_url)
+
+    limiter = SharedLimiter(connect, "axiom-abc", 1, clock=clock, sleep=clock.sleep)
+    with limiter.slot() as waited:
+        answer = "the call's answer"
+    assert (waited, answer) == (0.0, "the call's answer")
+    assert "cannot record a call's end" in caplog.text
+
+
+def test_a_slots_wait_replaces_the_sleep_and_may_give_up(
+    instances: Callable[..., SharedLimiter],
+) -> None:
+    """`slot(wait)` waits with `wait` (a departure's stop-aware wait), as `RollingLimiter`
+    does; a wait that raises takes no slot."""
+    a = instances(limit=1)
+    clock: FakeClock = a.clock  # type: ignore[attr-defined]
+    a.acquire()
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(round(seconds, 6))
+        clock.now += seconds
+
+    with a.slot(wait) as waited:
+        assert waited == pytest.approx(60.0)
+    assert waits == [pytest.approx(60.0)] and clock.slept == []
+
+    def stop(seconds: float) -> None:
+        raise RuntimeError("stopping")
+
+    clock.now += 60
+    a.acquire()
+    with pytest.raises(RuntimeError), a.slot(stop):
+        pass
+    clock.now += 60
+    assert a.delay() == 0.0  # the refused wait took no slot
