@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from sheetsync.errors import JournalError
 from sheetsync.journal import Journal
 from sheetsync.journal_records import iso
-from sheetsync.outage import Closure, OutageGate
+from sheetsync.outage import Closure, GateStore, OutageGate
 from sheetsync.pacing import RollingLimiter
 
 log = logging.getLogger("sheetsync.budgets")
@@ -110,7 +111,19 @@ def keep_pace(limiter: RollingLimiter, journal: Journal, now: Callable[[], datet
 def keep_gate(gate: OutageGate, journal: Journal, budget: str) -> None:
     """Keep the gate's closure in the journal; the first time, close it as a previous
     process left it."""
-    book = OutageBook(journal, budget)
+    attach_gate(gate, OutageBook(journal, budget))
+
+
+class GateBook(GateStore, Protocol):
+    """Where a gate's closure is kept, read back at start (the journal, or PostgreSQL)."""
+
+    def load(self) -> Closure | None:
+        """The closure a previous process (or a peer) left, if any."""
+        ...
+
+
+def attach_gate(gate: OutageGate, book: GateBook) -> None:
+    """Keep the gate's closure in `book`; the first time, close it as it was left."""
     if gate.store is None:
         closure = book.load()
         if closure is not None:

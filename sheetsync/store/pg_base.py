@@ -45,6 +45,13 @@ class PgBase:
             return conn.execute(sql, params).fetchall()
 
     @contextmanager
+    def unfenced(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """A transaction outside any fence: for facts of a key or an automation name, which
+        no unit owns (never for a unit's rows)."""
+        with translated(self.where), self._pool.connection() as conn:
+            yield conn
+
+    @contextmanager
     def fenced(self, unit: str, epoch: int) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
         """A transaction that commits only while this holder has `unit` at `epoch`."""
         with translated(self.where), self._pool.connection() as conn:

@@ -137,7 +137,18 @@ CREATE INDEX quota_calls_by_key ON quota_calls (key, at);
 waits for every open transaction that read the row FOR KEY SHARE, while a renewal (a
 non-key update of `expires_at`) never waits. `quota_calls.at` is NULL while in flight."""
 
-MIGRATIONS: tuple[str, ...] = (_V1_JOURNAL + _V1_FLEET,)
+_V2_PARITY = """
+CREATE TABLE outages (
+    budget TEXT PRIMARY KEY,
+    closed_at TEXT NOT NULL,
+    strikes INTEGER NOT NULL,
+    cause TEXT NOT NULL
+);
+"""
+"""What the SQLite journal gained since version 1: `outages` (an axiom key's closed gate,
+shared by the fleet). A budget's calls are `quota_calls` already (see `pg_pacing`)."""
+
+MIGRATIONS: tuple[str, ...] = (_V1_JOURNAL + _V1_FLEET, _V2_PARITY)
 """Version n is `MIGRATIONS[n - 1]`; append, never edit a released one."""
 
 LATEST = len(MIGRATIONS)

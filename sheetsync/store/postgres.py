@@ -12,6 +12,8 @@ import logging
 import os
 import random
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -20,13 +22,12 @@ from typing import TYPE_CHECKING, Any
 from sheetsync.config import Secret
 from sheetsync.distribution import installed_version
 from sheetsync.journal_records import UNKNOWN_MESSAGE, Outcome, iso
-from sheetsync.pacing import DEFAULT_WINDOW
 from sheetsync.store.leases import Leases, boottime
 from sheetsync.store.pg_base import event
+from sheetsync.store.pg_budgets import PgBudgets
 from sheetsync.store.pg_checks import check_database
 from sheetsync.store.pg_errors import translated
 from sheetsync.store.pg_journal import JournalSql
-from sheetsync.store.pg_pacing import SharedLimiter
 from sheetsync.store.pg_runs import RunSql
 from sheetsync.store.pg_schema import migrate
 from sheetsync.store.protocol import Holding, Instance, LeaseEvent, Store
@@ -43,7 +44,7 @@ OPEN_TIMEOUT = 10.0
 or a third of the lease when that is shorter, for a connection from the pool."""
 
 
-class PostgresStore(JournalSql, RunSql):
+class PostgresStore(JournalSql, RunSql, PgBudgets):
     """The journal, its leases and its fencing on one PostgreSQL database."""
 
     def __init__(
@@ -57,7 +58,13 @@ class PostgresStore(JournalSql, RunSql):
         pool_size: int = 8,
         clock: Callable[[], float] = boottime,
         rand: Callable[[], float] = random.random,
+        pace_clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`clock`: local lease trust (CLOCK_BOOTTIME); `pace_clock`: Unix seconds for
+        shared paces (None: the database's clock); `sleep`: how a pace waits; `now`:
+        the journal's time, as `Journal`'s."""
         self.where = shown_url(url)
         self.units = units
         self.holder = uuid.uuid4().hex  # fresh per start: never mistaken for a dead self
@@ -67,6 +74,8 @@ class PostgresStore(JournalSql, RunSql):
         self._require_sync = require_sync_replication
         self._pool_size = pool_size
         self._clock, self._rand = clock, rand
+        self._pace_clock, self._sleep, self._now = pace_clock, sleep, now
+        self._paces, self._paces_lock = {}, threading.Lock()
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         import psycopg
@@ -213,12 +222,6 @@ class PostgresStore(JournalSql, RunSql):
             for row_id in unknown:
                 event(conn, stamp, watch, row_id, state, f"late answer from epoch {epoch}")
         return len(found)
-
-    def limiter(
-        self, key: str, limit: int, window: float = DEFAULT_WINDOW, **kwargs: Any
-    ) -> SharedLimiter:
-        """A rolling-window budget shared with every instance (`key` names it, never a secret)."""
-        return SharedLimiter(self._pool.connection, key, limit, window, where=self.where, **kwargs)
 
     # -- what `status` shows ---------------------------------------------------------------
     def instances(self) -> list[Instance]:

@@ -6,19 +6,22 @@ every write transaction of a unit is fenced: it checks, inside the transaction, 
 this instance still holds the unit at that epoch, and raises `LeaseLostError` if not.
 SQLite holds every unit for as long as its lock file is held.
 
-The journal methods keep the signatures and meanings of `Journal` and `RunLedger`.
+The journal methods keep the signatures and meanings of `Journal`, `RunLedger`,
+`budgets` and `Overview`.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from sheetsync.journal_records import Event, Outcome
+from sheetsync.outage import OutageGate
+from sheetsync.pacing import RollingLimiter
 from sheetsync.plan import Entry
 from sheetsync.runs import Tracked
 
@@ -121,7 +124,43 @@ class RunOps(Protocol):
     def expire(self, watch: str, cutoff: datetime, limit: str, now: datetime) -> int: ...
 
 
-class Store(JournalOps, RunOps, Protocol):
+class Pace(Protocol):
+    """A rolling-window budget as the adapters spend it (`RollingLimiter`'s methods)."""
+
+    name: str
+    limit: int
+    window: float
+
+    def acquire(self) -> float: ...
+    def slot(
+        self, wait: Callable[[float], None] | None = None
+    ) -> AbstractContextManager[float]: ...
+    def delay(self) -> float: ...
+    def penalize(self, seconds: float) -> None: ...
+    def tighten(self, limit: int, window: float) -> None: ...
+
+
+class BudgetOps(Protocol):
+    """Paces and outage gates kept beyond one process (what `budgets` does for SQLite).
+
+    Facts of a key, not of a spreadsheet: never fenced.
+    """
+
+    def pace(self, limiter: RollingLimiter, now: Callable[[], datetime]) -> Pace:
+        """The pace to spend `limiter`'s budget through (its name, limit and window): a
+        restart, and on PostgreSQL every instance, counts the calls of the last window."""
+        ...
+
+    def keep_gate(self, gate: OutageGate, budget: str) -> None:
+        """Keep the gate's closure; the first time, close the gate as it was left."""
+        ...
+
+    def follow_gate(self, gate: OutageGate, budget: str) -> bool:
+        """Close an open gate that a peer instance closed (call once a cycle); whether it did."""
+        ...
+
+
+class Store(JournalOps, RunOps, BudgetOps, Protocol):
     """The journal of one config, with ownership of its units (spreadsheets).
 
     `units` maps every watch name to its unit. Writes for a watch whose unit this

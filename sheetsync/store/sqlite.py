@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+from sheetsync import budgets
 from sheetsync.errors import LeaseLostError
 from sheetsync.journal import Journal
 from sheetsync.journal_records import UNKNOWN_MESSAGE, event, iso
+from sheetsync.outage import OutageGate
+from sheetsync.pacing import RollingLimiter
 from sheetsync.runs import RunLedger, Tracked
 from sheetsync.store.protocol import Change, Holding, Instance, LeaseEvent, Store
 from sheetsync.store.units import Units
@@ -29,8 +32,15 @@ _LEASES = "CREATE TABLE IF NOT EXISTS leases (unit TEXT PRIMARY KEY, epoch INTEG
 class SqliteStore(Journal):
     """A `Journal` that is also a `Store`: its lock file leases every unit to this process."""
 
-    def __init__(self, path: Path, units: Units, *, lock: bool = True) -> None:
-        super().__init__(path, lock=lock)
+    def __init__(
+        self,
+        path: Path,
+        units: Units,
+        *,
+        lock: bool = True,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(path, lock=lock, now=now)
         self.units = units
         self.where = str(path)
         self._held: dict[str, int] = {}
@@ -56,8 +66,6 @@ class SqliteStore(Journal):
 
     def acquire(self) -> list[LeaseEvent]:
         """The first round recovers every unit, as a PostgreSQL takeover would."""
-        from datetime import UTC
-
         events = []
         for unit in self._unrecovered:
             recovered = self.recover_unit(unit, datetime.now(UTC))
@@ -132,6 +140,22 @@ class SqliteStore(Journal):
     def holdings(self) -> list[Holding]:
         """Every unit, held by this process for as long as it runs."""
         return [Holding(u, "local", e, math.inf) for u, e in sorted(self._held.items())]
+
+    # -- budgets -------------------------------------------------------------------
+    def pace(self, limiter: RollingLimiter, now: Callable[[], datetime]) -> RollingLimiter:
+        """The limiter itself, its calls recorded in the journal and, the first time,
+        seeded with the calls a previous process made in the last window."""
+        budgets.keep_pace(limiter, self, now)
+        return limiter
+
+    def keep_gate(self, gate: OutageGate, budget: str) -> None:
+        """Keep the gate's closure in the journal; the first time, close it as it was left."""
+        budgets.keep_gate(gate, self, budget)
+
+    def follow_gate(self, gate: OutageGate, budget: str) -> bool:
+        """One process: no peer closes its gates."""
+        del gate, budget
+        return False
 
     # -- RunLedger -------------------------------------------------------------------
     def due(self, watch: str, now: datetime) -> list[Tracked]:

@@ -10,9 +10,15 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from sheetsync.store.protocol import Change, Store
+from sheetsync.store.settings import TEST_TIMINGS
+from sheetsync.store.units import Units, plain_units
+from sheetsync.testing import Clock
 
 ADMIN_URL = os.environ.get("SHEETSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 _counter = itertools.count()
@@ -65,3 +71,87 @@ def pg_url(pg_template: str) -> Iterator[str]:
             yield db_url(name)
         finally:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+UNITS = plain_units({"a": "S1", "b": "S1", "c": "S2"})
+"""The conformance suite's watches: a and b share spreadsheet S1; c is on S2."""
+
+
+class Backend:
+    """Opens stores of one backend on one state (a file, a database), as successive or
+    concurrent processes would; every store it opened is closed after the test."""
+
+    def __init__(self, kind: str, target: str, clock: Clock) -> None:
+        self.kind, self.target, self.clock = kind, target, clock
+        self.opened: list[Store] = []
+
+    def make(self, units: Units = UNITS) -> Store:
+        """A store not opened yet (SQLite: the file is opened and locked already)."""
+        made: Store
+        if self.kind == "sqlite":
+            from sheetsync.store.sqlite import SqliteStore
+
+            made = SqliteStore(Path(self.target), units, now=self.clock)
+        else:
+            from sheetsync.store.postgres import PostgresStore
+
+            made = PostgresStore(
+                self.target,
+                units,
+                timings=TEST_TIMINGS,
+                pace_clock=self.unix,
+                sleep=self.clock.sleep,
+                now=self.clock,
+            )
+        self.opened.append(made)
+        return made
+
+    def unix(self) -> float:
+        """The fake clock in Unix seconds (the shared paces' clock)."""
+        return self.clock.now.timestamp()
+
+    def open(self, units: Units = UNITS) -> Store:
+        """A store holding every unit (recovered), as one process does."""
+        made = self.make(units)
+        made.open()
+        acquired = made.acquire()
+        assert sorted(e.unit for e in acquired if e.change is Change.ACQUIRED) == units.all
+        return made
+
+    def restart(self, store: Store, units: Units = UNITS) -> Store:
+        """Close `store` and open the state again, as a new process."""
+        store.close()
+        return self.open(units)
+
+    def close_all(self) -> None:
+        for made in reversed(self.opened):
+            made.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Each backend in turn, on a fresh state and a fake clock."""
+    target = str(tmp_path / "state.db")
+    if request.param == "postgres":
+        target = request.getfixturevalue("pg_url")
+    made = Backend(request.param, target, Clock())
+    try:
+        yield made
+    finally:
+        made.close_all()
+
+
+@pytest.fixture
+def store(backend: Backend) -> Store:
+    """A store of each backend, holding every unit (recovered) and nothing else."""
+    return backend.open()
+
+
+@pytest.fixture
+def pg_backend(pg_url: str) -> Iterator[Backend]:
+    """PostgreSQL alone: several stores on one database stand for several instances."""
+    made = Backend("postgres", pg_url, Clock())
+    try:
+        yield made
+    finally:
+        made.close_all()

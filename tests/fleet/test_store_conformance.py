@@ -1,14 +1,12 @@
 """One suite, two backends: every journal operation means the same on SQLite and PostgreSQL.
 
-Each test runs once per backend (the `store` fixture); the store holds every unit, as
-one process does today. Watches a and b share spreadsheet S1; c is on S2.
+Each test runs once per backend (the `store` fixture, see conftest); the store holds
+every unit, as one process does today. Watches a and b share spreadsheet S1; c is on S2.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,37 +15,12 @@ from sheetsync.journal_records import UNKNOWN_MESSAGE, Outcome
 from sheetsync.plan import Entry
 from sheetsync.runs import Tracked
 from sheetsync.store.protocol import Change, Store
-from sheetsync.store.settings import TEST_TIMINGS
-from sheetsync.store.units import plain_units
-
-UNITS = plain_units({"a": "S1", "b": "S1", "c": "S2"})
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A store of each backend, holding every unit (recovered) and nothing else."""
-    made: Store
-    if request.param == "sqlite":
-        from sheetsync.store.sqlite import SqliteStore
-
-        made = SqliteStore(tmp_path / "state.db", UNITS)
-    else:
-        from sheetsync.store.postgres import PostgresStore
-
-        made = PostgresStore(request.getfixturevalue("pg_url"), UNITS, timings=TEST_TIMINGS)
-    made.open()
-    try:
-        acquired = made.acquire()
-        assert sorted(e.unit for e in acquired if e.change is Change.ACQUIRED) == ["S1", "S2"]
-        yield made
-    finally:
-        made.close()
 
 
 def claim(store: Store, watch: str, *ids: str, name: str = "Scrape", now: float = 0) -> None:
