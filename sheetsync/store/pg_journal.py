@@ -8,7 +8,7 @@ its row look new).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,11 @@ _CLAIM = (
     " automation = excluded.automation, link = '', message = '',"
     " run_status = '', poll_at = '', trigger_id = '', wait_reason = '',"
     " updated_at = excluded.updated_at, epoch = excluded.epoch"
+)
+
+_PLACED = (
+    "INSERT INTO places (watch, row_id, row_number) VALUES (%s, %s, %s)"
+    " ON CONFLICT (watch, row_id) DO UPDATE SET row_number = excluded.row_number"
 )
 
 _SHOWN = (
@@ -62,15 +67,21 @@ class JournalSql(PgBase):
             self._rows("SELECT 1 FROM rows WHERE watch = %s AND NOT checked LIMIT 1", (watch,))
         )
 
-    def mark_shown(self, watch: str, shown: Iterable[Entry]) -> None:
-        """The sheet now shows these rows' result cells as the entries hold them."""
+    def mark_shown(
+        self, watch: str, shown: Iterable[Entry], places: Mapping[str, int] | None = None
+    ) -> None:
+        """The sheet now shows these rows' result cells as the entries hold them, and the
+        rows just written (`places`: row id -> row number) are where `status` finds them."""
         rows = [
             (watch, e.row_id, e.state, e.link, e.message, e.triggered_at, e.run_status)
             for e in shown
         ]
-        if rows:
+        if rows or places:
             with self._tx(watch) as conn:
                 conn.cursor().executemany(_SHOWN, rows)
+                conn.cursor().executemany(
+                    _PLACED, [(watch, rid, number) for rid, number in (places or {}).items()]
+                )
 
     def read_plan(self, watch: str) -> str | None:
         """The narrow-read plan saved by the watch's last cycle."""
@@ -136,12 +147,24 @@ class JournalSql(PgBase):
                 "INSERT INTO watches VALUES (%s, %s) ON CONFLICT DO NOTHING", (watch, iso(now))
             )
 
-    def claim(self, watch: str, rows: Sequence[tuple[str, str, str]], now: datetime) -> None:
-        """Record `(row_id, fingerprint, automation)` rows as claimed, before anything is sent."""
+    def claim(
+        self,
+        watch: str,
+        rows: Sequence[tuple[str, str, str]],
+        now: datetime,
+        places: Sequence[tuple[str, int, str]] = (),
+    ) -> None:
+        """Record `(row_id, fingerprint, automation)` rows as claimed, before anything is
+        sent, and (`places`) each one's `(row_id, row_number, preview)` for `status`."""
         stamp = iso(now)
         unit = self._unit(watch)
         epoch = self._epoch(unit)
         with self.fenced(unit, epoch) as conn:
+            conn.cursor().executemany(
+                "INSERT INTO places VALUES (%s, %s, %s, %s) ON CONFLICT (watch, row_id)"
+                " DO UPDATE SET row_number = excluded.row_number, preview = excluded.preview",
+                [(watch, row_id, number, text) for row_id, number, text in places],
+            )
             for row_id, fp, automation in rows:
                 conn.execute(_CLAIM, (watch, row_id, fp, automation, stamp, epoch))
                 event(conn, stamp, watch, row_id, "claimed", automation)

@@ -138,6 +138,20 @@ waits for every open transaction that read the row FOR KEY SHARE, while a renewa
 non-key update of `expires_at`) never waits. `quota_calls.at` is NULL while in flight."""
 
 _V2_PARITY = """
+CREATE TABLE places (
+    watch TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    row_number INTEGER NOT NULL,
+    preview TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (watch, row_id)
+);
+CREATE TABLE cycles (
+    watch TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    held INTEGER NOT NULL DEFAULT 0,
+    settling INTEGER NOT NULL DEFAULT 0,
+    error TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE outages (
     budget TEXT PRIMARY KEY,
     closed_at TEXT NOT NULL,
@@ -145,8 +159,9 @@ CREATE TABLE outages (
     cause TEXT NOT NULL
 );
 """
-"""What the SQLite journal gained since version 1: `outages` (an axiom key's closed gate,
-shared by the fleet). A budget's calls are `quota_calls` already (see `pg_pacing`)."""
+"""What the SQLite journal gained since version 1: `places` and `cycles` (for operators,
+see `overview`), `outages` (an axiom key's closed gate, shared by the fleet). A budget's
+calls are `quota_calls` already (see `pg_pacing`)."""
 
 MIGRATIONS: tuple[str, ...] = (_V1_JOURNAL + _V1_FLEET, _V2_PARITY)
 """Version n is `MIGRATIONS[n - 1]`; append, never edit a released one."""

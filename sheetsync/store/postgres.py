@@ -28,6 +28,7 @@ from sheetsync.store.pg_budgets import PgBudgets
 from sheetsync.store.pg_checks import check_database
 from sheetsync.store.pg_errors import translated
 from sheetsync.store.pg_journal import JournalSql
+from sheetsync.store.pg_overview import OverviewSql
 from sheetsync.store.pg_runs import RunSql
 from sheetsync.store.pg_schema import migrate
 from sheetsync.store.protocol import Holding, Instance, LeaseEvent, Store
@@ -44,7 +45,7 @@ OPEN_TIMEOUT = 10.0
 or a third of the lease when that is shorter, for a connection from the pool."""
 
 
-class PostgresStore(JournalSql, RunSql, PgBudgets):
+class PostgresStore(JournalSql, RunSql, OverviewSql, PgBudgets):
     """The journal, its leases and its fencing on one PostgreSQL database."""
 
     def __init__(

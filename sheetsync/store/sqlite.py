@@ -21,6 +21,7 @@ from sheetsync.errors import LeaseLostError
 from sheetsync.journal import Journal
 from sheetsync.journal_records import UNKNOWN_MESSAGE, event, iso
 from sheetsync.outage import OutageGate
+from sheetsync.overview import CycleView, Overview, RowView
 from sheetsync.pacing import RollingLimiter
 from sheetsync.runs import RunLedger, Tracked
 from sheetsync.store.protocol import Change, Holding, Instance, LeaseEvent, Store
@@ -140,6 +141,40 @@ class SqliteStore(Journal):
     def holdings(self) -> list[Holding]:
         """Every unit, held by this process for as long as it runs."""
         return [Holding(u, "local", e, math.inf) for u, e in sorted(self._held.items())]
+
+    # -- operators (Overview) ---------------------------------------------------------
+    def save_cycle(self, watch: str, now: datetime, held: int, settling: int, error: str) -> None:
+        """Keep what the watch's last cycle held back (written only when it changed)."""
+        Overview(self).save_cycle(watch, now, held, settling, error)
+
+    def last_cycle(self, watch: str) -> CycleView:
+        """The watch's last cycle as saved, or an empty view."""
+        return Overview(self).cycle(watch)
+
+    def waiting_by_reason(self, watch: str) -> dict[str, int]:
+        """Rows of `watch` now `waiting`, by reason."""
+        return Overview(self).waiting_by_reason(watch)
+
+    def triggered_since(self, moment: datetime) -> int:
+        """Rows triggered or queued since `moment`, from the history."""
+        return Overview(self).triggered_since(moment)
+
+    def row_views(
+        self,
+        watch: str,
+        *,
+        state: str | None = None,
+        row: int | None = None,
+        row_id: str | None = None,
+        limit: int = 20,
+    ) -> list[RowView]:
+        """A watch's rows, newest change first, filtered (see `Overview.rows`)."""
+        return Overview(self).rows(watch, state=state, row=row, row_id=row_id, limit=limit)
+
+    def size_bytes(self) -> int:
+        """The journal file and its WAL on disk."""
+        files = [self.path, self.path.with_name(self.path.name + "-wal")]
+        return sum(f.stat().st_size for f in files if f.exists())
 
     # -- budgets -------------------------------------------------------------------
     def pace(self, limiter: RollingLimiter, now: Callable[[], datetime]) -> RollingLimiter:
