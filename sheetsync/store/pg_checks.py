@@ -3,7 +3,8 @@
 An UNLOGGED lease table loses its rows in a crash (two holders of one epoch): refused.
 Standbys without synchronous replication can lose an acknowledged commit at failover
 (a `sending` mark or an epoch bump): a warning, or an error when
-`require_sync_replication` is set.
+`require_sync_replication` is set. A row state this sheetsync does not write means a
+newer one wrote the state: refused, as the SQLite journal refuses it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sheetsync.errors import StoreError, StoreReason
+from sheetsync.journal_records import RUN_STATES, STATES
 
 if TYPE_CHECKING:
     import psycopg
@@ -71,3 +73,20 @@ def check_database(
     if require_sync:
         raise StoreError(f"{where}: {problem} (require_sync_replication)", StoreReason.SETUP)
     return [f"{where}: {problem}"]
+
+
+def refuse_unknown_states(conn: psycopg.Connection[tuple[Any, ...]], where: str) -> None:
+    """Row and run states this sheetsync does not write come from a newer one: projecting
+    them would blank status cells."""
+    found = conn.execute(
+        "SELECT 'row state', state FROM rows WHERE NOT state = ANY(%s)"
+        " UNION ALL SELECT 'run status', run_status FROM rows WHERE NOT run_status = ANY(%s)"
+        " LIMIT 1",
+        (sorted(STATES), sorted(RUN_STATES)),
+    ).fetchone()
+    if found is not None:
+        raise StoreError(
+            f"{where}: {found[0]} {found[1]!r} is unknown to this sheetsync: a newer sheetsync "
+            "wrote this state; upgrade sheetsync (refused, so that no status cell is blanked)",
+            StoreReason.NEWER,
+        )

@@ -190,6 +190,14 @@ class JournalSql(PgBase):
             self._move(conn, watch, row_ids, stamp, "state = 'sending'", "")
             _history(conn, watch, row_ids, stamp, "sending", "")
 
+    def mark_unsent(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
+        """The trigger did not leave after all (axiom refused it; a retry follows): claimed."""
+        stamp = iso(now)
+        with self._tx(watch) as conn:
+            self._move(conn, watch, row_ids, stamp, "state = 'claimed'", " AND state = 'sending'")
+            detail = "not taken by axiom; sent again after a wait"
+            _history(conn, watch, row_ids, stamp, "claimed", detail)
+
     def postpone(
         self, watch: str, row_ids: Sequence[str], until: datetime, message: str, now: datetime
     ) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sheetsync.distribution import installed_version
 from sheetsync.errors import StoreError, StoreReason
 
 if TYPE_CHECKING:
@@ -158,10 +159,12 @@ CREATE TABLE outages (
     strikes INTEGER NOT NULL,
     cause TEXT NOT NULL
 );
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 """What the SQLite journal gained since version 1: `places` and `cycles` (for operators,
-see `overview`), `outages` (an axiom key's closed gate, shared by the fleet). A budget's
-calls are `quota_calls` already (see `pg_pacing`)."""
+see `overview`), `outages` (an axiom key's closed gate, shared by the fleet), `meta`
+(`created_at`, `created_by`: see `record_birth`). A budget's calls are `quota_calls`
+already (see `pg_pacing`)."""
 
 MIGRATIONS: tuple[str, ...] = (_V1_JOURNAL + _V1_FLEET, _V2_PARITY)
 """Version n is `MIGRATIONS[n - 1]`; append, never edit a released one."""
@@ -189,3 +192,17 @@ def migrate(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
             conn.execute(MIGRATIONS[version - 1])
             conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
     return found
+
+
+def record_birth(conn: psycopg.Connection[tuple[Any, ...]], stamp: str) -> tuple[bool, str]:
+    """(this open made the state, when it was made): the first open of a state that knows
+    no row records `created_at` and `created_by`, as the SQLite journal's creation does (a
+    state with rows but no record is from before it: `""`, like an old journal)."""
+    with conn.transaction():
+        made = conn.execute(
+            "INSERT INTO meta SELECT * FROM (VALUES ('created_at', %s), ('created_by', %s)) v"
+            " WHERE NOT EXISTS (SELECT 1 FROM rows) ON CONFLICT (key) DO NOTHING RETURNING key",
+            (stamp, f"sheetsync {installed_version()}"),
+        ).fetchall()
+        row = conn.execute("SELECT value FROM meta WHERE key = 'created_at'").fetchone()
+    return ("created_at",) in made, str(row[0]) if row else ""

@@ -25,12 +25,12 @@ from sheetsync.journal_records import UNKNOWN_MESSAGE, Outcome, iso
 from sheetsync.store.leases import Leases, boottime
 from sheetsync.store.pg_base import event
 from sheetsync.store.pg_budgets import PgBudgets
-from sheetsync.store.pg_checks import check_database
+from sheetsync.store.pg_checks import check_database, refuse_unknown_states
 from sheetsync.store.pg_errors import translated
 from sheetsync.store.pg_journal import JournalSql
 from sheetsync.store.pg_overview import OverviewSql
 from sheetsync.store.pg_runs import RunSql
-from sheetsync.store.pg_schema import migrate
+from sheetsync.store.pg_schema import migrate, record_birth
 from sheetsync.store.protocol import Holding, Instance, LeaseEvent, Store
 from sheetsync.store.settings import LeaseTimings, conninfo, shown_url
 from sheetsync.store.units import Units
@@ -70,6 +70,10 @@ class PostgresStore(JournalSql, RunSql, OverviewSql, PgBudgets):
         self.units = units
         self.holder = uuid.uuid4().hex  # fresh per start: never mistaken for a dead self
         self.warnings: list[str] = []
+        self.created = False
+        """This open made the state: it knows no row (as `Journal.created`)."""
+        self.created_at = ""
+        """When the state was made (as `Journal.created_at`)."""
         self._conninfo = conninfo(url, password)
         self._timings = timings or LeaseTimings()
         self._require_sync = require_sync_replication
@@ -92,7 +96,9 @@ class PostgresStore(JournalSql, RunSql, OverviewSql, PgBudgets):
         try:
             with translated(self.where):
                 migrate(conn)
+                refuse_unknown_states(conn, self.where)
                 self.warnings = check_database(conn, self.where, require_sync=self._require_sync)
+                self.created, self.created_at = record_birth(conn, iso(self._now()))
         finally:
             conn.close()
         for warning in self.warnings:

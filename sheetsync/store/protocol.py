@@ -100,6 +100,7 @@ class JournalOps(Protocol):
     ) -> None: ...
     def skip(self, watch: str, rows: Sequence[tuple[str, str]], now: datetime) -> None: ...
     def mark_sending(self, watch: str, row_ids: Sequence[str], now: datetime) -> None: ...
+    def mark_unsent(self, watch: str, row_ids: Sequence[str], now: datetime) -> None: ...
     def record(
         self,
         watch: str,
@@ -201,6 +202,10 @@ class Store(JournalOps, RunOps, OverviewOps, BudgetOps, Protocol):
 
     where: str
     """Where the state lives, safe to log (a path, or a URL without its password)."""
+    created: bool
+    """This open made the state: it knows no row yet (a lost state starts like this)."""
+    created_at: str
+    """When the state was made (`""` when made before sheetsync recorded it)."""
 
     def open(self) -> None:
         """Connect, check and migrate the schema, register this instance."""

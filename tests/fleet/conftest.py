@@ -7,6 +7,7 @@ machine and FAIL when `CI` is set, so CI never passes without running them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections.abc import Iterator
@@ -122,6 +123,20 @@ class Backend:
         """Close `store` and open the state again, as a new process."""
         store.close()
         return self.open(units)
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        """One statement straight on the state (no store), committed: what another
+        sheetsync, or damage, could have left there."""
+        if self.kind == "sqlite":
+            import sqlite3
+
+            with contextlib.closing(sqlite3.connect(self.target)) as db, db:
+                return db.execute(sql).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.target, autocommit=True) as conn:
+            cursor = conn.execute(sql)
+            return cursor.fetchall() if cursor.description else []
 
     def close_all(self) -> None:
         for made in reversed(self.opened):

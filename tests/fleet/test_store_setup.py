@@ -39,17 +39,6 @@ def test_instances_starting_together_migrate_once(pg_template: str, pg_url: str)
     assert versions == [(v,) for v in range(1, LATEST + 1)]
 
 
-def test_a_newer_schema_is_refused(pg_url: str) -> None:
-    """A database migrated by a newer sheetsync is not used by an older one."""
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (LATEST + 1,))
-    store = PostgresStore(pg_url, UNITS)
-    with pytest.raises(StoreError) as refused:
-        store.open()
-    assert refused.value.reason is StoreReason.NEWER
-    assert f"version {LATEST + 1}" in str(refused.value)
-
-
 def test_an_unlogged_lease_table_is_refused(pg_url: str) -> None:
     """A crash would empty an UNLOGGED lease table: two holders of one epoch."""
     with psycopg.connect(pg_url, autocommit=True) as conn:
