@@ -180,18 +180,41 @@ def migrate(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
             " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         )
-        row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
-        found = int(row[0]) if row else 0
-        if found > LATEST:
-            raise StoreError(
-                f"the database's schema is version {found}, newer than this sheetsync "
-                f"knows ({LATEST}): upgrade sheetsync on this host",
-                StoreReason.NEWER,
-            )
+        found = schema_version(conn)
         for version in range(found + 1, LATEST + 1):
             conn.execute(MIGRATIONS[version - 1])
             conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
     return found
+
+
+def schema_version(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
+    """The database's schema version (0: none yet), creating nothing; a newer one than
+    this sheetsync knows is refused."""
+    if conn.execute("SELECT to_regclass('schema_version')").fetchone() == (None,):
+        return 0
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    found = int(row[0]) if row else 0
+    if found > LATEST:
+        raise StoreError(
+            f"the database's schema is version {found}, newer than this sheetsync "
+            f"knows ({LATEST}): upgrade sheetsync on this host",
+            StoreReason.NEWER,
+        )
+    return found
+
+
+def check_readable(conn: psycopg.Connection[tuple[Any, ...]], where: str) -> str:
+    """For a reader that writes nothing (`status`, `check`): the schema must be this
+    sheetsync's already; returns when the state was made (`""`: unrecorded)."""
+    found = schema_version(conn)
+    if found < LATEST:
+        raise StoreError(
+            f"{where}: the database's schema is version {found} and this sheetsync reads "
+            f"version {LATEST}: `sheetsync run` or `sheetsync once` migrates it",
+            StoreReason.SETUP,
+        )
+    row = conn.execute("SELECT value FROM meta WHERE key = 'created_at'").fetchone()
+    return str(row[0]) if row else ""
 
 
 def record_birth(conn: psycopg.Connection[tuple[Any, ...]], stamp: str) -> tuple[bool, str]:

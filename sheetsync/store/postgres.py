@@ -30,7 +30,7 @@ from sheetsync.store.pg_errors import translated
 from sheetsync.store.pg_journal import JournalSql
 from sheetsync.store.pg_overview import OverviewSql
 from sheetsync.store.pg_runs import RunSql
-from sheetsync.store.pg_schema import migrate, record_birth
+from sheetsync.store.pg_schema import check_readable, migrate, record_birth
 from sheetsync.store.protocol import Holding, Instance, LeaseEvent, Store
 from sheetsync.store.settings import LeaseTimings, conninfo, shown_url
 from sheetsync.store.units import Units
@@ -62,10 +62,12 @@ class PostgresStore(JournalSql, RunSql, OverviewSql, PgBudgets):
         pace_clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        readonly: bool = False,
     ) -> None:
         """`clock`: local lease trust (CLOCK_BOOTTIME); `pace_clock`: Unix seconds for
         shared paces (None: the database's clock); `sleep`: how a pace waits; `now`:
-        the journal's time, as `Journal`'s."""
+        the journal's time, as `Journal`'s; `readonly`: a reader (`status`, `check`)
+        that migrates, records and acquires nothing."""
         self.where = shown_url(url)
         self.units = units
         self.holder = uuid.uuid4().hex  # fresh per start: never mistaken for a dead self
@@ -80,6 +82,7 @@ class PostgresStore(JournalSql, RunSql, OverviewSql, PgBudgets):
         self._pool_size = pool_size
         self._clock, self._rand = clock, rand
         self._pace_clock, self._sleep, self._now = pace_clock, sleep, now
+        self._readonly = readonly
         self._paces, self._paces_lock = {}, threading.Lock()
 
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
@@ -95,10 +98,7 @@ class PostgresStore(JournalSql, RunSql, OverviewSql, PgBudgets):
             conn = self._connect()
         try:
             with translated(self.where):
-                migrate(conn)
-                refuse_unknown_states(conn, self.where)
-                self.warnings = check_database(conn, self.where, require_sync=self._require_sync)
-                self.created, self.created_at = record_birth(conn, iso(self._now()))
+                self._prepare(conn)
         finally:
             conn.close()
         for warning in self.warnings:
@@ -128,10 +128,21 @@ class PostgresStore(JournalSql, RunSql, OverviewSql, PgBudgets):
             where=self.where,
         )
 
+    def _prepare(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+        """The schema (a reader only checks it), known states, replication, the birth record."""
+        if self._readonly:
+            self.created_at = check_readable(conn, self.where)
+        else:
+            migrate(conn)
+        refuse_unknown_states(conn, self.where)
+        self.warnings = check_database(conn, self.where, require_sync=self._require_sync)
+        if not self._readonly:
+            self.created, self.created_at = record_birth(conn, iso(self._now()))
+
     def close(self) -> None:
         """Release every lease, stop renewing, close the pool."""
         leases = getattr(self, "_leases", None)
-        if leases is not None:
+        if leases is not None and not self._readonly:
             leases.close()
         pool = getattr(self, "_pool", None)
         if pool is not None:
@@ -140,11 +151,13 @@ class PostgresStore(JournalSql, RunSql, OverviewSql, PgBudgets):
     # -- leases ----------------------------------------------------------------------
     def start(self) -> None:
         """Renew and acquire on the lease thread (the daemon); `once` calls rounds itself."""
-        self._leases.start()
+        if not self._readonly:
+            self._leases.start()
 
     def acquire(self) -> list[LeaseEvent]:
-        """One acquisition round up to the fair share (takeover recovery included)."""
-        return self._leases.acquire()
+        """One acquisition round up to the fair share (takeover recovery included); a
+        reader takes nothing (and so can write nothing: every write is fenced)."""
+        return [] if self._readonly else self._leases.acquire()
 
     def renew(self) -> list[LeaseEvent]:
         """Extend every held lease; units found taken are reported lost."""

@@ -40,8 +40,11 @@ class SqliteStore(Journal):
         *,
         lock: bool = True,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        readonly: bool = False,
     ) -> None:
-        super().__init__(path, lock=lock, now=now)
+        """`readonly`: a reader (`status`, `check`): no lock, nothing written, no unit held."""
+        super().__init__(path, lock=lock and not readonly, readonly=readonly, now=now)
+        self._readonly = readonly
         self.units = units
         self.where = str(path)
         self._held: dict[str, int] = {}
@@ -49,7 +52,10 @@ class SqliteStore(Journal):
 
     # -- leases: the lock file -----------------------------------------------------
     def open(self) -> None:
-        """Bump every unit's epoch in one transaction: this process holds them all."""
+        """Bump every unit's epoch in one transaction: this process holds them all (a
+        reader holds none)."""
+        if self._readonly:
+            return
         with self.transaction() as db:
             db.execute(_LEASES)
             for unit in self.units.all:

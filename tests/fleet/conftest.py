@@ -86,13 +86,13 @@ class Backend:
         self.kind, self.target, self.clock = kind, target, clock
         self.opened: list[Store] = []
 
-    def make(self, units: Units = UNITS) -> Store:
+    def make(self, units: Units = UNITS, *, readonly: bool = False) -> Store:
         """A store not opened yet (SQLite: the file is opened and locked already)."""
         made: Store
         if self.kind == "sqlite":
             from sheetsync.store.sqlite import SqliteStore
 
-            made = SqliteStore(Path(self.target), units, now=self.clock)
+            made = SqliteStore(Path(self.target), units, now=self.clock, readonly=readonly)
         else:
             from sheetsync.store.postgres import PostgresStore
 
@@ -103,6 +103,7 @@ class Backend:
                 pace_clock=self.unix,
                 sleep=self.clock.sleep,
                 now=self.clock,
+                readonly=readonly,
             )
         self.opened.append(made)
         return made

@@ -99,3 +99,31 @@ def test_every_state_this_sheetsync_writes_is_accepted(backend: Backend) -> None
         )
     store = backend.open()
     assert {e.state for e in store.entries("a", at(0)).values()} == {"foreign", "abandoned"}
+
+
+def test_a_reader_sees_what_the_writer_wrote_and_writes_nothing(backend: Backend) -> None:
+    """`status` and `check` read while a daemon runs: no lock, no unit, no write."""
+    writer = backend.open()
+    writer.claim("a", [("r1", "fp1", "Scrape")], at(0), [("r1", 2, "inputs")])
+    writer.save_cycle("a", at(1), 1, 0, "")
+    reader = backend.make(readonly=True)
+    reader.open()
+    assert reader.acquire() == [] and reader.held() == {}
+    assert not reader.created and reader.created_at == writer.created_at
+    assert reader.entries("a", at(2)) == writer.entries("a", at(2))
+    assert [v.row for v in reader.row_views("a")] == [2] and reader.last_cycle("a").held == 1
+    with pytest.raises(JournalError):
+        reader.claim("a", [("r2", "fp2", "Scrape")], at(3))
+    reader.close()
+    assert list(writer.entries("a", at(3))) == ["r1"]
+    writer.claim("a", [("r2", "fp2", "Scrape")], at(3))  # the writer kept its lock and leases
+
+
+def test_a_reader_of_a_database_not_migrated_yet_is_told_how(pg_backend: Backend) -> None:
+    """PostgreSQL: a reader migrates nothing; an older schema is refused with what to run."""
+    pg_backend.open().close()
+    pg_backend.execute(f"DELETE FROM schema_version WHERE version = {LATEST}")
+    with pytest.raises(JournalError) as refused:
+        pg_backend.make(readonly=True).open()
+    assert refused.value.reason is JournalReason.SETUP and "migrates it" in str(refused.value)
+    assert pg_backend.execute("SELECT max(version) FROM schema_version") == [(LATEST - 1,)]
