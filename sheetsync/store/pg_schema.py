@@ -166,7 +166,23 @@ see `overview`), `outages` (an axiom key's closed gate, shared by the fleet), `m
 (`created_at`, `created_by`: see `record_birth`). A budget's calls are `quota_calls`
 already (see `pg_pacing`)."""
 
-MIGRATIONS: tuple[str, ...] = (_V1_JOURNAL + _V1_FLEET, _V2_PARITY)
+_V3_LANDING = """
+CREATE TABLE strays (
+    watch TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    wrote TEXT NOT NULL,
+    prior TEXT,
+    at TEXT NOT NULL,
+    gone BOOLEAN NOT NULL DEFAULT false,
+    PRIMARY KEY (watch, row_id, fingerprint)
+);
+CREATE TABLE unanswered (watch TEXT PRIMARY KEY, aims TEXT NOT NULL);
+"""
+"""The journal's part in checking writes (see `journal_landing`): `strays`, rows a write hit
+by mistake, and `unanswered`, the aims of a write whose answer may never come (JSON)."""
+
+MIGRATIONS: tuple[str, ...] = (_V1_JOURNAL + _V1_FLEET, _V2_PARITY, _V3_LANDING)
 """Version n is `MIGRATIONS[n - 1]`; append, never edit a released one."""
 
 LATEST = len(MIGRATIONS)

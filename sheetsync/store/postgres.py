@@ -28,6 +28,7 @@ from sheetsync.store.pg_budgets import PgBudgets
 from sheetsync.store.pg_checks import check_database, refuse_unknown_states
 from sheetsync.store.pg_errors import translated
 from sheetsync.store.pg_journal import JournalSql
+from sheetsync.store.pg_landing import LandingSql
 from sheetsync.store.pg_overview import OverviewSql
 from sheetsync.store.pg_runs import RunSql
 from sheetsync.store.pg_schema import check_readable, migrate, record_birth
@@ -45,7 +46,7 @@ OPEN_TIMEOUT = 10.0
 or a third of the lease when that is shorter, for a connection from the pool."""
 
 
-class PostgresStore(JournalSql, RunSql, OverviewSql, PgBudgets):
+class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
     """The journal, its leases and its fencing on one PostgreSQL database."""
 
     def __init__(

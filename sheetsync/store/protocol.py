@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from sheetsync.journal_landing import Adoption
 from sheetsync.journal_records import Event, Outcome
+from sheetsync.landing import Sent, Stray
 from sheetsync.outage import OutageGate
 from sheetsync.overview import CycleView, RowView
 from sheetsync.pacing import RollingLimiter
@@ -134,6 +136,24 @@ class RunOps(Protocol):
     def expire(self, watch: str, cutoff: datetime, limit: str, now: datetime) -> int: ...
 
 
+class LandingOps(Protocol):
+    """Checking writes (the methods `Journal` has from `LandingRecords`)."""
+
+    def add_strays(
+        self, watch: str, strays: Sequence[Stray], replaced: Iterable[Stray], now: datetime
+    ) -> None: ...
+    def strays(self, watch: str) -> list[tuple[Stray, bool]]: ...
+    def drop_strays(self, watch: str, strays: Iterable[Stray]) -> None: ...
+    def mark_strays_gone(self, watch: str, strays: Iterable[Stray], gone: bool = True) -> None: ...
+    def expect_answer(self, watch: str, rows: Sequence[Sent]) -> None: ...
+    def answered(self, watch: str) -> None: ...
+    def unanswered(self, watch: str) -> list[Sent]: ...
+    def needs_whole_read(self, watch: str) -> bool: ...
+    def adopt(self, watch: str, rows: Sequence[Adoption], now: datetime, why: str) -> None: ...
+    def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]: ...
+    def known_ids(self, watch: str, row_ids: Iterable[str]) -> set[str]: ...
+
+
 class OverviewOps(Protocol):
     """What operators read (`Overview`'s queries: `status`, STATUS=, metrics)."""
 
@@ -193,7 +213,7 @@ class BudgetOps(Protocol):
         ...
 
 
-class Store(JournalOps, RunOps, OverviewOps, BudgetOps, Protocol):
+class Store(JournalOps, LandingOps, RunOps, OverviewOps, BudgetOps, Protocol):
     """The journal of one config, with ownership of its units (spreadsheets).
 
     `units` maps every watch name to its unit. Writes for a watch whose unit this

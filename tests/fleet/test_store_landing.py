@@ -1,0 +1,118 @@
+"""Checking writes, on both backends: strays kept until put back, a write's aims kept until
+its answer comes, rows adopted without replacing known ones (`journal_landing`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from sheetsync.errors import LeaseLostError
+from sheetsync.journal_landing import Adoption
+from sheetsync.landing import Sent, Stray
+from sheetsync.store.protocol import Store
+
+if TYPE_CHECKING:
+    from tests.fleet.conftest import Backend
+
+T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+HIT = Stray("r1", "F", (("status", "sending"), ("id", "r1")), (("status", ""), ("id", "")))
+UNTOLD = Stray("r2", "G", (("status", "ok"),), None)
+EARLY = Stray("r0", "E", (("status", "ok"),), (("status", "mine"),))
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def test_strays_are_kept_until_put_back_and_remembered_when_gone(store: Store) -> None:
+    """Oldest first (one time: by row id); gone strays wait quietly; an added stray
+    replaces the ones it names; each one is in the history."""
+    store.add_strays("a", [UNTOLD, HIT], (), at(5))
+    store.add_strays("a", [EARLY], (), at(1))
+    assert store.strays("a") == [(EARLY, False), (HIT, False), (UNTOLD, False)]
+    assert store.needs_whole_read("a") and not store.needs_whole_read("b")
+    assert store.strays("b") == []
+    store.mark_strays_gone("a", [HIT, UNTOLD, EARLY])
+    assert store.strays("a") == [(EARLY, True), (HIT, True), (UNTOLD, True)]
+    assert not store.needs_whole_read("a")  # a deleted stray waits for its row quietly
+    store.mark_strays_gone("a", [EARLY], gone=False)
+    assert store.needs_whole_read("a")
+    moved = Stray("r1", "F", (("status", "triggered"),), HIT.prior)
+    store.add_strays("a", [moved], [EARLY], at(9))  # hit again: kept as new, not gone
+    assert store.strays("a") == [(UNTOLD, True), (moved, False)]
+    store.drop_strays("a", [UNTOLD, moved])
+    store.drop_strays("a", [])
+    assert store.strays("a") == [] and not store.needs_whole_read("a")
+    kept = "a write hit it; what it held is kept"
+    details = [(e.row_id, e.state, e.detail) for e in store.latest("a", 2)]
+    assert details == [("r1", "stray", kept), ("r0", "stray", kept)]
+
+
+def test_an_unanswered_write_is_remembered_until_answered(store: Store) -> None:
+    """What a write in flight must show reads back as written (neighbours too); a later
+    write's aims replace it; its answer forgets them."""
+    rows = [
+        Sent("r1", "S1", (("status", "sending"), ("id", "r1")), (2, 5), (("status", ""),)),
+        Sent("", "S2", (("status", "sending"),), (2,), (("status", "done"),), written=False),
+    ]
+    assert store.unanswered("a") == [] and not store.needs_whole_read("a")
+    store.expect_answer("a", rows[1:])
+    store.expect_answer("a", rows)
+    assert store.unanswered("a") == rows and store.needs_whole_read("a")
+    assert store.unanswered("b") == [] and not store.needs_whole_read("b")
+    store.answered("a")
+    assert store.unanswered("a") == [] and not store.needs_whole_read("a")
+
+
+def test_adopted_rows_never_replace_known_ones(store: Store) -> None:
+    """A row given an id of its own is recorded once, as the sheet shows it; a known id is
+    never overwritten; every adoption is in the history."""
+    store.claim("a", [("r1", "F", "A")], at(0))
+    store.adopt(
+        "a",
+        [
+            Adoption("r1", "foreign", "X"),
+            Adoption("r9", "waiting", "G", message="later", due=True),
+            Adoption("r8", "triggered", "G", link="https://v/8", run_status="success"),
+            Adoption("r7", "unknown", "H", shown=False),
+        ],
+        at(1),
+        "the journal did not know this row",
+    )
+    entries = store.entries("a", at(1))
+    assert (entries["r1"].state, entries["r1"].fingerprint) == ("claimed", "F")
+    assert entries["r9"].state == "waiting" and entries["r9"].retry_due
+    assert entries["r8"].link == "https://v/8" and entries["r8"].run_status == "success"
+    assert entries["r8"].shown and entries["r8"].checked and not entries["r7"].shown
+    assert sorted(store.unshown("a", at(1))) == ["r1", "r7"]
+    assert store.known_ids("a", ["r1", "r9", "r5", "r9"]) == {"r1", "r9"}
+    assert store.known_ids("a", [f"x{i}" for i in range(1200)] + ["r7"]) == {"r7"}
+    assert store.known_ids("b", ["r1"]) == set()
+    assert sorted(store.ids_with_fingerprint("a", "G")) == ["r8", "r9"]
+    assert store.ids_with_fingerprint("a", "nothing") == []
+    assert [e.row_id for e in store.latest("a", 4)] == ["r7", "r8", "r9", "r1"]
+    assert store.latest("a", 1)[0].detail == "the journal did not know this row"
+
+
+def test_a_lost_units_landing_records_are_refused(pg_backend: Backend) -> None:
+    """PostgreSQL: every landing record is a row of its watch's unit: written fenced."""
+    store = pg_backend.open()
+    store.add_strays("a", [HIT], (), at(0))
+    store.release(["S1"])
+    writes: list[Callable[[], None]] = [
+        lambda: store.add_strays("a", [UNTOLD], (), at(1)),
+        lambda: store.drop_strays("a", [HIT]),
+        lambda: store.mark_strays_gone("b", [HIT]),
+        lambda: store.expect_answer("a", []),
+        lambda: store.answered("b"),
+        lambda: store.adopt("a", [Adoption("r1", "foreign", "X")], at(1), "test"),
+    ]
+    for write in writes:
+        with pytest.raises(LeaseLostError):
+            write()
+    assert store.strays("a") == [(HIT, False)]  # reads are served regardless
+    store.add_strays("c", [UNTOLD], (), at(1))
