@@ -1,12 +1,13 @@
 """Moving a SQLite journal into an empty PostgreSQL database, so that nothing is sent again.
 
 Everything a cycle decides by is copied: each row with its state, fingerprint, flags
-and tracked run, the history, started marks, read plans, places, cycle summaries, each
-budget's calls of the last minutes and an axiom key's closed gate, and when the state
-was made. The journal's lock is held throughout (no sheetsync may run on it), and the
-copy is one PostgreSQL transaction holding the lease table, so no instance can start
-serving a spreadsheet half-way. A target that already holds journal data, or that an
-instance is serving, is refused: merging two journals could lose which rows were sent.
+and tracked run, the history, started marks, read plans, places, cycle summaries,
+strays and unanswered writes, each budget's calls of the last minutes and an axiom
+key's closed gate, and when the state was made. The journal's lock is held throughout
+(no sheetsync may run on it), and the copy is one PostgreSQL transaction holding the
+lease table, so no instance can start serving a spreadsheet half-way. A target that
+already holds journal data, or that an instance is serving, is refused: merging two
+journals could lose which rows were sent.
 
 A `sending` row stays `sending`: the first holder of its spreadsheet turns it `unknown`
 (recovery at takeover), never re-sending it. A tracked run keeps being tracked: in
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 JOURNAL_TABLES = (
     *("rows", "events", "watches", "plans", "places", "cycles", "outages"),
     *("runs", "tombstones", "late_outcomes"),
+    *("strays", "unanswered"),
 )
 """Tables of the target that must be empty: journal data already there is refused."""
 
@@ -49,6 +51,8 @@ _ROW_COLUMNS = (
     " poll_seconds, checked, shown"
 )
 
+_STRAY_COLUMNS = "watch, row_id, fingerprint, wrote, prior, at, gone"
+
 _PLAIN = (
     ("events", "id, at, watch, row_id, state, detail"),
     ("watches", "watch, started_at"),
@@ -56,6 +60,7 @@ _PLAIN = (
     ("places", "watch, row_id, row_number, preview"),
     ("cycles", "watch, at, held, settling, error"),
     ("outages", "budget, closed_at, strikes, cause"),
+    ("unanswered", "watch, aims"),
 )
 """Tables copied as they are: (table, columns), the same in both schemas."""
 
@@ -132,6 +137,10 @@ def _copy(
     conn.execute(
         "SELECT setval(pg_get_serial_sequence('events', 'id'), max(id)) FROM events"
         " HAVING max(id) IS NOT NULL"
+    )
+    strays = _read(journal, f"SELECT {_STRAY_COLUMNS} FROM strays")
+    copied["strays"] = _stream(
+        conn, "strays", _STRAY_COLUMNS, ((*r[:6], bool(r[6])) for r in strays)
     )
     copied["quota_calls"] = _copy_calls(journal, conn, now)
     copied["meta"] = _copy_meta(journal, conn, now)

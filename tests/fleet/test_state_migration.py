@@ -15,6 +15,7 @@ import pytest
 from sheetsync.errors import JournalError, JournalReason, StoreError, StoreReason
 from sheetsync.journal_landing import Adoption
 from sheetsync.journal_records import Outcome
+from sheetsync.landing import Sent, Stray
 from sheetsync.outage import OutageGate
 from sheetsync.pacing import RollingLimiter
 from sheetsync.store.postgres import PostgresStore
@@ -26,6 +27,8 @@ from sheetsync.testing import Clock
 if TYPE_CHECKING:
     from tests.fleet.conftest import Backend
 
+HIT = Stray("r9", "F", (("status", "sending"), ("id", "r9")), (("status", ""), ("id", "")))
+UNTOLD = Stray("", "G", (("status", "ok"),), None)
 UNITS = plain_units({"a": "S1", "b": "S1", "c": "S2"})
 BUDGET = "axiom-0123456789abcdef"
 
@@ -71,6 +74,9 @@ def a_used_journal(path: Path, clock: Clock) -> None:
     )  # a later run of Scrape: a/r2 is overlapped
     for watch in ("a", "b"):
         store.mark_started(watch, at(clock, 12))
+    store.add_strays("a", [HIT, UNTOLD], (), at(clock, 12))
+    store.mark_strays_gone("a", [UNTOLD])
+    store.expect_answer("c", [Sent("z1", "S", (("status", "sending"),), (2,), ())])
     store.save_plan("a", '{"plan": 1}')
     store.save_cycle("a", at(clock, 13), 2, 1, "")
     limiter = RollingLimiter(2, 60.0, clock=clock.monotonic, sleep=clock.sleep, name=BUDGET)
@@ -98,6 +104,11 @@ def views(store: SqliteStore | PostgresStore, now: datetime) -> dict[str, object
             store.in_flight(watch),
             store.due(watch, now + timedelta(hours=1)),
             store.due_waiting(watch, "quota", now + timedelta(hours=1)),
+            store.strays(watch),
+            store.unanswered(watch),
+            store.needs_whole_read(watch),
+            store.known_ids(watch, ["r1", "s1", "x1", "z1", "nope"]),
+            store.ids_with_fingerprint(watch, "fp-r3"),
         )
     found["running"] = store.running(["Scrape"])
     found["today"] = store.triggered_since(now - timedelta(days=1))
@@ -116,7 +127,7 @@ def test_a_migrated_journal_reads_the_same(tmp_path: Path, pg_backend: Backend) 
     before.close()
     migrated = migrate_state(path, pg_url, now=clock)
     assert migrated.copied["rows"] == 12 and migrated.copied["events"] > 12
-    assert migrated.copied["quota_calls"] == 1
+    assert migrated.copied["quota_calls"] == 1 and migrated.copied["strays"] == 2
     store = pg_backend.make(UNITS)
     assert isinstance(store, PostgresStore)
     store.open()
