@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sheetsync.budgets import KEEP_SECONDS
 from sheetsync.config import Secret
-from sheetsync.errors import StoreError, StoreReason
+from sheetsync.errors import JournalError, StoreError, StoreReason
 from sheetsync.journal import Journal
 from sheetsync.journal_file import journal_error
 from sheetsync.journal_records import iso
@@ -83,6 +83,8 @@ def migrate_state(
     import psycopg
 
     where = shown_url(url)
+    if not path.exists():  # opening would make a new, empty journal there
+        raise JournalError(f"{path}: no journal there")
     journal = Journal(path, now=now)  # its lock: no sheetsync runs on it meanwhile
     try:
         with translated(where):

@@ -163,7 +163,8 @@ def test_a_target_with_state_is_refused_and_left_alone(tmp_path: Path, pg_url: s
 
 
 def test_a_served_target_and_a_journal_in_use_are_refused(tmp_path: Path, pg_url: str) -> None:
-    """An instance serving the database, or a sheetsync running on the journal: refused."""
+    """An instance serving the database, a sheetsync running on the journal, or no
+    journal at the path: refused."""
     clock = Clock()
     path = tmp_path / "state.db"
     a_used_journal(path, clock)
@@ -183,4 +184,7 @@ def test_a_served_target_and_a_journal_in_use_are_refused(tmp_path: Path, pg_url
         assert locked.value.reason is JournalReason.LOCKED
     finally:
         running.close()
+    with pytest.raises(JournalError, match="no journal there"):
+        migrate_state(tmp_path / "typo.db", pg_url)
+    assert not (tmp_path / "typo.db").exists()
     assert migrate_state(path, pg_url).copied["rows"] == 12

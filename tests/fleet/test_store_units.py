@@ -125,7 +125,7 @@ def test_the_idle_daemon_does_not_load_psycopg() -> None:
     """Without `[state] url`, nothing imports psycopg (the idle daemon's memory is a target)."""
     code = (
         "import sys, sheetsync.cli, sheetsync.daemon, sheetsync.store.sqlite,"
-        " sheetsync.store.postgres, sheetsync.store.settings;"
+        " sheetsync.store.postgres, sheetsync.store.settings, sheetsync.store.state_migration;"
         " print(sorted(m for m in sys.modules if m.startswith('psycopg')))"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
