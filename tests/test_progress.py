@@ -40,7 +40,11 @@ def test_small_backlogs_stay_quiet(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.records == []
 
 
-def test_reporter_is_a_logger_when_not_a_terminal() -> None:
+def test_reporter_is_a_logger_when_not_a_terminal(caplog: pytest.LogCaptureFixture) -> None:
     """Output redirected to a file or journald gets log lines, not a bar."""
-    with progress_reporter(io.StringIO()) as report:
-        report("w", 1, 2)
+    caplog.set_level(logging.INFO, "sheetsync.progress")
+    stream = io.StringIO()
+    with progress_reporter(stream) as report:
+        report("w", 10, 10)  # a finished backlog logs at once, whatever the clock says
+    assert [r.getMessage() for r in caplog.records] == ["watch w: 10/10 rows sent"]
+    assert stream.getvalue() == ""  # no bar drawn into the file
