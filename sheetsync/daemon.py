@@ -157,7 +157,11 @@ class Daemon:
         self.journal: Journal = self.runtime.journal
         now = datetime.now(UTC)
         self.status.seed(now.date(), triggered_today(self.journal, now))
-        self.metrics = self._serve_metrics()
+        try:
+            self.metrics = self._serve_metrics()
+        except BaseException:
+            self.runtime.close()  # a refused [metrics] listen must not keep the journal's lock
+            raise
         # the cycles the slot jobs start run here: a one-off APScheduler job per cycle
         # would cost the scheduler thread a job and two more wake-ups each time
         self._workers = futures.ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="cycle")
@@ -500,6 +504,7 @@ class Daemon:
             telemetry.install(telemetry.Telemetry())
         self._workers.shutdown(wait=False)
         self.runtime.close()
+        self.notifier.close()
         log.info("sheetsync stopped")
 
     def _drain(self) -> None:

@@ -405,20 +405,20 @@ def test_command_line_builds_the_configured_emulator() -> None:
 def test_module_serves_standalone(to_thread: bool) -> None:
     """`python -m sheetsync.emulator.axiom` serves until interrupted, whichever of its
     threads the kernel hands the signal to."""
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "sheetsync.emulator.axiom", "--port", "0", "--key", "K",
          "--automation", "Demo"],
         stdout=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        base = proc.stdout.readline().split(": ", 1)[1].strip()
-        response = requests.post(f"{base}/list-automations", json={"key": "K"}, timeout=5)
-        assert json.loads(response.text)["data"]["names"] == ["Demo"]
-    finally:
-        if to_thread:
-            signal_thread(proc.pid, signal.SIGINT)
-        else:
-            proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=5) == 0
+    ) as proc:  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            base = proc.stdout.readline().split(": ", 1)[1].strip()
+            response = requests.post(f"{base}/list-automations", json={"key": "K"}, timeout=5)
+            assert json.loads(response.text)["data"]["names"] == ["Demo"]
+        finally:
+            if to_thread:
+                signal_thread(proc.pid, signal.SIGINT)
+            else:
+                proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=5) == 0

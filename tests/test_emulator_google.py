@@ -640,20 +640,20 @@ def test_drive_needs_a_drive_scope_and_hides_denied_files(h: Harness) -> None:
 # -- standalone -----------------------------------------------------------------------
 def test_module_serves_standalone(tmp_path: Path) -> None:
     """`python -m sheetsync.emulator.google --port 0` prints its root URL and serves it."""
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "sheetsync.emulator.google", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        root = proc.stdout.readline().strip()
-        assert root.startswith("http://127.0.0.1:")
-        answer = requests.get(f"{root}/drive/v3/files", timeout=5)
-        assert answer.status_code == 401
-    finally:
-        proc.terminate()
-        proc.wait(5)
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            root = proc.stdout.readline().strip()
+            assert root.startswith("http://127.0.0.1:")
+            answer = requests.get(f"{root}/drive/v3/files", timeout=5)
+            assert answer.status_code == 401
+        finally:
+            proc.terminate()
+            proc.wait(5)
 
 
 @pytest.mark.parametrize(

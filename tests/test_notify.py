@@ -8,6 +8,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -71,19 +72,19 @@ def _no_secrets() -> Iterator[None]:
 
 def test_ready_sends_ready_and_status(listener: Listener) -> None:
     """ready() sends READY=1 and the optional STATUS= in one datagram."""
-    notifier = Notifier.from_environ({"NOTIFY_SOCKET": listener.address})
-    assert notifier.enabled
-    assert notifier.ready("2 watches") is True
+    with closing(Notifier.from_environ({"NOTIFY_SOCKET": listener.address})) as notifier:
+        assert notifier.enabled
+        assert notifier.ready("2 watches") is True
     assert listener.fields() == ["READY=1", "STATUS=2 watches"]
 
 
 def test_watchdog_status_and_stopping_datagrams(listener: Listener) -> None:
     """watchdog(), status() and stopping() each send exactly their own assignment."""
-    notifier = Notifier(listener.address)
-    notifier.watchdog()
-    notifier.status("1 watch; no cycle yet")
-    notifier.stopping()
-    notifier.stopping("finishing the cycle in progress")
+    with closing(Notifier(listener.address)) as notifier:
+        notifier.watchdog()
+        notifier.status("1 watch; no cycle yet")
+        notifier.stopping()
+        notifier.stopping("finishing the cycle in progress")
     assert listener.receive() == "WATCHDOG=1"
     assert listener.receive() == "STATUS=1 watch; no cycle yet"
     assert listener.receive() == "STOPPING=1"
@@ -93,8 +94,8 @@ def test_watchdog_status_and_stopping_datagrams(listener: Listener) -> None:
 
 def test_reloading_carries_monotonic_usec(listener: Listener) -> None:
     """reloading() sends RELOADING=1 with MONOTONIC_USEC= from the monotonic clock, in µs."""
-    notifier = Notifier(listener.address, monotonic_ns=lambda: 5_000_000_123_456)
-    notifier.reloading()
+    with closing(Notifier(listener.address, monotonic_ns=lambda: 5_000_000_123_456)) as notifier:
+        notifier.reloading()
     assert listener.fields() == ["RELOADING=1", "MONOTONIC_USEC=5000000123"]
 
 
@@ -106,7 +107,8 @@ def time_usec() -> int:
 def test_real_monotonic_clock_is_used_by_default(listener: Listener) -> None:
     """Without an injected clock MONOTONIC_USEC is CLOCK_MONOTONIC, which systemd compares with."""
     before = time_usec()
-    Notifier(listener.address).reloading()
+    with closing(Notifier(listener.address)) as notifier:
+        notifier.reloading()
     after = time_usec()
     stamp = int(listener.fields()[1].removeprefix("MONOTONIC_USEC="))
     assert before <= stamp <= after
@@ -115,13 +117,15 @@ def test_real_monotonic_clock_is_used_by_default(listener: Listener) -> None:
 def test_status_cannot_inject_assignments_or_secrets(listener: Listener) -> None:
     """A newline in STATUS text cannot smuggle READY=1 in, and registered secrets are masked."""
     register_secret("axk_live_0123456789")
-    Notifier(listener.address).status("failed: bad key axk_live_0123456789\nREADY=1")
+    with closing(Notifier(listener.address)) as notifier:
+        notifier.status("failed: bad key axk_live_0123456789\nREADY=1")
     assert listener.fields() == ["STATUS=failed: bad key *** READY=1"]
 
 
 def test_extend_timeout_sends_microseconds(listener: Listener) -> None:
     """extend_timeout() asks systemd for more time in EXTEND_TIMEOUT_USEC= microseconds."""
-    Notifier(listener.address).extend_timeout(30)
+    with closing(Notifier(listener.address)) as notifier:
+        notifier.extend_timeout(30)
     assert listener.receive() == "EXTEND_TIMEOUT_USEC=30000000"
 
 
@@ -130,8 +134,8 @@ def test_abstract_namespace_socket() -> None:
     name = f"sheetsync-test-{uuid.uuid4().hex}"
     sock = _bound(b"\0" + name.encode())
     try:
-        notifier = Notifier.from_environ({"NOTIFY_SOCKET": f"@{name}"})
-        assert notifier.ready() is True
+        with closing(Notifier.from_environ({"NOTIFY_SOCKET": f"@{name}"})) as notifier:
+            assert notifier.ready() is True
         assert sock.recv(1024) == b"READY=1"
     finally:
         sock.close()
@@ -157,9 +161,9 @@ def test_send_errors_never_raise_and_are_logged_once(
 ) -> None:
     """A vanished socket makes sends return False, with one debug line however many sends."""
     caplog.set_level(logging.DEBUG, logger="sheetsync.notify")
-    notifier = Notifier(str(tmp_path / "gone"))
-    assert notifier.watchdog() is False
-    assert notifier.status("still here") is False
+    with closing(Notifier(str(tmp_path / "gone"))) as notifier:
+        assert notifier.watchdog() is False
+        assert notifier.status("still here") is False
     failures = [r for r in caplog.records if "sd_notify" in r.getMessage()]
     assert len(failures) == 1
     assert failures[0].levelno == logging.DEBUG
@@ -167,10 +171,10 @@ def test_send_errors_never_raise_and_are_logged_once(
 
 def test_socket_reopens_after_close(listener: Listener) -> None:
     """close() releases the socket and a later send opens a new one."""
-    notifier = Notifier(listener.address)
-    notifier.watchdog()
-    notifier.close()
-    notifier.watchdog()
+    with closing(Notifier(listener.address)) as notifier:
+        notifier.watchdog()
+        notifier.close()
+        notifier.watchdog()
     assert listener.pending() == ["WATCHDOG=1", "WATCHDOG=1"]
 
 
@@ -233,15 +237,15 @@ def test_heartbeat_tracks_overlapping_cycles_of_one_watch() -> None:
 
 def test_scheduler_loop_sends_no_watchdog_during_a_hung_cycle(listener: Listener) -> None:
     """The daemon's loop, driven by a fake clock, stops WATCHDOG=1 once a cycle hangs."""
-    notifier = Notifier(listener.address, watchdog_usec=20_000_000)
     heartbeat = Heartbeat(stall_limit=30)
-    interval = notifier.watchdog_interval()
-    assert interval == 10.0
-    heartbeat.cycle_started("scrape", now=0.0)  # and never finishes
-    for tick in range(8):
-        now = tick * interval
-        if heartbeat.should_ping(now):
-            notifier.watchdog()
+    with closing(Notifier(listener.address, watchdog_usec=20_000_000)) as notifier:
+        interval = notifier.watchdog_interval()
+        assert interval == 10.0
+        heartbeat.cycle_started("scrape", now=0.0)  # and never finishes
+        for tick in range(8):
+            now = tick * interval
+            if heartbeat.should_ping(now):
+                notifier.watchdog()
     assert listener.pending() == ["WATCHDOG=1"] * 4  # t = 0, 10, 20, 30; silent from 40 on
 
 
