@@ -2,7 +2,7 @@
 
 A trigger's result is a value (`TriggerOutcome`) because the engine writes every outcome
 into the sheet; the other calls raise `AxiomError`. Decisions are pure (`classify`,
-`trigger_status`, `backoff` in `sheetsync.axiom_answers`); only `AxiomClient._post`
+`trigger_status`, `RETRY` in `sheetsync.axiom_answers`); only `AxiomClient._post`
 touches the network. The rules:
 
 - Never follow a redirect (the key travels in the body and would be re-sent elsewhere).
@@ -32,6 +32,7 @@ from urllib3.util.retry import Retry
 from sheetsync.axiom_answers import (
     MAX_RETRY_AFTER,
     MESSAGE_CHARS,
+    RETRY,
     RUN_STATES,
     WAITING_PREFIX,
     Answer,
@@ -39,12 +40,11 @@ from sheetsync.axiom_answers import (
     RunStatus,
     TriggerOutcome,
     Verdict,
-    backoff,
     classify,
-    parse_retry_after,
     unexpected,
 )
 from sheetsync.axiom_transport import cause, failed_before_sending, read_capped
+from sheetsync.backoff import parse_retry_after
 from sheetsync.config import (
     DEFAULT_AXIOM_CALLS_PER_MINUTE,
     DEFAULT_AXIOM_CONNECT_TIMEOUT,
@@ -238,7 +238,7 @@ class AxiomClient:
                 retry_after = result.retry_after
             if not retryable:
                 return result, verdict, attempt
-            wait = backoff(attempt - 1, retry_after, self._random())
+            wait = RETRY.wait(attempt - 1, retry_after, self._random())
             if verdict is not None and verdict.reason == "rate_limit":
                 # everyone sharing this key holds back, not just this call
                 # capped: a huge Retry-After parks the rows, it must not block the daemon

@@ -29,6 +29,7 @@ from google.auth.exceptions import GoogleAuthError, TransportError
 from google.oauth2 import service_account
 
 from sheetsync.a1 import column_letter, quote_title
+from sheetsync.backoff import Backoff, parse_retry_after
 from sheetsync.config import GoogleSettings, read_secret_file
 from sheetsync.endpoints import url_problem
 from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError, UnsureWriteError
@@ -46,6 +47,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 USER_AGENT = "sheetsync (gzip)"
 """Google sends gzip only to clients whose User-Agent contains `gzip`."""
 MAX_BACKOFF_SECONDS = 64.0
+RETRY = Backoff(1.0, MAX_BACKOFF_SECONDS, 0.5, 1.0, MAX_BACKOFF_SECONDS * 4)
+"""Retries of one Sheets request: 0.5-1.5 s doubling to 32-96 s; Retry-After cut to 256 s."""
 MAX_WRITE_WAIT_SECONDS = 2.0
 """A positional write waits at most this long for the write budget, else it is postponed."""
 _VALUE_WRITE = re.compile(r"/values:batchUpdate$")
@@ -78,24 +81,6 @@ class SheetPort(Protocol):
         ...
 
 
-def backoff_seconds(attempt: int, retry_after: float | None, rand: float) -> float:
-    """Wait before retry `attempt` (1-based): Retry-After if given, else jittered doubling."""
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), MAX_BACKOFF_SECONDS * 4)
-    return min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS) * (0.5 + rand)
-
-
-def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """The Retry-After header in seconds, when it is a number."""
-    if response is None:
-        return None
-    value = response.headers.get("Retry-After", "")
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
 class PacedHTTPClient(gspread.HTTPClient):
     """gspread's HTTP client, redirected to `base_url`, paced, with bounded retries."""
 
@@ -122,18 +107,19 @@ class PacedHTTPClient(gspread.HTTPClient):
                 current().request("sheets", request_kind(method, url), str(status))
                 if status != 429 and status < 500:
                     raise
-                wait = backoff_seconds(attempt, retry_after_seconds(exc.response), self.rand())
+                retry_after = parse_retry_after(exc.response.headers.get("Retry-After"))
+                wait = RETRY.wait(attempt - 1, retry_after, self.rand())
                 limiter = self._limiter(method, url)
-                if status == 429 and limiter is not None:
+                if status == 429 and limiter is not None and wait is not None:
                     limiter.penalize(wait)
-                if attempt > self.retries or _is_value_write(url):
+                if wait is None or attempt > self.retries or _is_value_write(url):
                     raise
                 log.info("Google answered %s; retry %d in %.1fs", status, attempt, wait)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 current().request("sheets", request_kind(method, url), "connection")
                 if attempt > self.retries or _is_value_write(url):
                     raise
-                wait = backoff_seconds(attempt, None, self.rand())
+                wait = RETRY.delay(attempt - 1, self.rand())
                 log.info(
                     "Google unreachable (%s); retry %d in %.1fs", type(exc).__name__, attempt, wait
                 )
