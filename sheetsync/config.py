@@ -291,7 +291,7 @@ def _check_cron(expression: str) -> None:
     try:
         CronTrigger.from_crontab(expression, timezone="UTC")
     except ValueError as exc:
-        raise ValueError(f"invalid cron expression {expression!r}: {exc}") from None
+        raise ValueError(f"invalid cron expression {expression!r}: {exc}") from exc
 
 
 def load_config(
@@ -302,12 +302,12 @@ def load_config(
     source = Path(path).absolute()
     try:
         raw = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read config file: {exc}") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{source}: config file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:  # the config file holds no secrets
+        raise ConfigError(f"{source}: cannot read config file: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
     config = parse_config(raw, source)
     _check_variables(config, environ, secrets=secrets)
     if secrets:
@@ -343,7 +343,7 @@ def parse_config(raw: Mapping[str, Any], source: Path) -> Config:
     try:
         config = build(Config, raw)
     except Invalid as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source}: {exc}") from exc
     return replace(config, source=source)
 
 
@@ -387,11 +387,13 @@ def read_secret_file(
                 f"run: chmod 600 {path}"
             )
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: {key}: {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ConfigError(f"{source}: {key}: cannot read {path}: {reason}") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{source}: {key}: {path} does not exist") from exc
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"{source}: {key}: cannot read {path}: {reason}") from exc
+    except UnicodeDecodeError:  # not `from exc`: its `object` is the secret file's bytes
+        raise ConfigError(f"{source}: {key}: cannot read {path}: UnicodeDecodeError") from None
 
 
 def _is_credential(path: Path, environ: Mapping[str, str]) -> bool:
