@@ -8,6 +8,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from sheetsync.backoff import Backoff
+from sheetsync.errors import AxiomReason
 from sheetsync.redact import one_line
 
 BACKOFF_BASE = 1.0
@@ -110,6 +111,14 @@ class Verdict:
     message: str = ""
     reason: Reason = ""
     body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Heard:
+    """An answer together with what it means."""
+
+    answer: Answer
+    verdict: Verdict
 
 
 def _parse(answer: Answer) -> tuple[dict[str, Any] | None, str]:
@@ -242,3 +251,14 @@ def trigger_status(verdict: Verdict, http_status: int) -> tuple[Status, Reason]:
     if verdict.kind in ("ok", "malformed") and 200 <= http_status < 300:
         return "unknown", "unreadable"
     return "error", ""
+
+
+def read_reason(verdict: Verdict) -> AxiomReason:
+    """Why a read-only call failed, as data: the verdict's reason, else what its kind means."""
+    if verdict.kind in ("account", "transient", "gateway"):
+        return AxiomReason(verdict.reason)
+    if verdict.kind == "refused":
+        return AxiomReason.REFUSED
+    if verdict.kind == "redirect":
+        return AxiomReason.REDIRECT
+    return AxiomReason.UNEXPECTED

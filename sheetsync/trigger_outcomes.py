@@ -12,10 +12,9 @@ from collections.abc import Callable
 from sheetsync.axiom_answers import (
     UNKNOWN_ADVICE,
     WAITING_PREFIX,
-    Answer,
     Failure,
+    Heard,
     TriggerOutcome,
-    Verdict,
     trigger_status,
     unexpected,
 )
@@ -28,8 +27,7 @@ def attempts(count: int) -> str:
 
 
 def trigger_outcome(
-    result: Answer | Failure,
-    verdict: Verdict | None,
+    result: Heard | Failure,
     tries: int,
     *,
     where: str,
@@ -48,8 +46,8 @@ def trigger_outcome(
             return TriggerOutcome("unknown", message=message, reason="no_answer"), result.cause
         message = f"cannot reach axiom at {where}: {result.cause} ({attempts(tries)})"
         return TriggerOutcome("waiting", message=clean(message), reason="connection"), ""
-    assert verdict is not None
-    code, message = result.http_status, clean(verdict.message or unexpected(result))
+    answer, verdict = result.answer, result.verdict
+    code, message = answer.http_status, clean(verdict.message or unexpected(answer))
     status, reason = trigger_status(verdict, code)
     if status == "triggered":
         return TriggerOutcome("triggered", link=mask(verdict.message), http_status=code), ""
@@ -57,7 +55,7 @@ def trigger_outcome(
         text = f"{WAITING_PREFIX[verdict.reason]}: {message} (HTTP {code}"
         text += f", {attempts(tries)})" if verdict.kind == "transient" else ")"
         outcome = TriggerOutcome(
-            "waiting", message=text, http_status=code, reason=reason, retry_after=result.retry_after
+            "waiting", message=text, http_status=code, reason=reason, retry_after=answer.retry_after
         )
         return outcome, ""
     if status == "unknown":
