@@ -358,7 +358,8 @@ def read_axiom_key(config: Config, environ: Mapping[str, str]) -> Secret:
                 f"{settings.api_key_env} is not set or empty"
             )
         return _registered(value)
-    assert settings.api_key_file is not None
+    if settings.api_key_file is None:  # validation requires one; a Config built by hand may not
+        raise ConfigError(f"{config.source}: axiom: set api_key_env or api_key_file")
     key_path = resolve_path(settings.api_key_file, config.source, environ)
     value = read_secret_file(key_path, "axiom.api_key_file", config.source, environ).strip()
     if not value:
