@@ -18,12 +18,7 @@ from typing import Any, Literal
 
 from sheetsync.endpoints import require_secure
 from sheetsync.errors import ConfigError
-from sheetsync.google_settings import (
-    DEFAULT_GOOGLE_URL,
-    GoogleSettings,
-    IdentitySettings,
-    check_identities,
-)
+from sheetsync.google_settings import GoogleSettings, IdentitySettings, check_identities
 from sheetsync.schema import INTERNAL, Invalid, build, keys, limits, values
 
 DEFAULT_AXIOM_URL = "https://lar.axiom.ai/api/v3"
@@ -75,8 +70,6 @@ _POSITIVE = limits(gt=0)
 _PER_MINUTE = limits(gt=0, le=10_000)
 _RETRIES = limits(ge=0, le=10)
 _NAME = limits(min_length=1)
-
-__all__ = ["DEFAULT_GOOGLE_URL", "GoogleSettings", "IdentitySettings"]  # re-exported
 
 
 @dataclass(frozen=True)

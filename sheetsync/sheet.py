@@ -30,9 +30,10 @@ from google.oauth2 import service_account
 
 from sheetsync.a1 import column_letter, quote_title
 from sheetsync.backoff import Backoff, parse_retry_after
-from sheetsync.config import GoogleSettings, read_secret_file
+from sheetsync.config import read_secret_file
 from sheetsync.endpoints import url_problem
 from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError, UnsureWriteError
+from sheetsync.google_settings import GoogleSettings
 from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.plan import CellWrite
 from sheetsync.sessions import remember_environment
