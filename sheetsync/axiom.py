@@ -34,15 +34,12 @@ from sheetsync.axiom_answers import (
     MESSAGE_CHARS,
     RETRY,
     RUN_STATES,
-    WAITING_PREFIX,
     Answer,
     Failure,
     Heard,
     RunStatus,
     TriggerOutcome,
     classify,
-    read_reason,
-    unexpected,
 )
 from sheetsync.axiom_transport import cause, failed_before_sending, read_capped
 from sheetsync.backoff import parse_retry_after
@@ -53,12 +50,12 @@ from sheetsync.config import (
     DEFAULT_AXIOM_RETRIES,
 )
 from sheetsync.departure import Departure, Plain
-from sheetsync.errors import AxiomError, AxiomReason, ConfigError
+from sheetsync.errors import AxiomError, ConfigError
 from sheetsync.outage import OutageGate
 from sheetsync.pacing import DEFAULT_WINDOW, RollingLimiter
 from sheetsync.redact import MASK, mask_secret, one_line, redact
 from sheetsync.telemetry import current
-from sheetsync.trigger_outcomes import attempts, held_message, trigger_outcome
+from sheetsync.trigger_outcomes import held_message, read_error, trigger_outcome
 
 log = logging.getLogger("sheetsync.axiom")
 
@@ -198,30 +195,10 @@ class AxiomClient:
     def _read(self, endpoint: str, payload: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """A read-only call: its JSON object and HTTP status, or AxiomError saying why."""
         result, tries = self._exchange(endpoint, payload)
-        where = f"axiom {endpoint}" + (f" for {payload['name']!r}" if "name" in payload else "")
-        request = endpoint.strip("/")
-        if isinstance(result, Failure):
-            message = f"{where}: cannot reach axiom at {self.base_url}: {result.cause}"
-            raise AxiomError(
-                self._clean(f"{message} ({attempts(tries)})"),
-                AxiomReason.UNREACHABLE,
-                request=request,
-            )
-        answer, verdict = result.answer, result.verdict
-        if verdict.kind == "ok":
-            return verdict.body, answer.http_status
-        message = self._clean(verdict.message)
-        if verdict.kind in ("account", "transient", "gateway"):
-            message = f"{WAITING_PREFIX[verdict.reason]}: {message}"
-        elif verdict.kind in ("link", "queued"):
-            message = self._clean(unexpected(answer))
-        raise AxiomError(
-            f"{where}: {message} (HTTP {answer.http_status})",
-            read_reason(verdict),
-            status=answer.http_status,
-            request=request,
-            retry_after=answer.retry_after,
-        )
+        if isinstance(result, Heard) and result.verdict.kind == "ok":
+            return result.verdict.body, result.answer.http_status
+        name = payload.get("name")
+        raise read_error(result, tries, endpoint, name, where=self.base_url, clean=self._clean)
 
     def _exchange(
         self, endpoint: str, payload: dict[str, Any], departure: Departure | None = None

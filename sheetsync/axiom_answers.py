@@ -8,7 +8,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from sheetsync.backoff import Backoff
-from sheetsync.errors import AxiomReason
 from sheetsync.redact import one_line
 
 BACKOFF_BASE = 1.0
@@ -251,14 +250,3 @@ def trigger_status(verdict: Verdict, http_status: int) -> tuple[Status, Reason]:
     if verdict.kind in ("ok", "malformed") and 200 <= http_status < 300:
         return "unknown", "unreadable"
     return "error", ""
-
-
-def read_reason(verdict: Verdict) -> AxiomReason:
-    """Why a read-only call failed, as data: the verdict's reason, else what its kind means."""
-    if verdict.kind in ("account", "transient", "gateway"):
-        return AxiomReason(verdict.reason)
-    if verdict.kind == "refused":
-        return AxiomReason.REFUSED
-    if verdict.kind == "redirect":
-        return AxiomReason.REDIRECT
-    return AxiomReason.UNEXPECTED

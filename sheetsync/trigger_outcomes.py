@@ -1,4 +1,4 @@
-"""What one /trigger exchange came to for its rows: a pure mapping to `TriggerOutcome`.
+"""What one exchange with axiom came to: a trigger's `TriggerOutcome`, a read's `AxiomError`.
 
 The axiom client makes the calls; this decides the row's status and writes its message.
 An `unknown` outcome also names its doubt in a few words (`HTTP 504`, `no answer within
@@ -15,9 +15,11 @@ from sheetsync.axiom_answers import (
     Failure,
     Heard,
     TriggerOutcome,
+    Verdict,
     trigger_status,
     unexpected,
 )
+from sheetsync.errors import AxiomError, AxiomReason
 from sheetsync.outage import Closure
 
 
@@ -77,3 +79,48 @@ def held_message(closure: Closure | None) -> str:
         f"not sent: axiom's answer to an earlier trigger was unclear ({why}); sheetsync "
         "sends this row once axiom answers /list-automations again"
     )
+
+
+def read_error(
+    result: Heard | Failure,
+    tries: int,
+    endpoint: str,
+    name: object,
+    *,
+    where: str,
+    clean: Callable[[str], str],
+) -> AxiomError:
+    """The error of a read-only call (of `tries` attempts) that got no usable answer.
+
+    `name` is the automation asked about (None: none), `where` axiom's base URL, `clean`
+    makes text safe for a message.
+    """
+    call = f"axiom {endpoint}" + (f" for {name!r}" if name is not None else "")
+    request = endpoint.strip("/")
+    if isinstance(result, Failure):
+        message = f"{call}: cannot reach axiom at {where}: {result.cause} ({attempts(tries)})"
+        return AxiomError(clean(message), AxiomReason.UNREACHABLE, request=request)
+    answer, verdict = result.answer, result.verdict
+    message = clean(verdict.message)
+    if verdict.kind in ("account", "transient", "gateway"):
+        message = f"{WAITING_PREFIX[verdict.reason]}: {message}"
+    elif verdict.kind in ("link", "queued"):
+        message = clean(unexpected(answer))
+    return AxiomError(
+        f"{call}: {message} (HTTP {answer.http_status})",
+        _read_reason(verdict),
+        status=answer.http_status,
+        request=request,
+        retry_after=answer.retry_after,
+    )
+
+
+def _read_reason(verdict: Verdict) -> AxiomReason:
+    """Why a read failed, as data: the verdict's reason, else what its kind means."""
+    if verdict.kind in ("account", "transient", "gateway"):
+        return AxiomReason(verdict.reason)
+    if verdict.kind == "refused":
+        return AxiomReason.REFUSED
+    if verdict.kind == "redirect":
+        return AxiomReason.REDIRECT
+    return AxiomReason.UNEXPECTED
