@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sheetsync.errors import AxiomError
+from sheetsync.errors import AxiomError, AxiomReason
 from sheetsync.journal import Journal
 from sheetsync.plan import QUOTA_WAIT_SECONDS
 
@@ -87,10 +87,9 @@ class Allowance:
             try:
                 left, detail = runtime_left(self.axiom.remaining_runtime())
             except AxiomError as exc:
-                text = str(exc)
-                refused = "quota exceeded" in text.lower()
                 left = False
-                detail = "axiom still answers Quota exceeded" if refused else f"no answer: {text}"
+                refused = exc.reason is AxiomReason.QUOTA
+                detail = "axiom still answers Quota exceeded" if refused else f"no answer: {exc}"
             log.info("axiom runtime allowance: %s", detail)
             self._answer = (now, left, detail)
             return self._answer

@@ -2,7 +2,7 @@
 
 A trigger's result is a value (`TriggerOutcome`) because the engine writes every outcome
 into the sheet; the other calls raise `AxiomError`. Decisions are pure (`classify`,
-`trigger_status`, `backoff` in `sheetsync.axiom_answers`); only `AxiomClient._post`
+`trigger_status`, `RETRY` in `sheetsync.axiom_answers`); only `AxiomClient._post`
 touches the network. The rules:
 
 - Never follow a redirect (the key travels in the body and would be re-sent elsewhere).
@@ -32,19 +32,17 @@ from urllib3.util.retry import Retry
 from sheetsync.axiom_answers import (
     MAX_RETRY_AFTER,
     MESSAGE_CHARS,
+    RETRY,
     RUN_STATES,
-    WAITING_PREFIX,
     Answer,
     Failure,
+    Heard,
     RunStatus,
     TriggerOutcome,
-    Verdict,
-    backoff,
     classify,
-    parse_retry_after,
-    unexpected,
 )
 from sheetsync.axiom_transport import cause, failed_before_sending, read_capped
+from sheetsync.backoff import parse_retry_after
 from sheetsync.config import (
     DEFAULT_AXIOM_CALLS_PER_MINUTE,
     DEFAULT_AXIOM_CONNECT_TIMEOUT,
@@ -57,7 +55,7 @@ from sheetsync.outage import OutageGate
 from sheetsync.pacing import DEFAULT_WINDOW, RollingLimiter
 from sheetsync.redact import MASK, mask_secret, one_line, redact
 from sheetsync.telemetry import current
-from sheetsync.trigger_outcomes import attempts, held_message, trigger_outcome
+from sheetsync.trigger_outcomes import held_message, read_error, trigger_outcome
 
 log = logging.getLogger("sheetsync.axiom")
 
@@ -121,13 +119,11 @@ class AxiomClient:
         clear: bool | None = None
         doubt = ""
         try:
-            result, verdict, tries = self._exchange(
-                "/trigger", payload, departure or Plain(self._sleep)
-            )
+            result, tries = self._exchange("/trigger", payload, departure or Plain(self._sleep))
             # the viewer link keeps its own VNC password on purpose: only the key is masked
             mask = functools.partial(mask_secret, secret=self._key)
             outcome, doubt = trigger_outcome(
-                result, verdict, tries, where=self.base_url, clean=self._clean, mask=mask
+                result, tries, where=self.base_url, clean=self._clean, mask=mask
             )
             clear = outcome.status != "unknown"
         finally:
@@ -162,62 +158,53 @@ class AxiomClient:
 
     def run_data(self, name: str) -> RunStatus:
         """The state of the latest run of `name`; raises AxiomError when axiom cannot tell."""
-        body = self._read("/run-data", {"name": name})
+        body, status = self._read("/run-data", {"name": name})
         raw = body.get("status")
         state = RUN_STATES.get(raw.lower()) if isinstance(raw, str) else None
         if state is None or not isinstance(raw, str):
-            raise AxiomError(
-                self._clean(f"axiom /run-data for {name!r}: unknown run status {raw!r}")
-            )
+            message = self._clean(f"axiom /run-data for {name!r}: unknown run status {raw!r}")
+            raise AxiomError(message, status=status, request="run-data")
         data = body.get("data")
         return RunStatus(state, raw, data if isinstance(data, dict) else {})
 
     def list_automations(self) -> list[str]:
         """The exact names of the account's automations; raises AxiomError naming the problem."""
-        data = self._read("/list-automations", {}).get("data")
+        body, status = self._read("/list-automations", {})
+        data = body.get("data")
         names = data.get("names") if isinstance(data, dict) else data
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise AxiomError("axiom /list-automations: the answer holds no list of names")
+            message = "axiom /list-automations: the answer holds no list of names"
+            raise AxiomError(message, status=status, request="list-automations")
         return list(names)
 
     def remaining_runtime(self) -> dict[str, float]:
         """Minutes used, allowed and remaining in this billing period."""
-        data = self._read("/remaining-runtime", {}).get("data")
-        if not isinstance(data, dict):
-            raise AxiomError("axiom /remaining-runtime: the answer holds no runtime figures")
+        body, status = self._read("/remaining-runtime", {})
+        data = body.get("data")
         figures = {
-            k: float(v) for k, v in data.items() if isinstance(v, int | float) and k != "status"
+            k: float(v)
+            for k, v in (data.items() if isinstance(data, dict) else ())
+            if isinstance(v, int | float) and k != "status"
         }
         if not figures:
-            raise AxiomError("axiom /remaining-runtime: the answer holds no runtime figures")
+            message = "axiom /remaining-runtime: the answer holds no runtime figures"
+            raise AxiomError(message, status=status, request="remaining-runtime")
         return figures
 
     # -- plumbing ------------------------------------------------------------------------
-    def _read(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """A read-only call: its JSON object, or AxiomError with a one-line reason."""
-        result, verdict, tries = self._exchange(endpoint, payload)
-        where = f"axiom {endpoint}" + (f" for {payload['name']!r}" if "name" in payload else "")
-        if isinstance(result, Failure):
-            raise AxiomError(
-                self._clean(
-                    f"{where}: cannot reach axiom at {self.base_url}: {result.cause} "
-                    f"({attempts(tries)})"
-                )
-            )
-        assert verdict is not None
-        if verdict.kind == "ok":
-            return verdict.body
-        message = self._clean(verdict.message)
-        if verdict.kind in ("account", "transient", "gateway"):
-            message = f"{WAITING_PREFIX[verdict.reason]}: {message}"
-        elif verdict.kind in ("link", "queued"):
-            message = self._clean(unexpected(result))
-        raise AxiomError(f"{where}: {message} (HTTP {result.http_status})")
+    def _read(self, endpoint: str, payload: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """A read-only call: its JSON object and HTTP status, or AxiomError saying why."""
+        result, tries = self._exchange(endpoint, payload)
+        if isinstance(result, Heard) and result.verdict.kind == "ok":
+            return result.verdict.body, result.answer.http_status
+        name = payload.get("name")
+        raise read_error(result, tries, endpoint, name, where=self.base_url, clean=self._clean)
 
     def _exchange(
         self, endpoint: str, payload: dict[str, Any], departure: Departure | None = None
-    ) -> tuple[Answer | Failure, Verdict | None, int]:
-        """Post with the retry policy; return the last result, its verdict and the attempts made.
+    ) -> tuple[Heard | Failure, int]:
+        """Post with the retry policy; return the last result (with its verdict) and the
+        attempts made.
 
         With a `departure` (a trigger) only what provably did not start a run is resent;
         without one (a read) anything that may succeed on a second try is.
@@ -225,27 +212,26 @@ class AxiomClient:
         attempt = 0
         while True:
             attempt += 1
-            result = self._post(endpoint, payload, departure)
-            verdict = None if isinstance(result, Failure) else classify(result)
+            posted = self._post(endpoint, payload, departure)
+            result = posted if isinstance(posted, Failure) else Heard(posted, classify(posted))
             if isinstance(result, Failure):
                 retryable = departure is None or not result.sent
-                what, retry_after = result.cause, None
+                what, retry_after, reason = result.cause, None, ""
             else:
-                assert verdict is not None
                 safe = ("transient",) if departure is not None else ("transient", "gateway")
-                retryable = verdict.kind in safe
-                what = f"HTTP {result.http_status}"
-                retry_after = result.retry_after
+                retryable = result.verdict.kind in safe
+                what = f"HTTP {result.answer.http_status}"
+                retry_after, reason = result.answer.retry_after, result.verdict.reason
             if not retryable:
-                return result, verdict, attempt
-            wait = backoff(attempt - 1, retry_after, self._random())
-            if verdict is not None and verdict.reason == "rate_limit":
+                return result, attempt
+            wait = RETRY.wait(attempt - 1, retry_after, self._random())
+            if reason == "rate_limit":
                 # everyone sharing this key holds back, not just this call
                 # capped: a huge Retry-After parks the rows, it must not block the daemon
                 penalty = MAX_RETRY_AFTER if wait is None else min(wait, MAX_RETRY_AFTER)
                 self.limiter.penalize(penalty)
             if wait is None or attempt > self._retries:
-                return result, verdict, attempt
+                return result, attempt
             log.info(  # retried by itself; a lasting failure is a problem (sheetsync.problems)
                 "axiom %s: %s; retry %d of %d in %.1f s",
                 endpoint,

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from sheetsync.backoff import Backoff
 from sheetsync.redact import one_line
 
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 MAX_RETRY_AFTER = 60.0
 """A longer Retry-After ends the retries at once: the row waits instead of the daemon."""
+RETRY = Backoff(BACKOFF_BASE, BACKOFF_CAP, 0.5, 0.5, MAX_RETRY_AFTER, give_up=True)
+"""Retries of one axiom call: 0.5-1 s doubling to 15-30 s; Retry-After up to a minute."""
 SNIPPET_CHARS = 200
 MESSAGE_CHARS = 1000
 MAX_BODY_BYTES = 1024 * 1024
@@ -107,6 +110,14 @@ class Verdict:
     message: str = ""
     reason: Reason = ""
     body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Heard:
+    """An answer together with what it means."""
+
+    answer: Answer
+    verdict: Verdict
 
 
 def _parse(answer: Answer) -> tuple[dict[str, Any] | None, str]:
@@ -239,21 +250,3 @@ def trigger_status(verdict: Verdict, http_status: int) -> tuple[Status, Reason]:
     if verdict.kind in ("ok", "malformed") and 200 <= http_status < 300:
         return "unknown", "unreadable"
     return "error", ""
-
-
-def backoff(attempt: int, retry_after: float | None, rand: float) -> float | None:
-    """Seconds before retry number `attempt` (0-based), or None when axiom asks for too long."""
-    if retry_after is not None:
-        return retry_after if retry_after <= MAX_RETRY_AFTER else None
-    return min(BACKOFF_CAP, BACKOFF_BASE * 2.0**attempt) * (0.5 + 0.5 * rand)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """A Retry-After header in seconds, or None when absent, negative or an HTTP-date."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None  # an HTTP-date: fall back to our own backoff
-    return seconds if seconds >= 0 else None

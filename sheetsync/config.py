@@ -18,12 +18,7 @@ from typing import Any, Literal
 
 from sheetsync.endpoints import require_secure
 from sheetsync.errors import ConfigError
-from sheetsync.google_settings import (
-    DEFAULT_GOOGLE_URL,
-    GoogleSettings,
-    IdentitySettings,
-    check_identities,
-)
+from sheetsync.google_settings import GoogleSettings, IdentitySettings, check_identities
 from sheetsync.schema import INTERNAL, Invalid, build, keys, limits, values
 
 DEFAULT_AXIOM_URL = "https://lar.axiom.ai/api/v3"
@@ -75,8 +70,6 @@ _POSITIVE = limits(gt=0)
 _PER_MINUTE = limits(gt=0, le=10_000)
 _RETRIES = limits(ge=0, le=10)
 _NAME = limits(min_length=1)
-
-__all__ = ["DEFAULT_GOOGLE_URL", "GoogleSettings", "IdentitySettings"]  # re-exported
 
 
 @dataclass(frozen=True)
@@ -291,7 +284,7 @@ def _check_cron(expression: str) -> None:
     try:
         CronTrigger.from_crontab(expression, timezone="UTC")
     except ValueError as exc:
-        raise ValueError(f"invalid cron expression {expression!r}: {exc}") from None
+        raise ValueError(f"invalid cron expression {expression!r}: {exc}") from exc
 
 
 def load_config(
@@ -302,12 +295,12 @@ def load_config(
     source = Path(path).absolute()
     try:
         raw = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read config file: {exc}") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{source}: config file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:  # the config file holds no secrets
+        raise ConfigError(f"{source}: cannot read config file: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
     config = parse_config(raw, source)
     _check_variables(config, environ, secrets=secrets)
     if secrets:
@@ -343,7 +336,7 @@ def parse_config(raw: Mapping[str, Any], source: Path) -> Config:
     try:
         config = build(Config, raw)
     except Invalid as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source}: {exc}") from exc
     return replace(config, source=source)
 
 
@@ -358,7 +351,8 @@ def read_axiom_key(config: Config, environ: Mapping[str, str]) -> Secret:
                 f"{settings.api_key_env} is not set or empty"
             )
         return _registered(value)
-    assert settings.api_key_file is not None
+    if settings.api_key_file is None:  # validation requires one; a Config built by hand may not
+        raise ConfigError(f"{config.source}: axiom: set api_key_env or api_key_file")
     key_path = resolve_path(settings.api_key_file, config.source, environ)
     value = read_secret_file(key_path, "axiom.api_key_file", config.source, environ).strip()
     if not value:
@@ -387,11 +381,13 @@ def read_secret_file(
                 f"run: chmod 600 {path}"
             )
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: {key}: {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ConfigError(f"{source}: {key}: cannot read {path}: {reason}") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{source}: {key}: {path} does not exist") from exc
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"{source}: {key}: cannot read {path}: {reason}") from exc
+    except UnicodeDecodeError:  # not `from exc`: its `object` is the secret file's bytes
+        raise ConfigError(f"{source}: {key}: cannot read {path}: UnicodeDecodeError") from None
 
 
 def _is_credential(path: Path, environ: Mapping[str, str]) -> bool:

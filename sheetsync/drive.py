@@ -113,6 +113,7 @@ class ChangeFeed:
                 status, f"Drive changes feed: Google answered {status}: {''.join(message)[:200]}"
             ) from None  # gspread's error holds the response, request and its bearer token
         except (GoogleAuthError, requests.RequestException, ValueError) as exc:
+            # not `from exc`: a requests error holds the request and its bearer token
             raise DriveError(0, f"Drive changes feed unreachable ({type(exc).__name__})") from None
         if not isinstance(answer, dict):
             raise DriveError(0, "Drive changes feed: an answer that is not a JSON object")

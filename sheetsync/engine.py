@@ -132,10 +132,6 @@ class Engine:
         self._first_seen: dict[str, dict[str, datetime]] = {}
         """`settle_seconds`: per watch, when each new row's current look was first read."""
 
-    def run_cycle(self, watch: Watch) -> CycleReport:
-        """One cycle of one watch."""
-        return self.run_group([watch])[0]
-
     def run_group(self, watches: Sequence[Watch]) -> list[CycleReport]:
         """One cycle of watches on one spreadsheet; a failing watch never stops the others."""
         began = self.timer()

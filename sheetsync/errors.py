@@ -3,19 +3,23 @@
     SheetsyncError
     ├── ConfigError          the config file, a key file or a credential is wrong (exit 2)
     ├── SheetError           a worksheet cannot be read/written, or its header is wrong
-    │   ├── QuotaError       Google answered 429 after our bounded retries
+    │   │                    (`reason`, `status`: HTTP or 0, `spreadsheet`, `tab`)
+    │   ├── QuotaError       Google answered 429 after our bounded retries (`retry_after`)
     │   ├── RangeError       a range reaches past the tab's grid (rows were deleted)
     │   ├── UnsureWriteError a values write got no clear answer: it may have been applied
     │   └── DriveError       Drive's changes feed could not be read (`status`: HTTP, 0 none)
     ├── AxiomError           an axiom call other than /trigger failed (trigger outcomes are values)
+    │                        (`reason`: an `AxiomReason`, `status`, `request`, `retry_after`)
     ├── StoppedError         a stop request ended a wait before a trigger left (nothing was sent)
     └── JournalError         the local state file is unusable or locked by another process
                              (`reason`: a `JournalReason`)
         └── StoreError       the state database failed (`reason` says how: unreachable, ...)
             └── LeaseLostError   a spreadsheet's lease is no longer this process's (fenced)
 
-Third-party exceptions are translated at the adapter boundary with `raise ... from exc`;
-messages are one line, name the file/key/worksheet/row involved, and never carry a secret.
+Callers branch on these fields, never on the message. Third-party exceptions are
+translated at the adapter boundary with `raise ... from exc`, except where the cause could
+carry a secret (a comment there says which); messages are one line, name the
+file/key/worksheet/row involved, and never carry a secret.
 """
 
 from __future__ import annotations
@@ -40,15 +44,42 @@ class SheetError(SheetsyncError):
 
     default_reason = "sheet"
 
-    def __init__(self, message: str, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        reason: str | None = None,
+        *,
+        status: int = 0,
+        spreadsheet: str = "",
+        tab: str = "",
+    ) -> None:
         super().__init__(message)
         self.reason = reason or self.default_reason
+        self.status = status
+        """Google's HTTP status, or 0 when there was no answer (or no request)."""
+        self.spreadsheet = spreadsheet
+        """The spreadsheet id the request was for ("" when not known)."""
+        self.tab = tab
+        """The worksheet's title the request was for ("" when not known)."""
 
 
 class QuotaError(SheetError):
     """Google kept answering 429 after sheetsync's bounded retries."""
 
     default_reason = "quota"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 429,
+        spreadsheet: str = "",
+        tab: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, spreadsheet=spreadsheet, tab=tab)
+        self.retry_after = retry_after
+        """Google's Retry-After on its last 429, in seconds (None: none given)."""
 
 
 class RangeError(SheetError):
@@ -65,12 +96,52 @@ class DriveError(SheetError):
     """Drive's changes feed could not be read; `status` is Google's HTTP status (0: none)."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
+
+
+class AxiomReason(enum.Enum):
+    """Why an axiom call failed (the waiting reasons of a trigger use the same words)."""
+
+    UNREACHABLE = "unreachable"
+    """No answer: the connection failed or timed out."""
+    INVALID_KEY = "invalid_key"
+    """axiom rejected the API key."""
+    QUOTA = "quota"
+    """The runtime allowance of the billing period is used up."""
+    RATE_LIMIT = "rate_limit"
+    """Too many calls: a 429 or axiom's rate-limit message."""
+    SERVER = "server"
+    """axiom's own JSON 503: busy, nothing was done."""
+    GATEWAY = "gateway"
+    """Any other 5xx (axiom or a proxy in front of it)."""
+    REFUSED = "refused"
+    """axiom refused the request and said why (an unknown automation, a bad request)."""
+    REDIRECT = "redirect"
+    """A 3xx: sheetsync never follows one (the key would travel with it)."""
+    UNEXPECTED = "unexpected"
+    """An answer of no documented shape, or without the figures asked for."""
 
 
 class AxiomError(SheetsyncError):
-    """An axiom API call (not a trigger outcome) failed."""
+    """An axiom API call (not a trigger outcome) failed; its fields say why, as data."""
+
+    def __init__(
+        self,
+        message: str,
+        reason: AxiomReason = AxiomReason.UNEXPECTED,
+        *,
+        status: int = 0,
+        request: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.status = status
+        """axiom's HTTP status, or 0 when there was no answer."""
+        self.request = request
+        """The call that failed, as metrics name it: `run-data`, `list-automations`, ..."""
+        self.retry_after = retry_after
+        """axiom's Retry-After in seconds, when it gave one."""
 
 
 class JournalReason(enum.Enum):

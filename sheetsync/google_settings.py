@@ -1,6 +1,6 @@
 """`[google]` and `[[google.identity]]`: the service accounts sheetsync reads and writes as.
 
-Part of the config (`sheetsync.config` re-exports these): the section classes, the
+Part of the config (`sheetsync.config.Config.google`): the section classes, the
 budgets Google grants each identity and each Cloud project, and the rule that binds
 watches to identities.
 """

@@ -21,14 +21,14 @@ def take_lock(path: Path) -> IO[str]:
     handle = os.fdopen(fd, "r+", encoding="utf-8")
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    except BlockingIOError as exc:
         owner = handle.read().strip() or "another process"
         handle.close()
         raise JournalError(
             f"{path}: another sheetsync (pid {owner}) is using this state file; "
             "stop it first or give this one its own [state] path",
             JournalReason.LOCKED,
-        ) from None
+        ) from exc
     handle.truncate()
     handle.write(str(os.getpid()))
     handle.flush()

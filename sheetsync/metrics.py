@@ -197,9 +197,7 @@ class MetricsServer:
                 host.strip("[]"), int(port), self._app, _ThreadingServer, _QuietHandler
             )
         except OSError as exc:
-            raise ConfigError(
-                f"metrics.listen: cannot listen on {listen}: {exc.strerror}"
-            ) from None
+            raise ConfigError(f"metrics.listen: cannot listen on {listen}: {exc.strerror}") from exc
         self.port = self.server.server_port
         self._thread = threading.Thread(
             target=self.server.serve_forever, name="metrics", daemon=True

@@ -9,7 +9,7 @@
     StatusLine   accumulates cycle outcomes into the one-line STATUS= summary
 
 The daemon sends READY=1 once the config is loaded and the first cycles are scheduled;
-pings from its main loop every `watchdog_interval()` seconds when `should_ping(now)`;
+pings from its main loop every `watchdog_interval()` seconds while nothing is `stalled(now)`;
 sends STATUS= when the summary changes; RELOADING=1 then READY=1 around a SIGHUP reload
 (whether or not the new config was accepted); STOPPING=1 on the first SIGTERM.
 """
@@ -119,10 +119,6 @@ class Notifier:
         usec = f"MONOTONIC_USEC={self._monotonic_ns() // 1000}"
         return self.send("RELOADING=1", usec, *self._status_field(status))
 
-    def extend_timeout(self, seconds: float) -> bool:
-        """EXTEND_TIMEOUT_USEC=: ask for more time to start or stop than the unit allows."""
-        return self.send(f"EXTEND_TIMEOUT_USEC={int(seconds * 1_000_000)}")
-
     def send(self, *fields: str) -> bool:
         """Send `KEY=value` fields as one datagram; False when off or when sending failed."""
         if self._target is None or not fields:
@@ -208,10 +204,6 @@ class Heartbeat:
             return sorted(
                 watch for watch, lives in self._running.items() if now - lives[0] > self.stall_limit
             )
-
-    def should_ping(self, now: float) -> bool:
-        """True unless some cycle has gone without a sign of life for longer than the limit."""
-        return not self.stalled(now)
 
 
 @dataclass

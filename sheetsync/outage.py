@@ -26,10 +26,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
+from sheetsync.backoff import Backoff
+
 PROBE_SECONDS = 10.0
 """The first probe after a close; each failed probe doubles the wait."""
 PROBE_MAX_SECONDS = 300.0
 """Probes never wait longer than this: axiom's return is noticed within five minutes."""
+
+PROBES = Backoff(PROBE_SECONDS, PROBE_MAX_SECONDS)
+"""Probe waits double from 10 s to 5 min, without jitter."""
 
 State = Literal["unconfirmed", "open", "closed"]
 
@@ -37,7 +42,7 @@ State = Literal["unconfirmed", "open", "closed"]
 def probe_delay(strikes: int, failures: int) -> float:
     """Seconds until the next probe after `failures` failed probes of the `strikes`th
     outage in a row (an outage right after a probe reopened the gate waits longer)."""
-    return min(PROBE_SECONDS * 2.0 ** max(0, strikes - 1 + failures), PROBE_MAX_SECONDS)
+    return PROBES.delay(max(0, strikes - 1 + failures))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sheetsync.backoff import Backoff
 from sheetsync.config import Watch
 from sheetsync.layout import Layout, norm
 
@@ -304,6 +305,8 @@ def take_slots(
 WAIT_BASE_SECONDS = 60.0
 """First wait after an account-level refusal; doubles per consecutive wait."""
 WAIT_MAX_SECONDS = 900.0
+WAITING = Backoff(WAIT_BASE_SECONDS, WAIT_MAX_SECONDS, 0.8, 0.4)
+"""A refused row's next try: 48-72 s doubling to 12-18 min."""
 QUOTA_WAIT_SECONDS = 300.0
 """A spent runtime allowance does not come back in seconds: look again every 5 minutes."""
 
@@ -312,5 +315,4 @@ def waiting_delay(reason: str, waits: int, rand: float) -> float:
     """Seconds until a `waiting` row is tried again, after `waits` earlier waits."""
     if reason == "quota":
         return QUOTA_WAIT_SECONDS
-    base = min(WAIT_BASE_SECONDS * 2.0**waits, WAIT_MAX_SECONDS)
-    return base * (0.8 + 0.4 * rand)
+    return WAITING.delay(waits, rand)

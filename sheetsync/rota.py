@@ -176,12 +176,7 @@ class Rota:
         """When a group falls due: its schedule, and with Drive a reason or the safety net."""
         if self.max_idle is None or turn.pending or turn.changed is not None:
             return turn.due
-        return max(turn.due, self._safety_at(turn))
-
-    def _safety_at(self, turn: _Turn) -> datetime:
-        assert self.max_idle is not None
-        last = turn.last if turn.last is not None else turn.due
-        return last + timedelta(seconds=self.max_idle)
+        return max(turn.due, _safety_at(turn, self.max_idle))
 
     def _rank(self, turn: _Turn, now: datetime) -> tuple[int, datetime]:
         """Lower goes first, then due longest. Without Drive all are equal; with it a change
@@ -192,6 +187,12 @@ class Rota:
             return 0, max(turn.due, turn.changed)
         if turn.pending:
             return (0 if turn.last is not None else 1), turn.due
-        since = max(turn.due, self._safety_at(turn))
+        since = max(turn.due, _safety_at(turn, self.max_idle))
         late = (now - since).total_seconds() > self.max_idle
         return (1 if late else 2), since
+
+
+def _safety_at(turn: _Turn, max_idle: float) -> datetime:
+    """When the safety net reads a group Drive saw no change in: `max_idle` after its last read."""
+    last = turn.last if turn.last is not None else turn.due
+    return last + timedelta(seconds=max_idle)

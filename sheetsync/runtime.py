@@ -20,7 +20,7 @@ from sheetsync.budgets import keep_gate, keep_pace
 from sheetsync.config import Config, Watch
 from sheetsync.drive import SCOPE as DRIVE_SCOPE
 from sheetsync.engine import Engine, group_watches
-from sheetsync.errors import JournalError
+from sheetsync.errors import ConfigError, JournalError
 from sheetsync.identities import Identity, SheetRouter
 from sheetsync.journal import Journal
 from sheetsync.outage import gate_for
@@ -112,7 +112,8 @@ def build_clients(
     `sleep` and `monotonic` go together: a fake sleep must advance the fake clock.
     """
     sheets = build_router(config, sleep=sleep, monotonic=monotonic)
-    assert config.axiom_key is not None, "load_config(secrets=True) resolves the key"
+    if config.axiom_key is None:  # a config loaded with secrets=False (check, status)
+        raise ConfigError(f"{config.source}: the axiom key was not loaded (secrets=False)")
     key = config.axiom_key.reveal()
     settings = config.axiom
     budget = "axiom-" + fingerprint(key)

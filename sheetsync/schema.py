@@ -96,9 +96,9 @@ def build(section: type[T], raw: object, path: tuple[str, ...] = ()) -> T:
         try:
             check()
         except Invalid as exc:  # a check that names one of the section's keys
-            raise Invalid((*path, *exc.path), exc.message) from None
+            raise Invalid((*path, *exc.path), exc.message) from exc
         except ValueError as exc:
-            raise Invalid(path, str(exc)) from None
+            raise Invalid(path, str(exc)) from exc
     return instance
 
 

@@ -29,9 +29,11 @@ from google.auth.exceptions import GoogleAuthError, TransportError
 from google.oauth2 import service_account
 
 from sheetsync.a1 import column_letter, quote_title
-from sheetsync.config import GoogleSettings, read_secret_file
+from sheetsync.backoff import Backoff, parse_retry_after
+from sheetsync.config import read_secret_file
 from sheetsync.endpoints import url_problem
 from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError, UnsureWriteError
+from sheetsync.google_settings import GoogleSettings
 from sheetsync.pacing import RollingLimiter, fingerprint, limiter_for
 from sheetsync.plan import CellWrite
 from sheetsync.sessions import remember_environment
@@ -46,6 +48,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 USER_AGENT = "sheetsync (gzip)"
 """Google sends gzip only to clients whose User-Agent contains `gzip`."""
 MAX_BACKOFF_SECONDS = 64.0
+RETRY = Backoff(1.0, MAX_BACKOFF_SECONDS, 0.5, 1.0, MAX_BACKOFF_SECONDS * 4)
+"""Retries of one Sheets request: 0.5-1.5 s doubling to 32-96 s; Retry-After cut to 256 s."""
 MAX_WRITE_WAIT_SECONDS = 2.0
 """A positional write waits at most this long for the write budget, else it is postponed."""
 _VALUE_WRITE = re.compile(r"/values:batchUpdate$")
@@ -78,24 +82,6 @@ class SheetPort(Protocol):
         ...
 
 
-def backoff_seconds(attempt: int, retry_after: float | None, rand: float) -> float:
-    """Wait before retry `attempt` (1-based): Retry-After if given, else jittered doubling."""
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), MAX_BACKOFF_SECONDS * 4)
-    return min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS) * (0.5 + rand)
-
-
-def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """The Retry-After header in seconds, when it is a number."""
-    if response is None:
-        return None
-    value = response.headers.get("Retry-After", "")
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
 class PacedHTTPClient(gspread.HTTPClient):
     """gspread's HTTP client, redirected to `base_url`, paced, with bounded retries."""
 
@@ -122,18 +108,19 @@ class PacedHTTPClient(gspread.HTTPClient):
                 current().request("sheets", request_kind(method, url), str(status))
                 if status != 429 and status < 500:
                     raise
-                wait = backoff_seconds(attempt, retry_after_seconds(exc.response), self.rand())
+                retry_after = parse_retry_after(exc.response.headers.get("Retry-After"))
+                wait = RETRY.wait(attempt - 1, retry_after, self.rand())
                 limiter = self._limiter(method, url)
-                if status == 429 and limiter is not None:
+                if status == 429 and limiter is not None and wait is not None:
                     limiter.penalize(wait)
-                if attempt > self.retries or _is_value_write(url):
+                if wait is None or attempt > self.retries or _is_value_write(url):
                     raise
                 log.info("Google answered %s; retry %d in %.1fs", status, attempt, wait)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 current().request("sheets", request_kind(method, url), "connection")
                 if attempt > self.retries or _is_value_write(url):
                     raise
-                wait = backoff_seconds(attempt, None, self.rand())
+                wait = RETRY.delay(attempt - 1, self.rand())
                 log.info(
                     "Google unreachable (%s); retry %d in %.1fs", type(exc).__name__, attempt, wait
                 )
@@ -265,7 +252,7 @@ class GoogleSheets:
             raise ConfigError(
                 f"{source}: {key_label}: {key_path} is not a service-account key "
                 f"({type(exc).__name__})"
-            ) from None
+            ) from None  # the parser's error may quote the private key it could not read
         identity = fingerprint(self.client_email)
         project = fingerprint(self.project_id)
         client_class = type(
@@ -323,6 +310,8 @@ class GoogleSheets:
                 f"spreadsheet {spreadsheet_id}: worksheet {title!r} does not exist"
                 + self._tabs_hint(spreadsheet_id),
                 "missing_tab",
+                spreadsheet=spreadsheet_id,
+                tab=title,
             )
         return found
 
@@ -379,7 +368,8 @@ class GoogleSheets:
         )
         value_ranges: list[dict[str, Any]] = answer.get("valueRanges", [])
         if len(value_ranges) != len(ranges):
-            raise SheetError(f"spreadsheet {spreadsheet_id}: unexpected batchGet answer")
+            message = f"spreadsheet {spreadsheet_id}: unexpected batchGet answer"
+            raise SheetError(message, spreadsheet=spreadsheet_id, tab=title)
         return value_ranges
 
     def write_cells(
@@ -403,7 +393,8 @@ class GoogleSheets:
         if delay > MAX_WRITE_WAIT_SECONDS:
             raise SheetError(
                 f"spreadsheet {spreadsheet_id}: the Google write budget is used up for "
-                f"{delay:.0f}s; writing on the next cycle"
+                f"{delay:.0f}s; writing on the next cycle",
+                spreadsheet=spreadsheet_id,
             )
         body = {
             "valueInputOption": "RAW",
@@ -449,44 +440,59 @@ class GoogleSheets:
     ) -> Any:
         """`func(*args, **kwargs)` with its failures as `SheetError`s; with `write`, a failure
         that leaves it open whether Google applied the write is an `UnsureWriteError`."""
+        where: dict[str, Any] = {"spreadsheet": spreadsheet_id, "tab": title}
+        # gspread's and requests' errors hold the request, whose headers carry the bearer
+        # token (google-auth's TransportError: the signed key assertion), so they are not
+        # kept as causes; the fields of the error raised instead say what happened
         try:
             return func(*args, **kwargs)
         except gspread.exceptions.APIError as exc:
-            status = exc.response.status_code
-            if write and status >= 500:  # a gateway may answer after Google applied it
-                raise UnsureWriteError(
-                    f"spreadsheet {spreadsheet_id}: Google answered {status} to a write; "
-                    "it may or may not have been applied"
-                ) from None
-            error = _translate(exc, spreadsheet_id, title, self.client_email)
-            if error.reason == "missing_tab":
-                error = SheetError(f"{error}{self._tabs_hint(spreadsheet_id)}", error.reason)
-            raise error from None
+            raise self._refusal(exc, spreadsheet_id, title, write=write) from None
         except TransportError as exc:
             raise SheetError(
                 f"Google's token endpoint is unreachable ({_first_line(str(exc))[:120]})",
                 "unreachable",
+                **where,
             ) from None
-        except GoogleAuthError as exc:
+        except GoogleAuthError as exc:  # the token endpoint's refusal: no secret in it
             raise SheetError(
                 f"Google rejected the service-account credentials ({type(exc).__name__}: "
                 f"{_first_line(str(exc))})",
                 "auth",
-            ) from None
+                **where,
+            ) from exc
         except requests.RequestException as exc:
+            what = type(exc).__name__
             if write:
                 raise UnsureWriteError(
                     f"spreadsheet {spreadsheet_id}: no answer to a write "
-                    f"({type(exc).__name__}); it may or may not have been applied"
+                    f"({what}); it may or may not have been applied",
+                    **where,
                 ) from None
             raise SheetError(
-                f"spreadsheet {spreadsheet_id}: Google unreachable ({type(exc).__name__})",
-                "unreachable",
+                f"spreadsheet {spreadsheet_id}: Google unreachable ({what})", "unreachable", **where
             ) from None
-        except ValueError:  # a 200 that is not JSON: a captive portal or a proxy page
+        except ValueError as exc:  # a 200 that is not JSON: a captive portal or a proxy page
             raise SheetError(
-                f"spreadsheet {spreadsheet_id}: Google answered something that is not JSON"
-            ) from None
+                f"spreadsheet {spreadsheet_id}: Google answered something that is not JSON",
+                **where,
+            ) from exc
+
+    def _refusal(
+        self, exc: gspread.exceptions.APIError, spreadsheet_id: str, title: str, *, write: bool
+    ) -> SheetError:
+        """Google's refusal as a `SheetError`; a 5xx to a write may have been applied."""
+        status = exc.response.status_code
+        if write and status >= 500:  # a gateway may answer after Google applied it
+            return UnsureWriteError(
+                f"spreadsheet {spreadsheet_id}: Google answered {status} to a write; "
+                "it may or may not have been applied",
+                status=status,
+                spreadsheet=spreadsheet_id,
+                tab=title,
+            )
+        hint = self._tabs_hint(spreadsheet_id)
+        return _translate(exc, spreadsheet_id, title, self.client_email, hint)
 
 
 def _strings(row: list[Any]) -> list[str]:
@@ -501,24 +507,30 @@ def _first_line(text: str) -> str:
 
 
 def _translate(
-    exc: gspread.exceptions.APIError, spreadsheet_id: str, title: str, email: str
+    exc: gspread.exceptions.APIError, spreadsheet_id: str, title: str, email: str, hint: str
 ) -> SheetError:
+    """Google's refusal as a `SheetError` naming it; `hint` follows a missing tab's message."""
     status = exc.response.status_code
     message = _first_line(str(exc.error.get("message", "")))
     where = f"spreadsheet {spreadsheet_id}"
+    fields: dict[str, Any] = {"status": status, "spreadsheet": spreadsheet_id, "tab": title}
     if status == 404:
-        return SheetError(f"{where}: not found (deleted, or the id is wrong)", "not_found")
+        text = f"{where}: not found (deleted, or the id is wrong)"
+        return SheetError(text, "not_found", **fields)
     if status == 403:
-        return SheetError(
-            f"{where}: permission denied; share it with {email} as Editor", "permission"
-        )
+        text = f"{where}: permission denied; share it with {email} as Editor"
+        return SheetError(text, "permission", **fields)
     if status == 429:
-        return QuotaError(f"{where}: Google quota exceeded ({message})")
+        retry_after = parse_retry_after(exc.response.headers.get("Retry-After"))
+        text = f"{where}: Google quota exceeded ({message})"
+        return QuotaError(text, retry_after=retry_after, **fields)
+    # Google's answer body says which 400 it is: reading it is classification, as for axiom
     if status == 400 and "exceeds grid limits" in message:
-        return RangeError(f"{where}: {message}")
+        return RangeError(f"{where}: {message}", **fields)
     if status == 400 and "Unable to parse range" in message:
-        return SheetError(f"{where}: worksheet {title!r} does not exist", "missing_tab")
-    return SheetError(f"{where}: Google answered {status}: {message}")
+        text = f"{where}: worksheet {title!r} does not exist{hint}"
+        return SheetError(text, "missing_tab", **fields)
+    return SheetError(f"{where}: Google answered {status}: {message}", **fields)
 
 
 def _load_key(key_path: Path, source: Path, label: str, *, allow_insecure: bool) -> dict[str, Any]:
@@ -526,6 +538,7 @@ def _load_key(key_path: Path, source: Path, label: str, *, allow_insecure: bool)
     try:
         info = json.loads(text)
     except ValueError:
+        # not `from exc`: a JSONDecodeError keeps the whole key file in its `doc`
         raise ConfigError(f"{source}: {label}: {key_path} is not JSON") from None
     if not isinstance(info, dict) or info.get("type") != "service_account":
         raise ConfigError(f"{source}: {label}: {key_path} is not a service-account key")

@@ -1,4 +1,4 @@
-"""What one /trigger exchange came to for its rows: a pure mapping to `TriggerOutcome`.
+"""What one exchange with axiom came to: a trigger's `TriggerOutcome`, a read's `AxiomError`.
 
 The axiom client makes the calls; this decides the row's status and writes its message.
 An `unknown` outcome also names its doubt in a few words (`HTTP 504`, `no answer within
@@ -12,13 +12,14 @@ from collections.abc import Callable
 from sheetsync.axiom_answers import (
     UNKNOWN_ADVICE,
     WAITING_PREFIX,
-    Answer,
     Failure,
+    Heard,
     TriggerOutcome,
     Verdict,
     trigger_status,
     unexpected,
 )
+from sheetsync.errors import AxiomError, AxiomReason
 from sheetsync.outage import Closure
 
 
@@ -28,8 +29,7 @@ def attempts(count: int) -> str:
 
 
 def trigger_outcome(
-    result: Answer | Failure,
-    verdict: Verdict | None,
+    result: Heard | Failure,
     tries: int,
     *,
     where: str,
@@ -48,8 +48,8 @@ def trigger_outcome(
             return TriggerOutcome("unknown", message=message, reason="no_answer"), result.cause
         message = f"cannot reach axiom at {where}: {result.cause} ({attempts(tries)})"
         return TriggerOutcome("waiting", message=clean(message), reason="connection"), ""
-    assert verdict is not None
-    code, message = result.http_status, clean(verdict.message or unexpected(result))
+    answer, verdict = result.answer, result.verdict
+    code, message = answer.http_status, clean(verdict.message or unexpected(answer))
     status, reason = trigger_status(verdict, code)
     if status == "triggered":
         return TriggerOutcome("triggered", link=mask(verdict.message), http_status=code), ""
@@ -57,7 +57,7 @@ def trigger_outcome(
         text = f"{WAITING_PREFIX[verdict.reason]}: {message} (HTTP {code}"
         text += f", {attempts(tries)})" if verdict.kind == "transient" else ")"
         outcome = TriggerOutcome(
-            "waiting", message=text, http_status=code, reason=reason, retry_after=result.retry_after
+            "waiting", message=text, http_status=code, reason=reason, retry_after=answer.retry_after
         )
         return outcome, ""
     if status == "unknown":
@@ -79,3 +79,48 @@ def held_message(closure: Closure | None) -> str:
         f"not sent: axiom's answer to an earlier trigger was unclear ({why}); sheetsync "
         "sends this row once axiom answers /list-automations again"
     )
+
+
+def read_error(
+    result: Heard | Failure,
+    tries: int,
+    endpoint: str,
+    name: object,
+    *,
+    where: str,
+    clean: Callable[[str], str],
+) -> AxiomError:
+    """The error of a read-only call (of `tries` attempts) that got no usable answer.
+
+    `name` is the automation asked about (None: none), `where` axiom's base URL, `clean`
+    makes text safe for a message.
+    """
+    call = f"axiom {endpoint}" + (f" for {name!r}" if name is not None else "")
+    request = endpoint.strip("/")
+    if isinstance(result, Failure):
+        message = f"{call}: cannot reach axiom at {where}: {result.cause} ({attempts(tries)})"
+        return AxiomError(clean(message), AxiomReason.UNREACHABLE, request=request)
+    answer, verdict = result.answer, result.verdict
+    message = clean(verdict.message)
+    if verdict.kind in ("account", "transient", "gateway"):
+        message = f"{WAITING_PREFIX[verdict.reason]}: {message}"
+    elif verdict.kind in ("link", "queued"):
+        message = clean(unexpected(answer))
+    return AxiomError(
+        f"{call}: {message} (HTTP {answer.http_status})",
+        _read_reason(verdict),
+        status=answer.http_status,
+        request=request,
+        retry_after=answer.retry_after,
+    )
+
+
+def _read_reason(verdict: Verdict) -> AxiomReason:
+    """Why a read failed, as data: the verdict's reason, else what its kind means."""
+    if verdict.kind in ("account", "transient", "gateway"):
+        return AxiomReason(verdict.reason)
+    if verdict.kind == "refused":
+        return AxiomReason.REFUSED
+    if verdict.kind == "redirect":
+        return AxiomReason.REDIRECT
+    return AxiomReason.UNEXPECTED

@@ -15,7 +15,7 @@ import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
 from sheetsync.axiom import AxiomClient
-from sheetsync.axiom_answers import MAX_RETRY_AFTER, Answer, TriggerOutcome, backoff, classify
+from sheetsync.axiom_answers import MAX_RETRY_AFTER, RETRY, Answer, TriggerOutcome, classify
 from sheetsync.axiom_transport import failed_before_sending
 from sheetsync.emulator.axiom import NOT_FOUND_MESSAGE, QUEUED_MESSAGE, AxiomEmulator
 from sheetsync.errors import AxiomError, ConfigError
@@ -343,11 +343,11 @@ def test_connection_refused_is_retried_then_waiting_connection(clock: FakeClock)
 
 def test_jitter_is_bounded() -> None:
     """Backoff grows exponentially within [half, full] of its step and never beyond the cap."""
-    assert backoff(0, None, 0.0) == 0.5
-    assert backoff(2, None, 1.0) == 4.0
-    assert backoff(10, None, 1.0) == 30.0
-    assert backoff(0, 12.0, 0.3) == 12.0
-    assert backoff(0, MAX_RETRY_AFTER + 1, 0.3) is None
+    assert RETRY.wait(0, None, 0.0) == 0.5
+    assert RETRY.wait(2, None, 1.0) == 4.0
+    assert RETRY.wait(10, None, 1.0) == 30.0
+    assert RETRY.wait(0, 12.0, 0.3) == 12.0
+    assert RETRY.wait(0, MAX_RETRY_AFTER + 1, 0.3) is None
 
 
 # -- the ambiguous failures: never retried ---------------------------------------------

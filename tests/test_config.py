@@ -11,8 +11,6 @@ import pytest
 from sheetsync.config import (
     AxiomSettings,
     Columns,
-    GoogleSettings,
-    IdentitySettings,
     MetricsSettings,
     StateSettings,
     Statuses,
@@ -21,6 +19,7 @@ from sheetsync.config import (
     parse_config,
 )
 from sheetsync.errors import ConfigError
+from sheetsync.google_settings import GoogleSettings, IdentitySettings
 from sheetsync.schema import keys
 
 ROOT = Path(__file__).resolve().parents[1]

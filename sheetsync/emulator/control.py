@@ -53,7 +53,7 @@ def finish_run(axiom_port: int, name: str, status: str) -> str:
 
 
 def _sheets(google_port: int, key_file: Path) -> Any:
-    from sheetsync.config import GoogleSettings
+    from sheetsync.google_settings import GoogleSettings
     from sheetsync.sheet import GoogleSheets
 
     settings = GoogleSettings(str(key_file), api_base_url=f"http://127.0.0.1:{google_port}")

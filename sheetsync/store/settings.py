@@ -109,7 +109,7 @@ def parse_state(raw: Mapping[str, Any], source: Path) -> PostgresState | None:
     try:
         return build(PostgresState, fleet, ("state",))
     except Invalid as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source}: {exc}") from exc
 
 
 def read_password(
