@@ -1,4 +1,4 @@
-"""The pure waits outside `plan`: Sheets backoff, run polls, runtime left, write ranges."""
+"""The pure waits outside `plan` and `backoff`: run polls, runtime left, write ranges."""
 
 from __future__ import annotations
 
@@ -9,34 +9,10 @@ import pytest
 
 from sheetsync.allowance import runtime_left
 from sheetsync.plan import CellWrite
-from sheetsync.sheet import MAX_BACKOFF_SECONDS, backoff_seconds, row_ranges
+from sheetsync.sheet import row_ranges
 from sheetsync.tracking import next_poll
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("attempt", "retry_after", "rand", "expected"),
-    [
-        (1, None, 0.5, 1.0),  # first retry: a second
-        (2, None, 0.5, 2.0),  # doubling
-        (4, None, 0.5, 8.0),
-        (7, None, 0.5, 64.0),  # reaches the cap
-        (12, None, 0.5, 64.0),  # ... and stays there
-        (1, None, 0.0, 0.5),  # jitter: half ...
-        (1, None, 1.0, 1.5),  # ... to one and a half
-        (12, None, 1.0, 96.0),  # the capped wait is jittered too
-        (1, 10.0, 0.9, 10.0),  # Retry-After wins, unjittered
-        (5, 0.0, 0.5, 0.0),  # Retry-After: 0 means now
-        (1, -3.0, 0.5, 0.0),  # a negative Retry-After: not before now
-        (1, 1000.0, 0.5, 4 * MAX_BACKOFF_SECONDS),  # an absurd one is bounded
-    ],
-)
-def test_backoff_seconds(
-    attempt: int, retry_after: float | None, rand: float, expected: float
-) -> None:
-    """Bounded, jittered doubling that honours Retry-After (itself bounded)."""
-    assert backoff_seconds(attempt, retry_after, rand) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
