@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.journal_records import Outcome
+from sheetsync.core.plan import fingerprint
 from sheetsync.emulator._http import Request, Response
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
-from sheetsync.journal import Journal
-from sheetsync.journal_records import Outcome
-from sheetsync.plan import fingerprint
 from sheetsync.testing import AUTOMATION, KEY_ENV, TEST_KEY, World
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,5 +1,5 @@
 """`python -m sheetsync`: the same as the `sheetsync` command."""
 
-from sheetsync.cli import main
+from sheetsync.service.cli import main
 
 main(prog_name="sheetsync")

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sheetsync.core.strays import UNTOLD_MESSAGE
 from sheetsync.emulator.axiom import AxiomEmulator
-from sheetsync.strays import UNTOLD_MESSAGE
 
 RESULT_HEADERS = frozenset({"Status", "Run link", "Message", "sheetsync id"})
 RESULT_WORDS = frozenset({"triggered", "queued", "error"})

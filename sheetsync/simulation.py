@@ -1,6 +1,6 @@
 """The daemon's rotas on a fake clock, for tests and benchmarks of many spreadsheets.
 
-`simulate()` does what the daemon's slot jobs do (`sheetsync.daemon`): every identity's
+`simulate()` does what the daemon's slot jobs do (`sheetsync.service.daemon`): every identity's
 rota is asked at each slot which group to start, and that group's cycle runs against the
 emulators; with Drive change detection, every identity looks at Drive once a tick.
 Each identity's slot comes when its rota's `wake_at()` says, as the daemon's job does.
@@ -16,10 +16,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sheetsync.drive import ChangeFeed, Lookout, end_turn
-from sheetsync.rota import Rota
-from sheetsync.runtime import Runtime
-from sheetsync.schedules import Team, teams
+from sheetsync.service.drive import ChangeFeed, Lookout, end_turn
+from sheetsync.service.rota import Rota
+from sheetsync.service.schedules import Team, teams
+from sheetsync.service.wiring import Runtime
 from sheetsync.testing import Clock
 
 

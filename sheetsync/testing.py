@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from sheetsync.config import Config, load_config
+from sheetsync.core.report import CycleReport
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
-from sheetsync.report import CycleReport
-from sheetsync.runtime import Runtime, open_runtime
+from sheetsync.service.wiring import Runtime, open_runtime
 
 TEST_KEY = "axk_test_0123456789abcdef"
 AUTOMATION = "Scrape product page"

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from sheetsync import narrow, outage, pacing, redact
+from sheetsync import redact
+from sheetsync.adapters import pacing
+from sheetsync.adapters.axiom import outage
+from sheetsync.core import narrow
 
 if TYPE_CHECKING:
     from sheetsync.testing import World
@@ -30,7 +33,7 @@ def _fresh_process_state() -> Iterator[None]:
 def _narrow_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
     """`SHEETSYNC_TEST_NARROW=1`: read every tab narrowly from its second cycle on.
 
-    The narrow read path (see `sheetsync.narrow`) serves only big tabs; this runs the
+    The narrow read path (see `sheetsync.core.narrow`) serves only big tabs; this runs the
     in-process tests through it too (the daemon subprocesses keep the default).
     """
     if os.environ.get("SHEETSYNC_TEST_NARROW") == "1":

@@ -14,12 +14,18 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
-from sheetsync.axiom import AxiomClient
-from sheetsync.axiom_answers import MAX_RETRY_AFTER, RETRY, Answer, TriggerOutcome, classify
-from sheetsync.axiom_transport import failed_before_sending
+from sheetsync.adapters.axiom.answers import (
+    MAX_RETRY_AFTER,
+    RETRY,
+    Answer,
+    TriggerOutcome,
+    classify,
+)
+from sheetsync.adapters.axiom.client import AxiomClient
+from sheetsync.adapters.axiom.transport import failed_before_sending
+from sheetsync.adapters.pacing import RollingLimiter
 from sheetsync.emulator.axiom import NOT_FOUND_MESSAGE, QUEUED_MESSAGE, AxiomEmulator
 from sheetsync.errors import AxiomError, ConfigError
-from sheetsync.pacing import RollingLimiter
 
 KEY = "sk-axiom-7Hq2Zr9WkLm4Xv8c"
 SCRAPE = "Scrape product page"

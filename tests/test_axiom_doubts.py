@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from sheetsync.axiom import AxiomClient
-from sheetsync.axiom_answers import MAX_BODY_BYTES
+from sheetsync.adapters.axiom.answers import MAX_BODY_BYTES
+from sheetsync.adapters.axiom.client import AxiomClient
+from sheetsync.adapters.axiom.outage import PROBE_SECONDS, OutageGate, probe_delay
+from sheetsync.adapters.pacing import RollingLimiter
 from sheetsync.emulator.axiom import AxiomEmulator
-from sheetsync.outage import PROBE_SECONDS, OutageGate, probe_delay
-from sheetsync.pacing import RollingLimiter
 from sheetsync.redact import MASK, mask_secret
 from sheetsync.testing import Clock
 

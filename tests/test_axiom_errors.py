@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from sheetsync.axiom import AxiomClient
+from sheetsync.adapters.axiom.client import AxiomClient
+from sheetsync.adapters.axiom.outage import OutageGate
+from sheetsync.adapters.pacing import RollingLimiter
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.errors import AxiomError, AxiomReason
-from sheetsync.outage import OutageGate
-from sheetsync.pacing import RollingLimiter
 from sheetsync.testing import Clock
 
 KEY = "sk-axiom-7Hq2Zr9WkLm4Xv8c"

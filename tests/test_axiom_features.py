@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sheetsync.cli import main
-from sheetsync.pacing import RollingLimiter
+from sheetsync.adapters.pacing import RollingLimiter
+from sheetsync.service.cli import main
 from sheetsync.testing import AUTOMATION, KEY_ENV, TEST_KEY, Clock, World
 
 HEADER = ["url", "product"]

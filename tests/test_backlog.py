@@ -9,10 +9,12 @@ from collections import Counter
 
 import pytest
 
-from sheetsync import outage, pacing, sending
-from sheetsync.daemon import STOP_GRACE_SECONDS
+from sheetsync.adapters import pacing
+from sheetsync.adapters.axiom import outage
+from sheetsync.cycle import sending
+from sheetsync.cycle.sending import STOPPED_MESSAGE
 from sheetsync.emulator._http import Request
-from sheetsync.sending import STOPPED_MESSAGE
+from sheetsync.service.daemon import STOP_GRACE_SECONDS
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]

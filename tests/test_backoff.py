@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from sheetsync import axiom_answers, outage, plan, sheet
-from sheetsync.backoff import Backoff, parse_retry_after
+from sheetsync.adapters.axiom import answers as axiom_answers
+from sheetsync.adapters.axiom import outage
+from sheetsync.adapters.google import sheet
+from sheetsync.core import plan
+from sheetsync.core.backoff import Backoff, parse_retry_after
 
 AXIOM = axiom_answers.RETRY
 SHEETS = sheet.RETRY

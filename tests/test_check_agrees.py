@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sheetsync.cli import main
 from sheetsync.config import load_config
 from sheetsync.errors import ConfigError
+from sheetsync.service.cli import main
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]

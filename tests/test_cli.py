@@ -8,7 +8,7 @@ import sys
 
 from click.testing import CliRunner
 
-from sheetsync.cli import main
+from sheetsync.service.cli import main
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]

@@ -18,9 +18,9 @@ from sheetsync.config import (
     load_config,
     parse_config,
 )
+from sheetsync.config.google_settings import GoogleSettings, IdentitySettings
+from sheetsync.config.schema import keys
 from sheetsync.errors import ConfigError
-from sheetsync.google_settings import GoogleSettings, IdentitySettings
-from sheetsync.schema import keys
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = (

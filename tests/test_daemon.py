@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from sheetsync.daemon import Daemon
+from sheetsync.service.daemon import Daemon
 from sheetsync.testing import KEY_ENV, TEST_KEY, DaemonProcess, World
 
 HEADER = ["url", "product"]
@@ -514,7 +514,7 @@ def test_a_scheduler_that_stops_dispatching_counts_as_stuck(
 def test_jobs_follow_schedules_and_groups(world: World) -> None:
     """Tabs of one sheet on one schedule share a turn; a cron watch takes turns on its cron;
     one slot job per identity, woken when its rota has a start due (slots 2 s apart)."""
-    from sheetsync.daemon import RotaTrigger
+    from sheetsync.service.daemon import RotaTrigger
 
     sid = world.sheet([HEADER, *ROWS[:1]], tab="A")
     world.google.add_sheet(sid, "B", [HEADER])

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from sheetsync import demo
-from sheetsync.cli import main
 from sheetsync.emulator.google import GoogleEmulator
+from sheetsync.service import demo
+from sheetsync.service.cli import main
 
 
 def test_demo_table_fits_80_columns_with_whole_statuses_and_full_messages() -> None:
@@ -45,7 +45,7 @@ def test_example_config_adds_no_columns_nobody_asked_for() -> None:
     from pathlib import Path
 
     from sheetsync.config import load_config
-    from sheetsync.layout import map_header
+    from sheetsync.core.layout import map_header
 
     example = Path(__file__).resolve().parent.parent / "config" / "sheetsync.example.toml"
     watch = load_config(example, {}, secrets=False).watch[0]

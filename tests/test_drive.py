@@ -20,11 +20,11 @@ import gspread
 import pytest
 from google.oauth2.service_account import Credentials
 
-from sheetsync.drive import ChangeFeed, Seen
 from sheetsync.emulator._http import Request
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
 from sheetsync.emulator.google_people import PERSON
+from sheetsync.service.drive import ChangeFeed, Seen
 from sheetsync.simulation import simulate
 from sheetsync.testing import AUTOMATION, KEY_ENV, TEST_KEY, Clock, DaemonProcess, World
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sheetsync.sending import STOPPED_MESSAGE
+from sheetsync.cycle.sending import STOPPED_MESSAGE
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]

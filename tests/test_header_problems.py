@@ -7,7 +7,7 @@ import logging
 import pytest
 from click.testing import CliRunner
 
-from sheetsync.cli import main
+from sheetsync.service.cli import main
 from sheetsync.testing import World
 
 

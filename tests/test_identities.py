@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from sheetsync.cli import main
 from sheetsync.config import load_config
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
 from sheetsync.errors import ConfigError
+from sheetsync.service.cli import main
 from sheetsync.simulation import simulate
 from sheetsync.testing import AUTOMATION, KEY_ENV, TEST_KEY, Clock, World
 

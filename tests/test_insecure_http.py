@@ -7,10 +7,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from sheetsync.cli import main
 from sheetsync.config import load_config
 from sheetsync.errors import ConfigError
-from sheetsync.runtime import build_clients
+from sheetsync.service.cli import main
+from sheetsync.service.wiring import build_clients
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]

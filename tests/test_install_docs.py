@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from sheetsync.cli import main
 from sheetsync.distribution import DISTRIBUTION
+from sheetsync.service.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -46,7 +46,7 @@ def test_the_distribution_is_not_the_unrelated_sheetsync_on_the_index() -> None:
     """pyproject names the distribution `sheetsync-axiom`; the command stays `sheetsync`."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["name"] == DISTRIBUTION == "sheetsync-axiom"
-    assert project["scripts"] == {"sheetsync": "sheetsync.cli:main"}
+    assert project["scripts"] == {"sheetsync": "sheetsync.service.cli:main"}
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and "0." in result.output, result.output
 

@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sheetsync.cli import main
+from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.journal_file import SCHEMA_VERSION
+from sheetsync.adapters.store.lockfile import take_lock
 from sheetsync.errors import JournalError
-from sheetsync.journal import Journal
-from sheetsync.journal_file import SCHEMA_VERSION
-from sheetsync.lockfile import take_lock
+from sheetsync.service.cli import main
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sheetsync.journal import Journal
-from sheetsync.journal_landing import Adoption
-from sheetsync.landing import Sent, Stray
+from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.journal_landing import Adoption
+from sheetsync.core.landing import Sent, Stray
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-import sheetsync.narrow
+import sheetsync.core.narrow
 from sheetsync.testing import AUTOMATION, World
 
 HEADER = ["url", "product"]
@@ -103,7 +103,7 @@ def test_narrow_cycles_never_walk_the_journal(
 ) -> None:
     """New rows, tracked runs polled to the end, a quota wait and its retry, a restart's
     recovery: not one statement visits every row of the watch."""
-    monkeypatch.setattr(sheetsync.narrow, "NARROW_FROM_ROWS", 0)
+    monkeypatch.setattr(sheetsync.core.narrow, "NARROW_FROM_ROWS", 0)
     world.sheet([["url", "product"], *rows(1, 6)])
     world.config({"track_runs": True, "max_in_flight": 1})
     world.axiom.set_run_statuses(AUTOMATION, ["Running", "Success"] * 9)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sheetsync.config import Watch
-from sheetsync.landing import Stray, aims, id_aim, inputs_of, landed
-from sheetsync.layout import Layout, map_header
-from sheetsync.plan import CellWrite
-from sheetsync.schema import build
-from sheetsync.strays import UNTOLD_MESSAGE, Past, chained, repair, stray
+from sheetsync.config.schema import build
+from sheetsync.core.landing import Stray, aims, id_aim, inputs_of, landed
+from sheetsync.core.layout import Layout, map_header
+from sheetsync.core.plan import CellWrite
+from sheetsync.core.strays import UNTOLD_MESSAGE, Past, chained, repair, stray
 
 HEADER = ["url", "Status", "Run link", "Message", "sheetsync id"]
 STATUS, ID = 2, 5  # 1-based columns

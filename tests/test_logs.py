@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from sheetsync.logs import (
+from sheetsync.redact import clear_secrets, register_secret
+from sheetsync.service.logs import (
     MAX_MESSAGE_CHARS,
     LineFormatter,
     RedactingFilter,
     configure_logging,
     under_journald,
 )
-from sheetsync.redact import clear_secrets, register_secret
 
 PLAIN_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (\w+) ([\w.]+): (.*)$")
 AXIOM_KEY = "axk_live_9f8e7d6c5b4a"

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from sheetsync import narrow
+from sheetsync.core import narrow
 from sheetsync.invariants import sent_urls
 from sheetsync.testing import World
 

@@ -10,8 +10,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from sheetsync import telemetry
-from sheetsync.daemon import Daemon
+from sheetsync.core import telemetry
+from sheetsync.service.daemon import Daemon
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]
@@ -102,7 +102,7 @@ def test_a_port_in_use_is_a_config_error(world: World) -> None:
 
 LAZY = """
 import sys
-from sheetsync.daemon import Daemon
+from sheetsync.service.daemon import Daemon
 daemon = Daemon(sys.argv[1], {"SHEETSYNC_TEST_AXIOM_KEY": sys.argv[2]})
 daemon.run_cycle(daemon.runtime, daemon.config.watches)
 print("prometheus_client" in sys.modules)

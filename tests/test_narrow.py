@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-import sheetsync.narrow
-from sheetsync.narrow import NarrowTable
-from sheetsync.report import CycleReport
+import sheetsync.core.narrow
+from sheetsync.core.narrow import NarrowTable
+from sheetsync.core.report import CycleReport
 from sheetsync.testing import AUTOMATION, World
 
 HEADER = ["url", "product"]
@@ -27,7 +27,7 @@ N = 100
 """Rows below the header: a big tab once `NARROW_FROM_ROWS` is 50."""
 STATUS, LINK = 3, 4
 """Columns (1-based) of `Status` and `Run link`: added right after the two inputs."""
-TAIL = N + 2 - sheetsync.narrow.TAIL_MARGIN
+TAIL = N + 2 - sheetsync.core.narrow.TAIL_MARGIN
 """The first row a narrow read takes whole once rows 2..N+1 are handled."""
 WHOLE = "'Queue'"
 WAIT = 20.0
@@ -37,7 +37,7 @@ HUMAN = "done by hand"
 
 @pytest.fixture(autouse=True)
 def _big_from_fifty_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sheetsync.narrow, "NARROW_FROM_ROWS", 50)
+    monkeypatch.setattr(sheetsync.core.narrow, "NARROW_FROM_ROWS", 50)
 
 
 def rows(first: int, last: int) -> list[list[str]]:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from sheetsync.notify import Heartbeat, Notifier, StatusLine
 from sheetsync.redact import clear_secrets, register_secret
+from sheetsync.service.notify import Heartbeat, Notifier, StatusLine
 
 
 @dataclass

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sheetsync import outage, pacing
+from sheetsync.adapters import pacing
+from sheetsync.adapters.axiom import outage
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sheetsync.pacing import RollingLimiter, clear_limiters, fingerprint, limiter_for
+from sheetsync.adapters.pacing import RollingLimiter, clear_limiters, fingerprint, limiter_for
 
 
 class FakeClock:

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from sheetsync.config import Watch
-from sheetsync.errors import SheetError
-from sheetsync.first_cycle import split_existing
-from sheetsync.layout import Layout, map_header
-from sheetsync.ownership import owners_of
-from sheetsync.plan import (
+from sheetsync.config.schema import build
+from sheetsync.core.first_cycle import split_existing
+from sheetsync.core.layout import Layout, map_header
+from sheetsync.core.ownership import owners_of
+from sheetsync.core.plan import (
     Candidate,
     Entry,
     Projection,
@@ -21,8 +21,8 @@ from sheetsync.plan import (
     plan_triggers,
     waiting_delay,
 )
-from sheetsync.projection import claim_writes, project
-from sheetsync.schema import build
+from sheetsync.core.projection import claim_writes, project
+from sheetsync.errors import SheetError
 
 
 def watch(**kw: Any) -> Watch:

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from freezegun import freeze_time
 
-from sheetsync.cli import main
-from sheetsync.daemon import Daemon
+from sheetsync.service.cli import main
+from sheetsync.service.daemon import Daemon
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from sheetsync.progress import progress_logger, progress_reporter
+from sheetsync.service.progress import progress_logger, progress_reporter
 
 
 def test_logger_reports_every_few_seconds_and_at_the_end(caplog: pytest.LogCaptureFixture) -> None:

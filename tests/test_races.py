@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import pytest
 
-from sheetsync import narrow
+from sheetsync.core import narrow
+from sheetsync.core.strays import UNTOLD_MESSAGE
 from sheetsync.invariants import People, sent_urls, violations
-from sheetsync.strays import UNTOLD_MESSAGE
 from sheetsync.testing import DaemonProcess, World
 
 HEADER = ["url", "product"]

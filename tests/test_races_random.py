@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sheetsync import narrow
+from sheetsync.core import narrow
 from sheetsync.invariants import People, sent_urls, violations
 from sheetsync.testing import World
 

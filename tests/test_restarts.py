@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from sheetsync.budgets import keep_pace
-from sheetsync.journal import Journal
-from sheetsync.pacing import RollingLimiter
+from sheetsync.adapters.pacing import RollingLimiter
+from sheetsync.adapters.store.budgets import keep_pace
+from sheetsync.adapters.store.journal import Journal
 from sheetsync.testing import Clock, DaemonProcess, World
 
 HEADER = ["url", "product"]

@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
-from sheetsync.report import CycleReport
+from sheetsync.core.report import CycleReport
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sheetsync.budget import Budget, lag_for
-from sheetsync.cli import main
+from sheetsync.core.budget import Budget, lag_for
 from sheetsync.emulator._http import Request
-from sheetsync.rota import Rota, every
+from sheetsync.service.cli import main
+from sheetsync.service.rota import Rota, every
 from sheetsync.testing import DaemonProcess, World
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ import pwd, sys
 def nobody(uid):
     raise KeyError(f"getpwuid(): uid not found: {uid}")
 pwd.getpwuid = nobody
-from sheetsync.cli import main
+from sheetsync.service.cli import main
 main(["once", "-c", sys.argv[1]])
 """
 

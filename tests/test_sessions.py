@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from sheetsync.sessions import remember_environment
+from sheetsync.adapters.google.sessions import remember_environment
 from sheetsync.testing import World
 
 

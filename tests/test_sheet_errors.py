@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sheetsync.adapters.google.sheet import GoogleSheets
+from sheetsync.core.plan import CellWrite
 from sheetsync.errors import QuotaError, SheetError, UnsureWriteError
-from sheetsync.plan import CellWrite
-from sheetsync.sheet import GoogleSheets
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]

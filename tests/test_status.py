@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from sheetsync.cli import main
+from sheetsync.service.cli import main
 from sheetsync.testing import AUTOMATION, World
 
 HEADER = ["url", "product"]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from sheetsync.adapters.store.journal import Journal
 from sheetsync.config import load_config
 from sheetsync.errors import ConfigError
-from sheetsync.journal import Journal
 from sheetsync.testing import AUTOMATION, World
 
 HEADER = ["url", "product"]

@@ -53,8 +53,8 @@ def finish_run(axiom_port: int, name: str, status: str) -> str:
 
 
 def _sheets(google_port: int, key_file: Path) -> Any:
-    from sheetsync.google_settings import GoogleSettings
-    from sheetsync.sheet import GoogleSheets
+    from sheetsync.adapters.google.sheet import GoogleSheets
+    from sheetsync.config.google_settings import GoogleSettings
 
     settings = GoogleSettings(str(key_file), api_base_url=f"http://127.0.0.1:{google_port}")
     return GoogleSheets(settings, key_file, key_file)
@@ -62,7 +62,7 @@ def _sheets(google_port: int, key_file: Path) -> Any:
 
 def add_row(google_port: int, key_file: Path, sheet: str, tab: str, cells: list[str]) -> int:
     """Type `cells` into the first empty row below the tab's last row; its row number."""
-    from sheetsync.plan import CellWrite
+    from sheetsync.core.plan import CellWrite
 
     sheets = _sheets(google_port, key_file)
     values = sheets.read_tabs(sheet, [tab])[tab]

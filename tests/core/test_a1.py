@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sheetsync.a1 import column_letter, quote_title
+from sheetsync.core.a1 import column_letter, quote_title
 
 
 @pytest.mark.parametrize(

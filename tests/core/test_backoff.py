@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from sheetsync.allowance import runtime_left
-from sheetsync.plan import CellWrite
-from sheetsync.sheet import row_ranges
-from sheetsync.tracking import next_poll
+from sheetsync.adapters.google.sheet import row_ranges
+from sheetsync.core.plan import CellWrite
+from sheetsync.cycle.allowance import runtime_left
+from sheetsync.cycle.tracking import next_poll
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sheetsync.budget import Budget, lag_for
+from sheetsync.core.budget import Budget, lag_for
 
 
 @pytest.mark.parametrize(

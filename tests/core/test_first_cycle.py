@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sheetsync.first_cycle import split_existing
-from sheetsync.plan import Candidate
+from sheetsync.core.first_cycle import split_existing
+from sheetsync.core.plan import Candidate
 
 
 def rows(spec: str) -> list[Candidate]:

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from sheetsync.config import Watch
-from sheetsync.headers import header_warnings
-from sheetsync.layout import map_header
-from sheetsync.schema import build
+from sheetsync.config.schema import build
+from sheetsync.core.headers import header_warnings
+from sheetsync.core.layout import map_header
 
 RESULTS = ["Status", "Run link", "Message", "sheetsync id"]
 

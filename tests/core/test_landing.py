@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from sheetsync.landing import Aim, aim, id_aim, landed, neighbours, signature
-from sheetsync.layout import Layout
-from sheetsync.plan import CellWrite
+from sheetsync.core.landing import Aim, aim, id_aim, landed, neighbours, signature
+from sheetsync.core.layout import Layout
+from sheetsync.core.plan import CellWrite
 
 RESULTS = {"status": 1, "link": 2, "message": 3, "id": 4}
 LAYOUT = Layout(("url", "Status", "Run link", "Message", "sheetsync id", "note"), (0,), RESULTS)

@@ -7,9 +7,17 @@ from typing import Any
 import pytest
 
 from sheetsync.config import Watch
+from sheetsync.config.schema import build
+from sheetsync.core.layout import (
+    invisible,
+    letters,
+    loose,
+    map_header,
+    near_miss,
+    norm,
+    trimmed_header,
+)
 from sheetsync.errors import SheetError
-from sheetsync.layout import invisible, letters, loose, map_header, near_miss, norm, trimmed_header
-from sheetsync.schema import build
 
 ZWSP, BOM, SHY = "\u200b", "\ufeff", "\u00ad"
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from sheetsync import narrow
 from sheetsync.config import Watch
-from sheetsync.layout import Layout
-from sheetsync.narrow import (
+from sheetsync.config.schema import build
+from sheetsync.core import narrow
+from sheetsync.core.layout import Layout
+from sheetsync.core.narrow import (
     ReadPlan,
     Scan,
     View,
@@ -28,8 +29,7 @@ from sheetsync.narrow import (
     window_spans,
     window_view,
 )
-from sheetsync.plan import Entry
-from sheetsync.schema import build
+from sheetsync.core.plan import Entry
 
 HEADER = ("url", "Status", "sheetsync id")
 LAYOUT = Layout(HEADER, (0,), {"status": 1, "id": 2})

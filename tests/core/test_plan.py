@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sheetsync.plan import (
+from sheetsync.core.plan import (
     Candidate,
     TriggerPlan,
     cell,

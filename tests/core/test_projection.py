@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from sheetsync.config import Watch
-from sheetsync.layout import Layout
-from sheetsync.plan import CELL_LIMIT, Candidate, CellWrite, Entry
-from sheetsync.projection import claim_writes, clip, desired_cells, header_writes
-from sheetsync.schema import build
+from sheetsync.config.schema import build
+from sheetsync.core.layout import Layout
+from sheetsync.core.plan import CELL_LIMIT, Candidate, CellWrite, Entry
+from sheetsync.core.projection import claim_writes, clip, desired_cells, header_writes
 
 RESULTS = {"status": 1, "link": 2, "message": 3, "id": 4}
 LAYOUT = Layout(("url", "Status", "Run link", "Message", "sheetsync id"), (0,), RESULTS)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sheetsync.report import CycleReport
+from sheetsync.core.report import CycleReport
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sheetsync.rota import every
+from sheetsync.service.rota import every
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

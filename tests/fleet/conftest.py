@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from sheetsync.store.protocol import Change, Store
-from sheetsync.store.settings import TEST_TIMINGS
-from sheetsync.store.units import Units, plain_units
+from sheetsync.adapters.store.protocol import Change, Store
+from sheetsync.adapters.store.settings import TEST_TIMINGS
+from sheetsync.adapters.store.units import Units, plain_units
 from sheetsync.testing import Clock
 
 ADMIN_URL = os.environ.get("SHEETSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -41,7 +41,7 @@ def pg_template() -> Iterator[str]:
     """A migrated database that each test's database is cloned from."""
     import psycopg
 
-    from sheetsync.store.pg_schema import migrate
+    from sheetsync.adapters.store.pg_schema import migrate
 
     try:
         admin = _admin()
@@ -90,11 +90,11 @@ class Backend:
         """A store not opened yet (SQLite: the file is opened and locked already)."""
         made: Store
         if self.kind == "sqlite":
-            from sheetsync.store.sqlite import SqliteStore
+            from sheetsync.adapters.store.sqlite import SqliteStore
 
             made = SqliteStore(Path(self.target), units, now=self.clock, readonly=readonly)
         else:
-            from sheetsync.store.postgres import PostgresStore
+            from sheetsync.adapters.store.postgres import PostgresStore
 
             made = PostgresStore(
                 self.target,

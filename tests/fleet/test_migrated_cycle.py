@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING, cast
 
 import pytest
 
-from sheetsync import engine as engine_module
-from sheetsync import outage, pacing, tracking
-from sheetsync.engine import Engine
-from sheetsync.journal import Journal
-from sheetsync.runtime import build_clients
-from sheetsync.store.postgres import PostgresStore
-from sheetsync.store.state_migration import migrate_state
-from sheetsync.store.units import units_of
+from sheetsync.adapters import pacing
+from sheetsync.adapters.axiom import outage
+from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.postgres import PostgresStore
+from sheetsync.adapters.store.state_migration import migrate_state
+from sheetsync.adapters.store.units import units_of
+from sheetsync.cycle import engine as engine_module
+from sheetsync.cycle import tracking
+from sheetsync.cycle.engine import Engine
+from sheetsync.service.wiring import build_clients
 from sheetsync.testing import World
 
 if TYPE_CHECKING:

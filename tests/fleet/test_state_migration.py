@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING
 import psycopg
 import pytest
 
+from sheetsync.adapters.axiom.outage import OutageGate
+from sheetsync.adapters.pacing import RollingLimiter
+from sheetsync.adapters.store.journal_landing import Adoption
+from sheetsync.adapters.store.journal_records import Outcome
+from sheetsync.adapters.store.postgres import PostgresStore
+from sheetsync.adapters.store.sqlite import SqliteStore
+from sheetsync.adapters.store.state_migration import migrate_state
+from sheetsync.adapters.store.units import plain_units
+from sheetsync.core.landing import Sent, Stray
 from sheetsync.errors import JournalError, JournalReason, StoreError, StoreReason
-from sheetsync.journal_landing import Adoption
-from sheetsync.journal_records import Outcome
-from sheetsync.landing import Sent, Stray
-from sheetsync.outage import OutageGate
-from sheetsync.pacing import RollingLimiter
-from sheetsync.store.postgres import PostgresStore
-from sheetsync.store.sqlite import SqliteStore
-from sheetsync.store.state_migration import migrate_state
-from sheetsync.store.units import plain_units
 from sheetsync.testing import Clock
 
 if TYPE_CHECKING:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from sheetsync.outage import Closure, OutageGate
-from sheetsync.pacing import RollingLimiter
-from sheetsync.store.postgres import PostgresStore
-from sheetsync.store.protocol import Store
+from sheetsync.adapters.axiom.outage import Closure, OutageGate
+from sheetsync.adapters.pacing import RollingLimiter
+from sheetsync.adapters.store.postgres import PostgresStore
+from sheetsync.adapters.store.protocol import Store
 
 if TYPE_CHECKING:
     from tests.fleet.conftest import Backend

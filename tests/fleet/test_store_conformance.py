@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sheetsync.adapters.store.journal_records import UNKNOWN_MESSAGE, Outcome
+from sheetsync.adapters.store.protocol import Change, Store
+from sheetsync.adapters.store.runs import Tracked
+from sheetsync.core.plan import Entry
 from sheetsync.errors import LeaseLostError
-from sheetsync.journal_records import UNKNOWN_MESSAGE, Outcome
-from sheetsync.plan import Entry
-from sheetsync.runs import Tracked
-from sheetsync.store.protocol import Change, Store
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 

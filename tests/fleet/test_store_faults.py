@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
+from sheetsync.adapters.store.postgres import PostgresStore
+from sheetsync.adapters.store.protocol import Change, LeaseEvent
+from sheetsync.adapters.store.settings import TEST_TIMINGS
+from sheetsync.adapters.store.units import plain_units
 from sheetsync.errors import LeaseLostError, StoreError, StoreReason
-from sheetsync.store.postgres import PostgresStore
-from sheetsync.store.protocol import Change, LeaseEvent
-from sheetsync.store.settings import TEST_TIMINGS
-from sheetsync.store.units import plain_units
 from sheetsync.testing_proxy import Mode, TcpProxy
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from sheetsync.adapters.store.journal_landing import Adoption
+from sheetsync.adapters.store.protocol import Store
+from sheetsync.core.landing import Sent, Stray
 from sheetsync.errors import LeaseLostError
-from sheetsync.journal_landing import Adoption
-from sheetsync.landing import Sent, Stray
-from sheetsync.store.protocol import Store
 
 if TYPE_CHECKING:
     from tests.fleet.conftest import Backend

@@ -17,14 +17,14 @@ from importlib.metadata import version
 import psycopg
 import pytest
 
+from sheetsync.adapters.store.journal_records import Outcome
+from sheetsync.adapters.store.leases import boottime
+from sheetsync.adapters.store.postgres import PostgresStore
+from sheetsync.adapters.store.protocol import Change, LeaseEvent
+from sheetsync.adapters.store.settings import TEST_TIMINGS, LeaseTimings
+from sheetsync.adapters.store.units import Units, plain_units
 from sheetsync.distribution import DISTRIBUTION
 from sheetsync.errors import LeaseLostError
-from sheetsync.journal_records import Outcome
-from sheetsync.store.leases import boottime
-from sheetsync.store.postgres import PostgresStore
-from sheetsync.store.protocol import Change, LeaseEvent
-from sheetsync.store.settings import TEST_TIMINGS, LeaseTimings
-from sheetsync.store.units import Units, plain_units
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 FOUR = plain_units({"a": "S1", "b": "S2", "c": "S3", "d": "S4"})

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from sheetsync.adapters.store.journal_records import Outcome
+from sheetsync.adapters.store.overview import CycleView
+from sheetsync.adapters.store.protocol import Store
+from sheetsync.core.plan import Entry
 from sheetsync.errors import LeaseLostError
-from sheetsync.journal_records import Outcome
-from sheetsync.overview import CycleView
-from sheetsync.plan import Entry
-from sheetsync.store.protocol import Store
 
 if TYPE_CHECKING:
     from tests.fleet.conftest import Backend

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from sheetsync.store.pg_pacing import STALE_AFTER, SharedLimiter
+from sheetsync.adapters.store.pg_pacing import STALE_AFTER, SharedLimiter
 
 
 class FakeClock:

@@ -8,11 +8,11 @@ import threading
 import psycopg
 import pytest
 
+from sheetsync.adapters.store.pg_checks import Replication, replication_problem
+from sheetsync.adapters.store.pg_schema import LATEST, migrate
+from sheetsync.adapters.store.postgres import PostgresStore
+from sheetsync.adapters.store.units import plain_units
 from sheetsync.errors import StoreError, StoreReason
-from sheetsync.store.pg_checks import Replication, replication_problem
-from sheetsync.store.pg_schema import LATEST, migrate
-from sheetsync.store.postgres import PostgresStore
-from sheetsync.store.units import plain_units
 
 UNITS = plain_units({"a": "S1"})
 

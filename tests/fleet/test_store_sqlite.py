@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from sheetsync.adapters.store.protocol import Change
+from sheetsync.adapters.store.sqlite import SqliteStore
+from sheetsync.adapters.store.units import plain_units
 from sheetsync.errors import JournalError, StoreReason
-from sheetsync.store.protocol import Change
-from sheetsync.store.sqlite import SqliteStore
-from sheetsync.store.units import plain_units
 
 UNITS = plain_units({"a": "S1", "c": "S2"})
 NOW = datetime(2025, 1, 1, tzinfo=UTC)

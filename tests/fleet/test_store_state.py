@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from sheetsync.adapters.store.journal_file import SCHEMA_VERSION
+from sheetsync.adapters.store.journal_records import Outcome
+from sheetsync.adapters.store.pg_schema import LATEST
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.errors import JournalError, JournalReason
-from sheetsync.journal_file import SCHEMA_VERSION
-from sheetsync.journal_records import Outcome
-from sheetsync.store.pg_schema import LATEST
-from sheetsync.store.protocol import Store
 
 if TYPE_CHECKING:
     from tests.fleet.conftest import Backend

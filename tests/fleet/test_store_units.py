@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from sheetsync.adapters.store.fairness import LeaseRow, fair_share, plan_round
+from sheetsync.adapters.store.settings import conninfo, parse_state, read_password, shown_url
+from sheetsync.adapters.store.units import units_of
 from sheetsync.config import Watch
 from sheetsync.errors import ConfigError
-from sheetsync.store.fairness import LeaseRow, fair_share, plan_round
-from sheetsync.store.settings import conninfo, parse_state, read_password, shown_url
-from sheetsync.store.units import units_of
 
 HASHES = {"S1": "h", "S2": "h", "S3": "h", "S4": "h"}
 
@@ -124,8 +124,10 @@ def test_connections_notice_a_dead_peer_in_seconds() -> None:
 def test_the_idle_daemon_does_not_load_psycopg() -> None:
     """Without `[state] url`, nothing imports psycopg (the idle daemon's memory is a target)."""
     code = (
-        "import sys, sheetsync.cli, sheetsync.daemon, sheetsync.store.sqlite,"
-        " sheetsync.store.postgres, sheetsync.store.settings, sheetsync.store.state_migration;"
+        "import sys, sheetsync.service.cli, sheetsync.service.daemon, "
+        "sheetsync.adapters.store.sqlite,"
+        " sheetsync.adapters.store.postgres, sheetsync.adapters.store.settings, "
+        "sheetsync.adapters.store.state_migration;"
         " print(sorted(m for m in sys.modules if m.startswith('psycopg')))"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -1,0 +1,182 @@
+"""The journal's part in checking writes (see `landing`): strays and unanswered writes.
+
+A stray (a row a write landed on by mistake) is kept with what the row held before
+until a later write has put that back. The aims of a write are kept while it is in
+flight: if its answer never comes (a crash, a dropped connection), the next read checks
+them instead. Rows sheetsync gives an id of its own (`adopt`) are recorded here too.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sheetsync.adapters.store.journal_records import event, iso
+from sheetsync.core.landing import Cells, Sent, Stray
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """A row the journal did not know, recorded as the sheet shows it."""
+
+    row_id: str
+    state: str
+    fingerprint: str
+    link: str = ""
+    message: str = ""
+    triggered_at: str = ""
+    run_status: str = ""
+    due: bool = False
+    """A `waiting` row to try again at once."""
+    shown: bool = True
+    """False when the sheet must still be written to show it."""
+
+
+class LandingRecords:
+    """Methods of `Journal` (a mixin): it provides `transaction` and `query`."""
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    # -- strays ------------------------------------------------------------------
+    def add_strays(
+        self, watch: str, strays: Sequence[Stray], replaced: Iterable[Stray], now: datetime
+    ) -> None:
+        """Remember rows a write hit by mistake (and forget the strays they replace)."""
+        stamp = iso(now)
+        with self.transaction() as db:
+            for old in replaced:
+                db.execute(_DROP, (watch, *old.key))
+            for found in strays:
+                db.execute(
+                    "INSERT OR REPLACE INTO strays VALUES (?, ?, ?, ?, ?, ?, 0)",
+                    (watch, *found.key, _dump(found.wrote), _dump(found.prior), stamp),
+                )
+                told = "what it held is kept" if found.prior is not None else "nothing tells"
+                event(db, stamp, watch, found.row_id or "*", "stray", f"a write hit it; {told}")
+
+    def strays(self, watch: str) -> list[tuple[Stray, bool]]:
+        """The rows still showing a write that missed its row, oldest first, each with
+        whether its row was last seen gone (deleted: an undo may bring it back)."""
+        rows = self.query(
+            "SELECT row_id, fingerprint, wrote, prior, gone FROM strays WHERE watch = ?"
+            " ORDER BY at",
+            (watch,),
+        )
+        return [(Stray(r[0], r[1], _cells(r[2]) or (), _cells(r[3])), bool(r[4])) for r in rows]
+
+    def drop_strays(self, watch: str, strays: Iterable[Stray]) -> None:
+        """These strays were put back."""
+        keys = [(watch, *s.key) for s in strays]
+        if keys:
+            with self.transaction() as db:
+                db.executemany(_DROP, keys)
+
+    def mark_strays_gone(self, watch: str, strays: Iterable[Stray], gone: bool = True) -> None:
+        """These strays' rows left the sheet (or, `gone=False`, came back)."""
+        keys = [(int(gone), watch, *s.key) for s in strays]
+        if keys:
+            with self.transaction() as db:
+                db.executemany(
+                    "UPDATE strays SET gone = ? WHERE watch = ? AND row_id = ? AND fingerprint = ?",
+                    keys,
+                )
+
+    # -- writes in flight ----------------------------------------------------------
+    def expect_answer(self, watch: str, rows: Sequence[Sent]) -> None:
+        """Before a write: what its rows must show, checked by the next read if no answer
+        comes (a crash, a dropped connection)."""
+        data = [[r.row_id, r.signature, r.wrote, r.skip, r.before, r.written] for r in rows]
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO unanswered VALUES (?, ?)", (watch, json.dumps(data)))
+
+    def answered(self, watch: str) -> None:
+        """The write's answer came (or it was refused): nothing left to check."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM unanswered WHERE watch = ?", (watch,))
+
+    def unanswered(self, watch: str) -> list[Sent]:
+        """The rows of a write whose answer never came."""
+        found = self.query("SELECT aims FROM unanswered WHERE watch = ?", (watch,))
+        if not found:
+            return []
+        return [
+            Sent(str(r[0]), str(r[1]), _pairs(r[2]), tuple(r[3]), _pairs(r[4]), bool(r[5]))
+            for r in json.loads(found[0][0])
+        ]
+
+    def needs_whole_read(self, watch: str) -> bool:
+        """Whether a stray or an unanswered write waits to be checked against every row."""
+        for table in ("strays WHERE gone = 0 AND", "unanswered WHERE"):
+            if self.query(f"SELECT 1 FROM {table} watch = ? LIMIT 1", (watch,)):
+                return True
+        return False
+
+    # -- rows the journal did not know ---------------------------------------------
+    def adopt(self, watch: str, rows: Sequence[Adoption], now: datetime, why: str) -> None:
+        """Record rows the journal did not know (never replacing a row it knows)."""
+        stamp = iso(now)
+        with self.transaction() as db:
+            for row in rows:
+                db.execute(
+                    "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, link, message,"
+                    " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                    (
+                        watch,
+                        row.row_id,
+                        row.state,
+                        row.fingerprint,
+                        row.link,
+                        row.message,
+                        row.triggered_at,
+                        row.run_status,
+                        stamp if row.due else "",
+                        stamp,
+                        int(row.shown),
+                    ),
+                )
+                event(db, stamp, watch, row.row_id, row.state, why)
+
+    def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
+        """The rows of a watch recorded with these inputs."""
+        rows = self.query(
+            "SELECT row_id FROM rows WHERE watch = ? AND fingerprint = ?", (watch, fingerprint)
+        )
+        return [r[0] for r in rows]
+
+    def known_ids(self, watch: str, row_ids: Iterable[str]) -> set[str]:
+        """Which of these ids the journal has a row for."""
+        wanted = list(dict.fromkeys(row_ids))
+        known: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.query(
+                f"SELECT row_id FROM rows WHERE watch = ? AND row_id IN ({marks})", (watch, *chunk)
+            )
+            known.update(r[0] for r in rows)
+        return known
+
+
+_DROP = "DELETE FROM strays WHERE watch = ? AND row_id = ? AND fingerprint = ?"
+
+
+def _dump(cells: Cells | None) -> str | None:
+    return None if cells is None else json.dumps([list(pair) for pair in cells])
+
+
+def _cells(text: str | None) -> Cells | None:
+    return None if text is None else _pairs(json.loads(text))
+
+
+def _pairs(pairs: Iterable[Sequence[Any]]) -> Cells:
+    return tuple((str(k), str(v)) for k, v in pairs)

@@ -1,0 +1,149 @@
+"""The journal's part in checking writes, on PostgreSQL (`journal_landing`'s records).
+
+Strays (rows a write hit by mistake), the aims of a write in flight, and rows adopted
+with an id of sheetsync's own: the same tables, JSON and meanings as the SQLite journal
+(its encoders are reused, so a migrated journal reads back the same). Every write is of
+the watch's unit: fenced. Strays sharing a time come back in (row id, fingerprint)
+order, byte-wise, as SQLite's sort leaves them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sheetsync.adapters.store.journal_landing import Adoption, _cells, _dump, _pairs
+from sheetsync.adapters.store.journal_records import iso
+from sheetsync.adapters.store.pg_base import PgBase, event
+from sheetsync.core.landing import Sent, Stray
+
+_DROP = "DELETE FROM strays WHERE watch = %s AND row_id = %s AND fingerprint = %s"
+
+_ADOPT = (
+    "INSERT INTO rows (watch, row_id, state, fingerprint, link, message, triggered_at,"
+    " run_status, next_attempt_at, updated_at, checked, shown)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, %s) ON CONFLICT DO NOTHING"
+)
+
+
+class LandingSql(PgBase):
+    """`LandingRecords`' reads and writes."""
+
+    # -- strays ------------------------------------------------------------------
+    def add_strays(
+        self, watch: str, strays: Sequence[Stray], replaced: Iterable[Stray], now: datetime
+    ) -> None:
+        """Remember rows a write hit by mistake (and forget the strays they replace)."""
+        stamp = iso(now)
+        with self._tx(watch) as conn:
+            conn.cursor().executemany(_DROP, [(watch, *old.key) for old in replaced])
+            for found in strays:
+                conn.execute(
+                    "INSERT INTO strays VALUES (%s, %s, %s, %s, %s, %s, false)"
+                    " ON CONFLICT (watch, row_id, fingerprint) DO UPDATE SET"
+                    " wrote = excluded.wrote, prior = excluded.prior, at = excluded.at,"
+                    " gone = false",
+                    (watch, *found.key, _dump(found.wrote), _dump(found.prior), stamp),
+                )
+                told = "what it held is kept" if found.prior is not None else "nothing tells"
+                event(conn, stamp, watch, found.row_id or "*", "stray", f"a write hit it; {told}")
+
+    def strays(self, watch: str) -> list[tuple[Stray, bool]]:
+        """The rows still showing a write that missed its row, oldest first, each with
+        whether its row was last seen gone (deleted: an undo may bring it back)."""
+        found = self._rows(
+            "SELECT row_id, fingerprint, wrote, prior, gone FROM strays WHERE watch = %s"
+            ' ORDER BY at COLLATE "C", row_id COLLATE "C", fingerprint COLLATE "C"',
+            (watch,),
+        )
+        return [(Stray(r[0], r[1], _cells(r[2]) or (), _cells(r[3])), bool(r[4])) for r in found]
+
+    def drop_strays(self, watch: str, strays: Iterable[Stray]) -> None:
+        """These strays were put back."""
+        keys = [(watch, *s.key) for s in strays]
+        if keys:
+            with self._tx(watch) as conn:
+                conn.cursor().executemany(_DROP, keys)
+
+    def mark_strays_gone(self, watch: str, strays: Iterable[Stray], gone: bool = True) -> None:
+        """These strays' rows left the sheet (or, `gone=False`, came back)."""
+        keys = [(gone, watch, *s.key) for s in strays]
+        if keys:
+            with self._tx(watch) as conn:
+                conn.cursor().executemany(
+                    "UPDATE strays SET gone = %s WHERE watch = %s AND row_id = %s"
+                    " AND fingerprint = %s",
+                    keys,
+                )
+
+    # -- writes in flight ----------------------------------------------------------
+    def expect_answer(self, watch: str, rows: Sequence[Sent]) -> None:
+        """Before a write: what its rows must show, checked by the next read if no answer
+        comes (a crash, a dropped connection)."""
+        data = [[r.row_id, r.signature, r.wrote, r.skip, r.before, r.written] for r in rows]
+        with self._tx(watch) as conn:
+            conn.execute(
+                "INSERT INTO unanswered VALUES (%s, %s)"
+                " ON CONFLICT (watch) DO UPDATE SET aims = excluded.aims",
+                (watch, json.dumps(data)),
+            )
+
+    def answered(self, watch: str) -> None:
+        """The write's answer came (or it was refused): nothing left to check."""
+        with self._tx(watch) as conn:
+            conn.execute("DELETE FROM unanswered WHERE watch = %s", (watch,))
+
+    def unanswered(self, watch: str) -> list[Sent]:
+        """The rows of a write whose answer never came."""
+        found = self._rows("SELECT aims FROM unanswered WHERE watch = %s", (watch,))
+        if not found:
+            return []
+        return [
+            Sent(str(r[0]), str(r[1]), _pairs(r[2]), tuple(r[3]), _pairs(r[4]), bool(r[5]))
+            for r in json.loads(found[0][0])
+        ]
+
+    def needs_whole_read(self, watch: str) -> bool:
+        """Whether a stray or an unanswered write waits to be checked against every row."""
+        found = self._rows(
+            "SELECT EXISTS (SELECT 1 FROM strays WHERE watch = %s AND NOT gone)"
+            " OR EXISTS (SELECT 1 FROM unanswered WHERE watch = %s)",
+            (watch, watch),
+        )
+        return bool(found[0][0])
+
+    # -- rows the journal did not know ---------------------------------------------
+    def adopt(self, watch: str, rows: Sequence[Adoption], now: datetime, why: str) -> None:
+        """Record rows the journal did not know (never replacing a row it knows)."""
+        stamp = iso(now)
+        with self._tx(watch) as conn:
+            for row in rows:
+                conn.execute(
+                    _ADOPT,
+                    (
+                        *(watch, row.row_id, row.state, row.fingerprint, row.link),
+                        *(row.message, row.triggered_at, row.run_status),
+                        stamp if row.due else "",
+                        stamp,
+                        row.shown,
+                    ),
+                )
+                event(conn, stamp, watch, row.row_id, row.state, why)
+
+    def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
+        """The rows of a watch recorded with these inputs."""
+        found = self._rows(
+            "SELECT row_id FROM rows WHERE watch = %s AND fingerprint = %s"
+            ' ORDER BY row_id COLLATE "C"',
+            (watch, fingerprint),
+        )
+        return [r[0] for r in found]
+
+    def known_ids(self, watch: str, row_ids: Iterable[str]) -> set[str]:
+        """Which of these ids the journal has a row for."""
+        found = self._rows(
+            "SELECT row_id FROM rows WHERE watch = %s AND row_id = ANY(%s)",
+            (watch, list(dict.fromkeys(row_ids))),
+        )
+        return {r[0] for r in found}

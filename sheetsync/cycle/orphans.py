@@ -1,0 +1,114 @@
+"""Ids on the sheet that the journal does not know: its state file was deleted or replaced.
+
+Noticed on a watch's first cycle after start and on every whole read: one ERROR names
+the state file and the count, and the rows are recorded as the sheet shows them, so
+that nothing is stranded and nothing is sent twice: a `waiting` row never reached
+axiom and is sent again; a `sending` row may have, and becomes `unknown`; every other
+row is left as it is. A narrow first read leaves the recording to a whole read of the
+tab on the next cycle (it lacks the rows' other cells); it looks only at the rows that
+would be stranded (showing `waiting` or `sending`) and those it read whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.journal_landing import Adoption
+from sheetsync.config import Watch
+from sheetsync.core.landing import inputs_of
+from sheetsync.core.layout import Layout, norm
+from sheetsync.core.narrow import Scan, View
+from sheetsync.core.plan import Entry, cell
+
+log = logging.getLogger("sheetsync.engine")
+
+LOST_SENDING_MESSAGE = (
+    "sheetsync's journal did not know this row while it showed sending (was the state "
+    "file replaced?), so axiom may or may not have started its run. Check the "
+    "automation's run history in axiom; type retry in the status cell to send it again."
+)
+RESULT_STATES = ("triggered", "queued", "error", "unknown", "skipped")
+RUN_STATES = {"success": "success", "failure": "failure", "untracked": "untracked"}
+"""Run-status words kept as they are; `running` cannot be tracked without the journal."""
+
+
+class Orphans:
+    """Notices the ids a watch's sheet shows that the journal does not know."""
+
+    def __init__(self, journal: Journal, now: Callable[[], datetime]) -> None:
+        self.journal = journal
+        self.now = now
+        self._started: set[str] = set()
+
+    def notice(
+        self, watch: Watch, view: View, layout: Layout, found: Scan, entries: dict[str, Entry]
+    ) -> bool:
+        """Record the unknown ids of a read in the journal (adding them to `entries`).
+        False: a narrow read saw unknown ids; the tab must be read whole next cycle."""
+        whole = view.known is None
+        if not whole and watch.name in self._started:
+            return True
+        self._started.add(watch.name)
+        if not whole:  # the rows that would be stranded, and those read whole: a few
+            ids = found.ids_on(_stranded(view, layout, watch)) | found.ids_on(view.known or ())
+            return not ids - self.journal.known_ids(watch.name, ids)
+        unknown = [rid for rid in found.holders if rid not in entries]
+        if not unknown:
+            return True
+        log.error(
+            "watch %s: the journal %s does not know %d rows this sheet shows as handled by "
+            "sheetsync: was the state file replaced?",
+            watch.name,
+            Path(self.journal.path),
+            len(unknown),
+        )
+        table = view.table
+        rows = [adoption(table[found.holders[rid] - 1], rid, layout, watch) for rid in unknown]
+        self.journal.adopt(watch.name, rows, self.now(), "the journal did not know this row")
+        entries.update(self.journal.entries_needed(watch.name, self.now(), unknown))
+        return True
+
+
+def _stranded(view: View, layout: Layout, watch: Watch) -> list[int]:
+    """Rows of a narrow read that show `waiting` or `sending` (from its status column)."""
+    statuses = (view.columns or {}).get(layout.results["status"], [])
+    words = {norm(watch.statuses.waiting), norm(watch.statuses.sending)}
+    flags = {value: norm(value) in words for value in set(statuses)}
+    return [n for n, value in enumerate(statuses, start=2) if flags[value]]
+
+
+def adoption(row: Sequence[str], row_id: str, layout: Layout, watch: Watch) -> Adoption:
+    """A row with an unknown id, recorded so that the sheet keeps showing what it shows."""
+    words = watch.statuses
+    status = norm(cell(row, layout.results["status"]))
+    fingerprint = inputs_of(row, layout)
+    if status == norm(words.sending):
+        return Adoption(row_id, "unknown", fingerprint, message=LOST_SENDING_MESSAGE, shown=False)
+
+    def shown(kind: str) -> str:
+        col = layout.results.get(kind)
+        return cell(row, col) if col is not None else ""
+
+    if status == norm(words.waiting):
+        return Adoption(row_id, "waiting", fingerprint, message=shown("message"), due=True)
+    state = next((s for s in RESULT_STATES if status == norm(getattr(words, s))), "foreign")
+    if state == "foreign":
+        return Adoption(row_id, state, fingerprint)
+    run = norm(shown("run_status"))
+    run_state = next((s for s, w in RUN_STATES.items() if run == norm(getattr(words, w))), "")
+    if run and run == norm(words.running):
+        run_state = "untracked"
+    return Adoption(
+        row_id,
+        state,
+        fingerprint,
+        link=shown("link"),
+        message=shown("message"),
+        triggered_at=shown("triggered_at"),
+        run_status=run_state,
+        shown=not run or (bool(run_state) and run != norm(words.running)),
+    )

@@ -1,0 +1,164 @@
+"""The reads of a group cycle: which tabs are read narrowly, and turning answers into views.
+
+Every tab of a group is read in one `values:batchGet`: whole (small tabs, first cycles,
+anything unusual) or narrowly by its saved `ReadPlan` (see `narrow`). A narrow tab
+whose header changed since the plan was made is read whole in a second request; so
+is a flush that cannot place every row it must write within its windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sheetsync.adapters.google.sheet import SheetPort
+from sheetsync.adapters.store.journal import Journal
+from sheetsync.config import Watch
+from sheetsync.core.a1 import quote_title
+from sheetsync.core.layout import Layout, map_header
+from sheetsync.core.narrow import (
+    ReadPlan,
+    View,
+    as_rows,
+    first_ranges,
+    first_view,
+    header_of,
+    settings_key,
+    window_ranges,
+    window_view,
+)
+from sheetsync.errors import RangeError, SheetError
+
+
+@dataclass(frozen=True)
+class Narrow:
+    """A watch read narrowly this cycle: its saved plan and the layout the plan implies."""
+
+    plan: ReadPlan
+    layout: Layout
+
+
+def narrow_plans(
+    journal: Journal,
+    watches: Sequence[Watch],
+    plan_text: Callable[[Watch], str | None],
+    started: Callable[[Watch], bool],
+) -> dict[str, Narrow]:
+    """The watches of a group whose first read may be narrow (by name); `plan_text` and
+    `started` are the engine's cached views of the journal's plans and started marks."""
+    tabs = [w.worksheet for w in watches]
+    out: dict[str, Narrow] = {}
+    for watch in watches:
+        if tabs.count(watch.worksheet) > 1 or journal.has_unchecked(watch.name):
+            continue  # a shared tab, or a claim to verify against its row's inputs
+        if journal.needs_whole_read(watch.name):
+            continue  # a stray to put back, or a write whose answer never came
+        if watch.start_from == "now" and not started(watch):
+            continue
+        text = plan_text(watch)
+        plan = ReadPlan.loads(text) if text is not None else None
+        if plan is None or plan.settings != settings_key(watch):
+            continue
+        try:
+            layout = map_header(plan.header, watch)
+        except SheetError:
+            continue
+        if not layout.added:
+            out[watch.name] = Narrow(plan, layout)
+    return out
+
+
+class Reads:
+    """Reads of one spreadsheet's tabs for a group cycle."""
+
+    def __init__(self, sheets: SheetPort, spreadsheet: str) -> None:
+        self.sheets = sheets
+        self.spreadsheet = spreadsheet
+
+    def first(
+        self, watches: Sequence[Watch], narrows: dict[str, Narrow]
+    ) -> dict[str, View | SheetError]:
+        """Each watch's view of its tab (or why it could not be read), by watch name."""
+        try:
+            views = self._first(watches, narrows)
+        except SheetError:
+            if len(watches) == 1:
+                raise
+            views = {}
+            for watch in watches:  # tab by tab, to pin the error on its watch
+                try:
+                    views.update(self._first([watch], narrows))
+                except SheetError as exc:
+                    views[watch.name] = exc
+        stale = [w for w in watches if views.get(w.name) is None]
+        if stale:  # a narrow tab whose header changed: read it whole
+            try:
+                views.update(self.whole(stale))
+            except SheetError as exc:
+                views.update({w.name: exc for w in stale})
+        return {name: view for name, view in views.items() if view is not None}
+
+    def _first(
+        self, watches: Sequence[Watch], narrows: dict[str, Narrow]
+    ) -> dict[str, View | SheetError | None]:
+        if not any(w.name in narrows for w in watches):
+            return dict(self.whole(watches))
+        ranges: list[str] = []
+        spans: dict[str, tuple[int, int]] = {}
+        for watch in watches:
+            start = len(ranges)
+            found = narrows.get(watch.name)
+            if found is not None:
+                ranges += first_ranges(watch.worksheet, found.plan, found.layout)
+            else:
+                ranges.append(quote_title(watch.worksheet))
+            spans[watch.name] = (start, len(ranges))
+        try:
+            answers = self.sheets.read_ranges(self.spreadsheet, ranges)
+        except RangeError:  # rows were deleted since the plan was made: read whole
+            return dict(self.whole(watches))
+        views: dict[str, View | SheetError | None] = {}
+        for watch in watches:
+            start, end = spans[watch.name]
+            found = narrows.get(watch.name)
+            if found is None:
+                views[watch.name] = View(as_rows(answers[start]))
+            elif header_of(answers[start]) != found.plan.header:
+                views[watch.name] = None
+            else:
+                views[watch.name] = first_view(found.plan, found.layout, answers[start:end])
+        return views
+
+    def whole(self, watches: Sequence[Watch]) -> dict[str, View]:
+        """Each watch's tab read whole, in one request (by watch name)."""
+        titles = list(dict.fromkeys(w.worksheet for w in watches))
+        tables = self.sheets.read_tabs(self.spreadsheet, titles)
+        return {w.name: View(list(tables[w.worksheet])) for w in watches}
+
+    def again(
+        self, wanted: Sequence[tuple[Watch, Layout, Sequence[tuple[int, int]] | None]]
+    ) -> dict[str, View]:
+        """A flush's read, in one request, by watch name: the header and the rows of `spans`
+        (see `window_spans`), or with `None` the whole tab."""
+        if all(spans is None for _, _, spans in wanted):
+            return self.whole([watch for watch, _, _ in wanted])
+        ranges: list[str] = []
+        for watch, layout, spans in wanted:
+            if spans is None:
+                ranges.append(quote_title(watch.worksheet))
+            else:
+                ranges += window_ranges(watch.worksheet, layout, spans)
+        try:
+            answers = self.sheets.read_ranges(self.spreadsheet, ranges)
+        except RangeError:  # rows were deleted meanwhile: the windows reach past the grid
+            return self.whole([watch for watch, _, _ in wanted])
+        out: dict[str, View] = {}
+        start = 0
+        for watch, _layout, spans in wanted:
+            if spans is None:
+                out[watch.name] = View(as_rows(answers[start]))
+                start += 1
+                continue
+            out[watch.name] = window_view(spans, answers[start : start + 1 + len(spans)])
+            start += 1 + len(spans)
+        return out

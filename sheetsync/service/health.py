@@ -1,0 +1,39 @@
+"""How the daemon is doing, as operators read it: today's count and the /healthz verdict.
+
+`healthy` is pure: every enabled watch must have completed a cycle without error within
+`HEALTHY_INTERVALS` of its intervals (a watch that has not had its first cycle yet counts
+from the daemon's start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.overview import Overview
+
+HEALTHY_INTERVALS = 3
+"""/healthz answers 503 once a watch has had no successful cycle for this many intervals."""
+
+
+def triggered_today(journal: Journal, now: datetime) -> int:
+    """Rows triggered or queued since midnight UTC, from the journal's history."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return Overview(journal).triggered_since(midnight)
+
+
+def healthy(
+    intervals: Mapping[str, float],
+    last_success: Mapping[str, float],
+    started: float,
+    now: float,
+) -> tuple[bool, list[str]]:
+    """(all well, the watches late) for watches with their interval in seconds, the Unix
+    time of each one's last successful cycle, the daemon's start time and now."""
+    late = []
+    for watch, interval in sorted(intervals.items()):
+        since = last_success.get(watch, started)
+        if now - since > HEALTHY_INTERVALS * interval:
+            late.append(f"{watch}: no successful cycle for {timedelta(seconds=int(now - since))}")
+    return not late, late
