@@ -212,9 +212,10 @@ def whole_read_section(results: list[SizeFigures], repeats: int) -> Section:
         )
     section.notes += [
         "first = `sheetsync once` on the same sheet with no journal (a sheet new to "
-        "sheetsync: its rows already handled by someone, 10 new); fallback = the served "
-        "sheet after its header changed (a column `note` added), which makes a cycle read "
-        "the tab whole (as do a crash to recover from or rows deleted past the plan). "
+        "sheetsync: its rows already handled by someone, 10 new), read whole; fallback = "
+        "the served sheet after its header changed (a column `note` added), which makes a "
+        "cycle read the tab again, narrowly by the new header (a crash to recover from "
+        "still reads it whole). "
         "Peak RSS is the largest of the runs; CPU is the whole process, start-up included.",
     ]
     return section

@@ -269,7 +269,8 @@ def test_a_row_ticked_ready_mid_sheet_is_sent_once(world: World) -> None:
 
 # -- the plan no longer fits the sheet --------------------------------------------------
 def test_rows_deleted_so_the_tail_is_past_the_grid(world: World) -> None:
-    """40 rows deleted between cycles: the narrow read is refused, the tab is read whole."""
+    """40 rows deleted between cycles: the narrow read is refused; the plan is cut to the
+    grid the refusal names and the tab read narrowly again (never whole)."""
     sid = big_tab(world, grid=N + 1)
     world.google.delete_rows(sid, "Queue", 2, count=40)
     assert world.google.grid_size(sid, "Queue")[0] < TAIL
@@ -278,9 +279,10 @@ def test_rows_deleted_so_the_tail_is_past_the_grid(world: World) -> None:
     assert report.error is None and report.triggered == 1
     assert [(g.dimension, g.status) for g in gets] == [
         ("COLUMNS", 400),  # the tail reaches past the shrunk grid
-        ("ROWS", 200),
-        ("ROWS", 200),  # a cycle read whole flushes whole
+        ("COLUMNS", 200),  # cut to the grid's rows: the new row is in the tail
+        ("COLUMNS", 200),  # a narrow cycle flushes narrowly
     ]
+    assert all(WHOLE not in g.ranges for g in gets)
     assert sent(world) == once_each(*every_row(), "https://new")
     assert world.column("Status") == ["triggered"] * (N - 40 + 1)
     assert_idle(world)
@@ -313,14 +315,15 @@ def test_rows_deleted_in_flight_so_the_window_is_past_the_grid(world: World) -> 
     ],
     ids=["column-added", "column-renamed"],
 )
-def test_changed_header_reads_whole_and_still_sends(
+def test_changed_header_reads_narrowly_again_and_still_sends(
     world: World,
     cell: tuple[int, int],
     value: str,
     payload_header: list[str],
     payload_row: list[str],
 ) -> None:
-    """A header changed since the plan was made: read whole once, then narrow again."""
+    """A header changed since the plan was made: read again narrowly by the new header
+    (one more read, never the whole tab), then narrow by the new plan."""
     sid = big_tab(world)
     world.google.set_cell(sid, "Queue", *cell, value)
     world.google.insert_rows(sid, "Queue", N + 2, values=[["https://new", "N"]])
@@ -329,9 +332,10 @@ def test_changed_header_reads_whole_and_still_sends(
     assert report.error is None and report.triggered == 1
     assert [(g.dimension, g.ranges[0]) for g in gets] == [
         ("COLUMNS", "'Queue'!1:1"),
-        ("ROWS", WHOLE),
-        ("ROWS", WHOLE),
+        ("COLUMNS", "'Queue'!1:1"),  # by the header the first read found
+        ("COLUMNS", "'Queue'!1:1"),  # the flush's windows
     ]
+    assert all(g.narrow for g in gets)
     assert world.google.writes() == 2
     assert world.axiom.triggers[-1].data == [payload_header, payload_row]
     assert sent(world) == once_each(*every_row(), "https://new")

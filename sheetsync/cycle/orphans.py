@@ -19,6 +19,7 @@ from pathlib import Path
 from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.journal_landing import Adoption
 from sheetsync.config import Watch
+from sheetsync.core import narrow
 from sheetsync.core.landing import inputs_of
 from sheetsync.core.layout import Layout, norm
 from sheetsync.core.narrow import Scan, View
@@ -69,8 +70,18 @@ class Orphans:
         table = view.table
         rows = [adoption(table[found.holders[rid] - 1], rid, layout, watch) for rid in unknown]
         self.journal.adopt(watch.name, rows, self.now(), "the journal did not know this row")
-        entries.update(self.journal.entries_needed(watch.name, self.now(), unknown))
+        entries.update(self.journal.entries_needed(watch.name, self.now(), _needed(rows, found)))
         return True
+
+
+def _needed(rows: Sequence[Adoption], found: Scan) -> list[str]:
+    """The adopted ids this cycle needs the entries of. On a big tab, not the rows
+    recorded as the sheet already shows them, on no open row and on one row only: a
+    narrow cycle would not project those either, and 100,000 entries cost ~50 MB."""
+    if len(found.ids) + 1 < narrow.NARROW_FROM_ROWS:
+        return [r.row_id for r in rows]
+    busy = found.ids_on(found.open_rows) | set(found.extra)
+    return [r.row_id for r in rows if not r.shown or r.due or r.row_id in busy]
 
 
 def _stranded(view: View, layout: Layout, watch: Watch) -> list[int]:

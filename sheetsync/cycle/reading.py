@@ -2,14 +2,18 @@
 
 Every tab of a group is read in one `values:batchGet`: whole (small tabs, first cycles,
 anything unusual) or narrowly by its saved `ReadPlan` (see `narrow`). A narrow tab
-whose header changed since the plan was made is read whole in a second request; so
-is a flush that cannot place every row it must write within its windows.
+whose header changed since the plan was made is read again in a second request,
+narrowly by the header it now has (whole when that header lacks a result column); a
+plan that reaches past a grid people shrank is cut to the grid the refusal names and
+read again, narrowly. A flush that cannot place every row it must write within its
+windows reads the tab whole.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sheetsync.adapters.google.sheet import SheetPort
 from sheetsync.adapters.store.journal import Journal
@@ -68,12 +72,33 @@ def narrow_plans(
     return out
 
 
+_MAX_ROWS = re.compile(r"Max rows: (\d+)")
+
+
+def grid_rows(message: str) -> int | None:
+    """The grid's row count a refused range names (`... exceeds grid limits. Max rows: N`)."""
+    found = _MAX_ROWS.search(message)
+    return int(found.group(1)) if found else None
+
+
+def clipped(narrow: Narrow, rows: int) -> Narrow:
+    """A plan cut to a grid of `rows` rows (rows deleted since it was made): its tail
+    starts no further down, and rows past the grid are dropped. Open rows it no longer
+    reads whole are seen in the narrow columns and taken whole by the next cycle."""
+    plan = narrow.plan
+    tail = max(2, min(plan.tail, rows))
+    kept = tuple(r for r in plan.rows if r < tail)
+    return Narrow(replace(plan, tail=tail, rows=kept), narrow.layout)
+
+
 class Reads:
     """Reads of one spreadsheet's tabs for a group cycle."""
 
     def __init__(self, sheets: SheetPort, spreadsheet: str) -> None:
         self.sheets = sheets
         self.spreadsheet = spreadsheet
+        self._headers: dict[str, tuple[str, ...]] = {}
+        """The header a narrow first read found, when it was not its plan's (by watch)."""
 
     def first(
         self, watches: Sequence[Watch], narrows: dict[str, Narrow]
@@ -91,18 +116,73 @@ class Reads:
                 except SheetError as exc:
                     views[watch.name] = exc
         stale = [w for w in watches if views.get(w.name) is None]
-        if stale:  # a narrow tab whose header changed: read it whole
+        if stale:  # a narrow tab whose header changed: narrowly by the new header, or whole
             try:
-                views.update(self.whole(stale))
+                views.update(self._again_narrow(stale, narrows))
             except SheetError as exc:
                 views.update({w.name: exc for w in stale})
         return {name: view for name, view in views.items() if view is not None}
+
+    def _again_narrow(
+        self, stale: Sequence[Watch], narrows: dict[str, Narrow]
+    ) -> dict[str, View | SheetError | None]:
+        """Tabs whose header changed since their plan: read narrowly by the header the
+        first read found (one request), when it implies no added column; else whole.
+        A header that changed again meanwhile means a whole read."""
+        replanned: dict[str, Narrow] = {}
+        for watch in stale:
+            found = narrows.get(watch.name)
+            header = self._headers.get(watch.name)
+            if found is None or header is None:
+                continue
+            try:
+                layout = map_header(header, watch)
+            except SheetError:
+                continue
+            if not layout.added:
+                replanned[watch.name] = Narrow(replace(found.plan, header=header), layout)
+        views: dict[str, View | SheetError | None] = {}
+        if replanned:
+            views.update(self._first([w for w in stale if w.name in replanned], replanned))
+        whole = [w for w in stale if views.get(w.name) is None]
+        if whole:
+            views.update(self.whole(whole))
+        return views
 
     def _first(
         self, watches: Sequence[Watch], narrows: dict[str, Narrow]
     ) -> dict[str, View | SheetError | None]:
         if not any(w.name in narrows for w in watches):
             return dict(self.whole(watches))
+        try:
+            answers, spans = self._narrow_read(watches, narrows)
+        except RangeError as exc:  # rows were deleted since the plan was made
+            rows = grid_rows(str(exc))
+            if rows is None:
+                return dict(self.whole(watches))
+            narrows = {name: clipped(n, rows) for name, n in narrows.items()}
+            try:
+                answers, spans = self._narrow_read(watches, narrows)
+            except RangeError:
+                return dict(self.whole(watches))
+        views: dict[str, View | SheetError | None] = {}
+        for watch in watches:
+            start, end = spans[watch.name]
+            found = narrows.get(watch.name)
+            if found is None:
+                views[watch.name] = View(as_rows(answers[start]))
+            elif header_of(answers[start]) != found.plan.header:
+                self._headers[watch.name] = header_of(answers[start])
+                views[watch.name] = None
+            else:
+                views[watch.name] = first_view(found.plan, found.layout, answers[start:end])
+        return views
+
+    def _narrow_read(
+        self, watches: Sequence[Watch], narrows: dict[str, Narrow]
+    ) -> tuple[list[list[list[str]]], dict[str, tuple[int, int]]]:
+        """One batchGet: narrow tabs by their plan, others whole; the answers and where
+        each watch's answers are."""
         ranges: list[str] = []
         spans: dict[str, tuple[int, int]] = {}
         for watch in watches:
@@ -113,21 +193,7 @@ class Reads:
             else:
                 ranges.append(quote_title(watch.worksheet))
             spans[watch.name] = (start, len(ranges))
-        try:
-            answers = self.sheets.read_ranges(self.spreadsheet, ranges)
-        except RangeError:  # rows were deleted since the plan was made: read whole
-            return dict(self.whole(watches))
-        views: dict[str, View | SheetError | None] = {}
-        for watch in watches:
-            start, end = spans[watch.name]
-            found = narrows.get(watch.name)
-            if found is None:
-                views[watch.name] = View(as_rows(answers[start]))
-            elif header_of(answers[start]) != found.plan.header:
-                views[watch.name] = None
-            else:
-                views[watch.name] = first_view(found.plan, found.layout, answers[start:end])
-        return views
+        return self.sheets.read_ranges(self.spreadsheet, ranges), spans
 
     def whole(self, watches: Sequence[Watch]) -> dict[str, View]:
         """Each watch's tab read whole, in one request (by watch name)."""
