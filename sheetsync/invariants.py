@@ -6,8 +6,9 @@ known by their first input, a unique url in these tests), what broke:
 
 - a row was triggered more often than once plus the retries the person typed, or at
   all when the person marked it handled;
-- a row shows a result it did not produce: a link of another row's run, or a result
-  status although axiom never received the row;
+- a row shows a result it did not produce: a link of another row's run, a result
+  status, an `unknown` or a message although axiom never received the row;
+- (`settled=True`) one id shows on two rows;
 - a cell the person typed (an input, or a status such as "done by hand") is gone, unless
   the row says that sheetsync wrote onto it by mistake and cannot tell what it held
   (`strays.UNTOLD_MESSAGE`: after a kill lost a write's answer, or on a big tab whose
@@ -62,6 +63,19 @@ def _urls(data: Any) -> Iterable[str]:
     return (row[0] for row in rows if isinstance(row, list) and row)
 
 
+def trigger_violations(axiom: AxiomEmulator, people: People) -> list[str]:
+    """What no later write can undo: a row triggered more often than once plus the retries
+    typed, or at all when the person marked it handled (checked after every step; the
+    sheet's cells may be wrong between a misplaced write and the write putting it back)."""
+    found = []
+    for url, count in sent_urls(axiom).items():
+        if not people.handed_over(url):
+            found.append(f"{url}: the person marked it handled, yet it was triggered")
+        elif count > 1 + people.retries[url]:
+            found.append(f"{url}: triggered {count} times, {people.retries[url]} retries typed")
+    return found
+
+
 def violations(
     values: Sequence[Sequence[str]],
     axiom: AxiomEmulator,
@@ -78,12 +92,7 @@ def violations(
     ]
     sent = sent_urls(axiom)
     links = {run.link: set(_urls(run.data)) for run in axiom.runs}
-    found: list[str] = []
-    for url, count in sent.items():
-        if not people.handed_over(url):
-            found.append(f"{url}: the person marked it handled, yet it was triggered")
-        elif count > 1 + people.retries[url]:
-            found.append(f"{url}: triggered {count} times, {people.retries[url]} retries typed")
+    found = trigger_violations(axiom, people)
     seen = Counter(row.get("url", "") for row in rows)
     for url, times in seen.items():
         if url not in people.cells:
@@ -92,6 +101,9 @@ def violations(
             found.append(f"{url}: on the sheet {times} times")
     kept = {url for url in people.cells if url not in people.deleted}
     found += [f"{url}: the row is gone from the sheet" for url in sorted(kept - set(seen))]
+    ids = Counter(row.get("sheetsync id", "") for row in rows)
+    if settled:  # one id, one row (a mistaken write not put back yet may double one)
+        found += [f"id {rid} is on {n} rows" for rid, n in ids.items() if rid and n > 1]
     for row in rows:
         found += _row_violations(row, people, sent, links, settled=settled)
     return found
@@ -122,6 +134,10 @@ def _row_violations(
         found.append(f"{url}: shows the link of another row's run ({link})")
     if status in RESULT_WORDS and not sent[url]:
         found.append(f"{url}: shows {status!r} but axiom never received it")
+    if status == "unknown" and not untold and not sent[url]:
+        found.append(f"{url}: shows 'unknown' (a trigger's unclear answer) but was never sent")
+    if row.get("Message", "") and not (untold or sent[url] or status in {"skipped", "waiting"}):
+        found.append(f"{url}: shows a message ({row['Message'][:40]!r}) but was never sent")
     if settled and status not in FINAL_WORDS:
         found.append(f"{url}: left with status {status!r}")
     return found

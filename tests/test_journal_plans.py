@@ -132,3 +132,26 @@ def test_narrow_cycles_never_walk_the_journal(
     assert {"rows_to_show", "rows_running", "rows_polled", "rows_in_flight"} <= partial
     bad = {sql: steps for sql, steps in walking.items() if any(walks(s, partial) for s in steps)}
     assert not bad, "\n".join(f"{sql}\n    {' / '.join(steps)}" for sql, steps in bad.items())
+
+
+def test_rows_by_their_inputs_are_found_without_a_walk(tmp_path: Any) -> None:
+    """`ids_with_fingerprint` (a stray's past, a skipped row back from an undo) searches
+    an index: 20,000 rows, the plan and the rows visited."""
+    from datetime import UTC, datetime
+
+    from sheetsync.adapters.store.journal import Journal
+
+    journal = Journal(tmp_path / "j.db")
+    try:
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        journal.skip("w", [(f"r{i}", f"fp{i}") for i in range(20_000)], now)
+        assert journal.ids_with_fingerprint("w", "fp7") == ["r7"]
+        db = sqlite3.connect(tmp_path / "j.db")
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT row_id FROM rows WHERE watch = ? AND fingerprint = ?",
+            ("w", "fp7"),
+        ).fetchall()
+        db.close()
+        assert any("INDEX rows_by_fingerprint (watch=? AND fingerprint=?)" in p[-1] for p in plan)
+    finally:
+        journal.close()

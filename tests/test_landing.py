@@ -9,7 +9,7 @@ from sheetsync.config.schema import build
 from sheetsync.core.landing import Stray, aims, id_aim, inputs_of, landed
 from sheetsync.core.layout import Layout, map_header
 from sheetsync.core.plan import CellWrite
-from sheetsync.core.strays import UNTOLD_MESSAGE, Past, chained, repair, stray
+from sheetsync.core.strays import UNTOLD_MESSAGE, Past, chained, edited, repair, stray
 
 HEADER = ["url", "Status", "Run link", "Message", "sheetsync id"]
 STATUS, ID = 2, 5  # 1-based columns
@@ -94,3 +94,17 @@ def test_a_row_hit_twice_gets_back_what_it_held_before_the_first_hit() -> None:
     assert kept.prior == (("status", "x"), ("id", "")) and replaced == [first]
     other = Stray("r9", "G", (("status", "sending"), ("id", "r9")), None)
     assert chained(second, [other]) == (second, [])
+
+
+def test_a_row_finished_meanwhile_is_the_row_aimed_at_a_row_typed_in_its_place_is_not() -> None:
+    """`edited`: the results the write left alone as read, and every input it showed."""
+    two = map_header(["url", "product", *HEADER[1:]], watch())
+    before = ["a", "", "", "", "", ""]
+    skip = {2, 5}  # status and id
+    assert edited(before, ["a", "A", "sending", "", "", "r1"], two, skip)
+    assert not edited(before, ["b", "", "sending", "", "", "r1"], two, skip)
+    moved = ["a", "A", "sending", "L9", "", "r1"]  # a handled row's link: another row
+    assert not edited(before, moved, two, skip)
+    both = ["a", "A", "", "", "", ""]
+    assert not edited(both, ["a", "B", "sending", "", "", "r1"], two, skip)  # one replaced
+    assert not edited(both, ["c", "C", "sending", "", "", "r1"], two, skip)

@@ -102,8 +102,9 @@ def test_batches_group_by_automation() -> None:
     ]
 
 
-def test_projection_follows_ids_and_writes_the_id_along() -> None:
-    """Results go where the id is, with the id, so a write landing elsewhere is found."""
+def test_projection_follows_ids_and_checks_by_the_id() -> None:
+    """Results go where the id is, leaving the id alone: the write's answer tells by it
+    that the write reached the row (also when a person edited the row's inputs)."""
     w = watch()
     table = [
         ["url", "Status", "Run link", "Message", "sheetsync id"],
@@ -121,12 +122,10 @@ def test_projection_follows_ids_and_writes_the_id_along() -> None:
     assert cells == {
         (4, 2): "triggered",
         (4, 3): "L1",
-        (4, 5): "r1",
         (3, 2): "error",
         (3, 4): "M2",
-        (3, 5): "r2",
     }
-    assert [(a.row, a.row_id) for a in out.aims] == [(3, "r2"), (4, "r1")]
+    assert [(a.row, a.row_id, a.by_id) for a in out.aims] == [(3, "r2", True), (4, "r1", True)]
     assert out.showing == ["r2", "r1"]
 
 
@@ -203,7 +202,7 @@ def test_clearing_the_status_of_an_unchanged_row_is_no_new_row() -> None:
     layout = map_header(table[0], w)
     assert candidates(table, layout, w, entries) == []
     writes = projected(table, layout, w, entries).writes
-    assert [(c.row, c.col, c.value) for c in writes] == [(2, 2, "triggered"), (2, 5, "r1")]
+    assert [(c.row, c.col, c.value) for c in writes] == [(2, 2, "triggered")]
 
 
 def test_added_columns_go_right_of_unheaded_data() -> None:

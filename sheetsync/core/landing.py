@@ -10,8 +10,11 @@ not take, its id). A row that does not is a `Stray`: what it held before is look
 that same read and kept in the journal, and a later write puts exactly that back (itself
 checked the same way: see `strays`).
 
-Every write of a row whose inputs were read carries the row's id, so wherever it lands,
-the next read can find it (also after a crash that lost the write's answer).
+A claim, a skip or a repair carries the row's id, so wherever it lands, the next read can
+find it (also after a crash that lost the write's answer). A result written to a row that
+already shows its id leaves the id alone and is checked by it (`Aim.by_id`): the row is
+the one holding the id even if a person edited its inputs meanwhile; should its answer
+never come, a row showing the run's link it wrote is found as well.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ class Aim:
     """The row as the read saw it; `None` when the read did not take its inputs: then the
     answer's id cell must show `row_id` (the write leaves the id alone)."""
     wrote: Cells
+    by_id: bool = False
+    """The write leaves the row's id alone: the row is the one whose id the answer shows,
+    whatever a person typed into its inputs meanwhile (identity is the id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,11 @@ class Stray:
         return (self.row_id, self.fingerprint)
 
 
+def id_kept(wrote: Cells) -> bool:
+    """Whether a write of these cells left the row's id alone (see `Aim.by_id`)."""
+    return all(kind != "id" for kind, _ in wrote)
+
+
 def inputs_of(row: Sequence[str], layout: Layout) -> str:
     """The fingerprint of a row's input cells (as `Candidate.fingerprint` and `Entry`)."""
     return fingerprint([cell(row, i) for i in layout.inputs])
@@ -89,10 +100,14 @@ def signature(row: Sequence[str], layout: Layout, skip: Collection[int]) -> str:
 
 
 def aim(row: Sequence[str], number: int, layout: Layout, writes: Iterable[CellWrite]) -> Aim:
-    """The aim of writes to one row whose inputs were read (they must include its id)."""
+    """The aim of writes to one row whose inputs were read: checked by its inputs when they
+    write the id, else (a row already showing its id) by the id the answer shows."""
     by_col = {w.col - 1: w.value for w in writes if w.row == number}
-    row_id = by_col.get(layout.results["id"], "")
-    return Aim(number, row_id, tuple(row), _wrote(by_col, layout))
+    id_col = layout.results["id"]
+    if id_col not in by_col:
+        row_id = cell(row, id_col).strip()
+        return Aim(number, row_id, tuple(row), _wrote(by_col, layout), by_id=bool(row_id))
+    return Aim(number, by_col[id_col], tuple(row), _wrote(by_col, layout))
 
 
 def aims(writes: Iterable[CellWrite], table: Sequence[Sequence[str]], layout: Layout) -> list[Aim]:
@@ -124,7 +139,7 @@ def landed(
     (`want`: the signature of what it held, when already known)."""
     if got is None:
         return False
-    if target.before is None:
+    if target.before is None or target.by_id:
         return cell(got, layout.results["id"]).strip() == target.row_id
     if want is None:
         want = signature(target.before, layout, skip)
@@ -150,19 +165,27 @@ def neighbours(
     insert or delete in the instant before the write shifts them under it."""
     aimed = {t.row for t in targets}
     near: dict[tuple[tuple[int, ...], str], Sent] = {}
+    marked: list[int] | None = None  # computed once: a write may empty many rows
+    looked: set[tuple[int, Cells, tuple[int, ...]]] = set()
     for target in targets:
         if target.before is None:
             continue
         numbers: Iterable[int] = (target.row - 1, target.row + 1)
         if not target.row_id:  # it leaves no id to find it by: every row a person marked
-            numbers = _marked(table, known, layout)
+            if marked is None:
+                marked = _marked(table, known, layout)
+            numbers = marked
+        cols = tuple(sorted(skip.get(target.row, ())))
         for number in numbers:
             if number in aimed or not 1 < number <= len(table):
                 continue
             if known is not None and number not in known:
                 continue
+            if (number, target.wrote, cols) in looked:
+                continue  # the same row, cells and columns: the same record
+            looked.add((number, target.wrote, cols))
             row = table[number - 1]
-            found = _sent("", row, target.wrote, layout, skip.get(target.row, ()), written=False)
+            found = _sent("", row, target.wrote, layout, cols, written=False)
             near.setdefault((found.skip, found.signature), found)
     return list(near.values())
 

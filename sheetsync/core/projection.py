@@ -79,8 +79,9 @@ def project(
     alone (a person asked for a new attempt: the claim writes them), and so are a
     person's rows that sheetsync once wrote onto by mistake (`foreign`). With `only`,
     other ids are not looked at (a flush after the first write). Every written row gets
-    an `Aim`: the id is written along when its inputs were read (`known`; None: every
-    row's), else its id cell is what the write's answer must show.
+    an `Aim`; the id it shows is left alone, and the id cell is what the write's answer
+    must show (a row whose inputs were read, `known`, None: every row's, is also checked
+    by them should its id cell need writing).
     """
     out = Projection()
     id_col, status_col = layout.results["id"], layout.results["status"]
@@ -99,8 +100,8 @@ def project(
             out.shown.append(row_id)
             continue
         if known is None or number in known:
-            if all(w.col != id_col + 1 for w in writes):
-                writes.append(CellWrite(number, id_col + 1, row_id))
+            # the id it shows is left alone: the answer tells by it that the write reached
+            # this row, also when a person edited its inputs meanwhile
             out.aims.append(aim(row, number, layout, writes))
         else:
             out.aims.append(id_aim(number, row_id, layout, writes))

@@ -64,6 +64,31 @@ def stray(
     return Stray(row_id, inputs_of(got, layout), target.wrote, prior)
 
 
+def edited(
+    before: Sequence[str], got: Sequence[str], layout: Layout, skip: Collection[int]
+) -> bool:
+    """Whether a row the write left (`got`) is the row it aimed at (`before`, as read),
+    with empty inputs typed meanwhile: every result cell the write left alone is as read,
+    and so is every input it showed (at least one). Then it held what the read saw: a
+    person finishing a row is no misplacement. (Last resort: see `Writer._stray`.)"""
+    if any(
+        cell(got, c).strip() != cell(before, c).strip()
+        for c in layout.results.values()
+        if c not in skip
+    ):
+        return False
+    shown = [i for i in layout.inputs if cell(before, i).strip()]
+    return bool(shown) and all(cell(got, i).strip() == cell(before, i).strip() for i in shown)
+
+
+def as_read(target: Aim, found: Stray, layout: Layout) -> Stray:
+    """A stray that is the row aimed at, finished meanwhile (`edited`): it held what the
+    read saw there."""
+    before = target.before or ()
+    prior = tuple((k, cell(before, layout.results[k]).strip()) for k, _ in target.wrote)
+    return Stray(found.row_id, found.fingerprint, found.wrote, prior)
+
+
 def emptied(target: Stray, row: Sequence[str], skip: Collection[int]) -> Stray | None:
     """A stray below the last row (it holds nothing but the written cells): it was empty."""
     if not _blank(row, skip):

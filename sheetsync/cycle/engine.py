@@ -44,7 +44,6 @@ from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.overview import preview
 from sheetsync.adapters.store.runs import RunLedger
 from sheetsync.config import Watch
-from sheetsync.core.first_cycle import split_existing
 from sheetsync.core.headers import HeaderWarnings
 from sheetsync.core.landing import aims
 from sheetsync.core.layout import Layout
@@ -55,7 +54,7 @@ from sheetsync.core.narrow import (
     next_plan,
     scan,
 )
-from sheetsync.core.ownership import Owners, owners_of
+from sheetsync.core.ownership import Owners
 from sheetsync.core.plan import (
     Candidate,
     CellWrite,
@@ -76,6 +75,7 @@ from sheetsync.cycle.outcomes import OutcomeLog, rows_seen
 from sheetsync.cycle.reading import Reads, narrow_plans
 from sheetsync.cycle.reconcile import Reconciled, Reconciler
 from sheetsync.cycle.sending import Sender, TriggerPort
+from sheetsync.cycle.skipping import Skipper, skip_cells
 from sheetsync.cycle.tracking import RunDataPort, Tracker, first_poll
 from sheetsync.cycle.writeback import Writer
 from sheetsync.errors import JournalError, SheetError
@@ -126,6 +126,7 @@ class Engine:
         self.writer = Writer(sheets, journal, now)
         self.reconciler = Reconciler(journal, now)
         self.orphans = Orphans(journal, now)
+        self.skipper = Skipper(journal, now)
         self._started: set[str] = set()
         self._plans: dict[str, str | None] = {}
         """Each watch's saved read plan, as last read or written."""
@@ -229,8 +230,7 @@ class Engine:
         self._abandon_lost_claims(watch, settled.owners, entries)
         skips: list[CellWrite] = []
         if watch.start_from == "now" and not self._has_started(watch):
-            skips = self._skip_existing(watch, table, layout, entries)
-            report.skipped = len(skips) // 2
+            skips = self.skipper.existing(watch, table, layout, entries, found)
             entries = self.journal.entries(watch.name, self.now())
         skipped_rows = {w.row for w in skips}
         whole = sorted(view.known) if view.known is not None else None
@@ -239,6 +239,10 @@ class Engine:
             for c in find_candidates(table, layout, watch, entries, settled.owners, whole)
             if c.row_number not in skipped_rows
         ]
+        if watch.start_from == "now":
+            candidates, again = self.skipper.returning(watch, candidates, found)
+            skips += skip_cells(watch, layout, again)
+        report.skipped = len(skips) // 2
         cycle.candidates = self._select(cycle, layout, candidates, paused)
         cycle.entries, cycle.view, cycle.found = entries, view, found
         projection = project_first(view, layout, watch, entries, found, settled.owners)
@@ -355,29 +359,6 @@ class Engine:
             if not self.journal.has_started(watch.name):
                 self.journal.mark_started(watch.name, self.now())
             self._started.add(watch.name)
-
-    def _skip_existing(
-        self,
-        watch: Watch,
-        table: Sequence[Sequence[str]],
-        layout: Layout,
-        entries: dict[str, Entry],
-    ) -> list[CellWrite]:
-        """`start_from = "now"`: rows already present on the first cycle are never sent."""
-        owners = owners_of(table, layout, entries)
-        _, new = split_existing(find_candidates(table, layout, watch, entries, owners))
-        if not new:
-            return []
-        self.journal.skip(watch.name, [(c.row_id, c.fingerprint) for c in new], self.now())
-        status, id_col = layout.results["status"] + 1, layout.results["id"] + 1
-        return [
-            cell
-            for c in new
-            for cell in (
-                CellWrite(c.row_number, status, watch.statuses.skipped),
-                CellWrite(c.row_number, id_col, c.row_id),
-            )
-        ]
 
     def _abandon_lost_claims(self, watch: Watch, owners: Owners, entries: dict[str, Entry]) -> None:
         claimed = {rid for rid, e in entries.items() if e.state == "claimed"}

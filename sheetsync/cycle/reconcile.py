@@ -16,7 +16,7 @@ from datetime import datetime
 from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.journal_landing import Adoption
 from sheetsync.config import Watch
-from sheetsync.core.landing import Aim, Sent, Stray, inputs_of, signature
+from sheetsync.core.landing import Aim, Sent, Stray, id_kept, inputs_of, signature
 from sheetsync.core.layout import Layout
 from sheetsync.core.narrow import Scan, View
 from sheetsync.core.ownership import Owners, owners
@@ -133,12 +133,17 @@ class Reconciler:
         for target in rows:
             if not target.written:
                 continue  # a row next to a written one: only a past to look up
-            for number in _landings(target, found):
+            kept = id_kept(target.wrote)
+            for number in _landings(target, found, table, layout):
                 row = table[number - 1]
-                probe = Stray(target.row_id, inputs_of(row, layout), target.wrote, None)
+                row_id = cell(row, layout.results["id"]).strip() if kept else target.row_id
+                probe = Stray(row_id, inputs_of(row, layout), target.wrote, None)
                 if not shows(row, layout, probe):
                     continue  # not (or no longer) what that write left
-                if signature(row, layout, target.skip) == target.signature:
+                # a write that left the id alone reached the row holding it (identity is
+                # the id: a person may have edited its inputs since)
+                mine = kept and row_id == target.row_id
+                if mine or signature(row, layout, target.skip) == target.signature:
                     landed.append(target.row_id)
                     continue
                 told = _shifted(row, layout, probe, written) or emptied(probe, row, target.skip)
@@ -149,6 +154,10 @@ class Reconciler:
         self.journal.mark_checked(watch.name, claims)
         for row_id in claims:
             entries[row_id] = replace(entries[row_id], checked=True)
+        # a stray the write's answer already recorded (a kill came before the write's end)
+        # was told from the read before the write: never replace it with less
+        known = {old.key for old, _ in self.journal.strays(watch.name) if old.prior is not None}
+        strays = [s for s in strays if s.key not in known]
         if strays:
             self.journal.add_strays(watch.name, strays, (), self.now())
         self.journal.answered(watch.name)
@@ -192,13 +201,26 @@ def _shifted(
     return None
 
 
-def _landings(target: Sent, found: Scan) -> list[int]:
+def _landings(
+    target: Sent, found: Scan, table: Sequence[Sequence[str]], layout: Layout
+) -> list[int]:
     """Rows a write whose answer never came may have landed on: those holding the id it
-    wrote, or (it wrote no id: it emptied a row) every row without one."""
-    if target.row_id:
-        first = found.holders.get(target.row_id)
-        return [] if first is None else [first, *found.extra.get(target.row_id, [])]
-    return [n for n, row_id in enumerate(found.ids, start=2) if not row_id]
+    wrote (or left alone), or (it wrote no id: it emptied a row) every row without one.
+    A write that left the id alone and wrote a run's link may also have landed on any
+    other row: those showing that link (a link belongs to one run)."""
+    if not target.row_id:
+        return [n for n, row_id in enumerate(found.ids, start=2) if not row_id]
+    first = found.holders.get(target.row_id)
+    rows = [] if first is None else [first, *found.extra.get(target.row_id, [])]
+    link = dict(target.wrote).get("link", "").strip()
+    if link and id_kept(target.wrote) and "link" in layout.results:
+        col = layout.results["link"]
+        rows += [
+            n
+            for n, row in enumerate(table[1:], start=2)
+            if n not in rows and cell(row, col).strip() == link
+        ]
+    return rows
 
 
 def _candidates(target: Stray, found: Scan, table: Sequence[Sequence[str]]) -> list[int]:

@@ -17,7 +17,7 @@ from sheetsync.adapters.store.journal import Journal
 from sheetsync.core.landing import Stray, landed, neighbours, sent
 from sheetsync.core.plan import CellWrite
 from sheetsync.core.projection import desired_cells
-from sheetsync.core.strays import Past, chained, prior_from_entry, stray
+from sheetsync.core.strays import Past, as_read, chained, edited, prior_from_entry, stray
 from sheetsync.cycle.flushing import WatchCycle
 from sheetsync.errors import SheetError, UnsureWriteError
 
@@ -96,7 +96,12 @@ class Writer:
                 if target.row in cycle.repairs and target.row_id:
                     put_back.append(cycle.repairs[target.row])
             elif got is not None:
-                strays.append(self._stray(cycle, stray(target, got, layout, cols, past)))
+                found = self._stray(cycle, stray(target, got, layout, cols, past))
+                # last resort: the row aimed at, a person having finished typing it
+                before = target.before
+                if found.prior is None and before and edited(before, got, layout, cols):
+                    found = as_read(target, found, layout)
+                strays.append(found)
         shown = cycle.shown + [e for r, e in cycle.showing.items() if r in cycle.landed]
         places = {a.row_id: a.row for a in cycle.aims if a.row_id and a.row_id in cycle.landed}
         self.journal.mark_shown(watch, shown, places)
@@ -134,7 +139,10 @@ class Writer:
         older = [found for found, _ in self.journal.strays(cycle.watch.name)]
         kept: list[Stray] = []
         replaced: list[Stray] = []
+        told = {old.key for old in older if old.prior is not None}
         for new in strays:
+            if new.prior is None and new.key in told:
+                continue  # what it held is kept already: never replaced with less
             found, gone = chained(new, older)
             kept.append(found)
             replaced += gone

@@ -107,19 +107,23 @@ def test_plans_and_first_cycles(store: Store) -> None:
 
 
 def test_skip_abandon_and_note(store: Store) -> None:
-    """Skips replace earlier skips; only claims are abandoned; notes change no row."""
+    """Skips add to earlier skips (a skip that missed its row is kept: an undo may bring
+    the row back); only claims are abandoned; notes change no row."""
     store.skip("a", [("s1", "f1"), ("s2", "f2")], at(0))
-    store.skip("a", [("s3", "f3")], at(1))
-    assert store.counts("a") == {"skipped": 1}
+    store.skip("a", [("s3", "f3"), ("s1", "f1")], at(1))
+    assert store.counts("a") == {"skipped": 3}
     claim(store, "a", "r1")
     store.record("a", ["r1"], Outcome("triggered", "l"), at(2))
     claim(store, "a", "r2")
     store.abandon("a", ["r1", "r2"], at(3))
     states = {k: e.state for k, e in store.entries("a", at(3)).items()}
-    assert states == {"s3": "skipped", "r1": "triggered", "r2": "abandoned"}
+    assert states == {f"s{n}": "skipped" for n in (1, 2, 3)} | {
+        "r1": "triggered",
+        "r2": "abandoned",
+    }
     store.note("a", "r1", "deleted", "row left the sheet", at(4))
     assert store.latest("a", 1)[0].detail == "row left the sheet"
-    assert store.counts("a") == {"abandoned": 1, "skipped": 1, "triggered": 1}
+    assert store.counts("a") == {"abandoned": 1, "skipped": 3, "triggered": 1}
 
 
 def test_recovery_turns_sending_into_unknown_per_unit(store: Store) -> None:

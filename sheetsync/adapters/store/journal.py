@@ -250,8 +250,8 @@ class Journal(LandingRecords):
         """Record `(row_id, fingerprint)` rows as skipped (present before the first cycle)."""
         stamp = iso(now)
         with self.transaction() as db:
-            # an earlier first cycle whose skip write failed left ids no row holds: drop them
-            db.execute("DELETE FROM rows WHERE watch = ? AND state = 'skipped'", (watch,))
+            # an earlier first cycle's skips are kept, also those no row holds (a skip write
+            # that missed its row): an undo may bring the row back (`first_cycle.returning`)
             db.executemany(
                 "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, message,"
                 " updated_at) VALUES (?, ?, 'skipped', ?, ?, ?)",

@@ -103,6 +103,7 @@ CREATE INDEX IF NOT EXISTS rows_polled ON rows (watch, poll_at) WHERE run_status
 CREATE INDEX IF NOT EXISTS rows_overlapped ON rows (automation) WHERE run_status = 'overlapped';
 CREATE INDEX IF NOT EXISTS rows_in_flight ON rows (watch) WHERE {IN_FLIGHT_SQL};
 CREATE INDEX IF NOT EXISTS rows_sending ON rows (watch) WHERE state = 'sending';
+CREATE INDEX IF NOT EXISTS rows_by_fingerprint ON rows (watch, fingerprint);
 CREATE TRIGGER IF NOT EXISTS rows_unshown
 AFTER UPDATE OF state, link, message, triggered_at, run_status ON rows
 WHEN NEW.shown = 1

@@ -173,7 +173,7 @@ class JournalSql(PgBase):
         """Record `(row_id, fingerprint)` rows as skipped (present before the first cycle)."""
         stamp = iso(now)
         with self._tx(watch) as conn:
-            conn.execute("DELETE FROM rows WHERE watch = %s AND state = 'skipped'", (watch,))
+            # earlier skips are kept, also those no row holds: see `first_cycle.returning`
             conn.cursor().executemany(
                 "INSERT INTO rows (watch, row_id, state, fingerprint, message, updated_at)"
                 " VALUES (%s, %s, 'skipped', %s, %s, %s) ON CONFLICT DO NOTHING",

@@ -182,7 +182,17 @@ CREATE TABLE unanswered (watch TEXT PRIMARY KEY, aims TEXT NOT NULL);
 """The journal's part in checking writes (see `journal_landing`): `strays`, rows a write hit
 by mistake, and `unanswered`, the aims of a write whose answer may never come (JSON)."""
 
-MIGRATIONS: tuple[str, ...] = (_V1_JOURNAL + _V1_FLEET, _V2_PARITY, _V3_LANDING)
+_V4_FINGERPRINTS = """
+CREATE INDEX rows_by_fingerprint ON rows (watch, fingerprint);
+"""
+"""Rows by their inputs: strays' pasts, returning skipped rows (`ids_with_fingerprint`)."""
+
+MIGRATIONS: tuple[str, ...] = (
+    _V1_JOURNAL + _V1_FLEET,
+    _V2_PARITY,
+    _V3_LANDING,
+    _V4_FINGERPRINTS,
+)
 """Version n is `MIGRATIONS[n - 1]`; append, never edit a released one."""
 
 LATEST = len(MIGRATIONS)

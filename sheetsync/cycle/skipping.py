@@ -1,0 +1,78 @@
+"""`start_from = "now"`: marking the rows present at a watch's first cycle `skipped`.
+
+The split itself is `first_cycle`'s (pure, shared with `sheetsync check`). The journal
+keeps every skipped row with its inputs, also one whose `skipped` mark missed it (people
+moved rows in that instant): a new row with those inputs while no row shows that id is
+that row, back from an undo, and is skipped again (`first_cycle.returning`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sheetsync.adapters.store.journal import Journal
+from sheetsync.config import Watch
+from sheetsync.core.first_cycle import returning, split_existing
+from sheetsync.core.layout import Layout
+from sheetsync.core.narrow import Scan
+from sheetsync.core.ownership import owners_of
+from sheetsync.core.plan import Candidate, CellWrite, Entry, find_candidates
+
+
+class Skipper:
+    """Finds the rows to mark `skipped` and records them in the journal."""
+
+    def __init__(self, journal: Journal, now: Callable[[], datetime]) -> None:
+        self.journal = journal
+        self.now = now
+
+    def existing(
+        self,
+        watch: Watch,
+        table: Sequence[Sequence[str]],
+        layout: Layout,
+        entries: dict[str, Entry],
+        found: Scan,
+    ) -> list[CellWrite]:
+        """A first cycle: rows already present are never sent (a row an earlier try
+        skipped, whose skip missed it, keeps that skip's id)."""
+        owners = owners_of(table, layout, entries)
+        _, new = split_existing(find_candidates(table, layout, watch, entries, owners))
+        if not new:
+            return []
+        by_inputs: dict[str, list[str]] = {}
+        for row_id, entry in entries.items():
+            if entry.state == "skipped":
+                by_inputs.setdefault(entry.fingerprint, []).append(row_id)
+        fresh, again = returning(new, lambda fp: by_inputs.get(fp, []), found.holders)
+        rows = [*fresh, *again]
+        self.journal.skip(watch.name, [(c.row_id, c.fingerprint) for c in rows], self.now())
+        return skip_cells(watch, layout, rows)
+
+    def returning(
+        self, watch: Watch, candidates: Sequence[Candidate], found: Scan
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        """Later cycles: (to send, to skip again); the journal is asked for new rows only."""
+
+        def skipped(fingerprint: str) -> list[str]:
+            ids = self.journal.ids_with_fingerprint(watch.name, fingerprint)
+            if not ids:
+                return []
+            known = self.journal.entries_needed(watch.name, self.now(), ids)
+            return [r for r in ids if (e := known.get(r)) is not None and e.state == "skipped"]
+
+        return returning(candidates, skipped, found.holders)
+
+
+def skip_cells(watch: Watch, layout: Layout, rows: Sequence[Candidate]) -> list[CellWrite]:
+    """The cells that mark rows `skipped`, with their ids."""
+    status, id_col = layout.results["status"] + 1, layout.results["id"] + 1
+    return [
+        cell
+        for c in rows
+        for cell in (
+            CellWrite(c.row_number, status, watch.statuses.skipped),
+            CellWrite(c.row_number, id_col, c.row_id),
+        )
+    ]
