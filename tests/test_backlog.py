@@ -110,3 +110,23 @@ def test_a_restart_counts_the_sheets_reads_of_the_last_minute(world: World) -> N
     world.clock.advance(5)
     world.once()
     assert world.clock.sleeps and world.clock.sleeps[0] == pytest.approx(55.0)
+
+
+def test_a_restart_counts_the_sheets_writes_of_the_last_minute(world: World) -> None:
+    """Sheets writes keep their pace across a restart as reads do: with 2 writes a minute
+    used up (the claim and the results), the new process writes nothing until the minute
+    has passed (a write that would wait that long is left to a later cycle), then does."""
+    world.sheet([HEADER, *rows(1, 1)])
+    world.config({}, google={"writes_per_minute": 2})
+    world.once()
+    assert world.google.writes() == 2
+    restart(world)
+    world.clock.advance(5)
+    world.google.insert_rows(world.spreadsheet_id, "Queue", 3, values=rows(2, 2))
+    [report] = world.once()
+    assert report.error is not None and "write budget is used up for 55s" in report.error
+    assert world.google.writes() == 2 and len(world.axiom.triggers) == 1
+    world.clock.advance(55)
+    world.once()
+    assert world.column("Status") == ["triggered", "triggered"]
+    assert world.google.writes() == 4

@@ -51,3 +51,26 @@ def test_example_config_adds_no_columns_nobody_asked_for() -> None:
     watch = load_config(example, {}, secrets=False).watch[0]
     layout = map_header(["url", "sku"], watch, 2)
     assert layout.added == ("Status", "Run link", "Message", "sheetsync id"), layout.added
+
+
+def test_demo_sheet_that_does_not_settle_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Google refusing every write: the demo sheet never shows results; the demo ends
+    with one line saying so, exit 1, no traceback (injected: a 403 on every write, and
+    a short settle wait instead of a minute)."""
+    start = GoogleEmulator.start
+
+    def refusing_writes(self: GoogleEmulator) -> str:
+        url = start(self)
+        self.add_fault(path=r"values:batchUpdate$", status=403)
+        return url
+
+    monkeypatch.setattr(GoogleEmulator, "start", refusing_writes)
+    monkeypatch.setattr(demo, "SETTLE_TIMEOUT", 0.5)
+    result = CliRunner().invoke(main, ["demo", "--rows", "2"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output, result.output
+    assert result.output.splitlines()[-1] == (
+        "sheetsync: demo: the sheet did not settle; see the log above"
+    ), result.output

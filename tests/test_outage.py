@@ -103,3 +103,24 @@ def test_new_rows_stay_new_while_the_gate_is_closed(world: World) -> None:
     assert report.paused == 2
     assert "2 held until axiom answers clearly again" in report.line()
     assert trigger_posts(world) == 1
+
+
+def test_a_tls_handshake_that_fails_before_sending_leaves_rows_waiting_then_sends_them(
+    world: World,
+) -> None:
+    """`https://` to a plain-HTTP listener: the handshake fails before any request is
+    written (wrong version number), so no row is `unknown` and the gate stays open: both
+    rows wait (reason connection) and go once each, by themselves, once the URL is right."""
+    world.sheet([HEADER, *ROWS[:2]])
+    https = world.axiom.root_url.replace("http://", "https://", 1) + "/api/v3"
+    world.config({"mode": "row"}, axiom={"base_url": https})
+    world.once()
+    assert world.column("Status") == ["waiting", "waiting"]
+    assert "SSL" in world.column("Message")[0] or "TLS" in world.column("Message")[0]
+    assert world.axiom.requests_matching("/trigger$") == []
+    assert world.runtime().axiom.gate.state != "closed"
+    world.config({"mode": "row"})  # the operator fixes the scheme
+    world.clock.advance(16 * 60)
+    world.once()
+    assert world.column("Status") == ["triggered", "triggered"]
+    assert Counter(t.data[1][0] for t in world.axiom.triggers) == Counter(r[0] for r in ROWS[:2])

@@ -177,3 +177,32 @@ def test_a_different_problem_with_the_same_reason_is_logged_too(
     assert "headed like the result column 'Message'" in errors[1], errors
     resolved = [r.getMessage() for r in caplog.records if "resolved" in r.getMessage()]
     assert len(resolved) == 1 and "'Status'" in resolved[0], resolved
+
+
+@freeze_time("2026-01-05 10:02:30")
+def test_status_line_counts_error_and_unknown_rows_instead_of_no_errors(world: World) -> None:
+    """Rows ended `error` and `unknown` need a person: STATUS= says how many rather than
+    "no errors", also after a restart before any cycle; the outage problem is worded."""
+    world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"], ["https://c", "C"]])
+    config = world.config({"mode": "row"})
+    world.axiom.script(["error"])
+    world.axiom.add_fault(path="/trigger$", status=504, skip=1, count=1)
+    daemon = Daemon(config, world.environ)
+    try:
+        daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        text = daemon._status_text()
+    finally:
+        daemon.runtime.close()
+    assert world.column("Status") == ["error", "unknown", "waiting"]
+    assert "no errors" not in text, text
+    assert "0 rows triggered today; 2 rows need a person (error/unknown); waiting: w0: " in text
+    assert "axiom is down or answered a trigger unclearly (held until it answers again) " in text
+    assert text.endswith("since 10:02Z; 1 row waiting"), text
+    again = Daemon(config, world.environ)
+    try:
+        text = again._status_text()  # before any cycle: counted from the journal
+    finally:
+        again.runtime.close()
+    assert text.endswith(
+        "; no cycle yet; 0 rows triggered today; 2 rows need a person (error/unknown)"
+    ), text

@@ -110,3 +110,44 @@ def test_status_id_finds_a_row_however_rows_moved(world: World) -> None:
     row_id = world.row(2)["sheetsync id"]
     assert [inputs for _, inputs in rows_at(world, config, "--id", row_id)] == ["https://a | A"]
     assert rows_at(world, config, "--id", "nosuchid") == []
+
+
+def test_status_counts_settling_and_waiting_rows(world: World) -> None:
+    """A row still settling (settle_seconds) and rows waiting on a rejected key: both
+    counted, in JSON and in the text line."""
+    world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"]])
+    config = str(world.config({"settle_seconds": 30}))
+    world.axiom.set_key_valid(False)
+    world.once()  # both rows are new: they settle first
+    world.clock.advance(31)
+    world.google.insert_rows(world.spreadsheet_id, "Queue", 4, values=[["https://c", "C"]])
+    world.once()  # rows 2-3 settled: sent, refused, waiting; row 4 settles
+    world.close_runtime()
+    assert world.column("Status") == ["waiting", "waiting", ""]
+    _, output = invoke(world, "status", "-c", config, "--json")
+    (watch,) = json.loads(output)["watches"]
+    assert (watch["held"], watch["settling"], watch["waiting"]) == (0, 1, 2), watch
+    assert watch["counts"] == {"waiting": 2}, watch
+    _, output = invoke(world, "status", "-c", config)
+    assert "2 waiting (retried by sheetsync), 1 settling at the last cycle" in output, output
+
+
+def test_status_watch_shows_only_that_watch_and_refuses_an_unknown_one(world: World) -> None:
+    """--watch NAME: that watch's counts and rows alone; a name not in the config is one
+    line naming the config file, exit 2."""
+    world.sheet([HEADER, ["https://a", "A"]])
+    world.google.add_sheet(world.spreadsheet_id, "Other", [HEADER, ["https://o", "O"]])
+    world.axiom.script(["started", "error"])
+    config = str(world.config({"name": "queue"}, {"name": "other", "worksheet": "Other"}))
+    world.once()
+    world.close_runtime()
+    code, output = invoke(world, "status", "-c", config, "--watch", "other")
+    assert code == 0, output
+    assert "watch other (Other): 1 rows:" in output, output
+    assert "watch queue" not in output and "https://a" not in output, output
+    assert "https://o | O" in output, output
+    _, output = invoke(world, "status", "-c", config, "--json", "--watch", "queue")
+    assert [w["watch"] for w in json.loads(output)["watches"]] == ["queue"]
+    code, output = invoke(world, "status", "-c", config, "--watch", "nosuch")
+    assert code == 2, output
+    assert output.strip().splitlines() == [f"sheetsync: {config}: no watch named 'nosuch'"], output

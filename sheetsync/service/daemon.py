@@ -54,7 +54,7 @@ from sheetsync.core import telemetry
 from sheetsync.core.budget import Budget
 from sheetsync.errors import SheetsyncError
 from sheetsync.service.drive import ChangeFeed, Lookout, end_turn
-from sheetsync.service.health import triggered_today
+from sheetsync.service.health import needing_a_person, triggered_today
 from sheetsync.service.logs import journal_prefix
 from sheetsync.service.notify import Heartbeat, Notifier, StatusLine, stall_limit
 from sheetsync.service.rota import Rota
@@ -158,6 +158,8 @@ class Daemon:
         self.journal: Journal = self.runtime.journal
         now = datetime.now(UTC)
         self.status.seed(now.date(), triggered_today(self.journal, now))
+        for name, rows in needing_a_person(self.journal, self.config.watches).items():
+            self.runtime.problems.attend(name, rows)
         try:
             self.metrics = self._serve_metrics()
         except BaseException:
@@ -477,7 +479,8 @@ class Daemon:
 
     def _status_text(self) -> str:
         now = datetime.now(UTC)
-        text = self.status.render(now, self.runtime.problems.summary(now))
+        problems = self.runtime.problems
+        text = self.status.render(now, problems.summary(now), problems.attention())
         return f"stuck: {', '.join(self._stuck)}; {text}" if self._stuck else text
 
     def _stop(self) -> None:

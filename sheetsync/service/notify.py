@@ -238,9 +238,11 @@ class StatusLine:
             if self._day is None or self._day == day:
                 self._day, self._triggered = day, self._triggered + triggered
 
-    def render(self, now: datetime, problems: Sequence[str] = ()) -> str:
+    def render(self, now: datetime, problems: Sequence[str] = (), attention: int = 0) -> str:
         """One line, e.g. `2 watches; last cycle 10:00:05Z; 12 rows triggered today; no errors`;
-        the open `problems` (newest first, see `sheetsync.service.problems`) replace `no errors`."""
+        the open `problems` (newest first, see `sheetsync.service.problems`) replace `no errors`,
+        and
+        so do rows that need a person (`attention`: rows `error` or `unknown`)."""
         with self._lock:
             parts = [_count(self.watches, "watch", "watches")]
             if self._last_cycle is None:
@@ -249,16 +251,19 @@ class StatusLine:
                 parts.append(f"last cycle {stamp(self._last_cycle, now)}")
             today = self._triggered if self._day == now.date() else 0
             parts.append(f"{_count(today, 'row', 'rows')} triggered today")
+            if attention:
+                need = "needs" if attention == 1 else "need"
+                parts.append(f"{_count(attention, 'row', 'rows')} {need} a person (error/unknown)")
             if problems:
                 others = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
                 parts.append(f"{problems[0]}{others}")
-            elif not self._errors:
-                parts.append("no errors")
-            else:
+            elif self._errors:
                 watch, (_, text) = max(self._errors.items(), key=lambda item: item[1][0])
                 more = len(self._errors) - 1
                 tail = f" (+{more} more)" if more else ""
                 parts.append(f"last error: {watch}: {_one_line(text, MAX_ERROR_CHARS)}{tail}")
+            elif not attention:
+                parts.append("no errors")
         return _one_line("; ".join(parts), MAX_STATUS_CHARS)
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sheetsync.adapters.axiom.answers import WAITING_PREFIX
+from sheetsync.adapters.axiom.outage import PROBE_MAX_SECONDS, PROBE_SECONDS
+from sheetsync.core.plan import QUOTA_WAIT_SECONDS
 from sheetsync.core.report import CycleReport
 from sheetsync.service.notify import stamp
 
@@ -35,13 +37,33 @@ ADVICE: dict[str, str] = {
     "header": "fix the header row of the tab (or the column names in the config)",
     "unreachable": "check this machine's network and google.api_base_url",
     "journal": "check the state file and its disk",
+}
+"""What to do about a failed cycle, by `CycleReport.error_reason` (Google's side mostly)."""
+
+WAITING_ADVICE: dict[str, str] = {
     "invalid_key": "put the current key from axiom's dashboard (API) where [axiom] reads it, "
     "then reload; the rows are sent by themselves",
+    "quota": "raise the plan in axiom's dashboard or wait for the next billing period; "
+    f"sheetsync asks /remaining-runtime every {QUOTA_WAIT_SECONDS / 60:g} minutes and sends "
+    "the rows by itself once minutes are left",
     "rate_limit": "another client uses this key, or calls_per_minute is above axiom's limit",
     "server": "axiom is down or busy; the rows are sent by themselves when it answers",
     "connection": "check this machine's network and axiom.base_url",
+    "outage": f"sheetsync asks /list-automations (it starts nothing) after {PROBE_SECONDS:g} s, "
+    f"then less often, up to every {PROBE_MAX_SECONDS / 60:g} minutes, and sends the rows by "
+    "itself once axiom answers; check the `unknown` row in axiom's run history before typing "
+    "retry in its status cell",
+    "stopped": "nothing to do: they go at the next start",
 }
-WAITING_TEXT = {**WAITING_PREFIX, "connection": "axiom cannot be reached"}
+"""What to do about rows `waiting`, by their wait reason (axiom's side): kept apart from
+`ADVICE`, since the same word (quota) means Google's quota there and axiom's here."""
+
+WAITING_TEXT = {
+    **WAITING_PREFIX,
+    "connection": "axiom cannot be reached",
+    "outage": "axiom is down or answered a trigger unclearly (held until it answers again)",
+    "stopped": "rows not sent: sheetsync stopped before sending them",
+}
 
 
 @dataclass(frozen=True)
@@ -65,9 +87,8 @@ def current_problems(report: CycleReport, waiting: Mapping[str, int]) -> list[Pr
     for reason, rows in sorted(waiting.items()):
         if rows:
             text = WAITING_TEXT.get(reason, f"rows waiting ({reason or 'unknown reason'})")
-            found.append(
-                Problem(report.watch, f"waiting:{reason}", text, ADVICE.get(reason, ""), rows)
-            )
+            advice = WAITING_ADVICE.get(reason, "")
+            found.append(Problem(report.watch, f"waiting:{reason}", text, advice, rows))
     return found
 
 
@@ -76,6 +97,8 @@ class Problems:
     """The problems open in this process, per watch, with when each began."""
 
     _open: dict[str, dict[str, tuple[Problem, datetime]]] = field(default_factory=dict)
+    _attention: dict[str, int] = field(default_factory=dict)
+    """Rows per watch that ended `error` or `unknown` (for STATUS=; each row warned once)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def update(self, watch: str, problems: list[Problem], now: datetime) -> None:
@@ -110,6 +133,17 @@ class Problems:
         """Drop the watches a reload removed."""
         with self._lock:
             self._open = {w: p for w, p in self._open.items() if w in keep}
+            self._attention = {w: n for w, n in self._attention.items() if w in keep}
+
+    def attend(self, watch: str, rows: int) -> None:
+        """How many rows of `watch` are `error` or `unknown` now (the journal's count)."""
+        with self._lock:
+            self._attention[watch] = rows
+
+    def attention(self) -> int:
+        """Rows of every watch that need a person: STATUS= must not say "no errors" then."""
+        with self._lock:
+            return sum(self._attention.values())
 
     def summary(self, now: datetime) -> list[str]:
         """The open problems for STATUS=, newest first, e.g. `waiting: axiom rejected the

@@ -66,12 +66,14 @@ class Runtime:
         return reports
 
     def _keep(self, report: CycleReport, now: datetime) -> dict[str, int]:
-        """Save what the cycle held back and read its rows waiting, by reason; a journal
-        that fails (disk full, read-only) fails the report, to be logged once as a problem."""
+        """Save what the cycle held back, count its rows needing a person (for STATUS=) and
+        read its rows waiting, by reason; a journal that fails (disk full, read-only) fails
+        the report, to be logged once as a problem."""
         overview = Overview(self.journal)
         waiting: dict[str, int] = {}
         try:
             waiting = overview.waiting_by_reason(report.watch)
+            self.problems.attend(report.watch, overview.needing_a_person(report.watch))
             held, settling, error = report.held, report.settling, report.error or ""
             overview.save_cycle(report.watch, now, held, settling, error)
         except JournalError as exc:

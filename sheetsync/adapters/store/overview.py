@@ -92,6 +92,14 @@ class Overview:
         )
         return {str(reason): int(count) for reason, count in rows}
 
+    def needing_a_person(self, watch: str) -> int:
+        """Rows of `watch` now `error` or `unknown`: only a person moves them on (retry)."""
+        rows = self.journal.query(
+            "SELECT COUNT(*) FROM rows WHERE watch = ? AND state IN ('error', 'unknown')",
+            (watch,),
+        )
+        return int(rows[0][0]) if rows else 0
+
     def triggered_since(self, moment: datetime) -> int:
         """Rows triggered or queued since `moment`, from the history."""
         rows = self.journal.query(
