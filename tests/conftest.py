@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,10 +24,22 @@ def _fresh_process_state() -> Iterator[None]:
     """Shared limiters, outage gates and registered secrets are process-wide: reset them."""
     pacing.clear_limiters()
     outage.clear_gates()
+    signals = _signal_state()
     yield
     pacing.clear_limiters()
     outage.clear_gates()
     redact.clear_secrets()
+    assert _signal_state() == signals, "a test left signal handlers or the signal mask changed"
+
+
+def _signal_state() -> tuple[object, ...]:
+    """What child processes inherit of signals: the stop signals' handlers and the mask.
+
+    A handler left at SIG_IGN is inherited by every process a later test starts (Python then
+    installs no KeyboardInterrupt for SIGINT), so a leak here hangs tests far from its cause.
+    """
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    return (*(signal.getsignal(s) for s in stops), signal.pthread_sigmask(signal.SIG_BLOCK, []))
 
 
 @pytest.fixture(autouse=True)

@@ -508,6 +508,7 @@ def test_a_scheduler_that_stops_dispatching_counts_as_stuck(
     finally:
         daemon.scheduler.shutdown(wait=True)
         daemon.runtime.close()
+        daemon.notifier.close()
 
 
 @freeze_time("2026-01-05 09:01:00")  # a Monday inside the cron's hours: its gap is 5 min
