@@ -40,9 +40,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from sheetsync.adapters.google.sheet import SheetPort
-from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.overview import preview
-from sheetsync.adapters.store.runs import RunLedger
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.headers import HeaderWarnings
 from sheetsync.core.landing import aims
@@ -78,7 +77,7 @@ from sheetsync.cycle.sending import Sender, TriggerPort
 from sheetsync.cycle.skipping import Skipper, skip_cells
 from sheetsync.cycle.tracking import RunDataPort, Tracker, first_poll
 from sheetsync.cycle.writeback import Writer
-from sheetsync.errors import JournalError, SheetError
+from sheetsync.errors import JournalError, LeaseLostError, SheetError
 
 log = logging.getLogger("sheetsync.engine")
 
@@ -100,7 +99,7 @@ class Engine:
         self,
         sheets: SheetPort,
         axiom: AxiomPort,
-        journal: Journal,
+        journal: Store,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         timer: Callable[[], float] = time.monotonic,
@@ -142,6 +141,10 @@ class Engine:
         except SheetError as exc:
             for cycle in cycles:
                 cycle.report.fail(str(exc), exc.reason)
+        except LeaseLostError as exc:  # a peer took the spreadsheet: no problem of this one
+            log.info("%s; this cycle stops here, its new holder carries on", exc)
+            for cycle in cycles:
+                cycle.report.lost = True
         except JournalError as exc:  # the journal: disk full, file damaged, locked too long
             for cycle in cycles:
                 cycle.report.fail(str(exc), "journal")
@@ -312,7 +315,7 @@ class Engine:
             return []
         plans = plan_triggers(settled, layout, watch)
         if watch.max_in_flight is not None:
-            in_flight = RunLedger(self.journal).in_flight(watch.name)
+            in_flight = self.journal.in_flight(watch.name)
             plans = take_slots(plans, in_flight, watch.max_in_flight)
         cycle.plans = plans
         going = {row_id for plan in plans for row_id in plan.row_ids}

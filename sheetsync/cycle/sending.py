@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.journal_records import Outcome
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.departure import Departure
 from sheetsync.core.plan import TriggerPlan, waiting_delay
 from sheetsync.core.telemetry import current
@@ -94,7 +94,7 @@ class Sender:
 
     watch: str
     axiom: TriggerPort
-    journal: Journal
+    journal: Store
     now: Callable[[], datetime]
     rand: Callable[[], float]
     first_poll: Callable[[datetime], tuple[datetime, float]] | None = None

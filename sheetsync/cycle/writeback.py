@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sheetsync.adapters.google.sheet import SheetPort
-from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.landing import Stray, landed, neighbours, sent
 from sheetsync.core.plan import CellWrite
 from sheetsync.core.projection import desired_cells
@@ -27,7 +27,7 @@ log = logging.getLogger("sheetsync.engine")
 class Writer:
     """Writes group cycles' cells and settles what each written row turned out to be."""
 
-    def __init__(self, sheets: SheetPort, journal: Journal, now: Callable[[], datetime]) -> None:
+    def __init__(self, sheets: SheetPort, journal: Store, now: Callable[[], datetime]) -> None:
         self.sheets = sheets
         self.journal = journal
         self.now = now

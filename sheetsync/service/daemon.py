@@ -48,7 +48,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from sheetsync.adapters.google import sheet
-from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Config, Watch, load_config
 from sheetsync.core import telemetry
 from sheetsync.core.budget import Budget
@@ -155,7 +155,7 @@ class Daemon:
         self._stuck: list[str] = []
         self._late: set[str] = set()
         self.runtime: Runtime = self._open(self.config)
-        self.journal: Journal = self.runtime.journal
+        self.journal: Store = self.runtime.journal
         now = datetime.now(UTC)
         self.status.seed(now.date(), triggered_today(self.journal, now))
         for name, rows in needing_a_person(self.journal, self.config.watches).items():
@@ -195,7 +195,7 @@ class Daemon:
         return server
 
     # -- signs of life -------------------------------------------------------------
-    def _open(self, config: Config, journal: Journal | None = None) -> Runtime:
+    def _open(self, config: Config, journal: Store | None = None) -> Runtime:
         runtime = open_runtime(config, sleep=self._sleep, monotonic=self._clock, journal=journal)
         runtime.engine.progress = self._progress
         runtime.engine.stopping = self._past_grace  # a warm stop ends a long backlog early

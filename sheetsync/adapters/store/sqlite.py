@@ -161,6 +161,10 @@ class SqliteStore(Journal):
         """Rows of `watch` now `waiting`, by reason."""
         return Overview(self).waiting_by_reason(watch)
 
+    def needing_a_person(self, watch: str) -> int:
+        """Rows of `watch` now `error` or `unknown`."""
+        return Overview(self).needing_a_person(watch)
+
     def triggered_since(self, moment: datetime) -> int:
         """Rows triggered or queued since `moment`, from the history."""
         return Overview(self).triggered_since(moment)
