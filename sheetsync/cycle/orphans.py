@@ -44,6 +44,10 @@ class Orphans:
         self.now = now
         self._started: set[str] = set()
 
+    def forget(self, watch: str) -> None:
+        """The watch's spreadsheet changed hands: check its first whole read again."""
+        self._started.discard(watch)
+
     def notice(
         self, watch: Watch, view: View, layout: Layout, found: Scan, entries: dict[str, Entry]
     ) -> bool:

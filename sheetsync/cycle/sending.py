@@ -107,6 +107,8 @@ class Sender:
     """Told each outcome once the journal holds it (the per-row log lines, metrics)."""
     pace_wait: Callable[[float], None] = time.sleep
     """Waits for pace slots and retries (the engine's: see `backlog`)."""
+    guard: Callable[[], None] = lambda: None
+    """Raises when no trigger may leave: the cycle's lease is lost (see `tenure`)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def send_all(
@@ -210,6 +212,8 @@ class _Rows:
         """Commit `sending`: the slot is held and the POST goes next."""
         if self.sender.stopping():
             raise StoppedError("sheetsync is stopping")
+        self.sender.guard()  # no POST for a spreadsheet this instance may no longer serve
+        # a `sending` that does not commit (or may not have: UNCERTAIN) raises: no POST
         self.sender.journal.mark_sending(self.sender.watch, self.ids, self.sender.now())
         self.left = True
 

@@ -32,9 +32,17 @@ class Writer:
         self.journal = journal
         self.now = now
 
-    def write(self, spreadsheet: str, cycles: Sequence[WatchCycle]) -> None:
+    def write(
+        self,
+        spreadsheet: str,
+        cycles: Sequence[WatchCycle],
+        guard: Callable[[], None] = lambda: None,
+    ) -> None:
         """Write every cycle's `cells` in one request, then record per cycle which rows the
-        write reached (`WatchCycle.landed`), what it shows, and the rows it hit instead."""
+        write reached (`WatchCycle.landed`), what it shows, and the rows it hit instead.
+        `guard` raises when the cycle may no longer write (its lease is lost: see `tenure`)."""
+        if any(cycle.cells for cycle in cycles):
+            guard()
         cells: dict[str, list[CellWrite]] = {}
         reach: dict[str, int] = {}
         skip: dict[str, dict[int, set[int]]] = {}  # tab -> row -> columns written there

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+from sheetsync.adapters.google import sheet
 from sheetsync.adapters.store.protocol import Store
-from sheetsync.config import Watch
+from sheetsync.config import Config, Watch
 
 HEALTHY_INTERVALS = 3
 """/healthz answers 503 once a watch has had no successful cycle for this many intervals."""
@@ -43,3 +44,10 @@ def healthy(
         if now - since > HEALTHY_INTERVALS * interval:
             late.append(f"{watch}: no successful cycle for {timedelta(seconds=int(now - since))}")
     return not late, late
+
+
+def longest_call(config: Config) -> float:
+    """The longest one network call may take by its timeouts (connect + answer)."""
+    google = sheet.DEFAULT_CONNECT_TIMEOUT + config.google.timeout_seconds
+    axiom = config.axiom.connect_timeout_seconds + config.axiom.read_timeout_seconds
+    return max(google, axiom)

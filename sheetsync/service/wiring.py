@@ -52,6 +52,7 @@ class Runtime:
     def cycle_group(self, watches: Sequence[Watch]) -> list[CycleReport]:
         """One cycle of watches sharing a spreadsheet; one log line per watch, and each
         problem logged when it begins and when it clears (see `sheetsync.service.problems`)."""
+        self._apply_late(watches[0].spreadsheet_id)
         reports = self.engine.run_group(watches)
         now = self.engine.now()
         for report in reports:
@@ -66,6 +67,19 @@ class Runtime:
             self.problems.update(report.watch, current_problems(report, waiting), now)
             telemetry.current().cycle(report, now.timestamp())
         return reports
+
+    def _apply_late(self, unit: str) -> None:
+        """Answers a former holder of the spreadsheet got after losing it land on its rows
+        still `unknown` (a fleet; SQLite has none); the cycle then writes them."""
+        try:
+            applied = self.journal.apply_late(unit, self.engine.now())
+        except JournalError as exc:  # the cycle meets it again, and reports it
+            log.debug("spreadsheet %s: late answers not applied: %s", unit, exc)
+            return
+        if applied:
+            log.info(
+                "spreadsheet %s: %d late answer(s) of its previous holder applied", unit, applied
+            )
 
     def _keep(self, report: CycleReport, now: datetime) -> dict[str, int]:
         """Save what the cycle held back, count its rows needing a person (for STATUS=) and
@@ -83,8 +97,16 @@ class Runtime:
         return waiting
 
     def cycle_all(self) -> list[CycleReport]:
-        """One cycle of every enabled watch, grouped by spreadsheet and schedule."""
-        return [r for group in group_watches(self.config.watches) for r in self.cycle_group(group)]
+        """One cycle of every enabled watch whose spreadsheet this instance holds (SQLite:
+        every one), grouped by spreadsheet and schedule."""
+        held = self.journal.held()
+        groups = group_watches(self.config.watches)
+        for group in groups:
+            if group[0].spreadsheet_id not in held:
+                names = ", ".join(w.name for w in group)
+                log.info("watch %s: its spreadsheet is served by another instance", names)
+        mine = [g for g in groups if g[0].spreadsheet_id in held]
+        return [r for group in mine for r in self.cycle_group(group)]
 
     def close(self) -> None:
         """Release the journal and its lock (the shared paces and gate stop recording)."""
