@@ -56,7 +56,7 @@ class Leasing:
                     )
                 continue
             changed = True
-            engine.forget(names)
+            engine.forget(event.unit, names)
             if event.change is Change.ACQUIRED:
                 self._refused.discard(event.unit)
                 self._acquired(event, names)
