@@ -149,7 +149,7 @@ class Daemon:
         self._late: set[str] = set()
         self.runtime: Runtime = self._open(self.config)
         self.journal: Store = self.runtime.journal
-        self.leasing = Leasing(self.journal)
+        self.leasing = Leasing(self.journal, fleet=self.config.state.postgres)
         now = datetime.now(UTC)
         self.status.seed(now.date(), triggered_today(self.journal, now))
         for name, rows in needing_a_person(self.journal, self.config.watches).items():

@@ -7,6 +7,7 @@ runtime opened here is one instance (its own holder id); `World.runtime()` is th
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -261,3 +262,40 @@ def test_a_late_claim_write_after_the_grace_period_is_never_a_new_row(
         second.cycle_all()
     assert sent(world) == Counter({ROWS[0][0]: 1})
     assert "shows a claim a former holder gave up" in caplog.text
+
+
+def test_a_daemon_takes_over_a_released_spreadsheet_and_lets_go_at_reload(
+    world: World, pg_url: str
+) -> None:
+    """Two daemons on one database: the second schedules nothing while the first holds the
+    spreadsheet; when the first stops (its lease released), the second's lease thread
+    takes it, its main loop reschedules, and its cycle sends the rows once. A reload
+    whose config drops the spreadsheet releases it."""
+    world.sheet([HEADER, *ROWS[:2]])
+    state = {"url": pg_url, "lease_seconds": 2, "renew_seconds": 0.5, "acquire_seconds": 0.2}
+    path = world.config({"mode": "row"}, state=state)
+    first = Daemon(path, world.environ)
+    second = Daemon(path, world.environ)
+    try:
+        second.schedule(second.runtime)
+        assert dict(second.journal.held()) == {} and second.teams == []
+        first.runtime.close()  # a stop: the spreadsheet is released
+        second.journal.start()
+        deadline = time.monotonic() + 20
+        while not second.teams and time.monotonic() < deadline:
+            second.beat()  # the main loop's tick: follows the leases
+            time.sleep(0.05)
+        assert [list(team.groups) for team in second.teams] == [["w0"]]
+        assert second.run_cycle(second.runtime, second.config.watches)
+        assert sent(world) == Counter({row[0]: 1 for row in ROWS[:2]})
+
+        old = world.spreadsheet_id
+        world.sheet([HEADER])  # another spreadsheet: the old one leaves the config
+        world.config({"mode": "row"}, state=state)
+        second.reload()
+        assert second.config.watches[0].spreadsheet_id != old
+        assert query(pg_url, f"SELECT holder FROM leases WHERE unit = '{old}'") == [("",)]
+    finally:
+        second.runtime.close()
+        first.notifier.close()
+        second.notifier.close()
