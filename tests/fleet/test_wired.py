@@ -299,3 +299,33 @@ def test_a_daemon_takes_over_a_released_spreadsheet_and_lets_go_at_reload(
         second.runtime.close()
         first.notifier.close()
         second.notifier.close()
+
+
+def test_an_uncertain_sending_commit_sends_nothing_and_the_row_goes_next_cycle(
+    world: World, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection breaks during the `sending` COMMIT (it did commit, but the client
+    cannot know: `UNCERTAIN`): no POST leaves, the row is made `claimed` again, and the
+    next cycle sends it once."""
+    from sheetsync.adapters.store.postgres import PostgresStore
+    from sheetsync.errors import StoreError, StoreReason
+
+    world.sheet([HEADER, ROWS[0]])
+    fleet_config(world, pg_url)
+    commit = PostgresStore.mark_sending
+    broken = iter([True])
+
+    def uncertain(self: PostgresStore, watch: str, row_ids: Any, now: Any) -> None:
+        commit(self, watch, row_ids, now)
+        if next(broken, False):
+            raise StoreError("connection lost during COMMIT", StoreReason.UNCERTAIN)
+
+    monkeypatch.setattr(PostgresStore, "mark_sending", uncertain)
+    (report,) = world.once()
+    assert report.error_reason == "journal" and world.axiom.triggers == []
+    assert query(pg_url, "SELECT state FROM rows") == [("claimed",)]
+    world.clock.advance(10)
+    (report,) = world.once()
+    assert report.error is None and report.triggered == 1
+    assert sent(world) == Counter({ROWS[0][0]: 1})
+    assert world.column("Status") == ["triggered"]
