@@ -399,7 +399,9 @@ class Daemon:
 
     def _tick(self) -> float:
         interval = self.notifier.watchdog_interval()
-        return TICK_SECONDS if interval is None else min(TICK_SECONDS, interval / 2)
+        tick = TICK_SECONDS if interval is None else min(TICK_SECONDS, interval / 2)
+        state = self.config.state  # a fleet: spreadsheets taken over are served within a poll
+        return min(tick, state.acquire_seconds) if state.postgres else tick
 
     def _loop(self) -> None:
         tick = self._tick()
