@@ -18,14 +18,15 @@ from sheetsync.emulator import (
     google_changes,
     google_drive,
     google_meta,
+    google_value_writes,
     google_values,
 )
 from sheetsync.emulator._http import Request, Response
 from sheetsync.emulator.google_a1 import bad_request
 from sheetsync.emulator.google_auth import DRIVE_READ, DRIVE_WRITE, SHEETS_READ, SHEETS_WRITE
+from sheetsync.emulator.google_value_writes import Write
 from sheetsync.emulator.google_values import (
     Options,
-    Write,
     check_major,
     check_render,
     input_option,
@@ -135,7 +136,7 @@ def _sheets_route(method: str, rest: str) -> Route | None:
         ("GET", "values:batchGet"): _read("values.batchGet", partial(_batch_get, sid=sid)),
         ("POST", "values:batchUpdate"): _write(
             "values.batchUpdate",
-            partial(_in_place, sid=sid, plan=google_values.plan_batch_update),
+            partial(_in_place, sid=sid, plan=google_value_writes.plan_batch_update),
         ),
         ("POST", "values:batchClear"): _write("values.batchClear", partial(_batch_clear, sid=sid)),
         ("POST", "values:batchGetByDataFilter"): _read(
@@ -144,7 +145,7 @@ def _sheets_route(method: str, rest: str) -> Route | None:
         ),
         ("POST", "values:batchUpdateByDataFilter"): _write(
             "values.batchUpdateByDataFilter",
-            partial(_in_place, sid=sid, plan=google_values.plan_batch_update_by_filter),
+            partial(_in_place, sid=sid, plan=google_value_writes.plan_batch_update_by_filter),
         ),
         ("POST", "developerMetadata:search"): _read(
             "developerMetadata.search", partial(_on_book, sid=sid, op=google_meta.search)
@@ -201,7 +202,7 @@ def _in_place(
 ) -> Any:
     """A values batch write: every range checked first, then written without a book copy."""
     body = _body(request)
-    return emu.mutate_in_place(sid, lambda book: plan(book, body), google_values.apply_batch)
+    return emu.mutate_in_place(sid, lambda book: plan(book, body), google_value_writes.apply_batch)
 
 
 def _values_get(emu: GoogleEmulator, request: Request, sid: str, rng: str) -> Any:
@@ -233,8 +234,8 @@ def _values_update(emu: GoogleEmulator, request: Request, sid: str, rng: str) ->
     values = body.get("values")
     return emu.mutate_in_place(
         sid,
-        lambda book: google_values.plan_update(book, rng, values, opts),
-        google_values.apply_update,
+        lambda book: google_value_writes.plan_update(book, rng, values, opts),
+        google_value_writes.apply_update,
     )
 
 
@@ -247,13 +248,13 @@ def _values_append(emu: GoogleEmulator, request: Request, sid: str, rng: str) ->
         raise bad_request(f"Invalid value for insertDataOption: {mode}")
     values = body.get("values")
     return emu.mutate(
-        sid, lambda book: google_values.append(book, rng, values, opts, mode == "INSERT_ROWS")
+        sid, lambda book: google_value_writes.append(book, rng, values, opts, mode == "INSERT_ROWS")
     )
 
 
 def _values_clear(emu: GoogleEmulator, request: Request, sid: str, rng: str) -> Any:
     def change(book: Any) -> dict[str, Any]:
-        cleared = google_values.clear(book.resolve(rng))
+        cleared = google_value_writes.clear(book.resolve(rng))
         return {"spreadsheetId": book.spreadsheet_id, "clearedRange": cleared}
 
     return emu.mutate(sid, change)
@@ -266,7 +267,7 @@ def _batch_clear(emu: GoogleEmulator, request: Request, sid: str) -> Any:
 
     def change(book: Any) -> dict[str, Any]:
         bounds = [book.resolve(r) for r in ranges]  # all parsed before any is cleared
-        cleared = [google_values.clear(b) for b in bounds]
+        cleared = [google_value_writes.clear(b) for b in bounds]
         return {"spreadsheetId": book.spreadsheet_id, "clearedRanges": cleared}
 
     return emu.mutate(sid, change)
