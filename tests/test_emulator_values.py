@@ -21,7 +21,8 @@ from sheetsync.emulator.google import GoogleEmulator
 from sheetsync.emulator.google_a1 import ApiError
 from sheetsync.emulator.google_auth import SHEETS_WRITE, Grant
 from sheetsync.emulator.google_cells import DateValue, Formula, render
-from sheetsync.emulator.grid import Book, Bounds, Row, Sheet
+from sheetsync.emulator.grid import Book, Bounds
+from sheetsync.emulator.tab import Row, Sheet
 
 TOKEN = "test-token"
 SEED = {"Tab": [["url", "Status"], ["https://a", ""], ["https://b", "done"]], "Other": [["x"]]}

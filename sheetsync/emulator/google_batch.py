@@ -12,7 +12,8 @@ from typing import Any
 
 from sheetsync.emulator import google_meta
 from sheetsync.emulator.google_a1 import ApiError, Area, bad_request
-from sheetsync.emulator.grid import MAX_COLUMNS, Book, Sheet
+from sheetsync.emulator.grid import Book
+from sheetsync.emulator.tab import MAX_COLUMNS, Sheet
 
 DEFAULT_ROWS = 1000
 DEFAULT_COLS = 26

@@ -30,7 +30,8 @@ from sheetsync.emulator.google_values import (
     read,
     truthy,
 )
-from sheetsync.emulator.grid import Book, Bounds, Row, Sheet, grid_error
+from sheetsync.emulator.grid import Book, Bounds, grid_error
+from sheetsync.emulator.tab import Row, Sheet
 
 
 class _Skip:
