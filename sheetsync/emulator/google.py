@@ -11,10 +11,11 @@ whose scopes cover it; Sheets calls count toward per-minute read/write quotas; p
 edits (`set_cell`, `insert_rows`, `sort`, ...) happen between calls like in a real sheet.
 Semantics follow /work/shared/docs/SHEETS_API.md; the modules beside this one hold them:
 `google_a1` (ranges), `grid` and `tab` (model), `google_cells`, `google_values` and
-`google_value_writes`, `google_batch`, `google_meta` (developer metadata),
-`google_drive`, `google_auth`, `google_quota` (per-user and per-project quotas),
-`google_api` (routes), `google_handlers`, `google_people` (fixtures and human edits),
-`google_controls` (counters and switches for tests).
+`google_value_writes`, `google_spreadsheet` and `google_batch` (spreadsheets.get and
+batchUpdate), `google_meta` (developer metadata), `google_drive`, `google_auth`,
+`google_quota` (per-user and per-project quotas), `google_api` (routes),
+`google_handlers`, `google_people` (fixtures and human edits), `google_controls`
+(counters and switches for tests).
 """
 
 from __future__ import annotations

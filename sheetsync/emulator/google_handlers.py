@@ -14,6 +14,7 @@ from sheetsync.emulator import (
     google_batch,
     google_drive,
     google_meta,
+    google_spreadsheet,
     google_value_writes,
     google_values,
 )
@@ -42,7 +43,7 @@ def _body(request: Request) -> dict[str, Any]:
 
 
 def spreadsheets_get(emu: GoogleEmulator, request: Request, sid: str) -> Any:
-    return google_batch.spreadsheet_json(emu.book(sid))
+    return google_spreadsheet.spreadsheet_json(emu.book(sid))
 
 
 def batch_update(emu: GoogleEmulator, request: Request, sid: str) -> Any:
