@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from sheetsync.adapters.google.sheet import SheetPort
-from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.a1 import quote_title
 from sheetsync.core.layout import Layout, map_header
@@ -43,7 +43,7 @@ class Narrow:
 
 
 def narrow_plans(
-    journal: Journal,
+    journal: Store,
     watches: Sequence[Watch],
     plan_text: Callable[[Watch], str | None],
     started: Callable[[Watch], bool],
