@@ -54,7 +54,7 @@ from sheetsync.core.budget import Budget
 from sheetsync.errors import SheetsyncError
 from sheetsync.service.drive import ChangeFeed, Lookout, end_turn
 from sheetsync.service.health import longest_call, needing_a_person, triggered_today
-from sheetsync.service.leasing import Leasing, serving
+from sheetsync.service.leasing import Leasing, serving, share
 from sheetsync.service.logs import journal_prefix
 from sheetsync.service.notify import Heartbeat, Notifier, StatusLine, stall_limit
 from sheetsync.service.rota import Rota
@@ -181,7 +181,10 @@ class Daemon:
         from sheetsync.service.metrics import MetricsServer
 
         server = MetricsServer(
-            self.config.metrics.listen, lambda: self.journal, lambda: self.config.watches
+            self.config.metrics.listen,
+            lambda: self.journal,
+            lambda: self.config.watches,
+            share=lambda: share(self.journal, self.config),
         )
         server.recorder.expect((w.name for w in self.config.watches), server.started)
         telemetry.install(server.recorder)
@@ -477,7 +480,8 @@ class Daemon:
     def _status_text(self) -> str:
         now = datetime.now(UTC)
         problems = self.runtime.problems
-        text = self.status.render(now, problems.summary(now), problems.attention())
+        held = share(self.journal, self.config)
+        text = self.status.render(now, problems.summary(now), problems.attention(), held)
         return f"stuck: {', '.join(self._stuck)}; {text}" if self._stuck else text
 
     def _stop(self) -> None:

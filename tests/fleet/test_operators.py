@@ -21,6 +21,7 @@ from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.opening import open_store
 from sheetsync.adapters.store.pg_schema import LATEST
 from sheetsync.service.cli import main
+from sheetsync.service.daemon import Daemon
 from sheetsync.testing import World
 
 HEADER = ["url", "product"]
@@ -248,3 +249,53 @@ def test_migrate_state_refusals_are_one_line(world: World, pg_url: str, tmp_path
     world.config({"mode": "row"})
     code, output = invoke(world, "migrate-state", "-c", str(world.folder / "sheetsync.toml"))
     assert code == 2 and "[state] url is not set" in one_error_line(output)
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The unlabelled samples of /metrics, by name."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    families = text_string_to_metric_families(text)
+    return {s.name: s.value for f in families for s in f.samples if not s.labels}
+
+
+def test_status_line_and_metrics_show_the_spreadsheets_held(world: World, pg_url: str) -> None:
+    """The daemon's STATUS= says `serving 1 of 1 spreadsheet` and the gauges agree; once
+    the lease is released both say 0; on SQLite neither appears."""
+    world.sheet([HEADER, *ROWS[:1]])
+    fleet_config(world, pg_url)
+    world.config(
+        {"mode": "row"},
+        state={"url": pg_url, "password_file": "pg-password"},
+        metrics={"listen": "127.0.0.1:0"},
+    )
+    daemon = Daemon(world.folder / "sheetsync.toml", world.environ)
+    try:
+        assert daemon.metrics is not None
+        assert "1 watch; serving 1 of 1 spreadsheet; " in daemon._status_text()
+        held = scrape(daemon.metrics.port)
+        daemon.journal.release()
+        assert "1 watch; serving 0 of 1 spreadsheet; " in daemon._status_text()
+        released = scrape(daemon.metrics.port)
+    finally:
+        daemon.metrics.close() if daemon.metrics else None
+        daemon.runtime.close()
+        daemon.notifier.close()
+    assert (held["sheetsync_spreadsheets_held"], held["sheetsync_spreadsheets_configured"]) == (
+        1,
+        1,
+    )
+    assert released["sheetsync_spreadsheets_held"] == 0
+
+    world.config({"mode": "row"}, metrics={"listen": "127.0.0.1:0"})  # SQLite
+    daemon = Daemon(world.folder / "sheetsync.toml", world.environ)
+    try:
+        assert daemon.metrics is not None
+        assert "serving" not in daemon._status_text()
+        assert "sheetsync_spreadsheets_held" not in scrape(daemon.metrics.port)
+    finally:
+        daemon.metrics.close() if daemon.metrics else None
+        daemon.runtime.close()
+        daemon.notifier.close()
