@@ -183,10 +183,10 @@ class Daemon:
         server = MetricsServer(
             self.config.metrics.listen,
             lambda: self.journal,
-            lambda: self.config.watches,
+            lambda: serving(self.journal, self.config.watches),  # a peer's are its to report
             share=lambda: share(self.journal, self.config),
         )
-        server.recorder.expect((w.name for w in self.config.watches), server.started)
+        server.recorder.expect(self._served(), server.started)
         telemetry.install(server.recorder)
         log.info("metrics on http://%s/metrics and /healthz", self.config.metrics.listen)
         return server
@@ -400,6 +400,10 @@ class Daemon:
         self._last_status = self._status_text()
         self.notifier.ready(self._last_status)
 
+    def _served(self) -> set[str]:
+        """The watches this instance serves (SQLite: every enabled one)."""
+        return {w.name for w in serving(self.journal, self.config.watches)}
+
     def _tick(self) -> float:
         interval = self.notifier.watchdog_interval()
         return TICK_SECONDS if interval is None else min(TICK_SECONDS, interval / 2)
@@ -419,6 +423,8 @@ class Daemon:
         the scheduler dispatches; STATUS= if the summary changed."""
         if self.leasing.follow(self.config, self.runtime.engine):
             self.schedule(self.runtime)  # only the spreadsheets held now are read
+            if self.metrics is not None:  # a watch taken over counts from now (/healthz)
+                self.metrics.recorder.expect(self._served(), self.metrics.clock())
         now = time.monotonic()
         stuck = self.heartbeat.stalled(now)
         late = self._late_jobs()
@@ -550,7 +556,7 @@ class Daemon:
         self.status.watches = len(config.watches)
         self.leasing.reload(config, runtime.engine)  # removed spreadsheets are released
         if self.metrics is not None:
-            self.metrics.recorder.expect(after, self.metrics.started)
+            self.metrics.recorder.expect(self._served(), self.metrics.started)
         self.schedule(runtime)
         changes = [
             f"{what}: {', '.join(sorted(names))}"

@@ -7,8 +7,9 @@ PostgreSQL) the spreadsheets this instance holds at each scrape; `MetricsServer`
 both, and `/healthz`, on a small threaded HTTP server.
 
     GET /metrics   the Prometheus text format (any other path but /healthz too)
-    GET /healthz   200 while every enabled watch had a successful cycle within 3 of its
+    GET /healthz   200 while every watch served had a successful cycle within 3 of its
                    intervals (counted from the start for a watch still on its first), else 503
+                   (on PostgreSQL a watch is served by the holder of its spreadsheet's lease)
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ class Recorder(Telemetry):
         self.triggers.labels(watch, result).inc()
 
     def expect(self, watches: Iterable[str], started: float) -> None:
-        """The enabled watches (at start, and after each reload): one still without a
+        """The watches served (at start, after each reload or lease change): one still without a
         successful cycle counts from `started`, as /healthz does, so that an alert on the
         gauge's age fires for a watch broken since a restart; a removed watch's is gone."""
         names = set(watches)

@@ -13,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+import requests
 from click.testing import CliRunner
 
 from sheetsync.adapters import pacing
@@ -253,7 +255,6 @@ def test_migrate_state_refusals_are_one_line(world: World, pg_url: str, tmp_path
 
 def scrape(port: int) -> dict[str, float]:
     """The unlabelled samples of /metrics, by name."""
-    import requests
     from prometheus_client.parser import text_string_to_metric_families
 
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -261,9 +262,12 @@ def scrape(port: int) -> dict[str, float]:
     return {s.name: s.value for f in families for s in f.samples if not s.labels}
 
 
-def test_status_line_and_metrics_show_the_spreadsheets_held(world: World, pg_url: str) -> None:
+def test_status_line_and_metrics_show_the_spreadsheets_held(
+    world: World, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The daemon's STATUS= says `serving 1 of 1 spreadsheet` and the gauges agree; once
-    the lease is released both say 0; on SQLite neither appears."""
+    the lease is lost both say 0, and the watch leaves the rows, last-success and /healthz
+    of this instance (its new holder reports it); on SQLite nothing of this appears."""
     world.sheet([HEADER, *ROWS[:1]])
     fleet_config(world, pg_url)
     world.config(
@@ -276,9 +280,16 @@ def test_status_line_and_metrics_show_the_spreadsheets_held(world: World, pg_url
         assert daemon.metrics is not None
         assert "1 watch; serving 1 of 1 spreadsheet; " in daemon._status_text()
         held = scrape(daemon.metrics.port)
-        daemon.journal.release()
+        later = daemon.metrics.started + 3600  # an hour without a cycle
+        monkeypatch.setattr(daemon.metrics, "clock", lambda: later)
+        assert not daemon.metrics.health()[0]  # served here and never cycled: late
+        lost = daemon.journal.release()
+        monkeypatch.setattr(daemon.journal, "events", lambda: lost)  # as the lease thread
+        daemon.beat()
         assert "1 watch; serving 0 of 1 spreadsheet; " in daemon._status_text()
         released = scrape(daemon.metrics.port)
+        text = requests.get(f"http://127.0.0.1:{daemon.metrics.port}/metrics", timeout=5).text
+        assert daemon.metrics.health() == (True, [])  # a peer serves it: not late here
     finally:
         daemon.metrics.close() if daemon.metrics else None
         daemon.runtime.close()
@@ -288,6 +299,7 @@ def test_status_line_and_metrics_show_the_spreadsheets_held(world: World, pg_url
         1,
     )
     assert released["sheetsync_spreadsheets_held"] == 0
+    assert 'watch="w0"' not in text  # neither its rows nor its last success
 
     world.config({"mode": "row"}, metrics={"listen": "127.0.0.1:0"})  # SQLite
     daemon = Daemon(world.folder / "sheetsync.toml", world.environ)
