@@ -28,6 +28,15 @@ def serving(store: Store, watches: Sequence[Watch]) -> list[Watch]:
     return [w for w in watches if w.spreadsheet_id in held]
 
 
+def share(store: Store, config: Config) -> tuple[int, int] | None:
+    """(spreadsheets held here, spreadsheets configured) on PostgreSQL, for STATUS= and the
+    metrics; None on SQLite, where one process holds every spreadsheet."""
+    if not config.state.postgres:
+        return None
+    configured = {w.spreadsheet_id for w in config.watches}
+    return len(configured & set(store.held())), len(configured)
+
+
 class Leasing:
     """Follows the lease changes of one store for the daemon."""
 

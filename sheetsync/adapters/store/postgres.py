@@ -266,10 +266,14 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
     def instances(self) -> list[Instance]:
         """Live and recently seen instances, newest heartbeat first."""
         found = self._rows(
-            "SELECT holder, host, pid, version, extract(epoch FROM now() - heartbeat_at)"
+            "SELECT holder, host, pid, version, extract(epoch FROM now() - heartbeat_at),"
+            " started_at, extract(epoch FROM expires_at - now())"
             " FROM instances ORDER BY heartbeat_at DESC"
         )
-        return [Instance(h, host, int(pid), v, float(age)) for h, host, pid, v, age in found]
+        return [
+            Instance(h, host, int(pid), v, float(age), iso(started.astimezone(UTC)), float(left))
+            for h, host, pid, v, age, started, left in found
+        ]
 
     def holdings(self) -> list[Holding]:
         """Who holds each unit of this config, at which epoch."""

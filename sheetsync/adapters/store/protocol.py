@@ -13,6 +13,7 @@ The journal methods keep the signatures and meanings of `Journal`, `RunLedger`,
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ class Instance:
     version: str
     heartbeat_age: float
     """Seconds since its last heartbeat, by the database clock."""
+    started_at: str = ""  # ISO, UTC
+    expires_in: float = math.inf
+    """Seconds until its heartbeat row expires (not positive: the process is gone)."""
 
 
 @dataclass(frozen=True)
