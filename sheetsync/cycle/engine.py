@@ -72,7 +72,7 @@ from sheetsync.cycle.backlog import Backlog
 from sheetsync.cycle.flushing import Flusher, WatchCycle, layout_of
 from sheetsync.cycle.orphans import Orphans
 from sheetsync.cycle.outcomes import OutcomeLog, rows_seen
-from sheetsync.cycle.reading import Reads, narrow_plans
+from sheetsync.cycle.reading import Reads, lean_watches, narrow_plans
 from sheetsync.cycle.reconcile import Reconciled, Reconciler
 from sheetsync.cycle.sending import Sender, TriggerPort
 from sheetsync.cycle.skipping import Skipper, skip_cells
@@ -160,7 +160,8 @@ class Engine:
         reads = Reads(self.sheets, spreadsheet)
         watches = [c.watch for c in cycles]
         narrows = narrow_plans(self.journal, watches, self._plan_text, self._has_started)
-        self._prepare_all(cycles, reads.first(watches, narrows), paused)
+        lean = lean_watches(self.journal, watches, narrows)
+        self._prepare_all(cycles, reads.first(watches, narrows, lean), paused)
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
             if cycle.layout is not None and cycle.layout.added:
@@ -216,7 +217,8 @@ class Engine:
         watch, report, table = cycle.watch, cycle.report, view.table
         layout = layout_of(watch, table)
         cycle.layout, cycle.narrow = layout, view.known is not None
-        self.headers.see(watch, table, layout, data=not cycle.narrow)
+        # a first read keeps whole the first row with data under no header (`first_read`)
+        self.headers.see(watch, table, layout, data=not cycle.narrow or view.adoptable)
         report.seen, cycle.height = len(table) - 1, len(table)
         found = scan(view, layout, watch)
         if cycle.narrow:
@@ -229,11 +231,15 @@ class Engine:
         settled = self.reconciler.reconcile(watch, view, layout, found, entries)
         self._abandon_lost_claims(watch, settled.owners, entries)
         skips: list[CellWrite] = []
-        if watch.start_from == "now" and not self._has_started(watch):
-            skips = self.skipper.existing(watch, table, layout, entries, found)
-            entries = self.journal.entries(watch.name, self.now())
-        skipped_rows = {w.row for w in skips}
         whole = sorted(view.known) if view.known is not None else None
+        if watch.start_from == "now" and not self._has_started(watch):
+            skips = self.skipper.existing(watch, view, layout, entries, found, settled.owners)
+            if whole is None:
+                entries = self.journal.entries(watch.name, self.now())
+            else:  # a narrow first read: the skipped rows' entries, not every row's
+                marked = [w.value for w in skips if w.col == layout.results["id"] + 1]
+                entries.update(self.journal.entries_needed(watch.name, self.now(), marked))
+        skipped_rows = {w.row for w in skips}
         candidates = [
             c
             for c in find_candidates(table, layout, watch, entries, settled.owners, whole)

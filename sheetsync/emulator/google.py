@@ -57,6 +57,10 @@ from sheetsync.emulator.google_quota import Meter, quota_error
 from sheetsync.emulator.grid import MAX_CELLS, Book
 
 T = TypeVar("T")
+CELLS_READ = "values.cells"
+"""Counter key: cells answered by `values:batchGet` (not a request method)."""
+RANGES_READ = "values.ranges"
+"""Counter key: ranges answered by `values:batchGet`."""
 
 _STATUS = {
     400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
@@ -278,6 +282,22 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
             if client_email is not None:
                 return self._user_reads[client_email]
             return sum(self._counts[m] for m in READ_METHODS)
+
+    def count_cells(self, value_ranges: list[dict[str, Any]]) -> None:
+        """Count the cells (and ranges) a `values:batchGet` answers (under the lock)."""
+        cells = sum(len(line) for vr in value_ranges for line in vr.get("values", []))
+        self._counts[CELLS_READ] += cells
+        self._counts[RANGES_READ] += len(value_ranges)
+
+    def cells_read(self) -> int:
+        """Cells `values:batchGet` answered so far (trailing empties trimmed, as sent)."""
+        with self.lock:
+            return self._counts[CELLS_READ]
+
+    def ranges_read(self) -> int:
+        """Ranges `values:batchGet` answered so far."""
+        with self.lock:
+            return self._counts[RANGES_READ]
 
     def writes(self) -> int:
         """Sheets write requests so far."""

@@ -20,7 +20,7 @@ from sheetsync.adapters.store.journal_records import event, iso
 from sheetsync.core.landing import Cells, Sent, Stray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Adoption:
     """A row the journal did not know, recorded as the sheet shows it."""
 
@@ -125,26 +125,25 @@ class LandingRecords:
         """Record rows the journal did not know (never replacing a row it knows)."""
         stamp = iso(now)
         with self.transaction() as db:
-            for row in rows:
-                db.execute(
-                    "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, link, message,"
-                    " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+            db.executemany(
+                "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, link, message,"
+                " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                [
                     (
-                        watch,
-                        row.row_id,
-                        row.state,
-                        row.fingerprint,
-                        row.link,
-                        row.message,
-                        row.triggered_at,
-                        row.run_status,
+                        *(watch, row.row_id, row.state, row.fingerprint, row.link),
+                        *(row.message, row.triggered_at, row.run_status),
                         stamp if row.due else "",
                         stamp,
                         int(row.shown),
-                    ),
-                )
-                event(db, stamp, watch, row.row_id, row.state, why)
+                    )
+                    for row in rows
+                ],
+            )
+            db.executemany(
+                "INSERT INTO events (at, watch, row_id, state, detail) VALUES (?, ?, ?, ?, ?)",
+                [(stamp, watch, row.row_id, row.state, why) for row in rows],
+            )
 
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
         """The rows of a watch recorded with these inputs."""

@@ -118,18 +118,23 @@ class LandingSql(PgBase):
         """Record rows the journal did not know (never replacing a row it knows)."""
         stamp = iso(now)
         with self._tx(watch) as conn:
-            for row in rows:
-                conn.execute(
-                    _ADOPT,
+            conn.cursor().executemany(
+                _ADOPT,
+                [
                     (
                         *(watch, row.row_id, row.state, row.fingerprint, row.link),
                         *(row.message, row.triggered_at, row.run_status),
                         stamp if row.due else "",
                         stamp,
                         row.shown,
-                    ),
-                )
-                event(conn, stamp, watch, row.row_id, row.state, why)
+                    )
+                    for row in rows
+                ],
+            )
+            conn.cursor().executemany(
+                "INSERT INTO events (at, watch, row_id, state, detail) VALUES (%s, %s, %s, %s, %s)",
+                [(stamp, watch, row.row_id, row.state, why) for row in rows],
+            )
 
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
         """The rows of a watch recorded with these inputs."""
