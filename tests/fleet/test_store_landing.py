@@ -91,6 +91,7 @@ def test_adopted_rows_never_replace_known_ones(store: Store) -> None:
     assert sorted(store.unshown("a", at(1))) == ["r1", "r7"]
     assert store.known_ids("a", ["r1", "r9", "r5", "r9"]) == {"r1", "r9"}
     assert store.known_ids("a", [f"x{i}" for i in range(1200)] + ["r7"]) == {"r7"}
+    assert store.known_ids("a", [f"x{i}" for i in range(6000)] + ["r7", "r1"]) == {"r7", "r1"}
     assert store.known_ids("b", ["r1"]) == set()
     assert sorted(store.ids_with_fingerprint("a", "G")) == ["r8", "r9"]
     assert store.ids_with_fingerprint("a", "nothing") == []

@@ -19,6 +19,10 @@ from typing import Any
 from sheetsync.adapters.store.journal_records import event, iso
 from sheetsync.core.landing import Cells, Sent, Stray
 
+MANY_IDS = 5_000
+"""More ids than this are looked up by one walk of the watch's ids (a lost journal's
+first read of a big tab asks about every id on the sheet)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Adoption:
@@ -153,8 +157,12 @@ class LandingRecords:
         return [r[0] for r in rows]
 
     def known_ids(self, watch: str, row_ids: Iterable[str]) -> set[str]:
-        """Which of these ids the journal has a row for."""
+        """Which of these ids the journal has a row for (many: one walk of the watch's ids,
+        not one lookup each)."""
         wanted = list(dict.fromkeys(row_ids))
+        if len(wanted) > MANY_IDS:
+            rows = self.query("SELECT row_id FROM rows WHERE watch = ?", (watch,))
+            return {r[0] for r in rows}.intersection(wanted)
         known: set[str] = set()
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
