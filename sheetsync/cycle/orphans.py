@@ -87,23 +87,39 @@ class Orphans:
         unknown: Sequence[str],
         entries: dict[str, Entry],
     ) -> None:
-        """Adopt `unknown` ids in chunks (a few thousand objects alive at a time): rows
-        read whole with their inputs, others (`View.adoptable`) from their result cells."""
+        """Adopt `unknown` ids: rows read whole with their inputs, in chunks (a few
+        thousand objects alive at a time); others (`View.adoptable`) from their result
+        cells, one statement for the rows that show the same."""
         table, known, now = view.table, view.known, self.now()
         busy = _busy(found)
         shown = _Shown(view, layout, watch)
-        for start in range(0, len(unknown), ADOPT_CHUNK):
-            rows = []
-            for rid in unknown[start : start + ADOPT_CHUNK]:
-                number = found.holders[rid]
-                if known is None or number in known:
-                    rows.append(adoption(table[number - 1], rid, layout, watch))
-                else:
-                    rows.append(shown.adopt(rid, number))
-            self.journal.adopt(watch.name, rows, now, "the journal did not know this row")
+        alike: dict[Adoption, list[str]] = {}
+        rows: list[Adoption] = []
+        for rid in unknown:
+            number = found.holders[rid]
+            if known is None or number in known:
+                rows.append(adoption(table[number - 1], rid, layout, watch))
+                if len(rows) == ADOPT_CHUNK:
+                    self._record(watch, rows, busy, entries)
+                    rows = []
+            else:
+                alike.setdefault(shown.like(number), []).append(rid)
+        self._record(watch, rows, busy, entries)
+        for like, ids in alike.items():
+            self.journal.adopt_alike(watch.name, like, ids, now, ADOPTED)
+            wanted = ids if busy is None or not like.shown or like.due else busy.intersection(ids)
+            entries.update(self.journal.entries_needed(watch.name, now, wanted))
+
+    def _record(
+        self, watch: Watch, rows: list[Adoption], busy: set[str] | None, entries: dict[str, Entry]
+    ) -> None:
+        if rows:
+            now = self.now()
+            self.journal.adopt(watch.name, rows, now, ADOPTED)
             entries.update(self.journal.entries_needed(watch.name, now, _needed(rows, busy)))
 
 
+ADOPTED = "the journal did not know this row"
 ADOPT_CHUNK = 20_000
 """Rows adopted per journal transaction."""
 
@@ -127,7 +143,7 @@ def _needed(rows: Sequence[Adoption], busy: set[str] | None) -> list[str]:
 
 class _Shown:
     """Rows not read whole, adopted from their result cells as read column by column,
-    without their inputs; rows showing the same results share the work."""
+    without their inputs; rows showing the same results share one `like`."""
 
     def __init__(self, view: View, layout: Layout, watch: Watch) -> None:
         self.view, self.layout, self.watch = view, layout, watch
@@ -136,25 +152,15 @@ class _Shown:
         self.cells = [columns.get(layout.results[k], ()) for k in kinds]
         self.made: dict[tuple[str, ...], Adoption] = {}
 
-    def adopt(self, row_id: str, number: int) -> Adoption:
+    def like(self, number: int) -> Adoption:
+        """How row `number` is adopted, its row id aside."""
         k = number - 2
         key = tuple([cells[k] if k < len(cells) else "" for cells in self.cells])
-        like = self.made.get(key)
-        if like is None:
+        found = self.made.get(key)
+        if found is None:
             row = self.view.table[number - 1]
-            like = adoption(row, "", self.layout, self.watch, inputs=False)
-            self.made[key] = like
-        return Adoption(
-            row_id,
-            like.state,
-            "",
-            like.link,
-            like.message,
-            like.triggered_at,
-            like.run_status,
-            like.due,
-            like.shown,
-        )
+            found = self.made[key] = adoption(row, "", self.layout, self.watch, inputs=False)
+        return found
 
 
 def _stranded(view: View, layout: Layout, watch: Watch) -> list[int]:
