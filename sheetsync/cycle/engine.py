@@ -44,6 +44,7 @@ from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.overview import preview
 from sheetsync.adapters.store.runs import RunLedger
 from sheetsync.config import Watch
+from sheetsync.core import narrow
 from sheetsync.core.headers import HeaderWarnings
 from sheetsync.core.landing import aims
 from sheetsync.core.layout import Layout
@@ -128,6 +129,8 @@ class Engine:
         self.orphans = Orphans(journal, now)
         self.skipper = Skipper(journal, now)
         self._started: set[str] = set()
+        self._small: set[str] = set()
+        """Watches whose tab the last read found small: read whole, decoded at once."""
         self._plans: dict[str, str | None] = {}
         """Each watch's saved read plan, as last read or written."""
         self._first_seen: dict[str, dict[str, datetime]] = {}
@@ -160,7 +163,7 @@ class Engine:
         reads = Reads(self.sheets, spreadsheet)
         watches = [c.watch for c in cycles]
         narrows = narrow_plans(self.journal, watches, self._plan_text, self._has_started)
-        lean = lean_watches(self.journal, watches, narrows)
+        lean = lean_watches(self.journal, watches, narrows) - self._small
         self._prepare_all(cycles, reads.first(watches, narrows, lean), paused)
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
@@ -220,6 +223,10 @@ class Engine:
         # a first read keeps whole the first row with data under no header (`first_read`)
         self.headers.see(watch, table, layout, data=not cycle.narrow or view.adoptable)
         report.seen, cycle.height = len(table) - 1, len(table)
+        if len(table) < narrow.NARROW_FROM_ROWS:
+            self._small.add(watch.name)
+        else:
+            self._small.discard(watch.name)
         found = scan(view, layout, watch)
         if cycle.narrow:
             # open rows may be new; rows read whole are projected: their entries too
@@ -234,11 +241,6 @@ class Engine:
         whole = sorted(view.known) if view.known is not None else None
         if watch.start_from == "now" and not self._has_started(watch):
             skips = self.skipper.existing(watch, view, layout, entries, found, settled.owners)
-            if whole is None:
-                entries = self.journal.entries(watch.name, self.now())
-            else:  # a narrow first read: the skipped rows' entries, not every row's
-                marked = [w.value for w in skips if w.col == layout.results["id"] + 1]
-                entries.update(self.journal.entries_needed(watch.name, self.now(), marked))
         skipped_rows = {w.row for w in skips}
         candidates = [
             c

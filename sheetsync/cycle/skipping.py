@@ -37,8 +37,9 @@ class Skipper:
         narrow_owners: Owners,
     ) -> list[CellWrite]:
         """A first cycle: rows already present are never sent (a row an earlier try
-        skipped, whose skip missed it, keeps that skip's id). A narrow read looks at the
-        rows it read whole (every row that may be new), owned as `narrow_owners` says."""
+        skipped, whose skip missed it, keeps that skip's id); `entries` gains the skipped
+        rows'. A narrow read looks at the rows it read whole (every row that may be new),
+        owned as `narrow_owners` says."""
         table = view.table
         if view.known is None:
             owners, numbers = owners_of(table, layout, entries), None
@@ -55,6 +56,11 @@ class Skipper:
         fresh, again = returning(new, skipped, found.holders)
         rows = [*fresh, *again]
         self.journal.skip(watch.name, [(c.row_id, c.fingerprint) for c in rows], self.now())
+        if numbers is None:
+            entries.update(self.journal.entries(watch.name, self.now()))
+        else:  # a narrow read: the skipped rows' entries, not every row's
+            ids = [c.row_id for c in rows]
+            entries.update(self.journal.entries_needed(watch.name, self.now(), ids))
         return skip_cells(watch, layout, rows)
 
     def returning(
