@@ -171,10 +171,8 @@ class World:
                 "[[google.identity]]",
                 *[f"{k} = {toml_value(v)}" for k, v in identity.items()],
             ]
-        parts += [
-            "[state]",
-            f"path = {toml_value(sections.get('state', {}).get('path', 'sheetsync.db'))}",
-        ]
+        state = dict(sections.get("state", {})) or {"path": "sheetsync.db"}  # or a url
+        parts += ["[state]", *[f"{k} = {toml_value(v)}" for k, v in state.items()]]
         for name, table in sections.items():  # e.g. metrics={"listen": "127.0.0.1:0"}
             if name not in {"axiom", "google", "state"}:
                 parts += [f"[{name}]", *[f"{k} = {toml_value(v)}" for k, v in table.items()]]

@@ -255,3 +255,65 @@ def test_columns_remember_which_names_the_file_set() -> None:
     assert asked.columns.given == {"triggered_at"}
     assert asked.columns.triggered_at == "Sent at" and asked.columns.status == "Status"
     assert "given" not in keys(Columns)
+
+
+def with_state(**keys: Any) -> dict[str, Any]:
+    return {**BASE, "state": keys}
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (
+            {"url": "postgresql://app:hunter2@db/sync"},
+            "state.url: must not contain the password: use password_file",
+        ),
+        (
+            {"url": "postgresql://app@db/sync?password=hunter2"},
+            "state.url: must not contain the password",
+        ),
+        ({"url": "mysql://app@db/sync"}, "state.url: must start with postgresql://"),
+        ({"url": ""}, "state.url: must not be empty"),
+        (
+            {"url": "postgresql://db/sync", "path": "x.db"},
+            "state.url: set path (SQLite) or url (PostgreSQL), not both",
+        ),
+        (
+            {"url": "postgresql://db/sync", "renew_seconds": 20},
+            "state.renew_seconds: must be at most half of lease_seconds",
+        ),
+        ({"url": "postgresql://db/sync", "lease_seconds": 0}, "state.lease_seconds: must be"),
+        ({"url": "postgresql://db/sync", "pool_size": 1}, "state.pool_size: must be greater"),
+        ({"url": "postgresql://db/sync", "nope": 1}, "state.nope: unknown key"),
+        ({"lease_seconds": 20}, "state.lease_seconds: needs url (PostgreSQL)"),
+        ({"path": "x.db", "password_file": "pw"}, "state.password_file: needs url"),
+    ],
+)
+def test_state_problems_are_named_exactly(state: dict[str, Any], expected: str) -> None:
+    """`[state]`: one place for the state, no password in the TOML, sane lease timings."""
+    source = Path("/etc/sheetsync/sheetsync.toml")
+    with pytest.raises(ConfigError) as info:
+        parse_config(with_state(**state), source)
+    assert str(info.value).startswith(f"{source}: ")
+    assert expected in str(info.value)
+    assert "hunter2" not in str(info.value)
+
+
+def test_state_url_selects_postgresql_with_its_keys() -> None:
+    """`url` selects PostgreSQL and carries the lease timings; a bare `path` stays SQLite."""
+    source = Path("/etc/sheetsync/sheetsync.toml")
+    config = parse_config(
+        with_state(url="postgresql://app@db/sync", lease_seconds=20, acquire_seconds="2"), source
+    )
+    assert config.state.postgres and config.state.url == "postgresql://app@db/sync"
+    assert config.state.timings.lease == 20 and config.state.timings.acquire == 2
+    assert config.state.timings.renew == 10 and config.state.pool_size == 8
+    local = parse_config(with_state(path="x.db"), source)
+    assert not local.state.postgres and local.state_path == Path("/etc/sheetsync/x.db")
+
+
+def test_a_password_file_naming_an_unset_variable_is_named(tmp_path: Path) -> None:
+    """`password_file` with an unset `${VAR}` names the key, also without secrets (`status`)."""
+    text = MINIMAL + '[state]\nurl = "postgresql://db/s"\npassword_file = "${NOPE}/pw"\n'
+    with pytest.raises(ConfigError, match=r"state\.password_file: .*\$\{NOPE\}"):
+        load_config(write(tmp_path, text), {}, secrets=False)

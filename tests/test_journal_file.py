@@ -25,6 +25,7 @@ from click.testing import CliRunner
 from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.journal_file import SCHEMA_VERSION
 from sheetsync.adapters.store.lockfile import take_lock
+from sheetsync.adapters.store.sqlite import SqliteStore
 from sheetsync.errors import JournalError
 from sheetsync.service.cli import main
 from sheetsync.testing import World
@@ -129,7 +130,9 @@ def test_a_new_journal_records_the_installed_sheetsync_that_made_it(world: World
     world.sheet([HEADER])
     world.config()
     world.once()
-    created_by = world.runtime().journal.query("SELECT value FROM meta WHERE key = 'created_by'")
+    journal = world.runtime().journal
+    assert isinstance(journal, SqliteStore)
+    created_by = journal.query("SELECT value FROM meta WHERE key = 'created_by'")
     assert created_by == [(f"sheetsync {metadata.version('sheetsync-axiom')}",)]
 
 
@@ -220,6 +223,7 @@ def test_sqlite_errors_reach_callers_as_journal_errors_naming_the_file(world: Wo
     world.sheet([HEADER, *ROWS[:1]])
     world.config()
     journal = world.runtime().journal
+    assert isinstance(journal, SqliteStore)
     other = sqlite3.connect(journal.path)
     other.execute("DROP TABLE events")
     other.close()

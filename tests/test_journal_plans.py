@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import sheetsync.core.narrow
+from sheetsync.adapters.store.sqlite import SqliteStore
 from sheetsync.testing import AUTOMATION, World
 
 HEADER = ["url", "product"]
@@ -109,6 +110,7 @@ def test_narrow_cycles_never_walk_the_journal(
     world.axiom.set_run_statuses(AUTOMATION, ["Running", "Success"] * 9)
     settle(world, 2)
     journal = world.runtime().journal
+    assert isinstance(journal, SqliteStore)
     recorder = Recorder(journal.db)
     journal.db = recorder  # type: ignore[assignment]
 

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 from freezegun import freeze_time
 
+from sheetsync.adapters.store.sqlite import SqliteStore
 from sheetsync.service.cli import main
 from sheetsync.service.daemon import Daemon
 from sheetsync.testing import World
@@ -136,13 +137,16 @@ def test_a_journal_that_refuses_writes_is_one_error_not_a_traceback(
     config = world.config()
     world.once()
     world.google.insert_rows(world.spreadsheet_id, "Queue", 3, values=[["https://b", "B"]])
-    world.runtime().journal.db.execute("PRAGMA query_only=1")
+    journal = world.runtime().journal
+    assert isinstance(journal, SqliteStore)
+    journal.db.execute("PRAGMA query_only=1")
     for _ in range(2):
         (report,) = world.once()
         assert report.error_reason == "journal", report
     world.close_runtime()
     daemon = Daemon(config, world.environ)
     try:
+        assert isinstance(daemon.journal, SqliteStore)
         daemon.journal.db.execute("PRAGMA query_only=1")
         for _ in range(2):
             assert daemon.run_cycle(daemon.runtime, daemon.config.watches)

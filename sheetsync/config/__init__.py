@@ -20,7 +20,6 @@ from sheetsync.config.model import (
     Config,
     MetricsSettings,
     Secret,
-    StateSettings,
     Statuses,
     Watch,
     load_config,
@@ -29,6 +28,7 @@ from sheetsync.config.model import (
     read_secret_file,
     resolve_path,
 )
+from sheetsync.config.state_settings import StateSettings
 
 __all__ = [
     "DEFAULT_AXIOM_CALLS_PER_MINUTE",

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from sheetsync.config.endpoints import require_secure
 from sheetsync.config.google_settings import GoogleSettings, IdentitySettings, check_identities
 from sheetsync.config.schema import INTERNAL, Invalid, build, keys, limits, values
+from sheetsync.config.state_settings import StateSettings
 from sheetsync.errors import ConfigError
 
 DEFAULT_AXIOM_URL = "https://lar.axiom.ai/api/v3"
@@ -92,13 +93,6 @@ class AxiomSettings:
         if (self.api_key_env is None) == (self.api_key_file is None):
             raise ValueError("set exactly one of api_key_env or api_key_file")
         require_secure("axiom", "base_url", self.base_url, self.allow_insecure_http)
-
-
-@dataclass(frozen=True)
-class StateSettings:
-    """`[state]`: the local SQLite journal."""
-
-    path: str = "sheetsync.db"
 
 
 @dataclass(frozen=True)
@@ -228,7 +222,7 @@ class Config:
 
     axiom: AxiomSettings
     google: GoogleSettings
-    state: StateSettings = StateSettings()
+    state: StateSettings = field(default_factory=StateSettings)
     metrics: MetricsSettings = MetricsSettings()
     watch: tuple[Watch, ...] = ()
     source: Path = field(default=Path("sheetsync.toml"), metadata=INTERNAL)
@@ -313,6 +307,8 @@ def _check_variables(config: Config, environ: Mapping[str, str], *, secrets: boo
     """A path naming an unset `${VAR}` is an error naming the key and the variable (left
     as it is, it would become a relative path beside the config file)."""
     paths = {"state.path": config.state.path}
+    if config.state.password_file is not None:  # `status` and `check` need it too
+        paths["state.password_file"] = config.state.password_file
     if secrets:
         google = config.google
         if google.service_account_file is not None:

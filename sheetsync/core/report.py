@@ -26,6 +26,8 @@ class CycleReport:
     error: str | None = None
     error_reason: str = ""
     """Why the cycle failed, as data (`SheetError.reason`, or `journal`)."""
+    lost: bool = False
+    """The spreadsheet's lease was lost (a fleet): the cycle stopped, its new holder goes on."""
 
     def fail(self, text: str, reason: str) -> None:
         """Keep the first failure of the cycle: its text and its reason."""
@@ -50,4 +52,6 @@ class CycleReport:
             parts.append(f"{self.held} waiting for a run to end (max_in_flight)")
         if self.paused:
             parts.append(f"{self.paused} held until axiom answers clearly again")
+        if self.lost:
+            parts.append("stopped: another instance now serves this spreadsheet")
         return ", ".join(parts) + f" in {self.seconds:.2f}s"

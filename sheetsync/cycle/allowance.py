@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.plan import QUOTA_WAIT_SECONDS
 from sheetsync.errors import AxiomError, AxiomReason
 
@@ -47,7 +47,7 @@ class Allowance:
     def __init__(
         self,
         axiom: RuntimePort,
-        journal: Journal,
+        journal: Store,
         now: Callable[[], datetime],
         every: float = QUOTA_WAIT_SECONDS,
     ) -> None:

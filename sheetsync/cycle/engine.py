@@ -40,9 +40,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from sheetsync.adapters.google.sheet import SheetPort
-from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.overview import preview
-from sheetsync.adapters.store.runs import RunLedger
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core import narrow
 from sheetsync.core.headers import HeaderWarnings
@@ -77,9 +76,10 @@ from sheetsync.cycle.reading import Reads, lean_watches, narrow_plans
 from sheetsync.cycle.reconcile import Reconciled, Reconciler
 from sheetsync.cycle.sending import Sender, TriggerPort
 from sheetsync.cycle.skipping import Skipper, skip_cells
+from sheetsync.cycle.tenure import Tenure
 from sheetsync.cycle.tracking import RunDataPort, Tracker, first_poll
 from sheetsync.cycle.writeback import Writer
-from sheetsync.errors import JournalError, SheetError
+from sheetsync.errors import JournalError, LeaseLostError, SheetError
 
 log = logging.getLogger("sheetsync.engine")
 
@@ -101,7 +101,7 @@ class Engine:
         self,
         sheets: SheetPort,
         axiom: AxiomPort,
-        journal: Journal,
+        journal: Store,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         timer: Callable[[], float] = time.monotonic,
@@ -145,6 +145,10 @@ class Engine:
         except SheetError as exc:
             for cycle in cycles:
                 cycle.report.fail(str(exc), exc.reason)
+        except LeaseLostError as exc:  # a peer took the spreadsheet: no problem of this one
+            log.info("%s; this cycle stops here, its new holder carries on", exc)
+            for cycle in cycles:
+                cycle.report.lost = True
         except JournalError as exc:  # the journal: disk full, file damaged, locked too long
             for cycle in cycles:
                 cycle.report.fail(str(exc), "journal")
@@ -155,6 +159,8 @@ class Engine:
     # -- the sequence ------------------------------------------------------------
     def _run(self, cycles: list[WatchCycle]) -> None:
         spreadsheet = cycles[0].watch.spreadsheet_id
+        tenure = Tenure(self.journal, spreadsheet)
+        tenure.check()  # a spreadsheet this instance does not serve (now): nothing to do
         for cycle in cycles:  # axiom calls first: nothing may widen the read->claim window
             if cycle.watch.track_runs:
                 cycle.report.polled = self.tracker.poll_due(cycle.watch)
@@ -169,7 +175,7 @@ class Engine:
         for cycle in ready:
             if cycle.layout is not None and cycle.layout.added:
                 self.sheets.ensure_columns(spreadsheet, cycle.watch.worksheet, cycle.layout.width)
-        self.writer.write(spreadsheet, ready)
+        self.writer.write(spreadsheet, ready, tenure.check)
         for cycle in ready:
             self._landed_claims(cycle)
             if not cycle.missed_skips:  # only once the sheet shows the skips: else skip again
@@ -179,7 +185,7 @@ class Engine:
         if not busy:
             return
         backlog = Backlog(
-            lambda: self._flush(reads, busy, final=False),
+            lambda: self._flush(reads, busy, tenure, final=False),
             timer=self.timer,
             sleep=self.sleep,
             every=self.flush_seconds,
@@ -187,8 +193,8 @@ class Engine:
         )
         for cycle in busy:
             if cycle.candidates:
-                self._send(cycle, backlog)
-        self._flush(reads, busy, final=True)
+                self._send(cycle, backlog, tenure)
+        self._flush(reads, busy, tenure, final=True)
 
     def _prepare_all(
         self, cycles: list[WatchCycle], views: dict[str, View | SheetError], paused: bool
@@ -320,7 +326,7 @@ class Engine:
             return []
         plans = plan_triggers(settled, layout, watch)
         if watch.max_in_flight is not None:
-            in_flight = RunLedger(self.journal).in_flight(watch.name)
+            in_flight = self.journal.in_flight(watch.name)
             plans = take_slots(plans, in_flight, watch.max_in_flight)
         cycle.plans = plans
         going = {row_id for plan in plans for row_id in plan.row_ids}
@@ -328,11 +334,12 @@ class Engine:
         cycle.report.held = len(settled) - len(chosen)
         return chosen
 
-    def _send(self, cycle: WatchCycle, backlog: Backlog) -> None:
+    def _send(self, cycle: WatchCycle, backlog: Backlog, tenure: Tenure) -> None:
         watch = cycle.watch
         cycle.report.polled += self.tracker.last_look({p.automation for p in cycle.plans}, watch)
         sender = Sender(watch.name, self.axiom, self.journal, self.now, self.rand)
         sender.stopping, sender.pace_wait = self.stopping, backlog.wait
+        sender.guard = tenure.check
         sender.on_outcome = OutcomeLog(
             watch.name, watch.worksheet, rows_seen(cycle.candidates, cycle.entries)
         )
@@ -351,12 +358,22 @@ class Engine:
         cycle.report.outcomes = dict(sender.tally.outcomes)
         cycle.report.triggered = sender.tally.sent
 
-    def _flush(self, reads: Reads, cycles: list[WatchCycle], *, final: bool) -> None:
+    def _flush(
+        self, reads: Reads, cycles: list[WatchCycle], tenure: Tenure, *, final: bool
+    ) -> None:
         """Read the tabs again and write each watch's projection where its ids are now."""
         self.flusher.prepare(reads, cycles, final=final)
-        self.writer.write(reads.spreadsheet, cycles)
+        self.writer.write(reads.spreadsheet, cycles, tenure.check)
         for cycle in cycles:
             cycle.view = cycle.found = None
+
+    def forget(self, watches: Sequence[str]) -> None:
+        """Drop what this process remembers of watches whose spreadsheet changed hands."""
+        for name in watches:
+            self._plans.pop(name, None)
+            self._started.discard(name)
+            self._first_seen.pop(name, None)
+            self.orphans.forget(name)
 
     # -- first cycles and lost claims ------------------------------------------
     def _has_started(self, watch: Watch) -> bool:

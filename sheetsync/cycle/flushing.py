@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.landing import Aim, Stray
 from sheetsync.core.layout import Layout, map_header, trimmed_header
@@ -48,7 +48,7 @@ class WatchCycle:
     aims: list[Aim] = field(default_factory=list)
     """What each written row must still hold (see `landing`)."""
     shown: list[Entry] = field(default_factory=list)
-    """Entries the sheet shows as they are already (`Journal.mark_shown`)."""
+    """Entries the sheet shows as they are already (`Store.mark_shown`)."""
     showing: dict[str, Entry] = field(default_factory=dict)
     """Entries the next write shows, once it reached their rows."""
     repairs: dict[int, Stray] = field(default_factory=dict)
@@ -102,7 +102,7 @@ def layout_of(watch: Watch, table: Sequence[Sequence[str]]) -> Layout:
 class Flusher:
     """Computes a flush's cell writes; the engine writes them."""
 
-    def __init__(self, journal: Journal, now: Callable[[], datetime]) -> None:
+    def __init__(self, journal: Store, now: Callable[[], datetime]) -> None:
         self.journal = journal
         self.now = now
         self.reconciler = Reconciler(journal, now)

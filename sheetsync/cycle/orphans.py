@@ -17,10 +17,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from pathlib import Path
 
-from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.journal_landing import Adoption
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core import narrow
 from sheetsync.core.landing import inputs_of
@@ -43,10 +42,14 @@ RUN_STATES = {"success": "success", "failure": "failure", "untracked": "untracke
 class Orphans:
     """Notices the ids a watch's sheet shows that the journal does not know."""
 
-    def __init__(self, journal: Journal, now: Callable[[], datetime]) -> None:
+    def __init__(self, journal: Store, now: Callable[[], datetime]) -> None:
         self.journal = journal
         self.now = now
         self._started: set[str] = set()
+
+    def forget(self, watch: str) -> None:
+        """The watch's spreadsheet changed hands: check its first whole read again."""
+        self._started.discard(watch)
 
     def notice(
         self, watch: Watch, view: View, layout: Layout, found: Scan, entries: dict[str, Entry]
@@ -72,7 +75,7 @@ class Orphans:
             "watch %s: the journal %s does not know %d rows this sheet shows as handled by "
             "sheetsync: was the state file replaced?",
             watch.name,
-            Path(self.journal.path),
+            self.journal.where,
             len(unknown),
         )
         self._adopt(watch, view, layout, found, unknown, entries)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from sheetsync.adapters.google.sheet import SheetPort
-from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.a1 import quote_title
 from sheetsync.core.first_read import lean_view
@@ -46,7 +46,7 @@ class Narrow:
 
 
 def narrow_plans(
-    journal: Journal,
+    journal: Store,
     watches: Sequence[Watch],
     plan_text: Callable[[Watch], str | None],
     started: Callable[[Watch], bool],

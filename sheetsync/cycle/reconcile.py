@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.journal_landing import Adoption
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.landing import Aim, Sent, Stray, id_kept, inputs_of, signature
 from sheetsync.core.layout import Layout
@@ -45,7 +45,7 @@ class Reconciled:
 class Reconciler:
     """Checks a read against the journal's record of sheetsync's own writes."""
 
-    def __init__(self, journal: Journal, now: Callable[[], datetime]) -> None:
+    def __init__(self, journal: Store, now: Callable[[], datetime]) -> None:
         self.journal = journal
         self.now = now
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.journal_records import Outcome
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.departure import Departure
 from sheetsync.core.plan import TriggerPlan, waiting_delay
 from sheetsync.core.telemetry import current
@@ -94,7 +94,7 @@ class Sender:
 
     watch: str
     axiom: TriggerPort
-    journal: Journal
+    journal: Store
     now: Callable[[], datetime]
     rand: Callable[[], float]
     first_poll: Callable[[datetime], tuple[datetime, float]] | None = None
@@ -107,6 +107,8 @@ class Sender:
     """Told each outcome once the journal holds it (the per-row log lines, metrics)."""
     pace_wait: Callable[[float], None] = time.sleep
     """Waits for pace slots and retries (the engine's: see `backlog`)."""
+    guard: Callable[[], None] = lambda: None
+    """Raises when no trigger may leave: the cycle's lease is lost (see `tenure`)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def send_all(
@@ -210,6 +212,8 @@ class _Rows:
         """Commit `sending`: the slot is held and the POST goes next."""
         if self.sender.stopping():
             raise StoppedError("sheetsync is stopping")
+        self.sender.guard()  # no POST for a spreadsheet this instance may no longer serve
+        # a `sending` that does not commit (or may not have: UNCERTAIN) raises: no POST
         self.sender.journal.mark_sending(self.sender.watch, self.ids, self.sender.now())
         self.left = True
 

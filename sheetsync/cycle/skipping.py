@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.first_cycle import returning, split_existing
 from sheetsync.core.layout import Layout
@@ -23,7 +23,7 @@ from sheetsync.core.plan import Candidate, CellWrite, Entry, find_candidates
 class Skipper:
     """Finds the rows to mark `skipped` and records them in the journal."""
 
-    def __init__(self, journal: Journal, now: Callable[[], datetime]) -> None:
+    def __init__(self, journal: Store, now: Callable[[], datetime]) -> None:
         self.journal = journal
         self.now = now
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sheetsync.adapters.store.journal import Journal
-from sheetsync.adapters.store.runs import RunLedger, Tracked
+from sheetsync.adapters.store.protocol import Store
+from sheetsync.adapters.store.runs import Tracked
 from sheetsync.config import Watch
 from sheetsync.errors import AxiomError
 
@@ -61,12 +61,12 @@ class Tracker:
     """Polls the tracked runs of a watch and records their outcomes in the journal."""
 
     axiom: RunDataPort
-    journal: Journal
+    journal: Store
     now: Callable[[], datetime]
 
     def poll_due(self, watch: Watch) -> int:
         """Poll each automation whose tracked run is due; return the /run-data calls made."""
-        ledger = RunLedger(self.journal)
+        ledger = self.journal
         now = self.now()
         limit = watch.track_timeout_seconds
         given_up = ledger.expire(watch.name, now - timedelta(seconds=limit), _duration(limit), now)
@@ -84,13 +84,13 @@ class Tracker:
 
     def last_look(self, names: Iterable[str], watch: Watch) -> int:
         """Poll the tracked runs of these names once more before new runs supersede them."""
-        ledger = RunLedger(self.journal)
+        ledger = self.journal
         runs = ledger.running(names)
         for run in runs:
             self._poll(ledger, run, watch)
         return len(runs)
 
-    def _poll(self, ledger: RunLedger, run: Tracked, watch: Watch) -> None:
+    def _poll(self, ledger: Store, run: Tracked, watch: Watch) -> None:
         try:
             result = self.axiom.run_data(run.automation)
         except AxiomError as exc:

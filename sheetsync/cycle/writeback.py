@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sheetsync.adapters.google.sheet import SheetPort
-from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.landing import Stray, landed, neighbours, sent
 from sheetsync.core.plan import CellWrite
 from sheetsync.core.projection import desired_cells
@@ -27,14 +27,22 @@ log = logging.getLogger("sheetsync.engine")
 class Writer:
     """Writes group cycles' cells and settles what each written row turned out to be."""
 
-    def __init__(self, sheets: SheetPort, journal: Journal, now: Callable[[], datetime]) -> None:
+    def __init__(self, sheets: SheetPort, journal: Store, now: Callable[[], datetime]) -> None:
         self.sheets = sheets
         self.journal = journal
         self.now = now
 
-    def write(self, spreadsheet: str, cycles: Sequence[WatchCycle]) -> None:
+    def write(
+        self,
+        spreadsheet: str,
+        cycles: Sequence[WatchCycle],
+        guard: Callable[[], None] = lambda: None,
+    ) -> None:
         """Write every cycle's `cells` in one request, then record per cycle which rows the
-        write reached (`WatchCycle.landed`), what it shows, and the rows it hit instead."""
+        write reached (`WatchCycle.landed`), what it shows, and the rows it hit instead.
+        `guard` raises when the cycle may no longer write (its lease is lost: see `tenure`)."""
+        if any(cycle.cells for cycle in cycles):
+            guard()
         cells: dict[str, list[CellWrite]] = {}
         reach: dict[str, int] = {}
         skip: dict[str, dict[int, set[int]]] = {}  # tab -> row -> columns written there

@@ -121,6 +121,7 @@ def once(config_path: Path, log_level: str, log_format: str) -> None:
     from sheetsync.service.progress import progress_reporter
 
     gc.freeze()  # what start-up built lives to the end: collections need not walk it
+    runtime.journal.start()  # PostgreSQL: the leases are renewed while the cycles run
 
     try:
         with progress_reporter() as reporter:

@@ -47,14 +47,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from sheetsync.adapters.google import sheet
-from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Config, Watch, load_config
 from sheetsync.core import telemetry
 from sheetsync.core.budget import Budget
 from sheetsync.errors import SheetsyncError
 from sheetsync.service.drive import ChangeFeed, Lookout, end_turn
-from sheetsync.service.health import needing_a_person, triggered_today
+from sheetsync.service.health import longest_call, needing_a_person, triggered_today
+from sheetsync.service.leasing import Leasing, serving
 from sheetsync.service.logs import journal_prefix
 from sheetsync.service.notify import Heartbeat, Notifier, StatusLine, stall_limit
 from sheetsync.service.rota import Rota
@@ -108,13 +108,6 @@ class RotaTrigger(BaseTrigger):  # type: ignore[misc]
         return self.planned
 
 
-def longest_call(config: Config) -> float:
-    """The longest one network call may take by its timeouts (connect + answer)."""
-    google = sheet.DEFAULT_CONNECT_TIMEOUT + config.google.timeout_seconds
-    axiom = config.axiom.connect_timeout_seconds + config.axiom.read_timeout_seconds
-    return max(google, axiom)
-
-
 class Daemon:
     """Schedules every watch of a config and keeps it running until told to stop."""
 
@@ -155,7 +148,8 @@ class Daemon:
         self._stuck: list[str] = []
         self._late: set[str] = set()
         self.runtime: Runtime = self._open(self.config)
-        self.journal: Journal = self.runtime.journal
+        self.journal: Store = self.runtime.journal
+        self.leasing = Leasing(self.journal)
         now = datetime.now(UTC)
         self.status.seed(now.date(), triggered_today(self.journal, now))
         for name, rows in needing_a_person(self.journal, self.config.watches).items():
@@ -195,7 +189,7 @@ class Daemon:
         return server
 
     # -- signs of life -------------------------------------------------------------
-    def _open(self, config: Config, journal: Journal | None = None) -> Runtime:
+    def _open(self, config: Config, journal: Store | None = None) -> Runtime:
         runtime = open_runtime(config, sleep=self._sleep, monotonic=self._clock, journal=journal)
         runtime.engine.progress = self._progress
         runtime.engine.stopping = self._past_grace  # a warm stop ends a long backlog early
@@ -239,7 +233,7 @@ class Daemon:
         at once (one per slot)."""
         self.scheduler.remove_all_jobs()
         now = datetime.now(UTC)
-        self.teams = teams(runtime.config.watches, runtime.sheets, now)
+        self.teams = teams(serving(runtime.journal, runtime.config.watches), runtime.sheets, now)
         google = runtime.config.google
         max_idle = google.max_idle_seconds if google.drive else None
         self._rotas = []
@@ -369,6 +363,7 @@ class Daemon:
         with self.signals.serving(journal_prefix(logging.WARNING, self.environ)):
             self.schedule(self.runtime)
             self.scheduler.start()
+            self.journal.start()  # PostgreSQL: renew and take spreadsheets in the background
             self._announce()
             try:
                 self._loop()
@@ -419,6 +414,8 @@ class Daemon:
     def beat(self) -> None:
         """The main loop's tick: WATCHDOG=1 when due, if every running cycle shows life and
         the scheduler dispatches; STATUS= if the summary changed."""
+        if self.leasing.follow(self.config, self.runtime.engine):
+            self.schedule(self.runtime)  # only the spreadsheets held now are read
         now = time.monotonic()
         stuck = self.heartbeat.stalled(now)
         late = self._late_jobs()
@@ -536,8 +533,8 @@ class Daemon:
         self.notifier.ready(self._last_status)
 
     def _adopt(self, config: Config, runtime: Runtime) -> None:
-        if config.state_path != self.config.state_path:
-            log.warning("[state] path changes need a restart; keeping %s", self.config.state_path)
+        if (config.state_path, config.state.url) != (self.config.state_path, self.config.state.url):
+            log.warning("[state] changes need a restart; keeping %s", self.journal.where)
         if config.metrics.listen != self.config.metrics.listen:
             kept = self.config.metrics.listen or "no metrics"
             log.warning("[metrics] listen changes need a restart; keeping %s", kept)
@@ -547,6 +544,7 @@ class Daemon:
         runtime.problems.forget(after)
         self.config, self.runtime = config, runtime
         self.status.watches = len(config.watches)
+        self.leasing.reload(config, runtime.engine)  # removed spreadsheets are released
         if self.metrics is not None:
             self.metrics.recorder.expect(after, self.metrics.started)
         self.schedule(runtime)

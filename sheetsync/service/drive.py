@@ -26,8 +26,7 @@ from google.auth.exceptions import GoogleAuthError
 
 from sheetsync.adapters.google.identities import SheetRouter
 from sheetsync.adapters.google.sheet import GoogleSheets
-from sheetsync.adapters.store.journal import Journal
-from sheetsync.adapters.store.runs import RunLedger
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.report import CycleReport
 from sheetsync.errors import DriveError
@@ -131,7 +130,7 @@ def _by_others(changes: Sequence[dict[str, Any]]) -> set[str]:
 
 
 def needs_another_look(
-    journal: Journal, watches: Sequence[Watch], reports: Sequence[CycleReport], now: datetime
+    journal: Store, watches: Sequence[Watch], reports: Sequence[CycleReport], now: datetime
 ) -> bool:
     """Whether a group must be read at its next turn whatever Drive says.
 
@@ -142,9 +141,8 @@ def needs_another_look(
     """
     if any(r.error or r.written or r.settling or r.held for r in reports):
         return True
-    ledger = RunLedger(journal)
     return any(
-        journal.entries_needed(w.name, now, ()) or (w.track_runs and ledger.in_flight(w.name))
+        journal.entries_needed(w.name, now, ()) or (w.track_runs and journal.in_flight(w.name))
         for w in watches
     )
 
@@ -152,7 +150,7 @@ def needs_another_look(
 def end_turn(
     rota: Rota,
     router: SheetRouter,
-    journal: Journal,
+    journal: Store,
     watches: Sequence[Watch],
     reports: Sequence[CycleReport] | None,
     started: datetime,

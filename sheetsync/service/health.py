@@ -10,25 +10,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sheetsync.adapters.store.journal import Journal
-from sheetsync.adapters.store.overview import Overview
-from sheetsync.config import Watch
+from sheetsync.adapters.google import sheet
+from sheetsync.adapters.store.protocol import Store
+from sheetsync.config import Config, Watch
 
 HEALTHY_INTERVALS = 3
 """/healthz answers 503 once a watch has had no successful cycle for this many intervals."""
 
 
-def triggered_today(journal: Journal, now: datetime) -> int:
+def triggered_today(journal: Store, now: datetime) -> int:
     """Rows triggered or queued since midnight UTC, from the journal's history."""
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return Overview(journal).triggered_since(midnight)
+    return journal.triggered_since(midnight)
 
 
-def needing_a_person(journal: Journal, watches: Sequence[Watch]) -> dict[str, int]:
+def needing_a_person(journal: Store, watches: Sequence[Watch]) -> dict[str, int]:
     """Rows per watch that are `error` or `unknown` in the journal: STATUS= counts them
     from the start, before any cycle."""
-    overview = Overview(journal)
-    return {watch.name: overview.needing_a_person(watch.name) for watch in watches}
+    return {watch.name: journal.needing_a_person(watch.name) for watch in watches}
 
 
 def healthy(
@@ -45,3 +44,10 @@ def healthy(
         if now - since > HEALTHY_INTERVALS * interval:
             late.append(f"{watch}: no successful cycle for {timedelta(seconds=int(now - since))}")
     return not late, late
+
+
+def longest_call(config: Config) -> float:
+    """The longest one network call may take by its timeouts (connect + answer)."""
+    google = sheet.DEFAULT_CONNECT_TIMEOUT + config.google.timeout_seconds
+    axiom = config.axiom.connect_timeout_seconds + config.axiom.read_timeout_seconds
+    return max(google, axiom)

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.report import CycleReport
 from sheetsync.core.telemetry import Telemetry
@@ -130,7 +130,7 @@ class JournalCollector(Collector):
     scrape."""
 
     def __init__(
-        self, journal: Callable[[], Journal], watches: Callable[[], Sequence[Watch]]
+        self, journal: Callable[[], Store], watches: Callable[[], Sequence[Watch]]
     ) -> None:
         self.journal = journal
         self.watches = watches
@@ -145,10 +145,10 @@ class JournalCollector(Collector):
             for state, count in journal.counts(watch).items():
                 rows.add_metric([watch, state], count)
         yield rows
-        files = [journal.path, journal.path.with_name(journal.path.name + "-wal")]
-        size = sum(f.stat().st_size for f in files if f.exists())
         yield GaugeMetricFamily(
-            "sheetsync_journal_size_bytes", "The journal file and its WAL on disk", value=size
+            "sheetsync_journal_size_bytes",
+            "The journal's size: the SQLite file and its WAL, or the PostgreSQL database",
+            value=journal.size_bytes(),
         )
 
 
@@ -179,7 +179,7 @@ class MetricsServer:
     def __init__(
         self,
         listen: str,
-        journal: Callable[[], Journal],
+        journal: Callable[[], Store],
         watches: Callable[[], Sequence[Watch]],
         *,
         clock: Callable[[], float] = time.time,

@@ -19,9 +19,8 @@ from sheetsync.adapters.axiom.outage import gate_for
 from sheetsync.adapters.google.identities import Identity, SheetRouter
 from sheetsync.adapters.google.sheet import SCOPES, GoogleSheets
 from sheetsync.adapters.pacing import RollingLimiter, fingerprint, limiter_for
-from sheetsync.adapters.store.budgets import keep_gate, keep_pace
-from sheetsync.adapters.store.journal import Journal
-from sheetsync.adapters.store.overview import Overview
+from sheetsync.adapters.store.opening import open_store
+from sheetsync.adapters.store.protocol import Change, Store
 from sheetsync.config import Config, Watch
 from sheetsync.core import telemetry
 from sheetsync.core.report import CycleReport
@@ -39,7 +38,7 @@ class Runtime:
     """Everything one process needs to run cycles for a config."""
 
     config: Config
-    journal: Journal
+    journal: Store
     sheets: SheetRouter
     axiom: AxiomClient
     engine: Engine
@@ -53,9 +52,13 @@ class Runtime:
     def cycle_group(self, watches: Sequence[Watch]) -> list[CycleReport]:
         """One cycle of watches sharing a spreadsheet; one log line per watch, and each
         problem logged when it begins and when it clears (see `sheetsync.service.problems`)."""
+        self._apply_late(watches[0].spreadsheet_id)
         reports = self.engine.run_group(watches)
         now = self.engine.now()
         for report in reports:
+            if report.lost:  # the spreadsheet changed hands mid-cycle: its holder carries on
+                log.info("%s", report.line())
+                continue
             waiting = self._keep(report, now)
             if report.error:
                 log.debug("watch %s: %s", report.watch, report.error)
@@ -65,24 +68,45 @@ class Runtime:
             telemetry.current().cycle(report, now.timestamp())
         return reports
 
+    def _apply_late(self, unit: str) -> None:
+        """Answers a former holder of the spreadsheet got after losing it land on its rows
+        still `unknown` (a fleet; SQLite has none); the cycle then writes them."""
+        try:
+            applied = self.journal.apply_late(unit, self.engine.now())
+        except JournalError as exc:  # the cycle meets it again, and reports it
+            log.debug("spreadsheet %s: late answers not applied: %s", unit, exc)
+            return
+        if applied:
+            log.info(
+                "spreadsheet %s: %d late answer(s) of its previous holder applied", unit, applied
+            )
+
     def _keep(self, report: CycleReport, now: datetime) -> dict[str, int]:
         """Save what the cycle held back, count its rows needing a person (for STATUS=) and
         read its rows waiting, by reason; a journal that fails (disk full, read-only) fails
         the report, to be logged once as a problem."""
-        overview = Overview(self.journal)
+        store = self.journal
         waiting: dict[str, int] = {}
         try:
-            waiting = overview.waiting_by_reason(report.watch)
-            self.problems.attend(report.watch, overview.needing_a_person(report.watch))
+            waiting = store.waiting_by_reason(report.watch)
+            self.problems.attend(report.watch, store.needing_a_person(report.watch))
             held, settling, error = report.held, report.settling, report.error or ""
-            overview.save_cycle(report.watch, now, held, settling, error)
+            store.save_cycle(report.watch, now, held, settling, error)
         except JournalError as exc:
             report.fail(str(exc), "journal")
         return waiting
 
     def cycle_all(self) -> list[CycleReport]:
-        """One cycle of every enabled watch, grouped by spreadsheet and schedule."""
-        return [r for group in group_watches(self.config.watches) for r in self.cycle_group(group)]
+        """One cycle of every enabled watch whose spreadsheet this instance holds (SQLite:
+        every one), grouped by spreadsheet and schedule."""
+        held = self.journal.held()
+        groups = group_watches(self.config.watches)
+        for group in groups:
+            if group[0].spreadsheet_id not in held:
+                names = ", ".join(w.name for w in group)
+                log.info("watch %s: its spreadsheet is served by another instance", names)
+        mine = [g for g in groups if g[0].spreadsheet_id in held]
+        return [r for group in mine for r in self.cycle_group(group)]
 
     def close(self) -> None:
         """Release the journal and its lock (the shared paces and gate stop recording)."""
@@ -184,21 +208,37 @@ def open_runtime(
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    journal: Journal | None = None,
+    journal: Store | None = None,
 ) -> Runtime:
-    """Open the journal (taking its lock), recover from a previous stop, build the engine."""
+    """Open the store (SQLite: taking its lock), take this instance's spreadsheets (each
+    recovered from a previous holder's stop), build the engine. `journal`: a store open
+    already (a reload keeps the daemon's)."""
     sheets, axiom = build_clients(config, sleep=sleep, monotonic=monotonic, now=now)
     if journal is None:
-        journal = Journal(config.state_path, now=now)
-        recovered = journal.recover(now())
-        if recovered:
-            log.warning(
-                "%d row(s) were being sent when sheetsync last stopped; marked unknown "
-                "(check axiom's run history, then type retry to resend)",
-                recovered,
-            )
+        journal = open_store(config, now=now, sleep=sleep)
+        try:
+            take_units(journal, now())
+        except BaseException:
+            journal.close()
+            raise
     for limiter in paces(sheets, axiom):
-        keep_pace(limiter, journal, now)
-    keep_gate(axiom.gate, journal, axiom.limiter.name)
+        journal.pace(limiter, now)
+    journal.keep_gate(axiom.gate, axiom.limiter.name)
     engine = Engine(sheets, axiom, journal, now=now, timer=monotonic, sleep=sleep)
     return Runtime(config, journal, sheets, axiom, engine)
+
+
+def take_units(store: Store, now: datetime) -> int:
+    """Recover what a previous stop left `sending` (SQLite: every watch's, as the journal
+    always did), then take this instance's spreadsheets (PostgreSQL: up to its fair share,
+    each recovered at takeover); log the rows marked unknown. Returns how many."""
+    recovered = store.recover(now)
+    events = store.acquire()
+    recovered += sum(e.recovered for e in events if e.change is Change.ACQUIRED)
+    if recovered:
+        log.warning(
+            "%d row(s) were being sent when sheetsync last stopped; marked unknown "
+            "(check axiom's run history, then type retry to resend)",
+            recovered,
+        )
+    return recovered

@@ -2,27 +2,20 @@
 handled: a row sent before, or whose trigger may have left (`sending` at a kill), is never
 sent again; a row typed afterwards is sent once.
 
-The engine is not wired to the store yet (that is the next step): the test builds one on
-the real adapters and the emulators, with run tracking reading the store itself (it
-implements `RunLedger`'s methods) where the engine would build a `RunLedger`.
+The test builds the engine on the real adapters, the emulators and the PostgreSQL store.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import TYPE_CHECKING, cast
-
-import pytest
+from typing import TYPE_CHECKING
 
 from sheetsync.adapters import pacing
 from sheetsync.adapters.axiom import outage
-from sheetsync.adapters.store.journal import Journal
 from sheetsync.adapters.store.postgres import PostgresStore
 from sheetsync.adapters.store.state_migration import migrate_state
 from sheetsync.adapters.store.units import units_of
-from sheetsync.cycle import engine as engine_module
-from sheetsync.cycle import tracking
 from sheetsync.cycle.engine import Engine
 from sheetsync.service.wiring import build_clients
 from sheetsync.testing import World
@@ -54,9 +47,7 @@ def kill_mid_post(world: World) -> None:
     world.axiom.clear_faults()
 
 
-def test_a_migrated_journals_rows_are_never_sent_again(
-    world: World, pg_backend: Backend, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_migrated_journals_rows_are_never_sent_again(world: World, pg_backend: Backend) -> None:
     """Sent rows stay sent, the row killed mid-POST becomes `unknown`, a new row goes once."""
     world.sheet([HEADER, *ROWS[:3]])
     world.config({"mode": "row"})
@@ -79,11 +70,7 @@ def test_a_migrated_journals_rows_are_never_sent_again(
     assert isinstance(store, PostgresStore)
     store.open()
     assert [e.recovered for e in store.acquire()] == [1]  # the row killed mid-POST
-    for module in (engine_module, tracking):
-        monkeypatch.setattr(module, "RunLedger", lambda journal: journal)
-    cycles = Engine(
-        sheets, axiom, cast(Journal, store), now=clock, timer=clock.monotonic, sleep=clock.sleep
-    )
+    cycles = Engine(sheets, axiom, store, now=clock, timer=clock.monotonic, sleep=clock.sleep)
     for _ in range(2):
         reports = cycles.run_group(config.watches)
         assert [r.error for r in reports] == [None]

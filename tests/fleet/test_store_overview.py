@@ -88,7 +88,8 @@ def test_a_cycles_summary_is_saved_only_when_it_changes(store: Store) -> None:
 
 
 def test_waiting_reasons_and_the_days_count(store: Store) -> None:
-    """Rows waiting by reason; rows triggered or queued since a moment, from the history."""
+    """Rows waiting by reason; rows triggered or queued since a moment, from the history;
+    rows needing a person (error, unknown)."""
     placed(store, "a", 0, ("r1", 2), ("r2", 3), ("r3", 4), ("r4", 5))
     store.record("a", ["r1"], Outcome("waiting", "", "q", at(60), "quota"), at(1))
     store.record("a", ["r2"], Outcome("waiting", "", "q", at(60), "quota"), at(1))
@@ -102,6 +103,10 @@ def test_waiting_reasons_and_the_days_count(store: Store) -> None:
     assert store.triggered_since(at(150)) == 2
     assert store.triggered_since(at(301)) == 0
     assert store.waiting_by_reason("a") == {"quota": 2}
+    assert store.needing_a_person("a") == 0
+    store.record("a", ["r1"], Outcome("error", "", "bad"), at(400))
+    store.record("a", ["r2"], Outcome("unknown", "", "?"), at(400))
+    assert store.needing_a_person("a") == 2 and store.needing_a_person("c") == 0
 
 
 def test_the_states_size_is_measured(store: Store) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from sheetsync.adapters.store.fairness import LeaseRow, fair_share, plan_round
-from sheetsync.adapters.store.settings import conninfo, parse_state, read_password, shown_url
+from sheetsync.adapters.store.settings import conninfo, read_password, shown_url
 from sheetsync.adapters.store.units import units_of
-from sheetsync.config import Watch
+from sheetsync.config import StateSettings, Watch
 from sheetsync.errors import ConfigError
 
 HASHES = {"S1": "h", "S2": "h", "S3": "h", "S4": "h"}
@@ -73,20 +73,6 @@ def test_units_are_spreadsheets_and_their_hash_follows_the_watches() -> None:
     assert other.hashes["S1"] != one.hashes["S1"] and other.hashes["S2"] == one.hashes["S2"]
 
 
-def test_state_keys_parse_and_refuse_a_password_in_the_url(tmp_path: Path) -> None:
-    """`[state] url` selects PostgreSQL; its password must come from a file, not the TOML."""
-    source = tmp_path / "sheetsync.toml"
-    assert parse_state({"path": "x.db"}, source) is None
-    state = parse_state({"url": "postgresql://app@db/sync", "lease_seconds": 20}, source)
-    assert state is not None and state.timings.lease == 20
-    with pytest.raises(ConfigError, match="state: url must not contain the password"):
-        parse_state({"url": "postgresql://app:hunter2@db/sync"}, source)
-    with pytest.raises(ConfigError, match="renew_seconds must be at most half"):
-        parse_state({"url": "postgresql://db/sync", "renew_seconds": 20}, source)
-    with pytest.raises(ConfigError, match=r"state\.nope: unknown key"):
-        parse_state({"url": "postgresql://db/sync", "nope": 1}, source)
-
-
 def test_the_password_file_is_private_registered_and_never_shown(tmp_path: Path) -> None:
     """The password comes from a chmod-600 file, is masked in logs, and stays out of `where`."""
     from sheetsync.redact import redact
@@ -94,11 +80,7 @@ def test_the_password_file_is_private_registered_and_never_shown(tmp_path: Path)
     secret = tmp_path / "pg-password"
     secret.write_text("s3cret-pass\n")
     secret.chmod(0o644)
-    state = parse_state(
-        {"url": "postgresql://app@db/sync", "password_file": "pg-password"},
-        tmp_path / "sheetsync.toml",
-    )
-    assert state is not None
+    state = StateSettings(url="postgresql://app@db/sync", password_file="pg-password")
     with pytest.raises(ConfigError, match="readable by others"):
         read_password(state, tmp_path / "sheetsync.toml", {})
     secret.chmod(0o600)

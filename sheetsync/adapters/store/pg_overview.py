@@ -52,6 +52,14 @@ class OverviewSql(PgBase):
         )
         return {str(reason): int(count) for reason, count in found}
 
+    def needing_a_person(self, watch: str) -> int:
+        """Rows of `watch` now `error` or `unknown`: only a person moves them on (retry)."""
+        found = self._rows(
+            "SELECT COUNT(*) FROM rows WHERE watch = %s AND state IN ('error', 'unknown')",
+            (watch,),
+        )
+        return int(found[0][0]) if found else 0
+
     def triggered_since(self, moment: datetime) -> int:
         """Rows triggered or queued since `moment`, from the history."""
         found = self._rows(

@@ -168,6 +168,15 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
         """Give units up (all with `None`) so a peer can take them at once."""
         return self._leases.release(units)
 
+    def retarget(self, units: Units) -> list[LeaseEvent]:
+        """A reload: units no longer configured are released at once (a peer may take
+        them); new ones are looked for from the next acquisition round."""
+        self.units = units
+        if self._readonly:
+            return []
+        self._leases.units = units
+        return self._leases.release(set(self._leases.held()) - set(units.hashes))
+
     def held(self) -> Mapping[str, int]:
         """The units this instance holds, with their epochs."""
         return self._leases.held()

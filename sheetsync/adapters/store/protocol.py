@@ -25,6 +25,7 @@ from sheetsync.adapters.store.journal_landing import Adoption
 from sheetsync.adapters.store.journal_records import Event, Outcome
 from sheetsync.adapters.store.overview import CycleView, RowView
 from sheetsync.adapters.store.runs import Tracked
+from sheetsync.adapters.store.units import Units
 from sheetsync.core.landing import Sent, Stray
 from sheetsync.core.plan import Entry
 
@@ -166,6 +167,7 @@ class OverviewOps(Protocol):
     ) -> None: ...
     def last_cycle(self, watch: str) -> CycleView: ...
     def waiting_by_reason(self, watch: str) -> dict[str, int]: ...
+    def needing_a_person(self, watch: str) -> int: ...
     def triggered_since(self, moment: datetime) -> int: ...
     def row_views(
         self,
@@ -253,6 +255,10 @@ class Store(JournalOps, LandingOps, RunOps, OverviewOps, BudgetOps, Protocol):
 
     def held(self) -> Mapping[str, int]:
         """The units this instance holds, with their epochs."""
+        ...
+
+    def retarget(self, units: Units) -> list[LeaseEvent]:
+        """A reload: serve `units` from now on; units no longer in it are released."""
         ...
 
     def trusted(self, unit: str) -> bool:

@@ -28,6 +28,7 @@ from sheetsync.adapters.store.units import Units
 from sheetsync.errors import LeaseLostError
 
 _LEASES = "CREATE TABLE IF NOT EXISTS leases (unit TEXT PRIMARY KEY, epoch INTEGER NOT NULL)"
+_BUMP = "INSERT INTO leases VALUES (?, 1) ON CONFLICT (unit) DO UPDATE SET epoch = epoch + 1"
 
 
 class SqliteStore(Journal):
@@ -59,11 +60,7 @@ class SqliteStore(Journal):
         with self.transaction() as db:
             db.execute(_LEASES)
             for unit in self.units.all:
-                db.execute(
-                    "INSERT INTO leases VALUES (?, 1)"
-                    " ON CONFLICT (unit) DO UPDATE SET epoch = epoch + 1",
-                    (unit,),
-                )
+                db.execute(_BUMP, (unit,))
             found = db.execute("SELECT unit, epoch FROM leases").fetchall()
         self._held = {u: int(e) for u, e in found if u in self.units.hashes}
         self._unrecovered = sorted(self._held)
@@ -88,6 +85,26 @@ class SqliteStore(Journal):
         """Stop serving units (the lock stays: no other process may take them)."""
         chosen = sorted(self._held if units is None else set(units) & set(self._held))
         return [LeaseEvent(Change.LOST, u, self._held.pop(u)) for u in chosen]
+
+    def retarget(self, units: Units) -> list[LeaseEvent]:
+        """A reload: units no longer configured are released; new ones are held at once
+        (their epoch bumped; their rows were recovered at start, as every watch's)."""
+        self.units = units
+        if self._readonly:
+            return []
+        events = self.release(set(self._held) - set(units.hashes))
+        new = sorted(set(units.hashes) - set(self._held))
+        if new:
+            with self.transaction() as db:
+                db.execute(_LEASES)
+                for unit in new:
+                    db.execute(_BUMP, (unit,))
+                marks = ",".join("?" * len(new))
+                found = db.execute(f"SELECT unit, epoch FROM leases WHERE unit IN ({marks})", new)
+                taken = {str(u): int(e) for u, e in found.fetchall()}
+            self._held.update(taken)
+            events += [LeaseEvent(Change.ACQUIRED, u, e) for u, e in sorted(taken.items())]
+        return events
 
     def held(self) -> Mapping[str, int]:
         """Every unit, at the epoch of this process."""
@@ -160,6 +177,10 @@ class SqliteStore(Journal):
     def waiting_by_reason(self, watch: str) -> dict[str, int]:
         """Rows of `watch` now `waiting`, by reason."""
         return Overview(self).waiting_by_reason(watch)
+
+    def needing_a_person(self, watch: str) -> int:
+        """Rows of `watch` now `error` or `unknown`."""
+        return Overview(self).needing_a_person(watch)
 
     def triggered_since(self, moment: datetime) -> int:
         """Rows triggered or queued since `moment`, from the history."""

@@ -1,0 +1,88 @@
+"""`open_store`: a config's `[state]` becomes the SQLite or the PostgreSQL store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sheetsync.adapters.store.opening import open_store
+from sheetsync.adapters.store.protocol import Change
+from sheetsync.config import Config, parse_config
+from sheetsync.errors import JournalError, StoreError
+
+WATCHES = [
+    {"name": "a", "spreadsheet": "S1", "worksheet": "Q", "automation": "A"},
+    {"name": "b", "spreadsheet": "S2", "worksheet": "Q", "automation": "A"},
+]
+
+
+def config(tmp_path: Path, **state: object) -> Config:
+    raw = {
+        "axiom": {"api_key_env": "K"},
+        "google": {"service_account_file": "sa.json"},
+        "state": state,
+        "watch": WATCHES,
+    }
+    return parse_config(raw, tmp_path / "sheetsync.toml")
+
+
+def test_a_path_opens_the_sqlite_journal_holding_every_spreadsheet(tmp_path: Path) -> None:
+    """`path`: the lock file is every unit's lease; a reader holds none and takes no lock."""
+    store = open_store(config(tmp_path, path="s.db"))
+    try:
+        assert store.where == str(tmp_path / "s.db")
+        assert dict(store.held()) == {"S1": 1, "S2": 1}
+        assert {e.unit for e in store.acquire() if e.change is Change.ACQUIRED} == {"S1", "S2"}
+        reader = open_store(config(tmp_path, path="s.db"), readonly=True)
+        assert dict(reader.held()) == {} and reader.acquire() == []
+        reader.close()
+        with pytest.raises(JournalError):  # a second writer: the lock is held
+            open_store(config(tmp_path, path="s.db"))
+    finally:
+        store.close()
+
+
+def test_a_url_opens_postgresql_holding_nothing_until_it_acquires(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """`url`: migrated and registered; units come with `acquire`; a reader takes none."""
+    store = open_store(config(tmp_path, url=pg_url, lease_seconds=2, renew_seconds=0.67))
+    try:
+        assert store.where == pg_url
+        assert dict(store.held()) == {}
+        acquired = {e.unit for e in store.acquire() if e.change is Change.ACQUIRED}
+        assert acquired == {"S1", "S2"} and store.trusted("S1")
+        reader = open_store(config(tmp_path, url=pg_url), readonly=True)
+        try:
+            assert reader.acquire() == [] and {h.unit for h in reader.holdings()} == {"S1", "S2"}
+        finally:
+            reader.close()
+    finally:
+        store.close()
+
+
+def test_an_unreachable_database_is_one_store_error(tmp_path: Path) -> None:
+    """A database that does not answer is a `StoreError` naming it, with no password."""
+    url = "postgresql://nobody@127.0.0.1:9/none?connect_timeout=1"
+    with pytest.raises(StoreError) as info:
+        open_store(config(tmp_path, url=url))
+    assert "127.0.0.1:9" in str(info.value)
+
+
+def test_opening_sqlite_does_not_load_psycopg(tmp_path: Path) -> None:
+    """A SQLite config through `open_store` never imports psycopg."""
+    (tmp_path / "sheetsync.toml").write_text(
+        '[axiom]\napi_key_env = "K"\n[google]\nservice_account_file = "sa.json"\n'
+        '[[watch]]\nname = "a"\nspreadsheet = "S1"\nworksheet = "Q"\nautomation = "A"\n'
+    )
+    code = (
+        "import sys; from sheetsync.config import load_config;"
+        " from sheetsync.adapters.store.opening import open_store;"
+        f" s = open_store(load_config({str(tmp_path / 'sheetsync.toml')!r}, secrets=False));"
+        " s.close(); print(sorted(m for m in sys.modules if m.startswith('psycopg')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
