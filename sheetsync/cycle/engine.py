@@ -43,6 +43,7 @@ from sheetsync.adapters.google.sheet import SheetPort
 from sheetsync.adapters.store.overview import preview
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
+from sheetsync.core import narrow
 from sheetsync.core.headers import HeaderWarnings
 from sheetsync.core.landing import aims
 from sheetsync.core.layout import Layout
@@ -70,7 +71,7 @@ from sheetsync.cycle.claims import Claims
 from sheetsync.cycle.flushing import Flusher, WatchCycle, layout_of
 from sheetsync.cycle.orphans import Orphans
 from sheetsync.cycle.outcomes import OutcomeLog, rows_seen
-from sheetsync.cycle.reading import Reads, narrow_plans
+from sheetsync.cycle.reading import Reads, lean_watches, narrow_plans
 from sheetsync.cycle.reconcile import Reconciled, Reconciler
 from sheetsync.cycle.sending import Sender, TriggerPort
 from sheetsync.cycle.skipping import Skipper, skip_cells
@@ -128,6 +129,8 @@ class Engine:
         self.skipper = Skipper(journal, now)
         self.claims = Claims(journal, now, timer)
         self._started: set[str] = set()
+        self._small: set[str] = set()
+        """Watches whose tab the last read found small: read whole, decoded at once."""
         self._plans: dict[str, str | None] = {}
         """Each watch's saved read plan, as last read or written."""
         self._first_seen: dict[str, dict[str, datetime]] = {}
@@ -167,7 +170,8 @@ class Engine:
         reads = Reads(self.sheets, spreadsheet)
         watches = [c.watch for c in cycles]
         narrows = narrow_plans(self.journal, watches, self._plan_text, self._has_started)
-        self._prepare_all(cycles, reads.first(watches, narrows), paused)
+        lean = lean_watches(self.journal, watches, narrows) - self._small
+        self._prepare_all(cycles, reads.first(watches, narrows, lean), paused)
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
             if cycle.layout is not None and cycle.layout.added:
@@ -223,8 +227,13 @@ class Engine:
         watch, report, table = cycle.watch, cycle.report, view.table
         layout = layout_of(watch, table)
         cycle.layout, cycle.narrow = layout, view.known is not None
-        self.headers.see(watch, table, layout, data=not cycle.narrow)
+        # a first read keeps whole the first row with data under no header (`first_read`)
+        self.headers.see(watch, table, layout, data=not cycle.narrow or view.adoptable)
         report.seen, cycle.height = len(table) - 1, len(table)
+        if len(table) < narrow.NARROW_FROM_ROWS:
+            self._small.add(watch.name)
+        else:
+            self._small.discard(watch.name)
         found = scan(view, layout, watch)
         if cycle.narrow:
             # open rows may be new; rows read whole are projected: their entries too
@@ -236,13 +245,15 @@ class Engine:
         settled = self.reconciler.reconcile(watch, view, layout, found, entries)
         pending = self.claims.give_up_lost(watch, settled.owners, entries)
         skips: list[CellWrite] = []
-        if watch.start_from == "now" and not self._has_started(watch):
-            skips = self.skipper.existing(watch, table, layout, entries, found)
-            entries = self.journal.entries(watch.name, self.now())
-        skipped_rows = {w.row for w in skips}
         whole = sorted(view.known) if view.known is not None else None
-        found_now = find_candidates(table, layout, watch, entries, settled.owners, whole)
-        candidates = [c for c in found_now if c.row_number not in skipped_rows]
+        if watch.start_from == "now" and not self._has_started(watch):
+            skips = self.skipper.existing(watch, view, layout, entries, found, settled.owners)
+        skipped_rows = {w.row for w in skips}
+        candidates = [
+            c
+            for c in find_candidates(table, layout, watch, entries, settled.owners, whole)
+            if c.row_number not in skipped_rows
+        ]
         candidates = self.claims.screen(watch, candidates, pending, table, layout)
         if watch.start_from == "now":
             candidates, again = self.skipper.returning(watch, candidates, found)
