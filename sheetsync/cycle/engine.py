@@ -49,6 +49,7 @@ from sheetsync.core.landing import aims
 from sheetsync.core.layout import Layout
 from sheetsync.core.narrow import (
     ReadPlan,
+    Scan,
     View,
     needs_inputs,
     next_plan,
@@ -57,6 +58,7 @@ from sheetsync.core.narrow import (
 from sheetsync.core.plan import (
     Candidate,
     CellWrite,
+    Entry,
     Projection,
     find_candidates,
     plan_triggers,
@@ -221,6 +223,15 @@ class Engine:
         cycle.candidates = landed
         cycle.missed_skips = bool(cycle.skip_ids - cycle.landed)
 
+    def _entries(self, watch: Watch, view: View, found: Scan) -> dict[str, Entry]:
+        """The journal's entries a cycle needs: every row's after a whole read; after a
+        narrow one, those of the open rows (they may be new) and of the rows read whole
+        (they are projected)."""
+        if view.known is None:
+            return self.journal.entries(watch.name, self.now())
+        ids = found.ids_on(found.open_rows) | found.ids_on(view.known)
+        return self.journal.entries_needed(watch.name, self.now(), ids)
+
     def _prepare(self, cycle: WatchCycle, view: View, paused: bool) -> None:
         """Decide a watch's claims and repairs and commit the claims to the journal
         (none while `paused`: the key's outage gate is closed)."""
@@ -230,17 +241,11 @@ class Engine:
         # a first read keeps whole the first row with data under no header (`first_read`)
         self.headers.see(watch, table, layout, data=not cycle.narrow or view.adoptable)
         report.seen, cycle.height = len(table) - 1, len(table)
-        if len(table) < narrow.NARROW_FROM_ROWS:
-            self._small.add(watch.name)
-        else:
-            self._small.discard(watch.name)
+        (self._small.add if len(table) < narrow.NARROW_FROM_ROWS else self._small.discard)(
+            watch.name
+        )
         found = scan(view, layout, watch)
-        if cycle.narrow:
-            # open rows may be new; rows read whole are projected: their entries too
-            ids = found.ids_on(found.open_rows) | found.ids_on(view.known or ())
-            entries = self.journal.entries_needed(watch.name, self.now(), ids)
-        else:
-            entries = self.journal.entries(watch.name, self.now())
+        entries = self._entries(watch, view, found)
         whole_next = not self.orphans.notice(watch, view, layout, found, entries)
         settled = self.reconciler.reconcile(watch, view, layout, found, entries)
         pending = self.claims.give_up_lost(watch, settled.owners, entries)
