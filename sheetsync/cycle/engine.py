@@ -243,7 +243,11 @@ class Engine:
         whole = sorted(view.known) if view.known is not None else None
         found_now = find_candidates(table, layout, watch, entries, settled.owners, whole)
         candidates = [c for c in found_now if c.row_number not in skipped_rows]
-        candidates = self.claims.screen(watch, candidates, pending, table, layout)
+        candidates, relabel = self.claims.screen(
+            watch, candidates, pending, table, layout, settled.owners
+        )
+        settled.writes += relabel  # a late claim write's row takes its live claim's id
+        settled.aims += aims(relabel, table, layout)
         if watch.start_from == "now":
             candidates, again = self.skipper.returning(watch, candidates, found)
             skips += skip_cells(watch, layout, again)
