@@ -259,7 +259,11 @@ class Engine:
             for c in find_candidates(table, layout, watch, entries, settled.owners, whole)
             if c.row_number not in skipped_rows
         ]
-        candidates = self.claims.screen(watch, candidates, pending, table, layout)
+        candidates, relabel = self.claims.screen(
+            watch, candidates, pending, table, layout, settled.owners
+        )
+        settled.writes += relabel  # a late claim write's row takes its live claim's id
+        settled.aims += aims(relabel, table, layout)
         if watch.start_from == "now":
             candidates, again = self.skipper.returning(watch, candidates, found)
             skips += skip_cells(watch, layout, again)
@@ -273,6 +277,10 @@ class Engine:
         needed = sorted(settled.unread.union(needs_inputs(found, entries)))
         plan = next_plan(table, layout, watch, needed)
         self._save_plan(watch, None if whole_next else plan)
+        self._claim(watch, candidates)
+
+    def _claim(self, watch: Watch, candidates: Sequence[Candidate]) -> None:
+        """Commit the claims of a watch's new rows: before the sheet shows them."""
         if candidates:
             self.journal.claim(
                 watch.name,

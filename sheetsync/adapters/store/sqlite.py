@@ -50,6 +50,7 @@ class SqliteStore(Journal):
         self.where = str(path)
         self._held: dict[str, int] = {}
         self._unrecovered: list[str] = []
+        self._per_unit = True  # the first acquire() recovers each unit (see `recover`)
 
     # -- leases: the lock file -----------------------------------------------------
     def open(self) -> None:
@@ -69,13 +70,21 @@ class SqliteStore(Journal):
         """Nothing to renew: the lock is held until the process ends."""
 
     def acquire(self) -> list[LeaseEvent]:
-        """The first round recovers every unit, as a PostgreSQL takeover would."""
+        """The first round recovers every unit, as a PostgreSQL takeover would (unless
+        `recover(now)` did it for every watch already, as the journal does at start)."""
         events = []
         for unit in self._unrecovered:
-            recovered = self.recover_unit(unit, datetime.now(UTC))
+            recovered = self.recover_unit(unit, datetime.now(UTC)) if self._per_unit else 0
             events.append(LeaseEvent(Change.ACQUIRED, unit, self._held[unit], recovered))
         self._unrecovered = []
         return events
+
+    def recover(self, now: datetime) -> int:
+        """The journal's start-up recovery: every watch's `sending` rows (a removed watch's
+        too) become `unknown`; saved read plans stay (a big tab's first cycle stays narrow).
+        The first `acquire()` then has nothing left to recover."""
+        self._per_unit = False
+        return super().recover(now)
 
     def renew(self) -> list[LeaseEvent]:
         """Nothing expires while the lock is held."""
