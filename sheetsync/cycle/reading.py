@@ -75,9 +75,7 @@ def narrow_plans(
     return out
 
 
-def lean_watches(
-    journal: Journal, watches: Sequence[Watch], narrows: dict[str, Narrow]
-) -> set[str]:
+def lean_watches(journal: Store, watches: Sequence[Watch], narrows: dict[str, Narrow]) -> set[str]:
     """The watches of a group read whole but kept as `first_read` says: without a read
     plan (a first cycle, a lost journal, columns being added, changed settings), alone on
     their tab, with nothing to recover that needs every row whole."""
