@@ -25,5 +25,9 @@ def serve_forever(google_port: int, axiom_port: int, key: str, automations: list
     print("add a row:   sheetsync emulator add-row --sheet ID URL [MORE CELLS...]")
     print("show it:     sheetsync emulator show --sheet ID")
     print("end a run:   sheetsync emulator finish-run NAME [--status Success|Failure]")
-    sys.stdout.flush()  # a pipe (a service's journal, a file) must see this before Ctrl-C
-    serve_until_interrupted(google, axiom)
+    try:
+        sys.stdout.flush()  # a pipe (a service's journal, a file) must see this before Ctrl-C
+        serve_until_interrupted(google, axiom)
+    except KeyboardInterrupt:  # Ctrl-C right after the flush, before the wait began
+        google.stop()
+        axiom.stop()
