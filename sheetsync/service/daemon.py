@@ -149,7 +149,7 @@ class Daemon:
         self._late: set[str] = set()
         self.runtime: Runtime = self._open(self.config)
         self.journal: Store = self.runtime.journal
-        self.leasing = Leasing(self.journal)
+        self.leasing = Leasing(self.journal, fleet=self.config.state.postgres)
         now = datetime.now(UTC)
         self.status.seed(now.date(), triggered_today(self.journal, now))
         for name, rows in needing_a_person(self.journal, self.config.watches).items():
@@ -406,7 +406,9 @@ class Daemon:
 
     def _tick(self) -> float:
         interval = self.notifier.watchdog_interval()
-        return TICK_SECONDS if interval is None else min(TICK_SECONDS, interval / 2)
+        tick = TICK_SECONDS if interval is None else min(TICK_SECONDS, interval / 2)
+        state = self.config.state  # a fleet: spreadsheets taken over are served within a poll
+        return min(tick, state.acquire_seconds) if state.postgres else tick
 
     def _loop(self) -> None:
         tick = self._tick()
