@@ -48,6 +48,7 @@ class SqliteStore(Journal):
         self._readonly = readonly
         self.units = units
         self.where = str(path)
+        self.warnings: list[str] = []
         self._held: dict[str, int] = {}
         self._unrecovered: list[str] = []
         self._per_unit = True  # the first acquire() recovers each unit (see `recover`)
