@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import pytest
 
@@ -50,6 +51,10 @@ def fleet(world: World, pg_url: str) -> Iterator[Fleet]:
         print(made.close()[-3000:])
 
 
+def newer(fleet: Fleet, sid: str, epoch: int) -> bool:
+    return fleet.leases()[sid][1] > epoch
+
+
 def settled(fleet: Fleet, sid: str, peers: int = 2) -> Instance:
     """Wait until a live instance holds `sid`, every row is final, `peers` instances live;
     then a quiet moment (the new holder's first cycle re-projects the rows)."""
@@ -81,7 +86,7 @@ def test_kill_at_every_step_with_two_instances(fleet: Fleet) -> None:
         world.google.clear_faults()
         world.axiom.clear_faults()
         fleet.start(f"after {step}")
-        wait_for(lambda e=epoch: fleet.leases()[sid][1] > e, 30, f"{step}: a takeover")
+        wait_for(partial(newer, fleet, sid, epoch), 30, f"{step}: a takeover")
         takeovers.append(time.time() - killed)
     settled(fleet, sid)
     for instance in fleet.instances:
