@@ -53,11 +53,9 @@ from sheetsync.core.narrow import (
     next_plan,
     scan,
 )
-from sheetsync.core.ownership import Owners
 from sheetsync.core.plan import (
     Candidate,
     CellWrite,
-    Entry,
     Projection,
     find_candidates,
     plan_triggers,
@@ -68,6 +66,7 @@ from sheetsync.core.projection import claim_aims, header_writes, project_first
 from sheetsync.core.report import CycleReport
 from sheetsync.cycle.allowance import Allowance, RuntimePort
 from sheetsync.cycle.backlog import Backlog
+from sheetsync.cycle.claims import Claims
 from sheetsync.cycle.flushing import Flusher, WatchCycle, layout_of
 from sheetsync.cycle.orphans import Orphans
 from sheetsync.cycle.outcomes import OutcomeLog, rows_seen
@@ -127,6 +126,7 @@ class Engine:
         self.reconciler = Reconciler(journal, now)
         self.orphans = Orphans(journal, now)
         self.skipper = Skipper(journal, now)
+        self.claims = Claims(journal, now, timer)
         self._started: set[str] = set()
         self._plans: dict[str, str | None] = {}
         """Each watch's saved read plan, as last read or written."""
@@ -158,6 +158,7 @@ class Engine:
         spreadsheet = cycles[0].watch.spreadsheet_id
         tenure = Tenure(self.journal, spreadsheet)
         tenure.check()  # a spreadsheet this instance does not serve (now): nothing to do
+        self.claims.serving(spreadsheet, tenure.epoch)
         for cycle in cycles:  # axiom calls first: nothing may widen the read->claim window
             if cycle.watch.track_runs:
                 cycle.report.polled = self.tracker.poll_due(cycle.watch)
@@ -233,18 +234,16 @@ class Engine:
             entries = self.journal.entries(watch.name, self.now())
         whole_next = not self.orphans.notice(watch, view, layout, found, entries)
         settled = self.reconciler.reconcile(watch, view, layout, found, entries)
-        self._abandon_lost_claims(watch, settled.owners, entries)
+        pending = self.claims.give_up_lost(watch, settled.owners, entries)
         skips: list[CellWrite] = []
         if watch.start_from == "now" and not self._has_started(watch):
             skips = self.skipper.existing(watch, table, layout, entries, found)
             entries = self.journal.entries(watch.name, self.now())
         skipped_rows = {w.row for w in skips}
         whole = sorted(view.known) if view.known is not None else None
-        candidates = [
-            c
-            for c in find_candidates(table, layout, watch, entries, settled.owners, whole)
-            if c.row_number not in skipped_rows
-        ]
+        found_now = find_candidates(table, layout, watch, entries, settled.owners, whole)
+        candidates = [c for c in found_now if c.row_number not in skipped_rows]
+        candidates = self.claims.screen(watch, candidates, pending, table, layout)
         if watch.start_from == "now":
             candidates, again = self.skipper.returning(watch, candidates, found)
             skips += skip_cells(watch, layout, again)
@@ -359,15 +358,16 @@ class Engine:
         for cycle in cycles:
             cycle.view = cycle.found = None
 
-    def forget(self, watches: Sequence[str]) -> None:
-        """Drop what this process remembers of watches whose spreadsheet changed hands."""
+    def forget(self, unit: str, watches: Sequence[str]) -> None:
+        """Drop what this process remembers of a spreadsheet that changed hands."""
+        self.claims.forget(unit)
         for name in watches:
             self._plans.pop(name, None)
             self._started.discard(name)
             self._first_seen.pop(name, None)
             self.orphans.forget(name)
 
-    # -- first cycles and lost claims ------------------------------------------
+    # -- first cycles ------------------------------------------------------------
     def _has_started(self, watch: Watch) -> bool:
         return watch.name in self._started or self.journal.has_started(watch.name)
 
@@ -376,14 +376,6 @@ class Engine:
             if not self.journal.has_started(watch.name):
                 self.journal.mark_started(watch.name, self.now())
             self._started.add(watch.name)
-
-    def _abandon_lost_claims(self, watch: Watch, owners: Owners, entries: dict[str, Entry]) -> None:
-        claimed = {rid for rid, e in entries.items() if e.state == "claimed"}
-        lost = sorted(rid for rid in claimed if owners.row(rid) is None)
-        if lost:  # a claim write that never landed: nothing was sent, the rows are new again
-            self.journal.abandon(watch.name, lost, self.now())
-            for row_id in lost:
-                del entries[row_id]
 
 
 def group_watches(watches: Sequence[Watch]) -> list[list[Watch]]:

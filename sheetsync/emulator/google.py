@@ -10,10 +10,12 @@ and `https://www.googleapis.com`. Every API call needs a bearer token from `/tok
 whose scopes cover it; Sheets calls count toward per-minute read/write quotas; people's
 edits (`set_cell`, `insert_rows`, `sort`, ...) happen between calls like in a real sheet.
 Semantics follow /work/shared/docs/SHEETS_API.md; the modules beside this one hold them:
-`google_a1` (ranges), `grid` (model), `google_cells`, `google_values`, `google_batch`,
-`google_meta` (developer metadata), `google_drive`, `google_auth`, `google_quota`
-(per-user and per-project quotas), `google_api` (routes),
-`google_people` (fixtures and human edits).
+`google_a1` (ranges), `grid` and `tab` (model), `google_cells`, `google_values` and
+`google_value_writes`, `google_spreadsheet` and `google_batch` (spreadsheets.get and
+batchUpdate), `google_meta` (developer metadata), `google_drive`, `google_auth`,
+`google_quota` (per-user and per-project quotas), `google_api` (routes),
+`google_handlers`, `google_people` (fixtures and human edits), `google_controls`
+(counters and switches for tests).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from sheetsync.emulator.credentials import (
     write_key_file,
 )
 from sheetsync.emulator.google_a1 import ApiError
-from sheetsync.emulator.google_api import READ_METHODS, WRITE_METHODS, Route, route
+from sheetsync.emulator.google_api import Route, route
 from sheetsync.emulator.google_auth import (
     INVALID_CREDENTIALS,
     MISSING_CREDENTIALS,
@@ -52,6 +54,7 @@ from sheetsync.emulator.google_auth import (
     unauthenticated,
 )
 from sheetsync.emulator.google_changes import ChangeLog
+from sheetsync.emulator.google_controls import ControlsMixin
 from sheetsync.emulator.google_people import PeopleMixin
 from sheetsync.emulator.google_quota import Meter, quota_error
 from sheetsync.emulator.grid import MAX_CELLS, Book
@@ -73,7 +76,7 @@ _STATUS = {
 }
 
 
-class GoogleEmulator(PeopleMixin, EmulatorServer):
+class GoogleEmulator(ControlsMixin, PeopleMixin, EmulatorServer):
     """Google Sheets + Drive + OAuth token endpoint on 127.0.0.1, thread-safe."""
 
     gzip_when_asked = True
@@ -184,11 +187,6 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
             self._user_reads[self._caller] += 1
         self.meter.take(found.quota, self._caller)
 
-    @property
-    def quota_rejections(self) -> int:
-        """Requests refused with a 429 for a quota, since the start or the last reset."""
-        return self.meter.rejections
-
     # -- state used by the routes ---------------------------------------------------
     def book(self, spreadsheet_id: str, *, drive: bool = False) -> Book:
         """The spreadsheet a request names: 404 when unknown, 403 (Drive: 404) when denied."""
@@ -251,45 +249,6 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
             result = apply(book, planned)
             self._touch(book, self._caller)
             return result
-
-    # -- tokens, access, counters ---------------------------------------------------
-    def expire_tokens(self) -> None:
-        """Invalidate every issued token: the next API call gets a 401 (clients refresh)."""
-        with self.lock:
-            self.tokens.clear()
-
-    def deny(self, spreadsheet_id: str, denied: bool = True) -> None:
-        """Make a spreadsheet answer 403 PERMISSION_DENIED (Drive: 404), or allow it again."""
-        with self.lock:
-            if denied:
-                self._denied.add(spreadsheet_id)
-            else:
-                self._denied.discard(spreadsheet_id)
-
-    def count(self, method: str) -> int:
-        """How many requests for `method` (e.g. "values.batchGet") passed authentication."""
-        with self.lock:
-            return self._counts[method]
-
-    def reads(self, client_email: str | None = None) -> int:
-        """Sheets read requests so far (of one service account, when given; Drive and
-        token calls not included)."""
-        with self.lock:
-            if client_email is not None:
-                return self._user_reads[client_email]
-            return sum(self._counts[m] for m in READ_METHODS)
-
-    def writes(self) -> int:
-        """Sheets write requests so far."""
-        with self.lock:
-            return sum(self._counts[m] for m in WRITE_METHODS)
-
-    def reset_counters(self) -> None:
-        """Zero the per-method counters, quota windows and quota rejections."""
-        with self.lock:
-            self._counts.clear()
-            self._user_reads.clear()
-            self.meter.clear()
 
     def write_service_account_file(
         self, path: str | os.PathLike[str], client_email: str = DEFAULT_CLIENT_EMAIL
