@@ -17,7 +17,8 @@ from functools import partial
 
 import pytest
 
-from sheetsync.emulator._http import EmulatorServer, Fault
+from sheetsync.emulator._http import EmulatorServer
+from sheetsync.emulator.faults import Fault
 from sheetsync.testing import World
 from sheetsync.testing_fleet import Fleet, Instance, wait_for
 
