@@ -10,10 +10,9 @@ its link.
 Partitioned: A reaches the database through a black-holing proxy. After B's takeover no
 commit comes from A (an audit trigger records each commit's `application_name`) until A
 re-acquires, which it does only with a new epoch after healing. The partition starts
-while A waits for a read (no transaction of its open): a partition that cuts A off
-with a transaction open whose last statements (a pipeline) reached the server without
-their Sync leaves a session that no server timeout ends, and B's takeover waits for it
-(an open problem; `test_store_faults` covers the open transaction whose COMMIT is lost).
+while A waits for a read (no transaction of its open): a COMMIT lost right after an
+`executemany` leaves a session no server timeout ends, and B's takeover waits for it
+(an open problem: the xfail in `test_store_faults`).
 """
 
 from __future__ import annotations
