@@ -29,6 +29,7 @@ from sheetsync.errors import ConfigError, JournalError
 from sheetsync.service.drive import SCOPE as DRIVE_SCOPE
 from sheetsync.service.problems import Problems, current_problems
 from sheetsync.service.schedules import assign
+from sheetsync.service.wall_clock import wall_clock
 
 log = logging.getLogger("sheetsync")
 
@@ -232,12 +233,14 @@ def open_runtime(
     *,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Callable[[], datetime] | None = None,
     journal: Store | None = None,
 ) -> Runtime:
     """Open the store (SQLite: taking its lock), take this instance's spreadsheets (each
     recovered from a previous holder's stop), build the engine. `journal`: a store open
-    already (a reload keeps the daemon's)."""
+    already (a reload keeps the daemon's). `now`: default `wall_clock()` (UTC; a test
+    may skew it)."""
+    now = now or wall_clock()
     sheets, axiom = build_clients(config, sleep=sleep, monotonic=monotonic, now=now)
     if journal is None:
         journal = open_store(config, now=now, sleep=sleep)

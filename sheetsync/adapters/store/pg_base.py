@@ -20,10 +20,22 @@ if TYPE_CHECKING:
 
     from sheetsync.adapters.store.leases import Leases
 
-FENCE = "SELECT 1 FROM leases WHERE unit = %s AND holder = %s AND epoch = %s FOR KEY SHARE"
+FENCE = (
+    "SELECT set_config('idle_in_transaction_session_timeout', %s, true) FROM leases"
+    " WHERE unit = %s AND holder = %s AND epoch = %s FOR KEY SHARE"
+)
 """The first statement of every fenced transaction. FOR KEY SHARE lets renewals through but
 makes a takeover (an epoch bump) wait for this transaction; after the takeover the row no
-longer matches, so a later transaction of the old holder finds nothing and rolls back."""
+longer matches, so a later transaction of the old holder finds nothing and rolls back.
+The server ends the transaction if its client goes quiet in it for a third of the lease
+(`idle_timeout`, for this transaction only): a partitioned holder's open transaction must
+not hold a takeover up until TCP keepalives give up (hours by default)."""
+
+
+def idle_timeout(lease: float) -> str:
+    """`idle_in_transaction_session_timeout` for fenced transactions (milliseconds)."""
+    return str(max(1, round(lease * 1000 / 3)))
+
 
 ENTRY_COLUMNS = (
     "SELECT row_id, state, fingerprint, link, message, triggered_at, run_status,"
@@ -55,7 +67,8 @@ class PgBase:
     def fenced(self, unit: str, epoch: int) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
         """A transaction that commits only while this holder has `unit` at `epoch`."""
         with translated(self.where), self._pool.connection() as conn:
-            found = conn.execute(FENCE, (unit, self._leases.holder, epoch)).fetchone()
+            idle = idle_timeout(self._leases.timings.lease)
+            found = conn.execute(FENCE, (idle, unit, self._leases.holder, epoch)).fetchone()
             if found is None:
                 raise LeaseLostError(unit, epoch)  # the pool rolls the transaction back
             yield conn
