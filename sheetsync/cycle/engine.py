@@ -391,10 +391,7 @@ class Engine:
             self._first_seen.pop(name, None)
             self.orphans.forget(name)
 
-<<<<<<< HEAD
     # -- first cycles ------------------------------------------------------------
-=======
-    # -- first cycles and lost claims ------------------------------------------
     def _lean(self, name: str) -> bool:
         """Whether a whole read of this watch's tab is kept as `first_read` says: on its
         first cycle ever (or with a lost journal), or once this process served it and found
@@ -403,7 +400,6 @@ class Engine:
             return not self._small[name]
         return not self.journal.has_started(name)
 
->>>>>>> first
     def _has_started(self, watch: Watch) -> bool:
         return watch.name in self._started or self.journal.has_started(watch.name)
 
