@@ -169,23 +169,3 @@ def test_header_problems_of_a_big_tab_are_still_reported(
     assert isinstance(views[0].table, NarrowTable)
     [warning] = [r.getMessage() for r in caplog.records if "no header" in r.getMessage()]
     assert "C62" in warning and "I72" in warning
-
-
-def test_the_first_cycle_after_a_takeover_still_reads_and_projects_every_row(
-    world: World, views: list[View]
-) -> None:
-    """A new process takes the spreadsheet over (its plan dropped): that cycle reads the
-    tab whole as before and puts back a result cell a person changed on a handled row; a
-    later cycle of that process reads by the plan again."""
-    world.sheet([HEADER, *[handled(i) for i in range(HANDLED)], ["https://new", "N"]])
-    world.config({"mode": "row"})
-    world.once()
-    assert len(views) == 1
-    world.close_runtime()
-    world.google.set_cell(world.spreadsheet_id, "Queue", 11, 4, "typed over")
-    world.once()
-    assert len(views) == 1  # not kept lean: every row projected
-    assert world.row(11)["Run link"] == "https://run/9"
-    world.google.reset_counters()
-    world.once()
-    assert world.google.reads() == 1 and world.google.cells_read() < cells(world.values())
