@@ -209,16 +209,21 @@ def test_asynchronous_standbys_warn_or_fail_with_require_sync_replication(
     assert code == 1 and line == f"✗ state {pg_url}: {problem} (require_sync_replication)"
 
 
-def test_check_on_an_empty_database_says_the_first_run_creates_it(
+def test_check_and_status_on_an_empty_database_say_the_first_run_creates_it(
     world: World, pg_url: str
 ) -> None:
-    """A database sheetsync never used: nothing to refuse, nothing created by `check`."""
+    """A database sheetsync never used: nothing to refuse, nothing created by `check` or
+    `status` (which says so, as for a journal file not made yet)."""
     query(pg_url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     world.sheet([HEADER, *ROWS[:1]])
     config = fleet_config(world, pg_url, require_sync_replication=True)
     code, output = invoke(world, "check", "-c", config)
     assert code == 0, output
     assert "empty; the first run creates the schema" in output
+    code, output = invoke(world, "status", "-c", config)
+    assert (code, output) == (0, f"no journal yet at {pg_url}: sheetsync has not run\n")
+    document = json.loads(invoke(world, "status", "-c", config, "--json")[1])
+    assert document == {"journal": pg_url, "watches": []}
     assert query(pg_url, "SELECT to_regclass('schema_version')") == [(None,)]
 
 
