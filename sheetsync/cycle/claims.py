@@ -45,6 +45,7 @@ class Claims:
         self.grace = 0.0
         """Seconds to keep unfound claims after a takeover (0: SQLite, one process)."""
         self._since: dict[str, tuple[int | None, float]] = {}
+        self._warned: set[tuple[str, int]] = set()  # (watch, row) zombies already logged
 
     def serving(self, unit: str, epoch: int | None) -> None:
         """A cycle of `unit` starts under `epoch`: the grace runs from the first such cycle."""
@@ -87,7 +88,8 @@ class Claims:
             return candidates
         waiting = {c.row_number for c in fresh if c.fingerprint in pending}
         zombies = self._zombies(watch, fresh, table, layout)
-        for number in sorted(zombies):
+        for number in sorted(zombies - {n for w, n in self._warned if w == watch.name}):
+            self._warned.add((watch.name, number))
             log.warning(
                 "watch %s: row %d shows a claim a former holder gave up, on a row already "
                 "claimed since: not sent again",
