@@ -212,7 +212,9 @@ def whole_read_section(results: list[SizeFigures], repeats: int) -> Section:
         )
     section.notes += [
         "first = `sheetsync once` on the same sheet with no journal (a sheet new to "
-        "sheetsync: its rows already handled by someone, 10 new), read whole; fallback = "
+        "sheetsync: its rows already handled by someone, 10 new), read whole in one "
+        "request, of which a big tab keeps whole only the rows that may be new (every "
+        "row's status, id and result cells: the lost journal adopts every row); fallback = "
         "the served sheet after its header changed (a column `note` added), which makes a "
         "cycle read the tab again, narrowly by the new header (a crash to recover from "
         "still reads it whole). "

@@ -14,6 +14,7 @@ from typing import Literal
 
 from sheetsync.config import Watch
 from sheetsync.core.layout import Layout, letters, norm, trimmed_header
+from sheetsync.core.narrow import NarrowTable
 
 log = logging.getLogger("sheetsync.headers")
 
@@ -65,7 +66,8 @@ def _repeated(header: Sequence[str], layout: Layout) -> list[HeaderWarning]:
 
 def _unheaded(table: Sequence[Sequence[str]], header: Sequence[str]) -> list[HeaderWarning]:
     blank = [i for i, cell in enumerate(header) if not cell.strip()]
-    if not blank and max(map(len, table)) <= len(header):
+    widest = table.width if isinstance(table, NarrowTable) else max(map(len, table))
+    if not blank and widest <= len(header):
         return []  # the usual case, found without a Python loop over 100,000 rows
     first: dict[int, int] = {}  # column -> the first row holding data there
     for number, row in enumerate(itertools.islice(table, 1, None), start=2):

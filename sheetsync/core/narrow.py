@@ -83,6 +83,9 @@ class View:
     known: set[int] | None = None
     columns: dict[int, Sequence[str]] | None = None
     """A narrow read's columns as read (index -> cells from row 2 down), for `scan`."""
+    adoptable: bool = False
+    """A first read's (`first_read`): its other rows also hold the result cells shown, so
+    a lost journal can adopt them without their inputs."""
 
 
 _LAYOUT_SETTINGS = (
@@ -151,9 +154,9 @@ def first_view(plan: ReadPlan, layout: Layout, answers: Sequence[Sequence[Sequen
     blocks = runs(r for r in plan.rows if r < plan.tail)
     whole: dict[int, Sequence[str]] = {}
     for (first, last), answer in zip(blocks, answers[1 + len(narrow) : -1], strict=True):
-        _place(whole, first, last, answer)
+        place(whole, first, last, answer)
     tail_end = plan.tail + max((len(c) for c in answers[-1]), default=0) - 1
-    _place(whole, plan.tail, tail_end, answers[-1])
+    place(whole, plan.tail, tail_end, answers[-1])
     height = max([len(c) + 1 for c in columns] + [tail_end])
     spread: list[Sequence[str]] = [()] * (max(narrow) + 1)
     for col, values in zip(narrow, columns, strict=True):
@@ -177,10 +180,13 @@ class NarrowTable(Sequence[Sequence[str]]):
         spread: Sequence[Sequence[str]],
         height: int,
         whole: Mapping[int, Sequence[str]],
+        widest: int = 0,
     ) -> None:
         self._header, self._spread, self._height = header, spread, height
         self._whole = {n: row for n, row in whole.items() if n <= height}
         self._longest = max(map(len, spread), default=0)
+        self._widest = widest
+        """The widest row of the tab as read, when known (rows here are cut to columns)."""
 
     def __len__(self) -> int:
         return self._height
@@ -215,10 +221,10 @@ class NarrowTable(Sequence[Sequence[str]]):
     def width(self) -> int:
         """The widest row, without building the rows."""
         narrow = len(self._spread) if self._longest else 0
-        return max([len(self._header), narrow, *map(len, self._whole.values())])
+        return max([len(self._header), narrow, self._widest, *map(len, self._whole.values())])
 
 
-def _place(
+def place(
     whole: dict[int, Sequence[str]], first: int, last: int, answer: Sequence[Sequence[str]]
 ) -> None:
     """Rows `first..last` read column by column into `whole` (rows past the data: empty)."""
@@ -250,7 +256,7 @@ def window_view(
     """
     whole: dict[int, Sequence[str]] = {}
     for (first, last), answer in zip(spans, answers[1:], strict=True):
-        _place(whole, first, last, answer)
+        place(whole, first, last, answer)
     empty: Sequence[str] = ()
     table: list[Sequence[str]] = [list(header_of(answers[0]))]
     table.extend([empty] * (max(whole, default=1) - 1))
@@ -285,7 +291,8 @@ def scan(view: View, layout: Layout, watch: Watch) -> Scan:
     status_col, id_col = layout.results["status"], layout.results["id"]
     table = view.table
     if view.columns is not None:
-        statuses, ids = view.columns[status_col], view.columns[id_col]
+        # a column the cycle adds was not read: empty
+        statuses, ids = view.columns.get(status_col, ()), view.columns.get(id_col, ())
     else:
         statuses = [cell(row, status_col) for row in table[1:]]
         ids = [cell(row, id_col) for row in table[1:]]

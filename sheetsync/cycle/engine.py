@@ -43,11 +43,13 @@ from sheetsync.adapters.google.sheet import SheetPort
 from sheetsync.adapters.store.overview import preview
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
+from sheetsync.core import narrow
 from sheetsync.core.headers import HeaderWarnings
 from sheetsync.core.landing import aims
 from sheetsync.core.layout import Layout
 from sheetsync.core.narrow import (
     ReadPlan,
+    Scan,
     View,
     needs_inputs,
     next_plan,
@@ -56,6 +58,7 @@ from sheetsync.core.narrow import (
 from sheetsync.core.plan import (
     Candidate,
     CellWrite,
+    Entry,
     Projection,
     find_candidates,
     plan_triggers,
@@ -70,7 +73,7 @@ from sheetsync.cycle.claims import Claims
 from sheetsync.cycle.flushing import Flusher, WatchCycle, layout_of
 from sheetsync.cycle.orphans import Orphans
 from sheetsync.cycle.outcomes import OutcomeLog, rows_seen
-from sheetsync.cycle.reading import Reads, narrow_plans
+from sheetsync.cycle.reading import Reads, lean_watches, narrow_plans
 from sheetsync.cycle.reconcile import Reconciled, Reconciler
 from sheetsync.cycle.sending import Sender, TriggerPort
 from sheetsync.cycle.skipping import Skipper, skip_cells
@@ -128,6 +131,8 @@ class Engine:
         self.skipper = Skipper(journal, now)
         self.claims = Claims(journal, now, timer)
         self._started: set[str] = set()
+        self._small: set[str] = set()
+        """Watches whose tab the last read found small: read whole, decoded at once."""
         self._plans: dict[str, str | None] = {}
         """Each watch's saved read plan, as last read or written."""
         self._first_seen: dict[str, dict[str, datetime]] = {}
@@ -167,7 +172,8 @@ class Engine:
         reads = Reads(self.sheets, spreadsheet)
         watches = [c.watch for c in cycles]
         narrows = narrow_plans(self.journal, watches, self._plan_text, self._has_started)
-        self._prepare_all(cycles, reads.first(watches, narrows), paused)
+        lean = lean_watches(self.journal, watches, narrows) - self._small
+        self._prepare_all(cycles, reads.first(watches, narrows, lean), paused)
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
             if cycle.layout is not None and cycle.layout.added:
@@ -217,32 +223,42 @@ class Engine:
         cycle.candidates = landed
         cycle.missed_skips = bool(cycle.skip_ids - cycle.landed)
 
+    def _entries(self, watch: Watch, view: View, found: Scan) -> dict[str, Entry]:
+        """The journal's entries a cycle needs: every row's after a whole read; after a
+        narrow one, those of the open rows (they may be new) and of the rows read whole
+        (they are projected)."""
+        if view.known is None:
+            return self.journal.entries(watch.name, self.now())
+        ids = found.ids_on(found.open_rows) | found.ids_on(view.known)
+        return self.journal.entries_needed(watch.name, self.now(), ids)
+
     def _prepare(self, cycle: WatchCycle, view: View, paused: bool) -> None:
         """Decide a watch's claims and repairs and commit the claims to the journal
         (none while `paused`: the key's outage gate is closed)."""
         watch, report, table = cycle.watch, cycle.report, view.table
         layout = layout_of(watch, table)
         cycle.layout, cycle.narrow = layout, view.known is not None
-        self.headers.see(watch, table, layout, data=not cycle.narrow)
+        # a first read keeps whole the first row with data under no header (`first_read`)
+        self.headers.see(watch, table, layout, data=not cycle.narrow or view.adoptable)
         report.seen, cycle.height = len(table) - 1, len(table)
+        (self._small.add if len(table) < narrow.NARROW_FROM_ROWS else self._small.discard)(
+            watch.name
+        )
         found = scan(view, layout, watch)
-        if cycle.narrow:
-            # open rows may be new; rows read whole are projected: their entries too
-            ids = found.ids_on(found.open_rows) | found.ids_on(view.known or ())
-            entries = self.journal.entries_needed(watch.name, self.now(), ids)
-        else:
-            entries = self.journal.entries(watch.name, self.now())
+        entries = self._entries(watch, view, found)
         whole_next = not self.orphans.notice(watch, view, layout, found, entries)
         settled = self.reconciler.reconcile(watch, view, layout, found, entries)
         pending = self.claims.give_up_lost(watch, settled.owners, entries)
         skips: list[CellWrite] = []
-        if watch.start_from == "now" and not self._has_started(watch):
-            skips = self.skipper.existing(watch, table, layout, entries, found)
-            entries = self.journal.entries(watch.name, self.now())
-        skipped_rows = {w.row for w in skips}
         whole = sorted(view.known) if view.known is not None else None
-        found_now = find_candidates(table, layout, watch, entries, settled.owners, whole)
-        candidates = [c for c in found_now if c.row_number not in skipped_rows]
+        if watch.start_from == "now" and not self._has_started(watch):
+            skips = self.skipper.existing(watch, view, layout, entries, found, settled.owners)
+        skipped_rows = {w.row for w in skips}
+        candidates = [
+            c
+            for c in find_candidates(table, layout, watch, entries, settled.owners, whole)
+            if c.row_number not in skipped_rows
+        ]
         candidates = self.claims.screen(watch, candidates, pending, table, layout)
         if watch.start_from == "now":
             candidates, again = self.skipper.returning(watch, candidates, found)

@@ -4,9 +4,12 @@ Noticed on a watch's first cycle after start and on every whole read: one ERROR 
 the state file and the count, and the rows are recorded as the sheet shows them, so
 that nothing is stranded and nothing is sent twice: a `waiting` row never reached
 axiom and is sent again; a `sending` row may have, and becomes `unknown`; every other
-row is left as it is. A narrow first read leaves the recording to a whole read of the
-tab on the next cycle (it lacks the rows' other cells); it looks only at the rows that
-would be stranded (showing `waiting` or `sending`) and those it read whole.
+row is left as it is. A watch's first read of a big tab (`first_read`) reads every
+row's result cells, so it adopts every row, without the inputs of the rows it did not
+read whole. Another narrow read (a plan from an older journal) leaves the recording to
+a whole read of the tab on the next cycle (it lacks the rows' other cells); it looks
+only at the rows that would be stranded (showing `waiting` or `sending`) and those it
+read whole.
 """
 
 from __future__ import annotations
@@ -54,13 +57,18 @@ class Orphans:
         """Record the unknown ids of a read in the journal (adding them to `entries`).
         False: a narrow read saw unknown ids; the tab must be read whole next cycle."""
         whole = view.known is None
-        if not whole and watch.name in self._started:
-            return True
-        self._started.add(watch.name)
-        if not whole:  # the rows that would be stranded, and those read whole: a few
+        if not whole and not view.adoptable:
+            if watch.name in self._started:
+                return True
+            self._started.add(watch.name)  # the stranded rows, those read whole: a few
             ids = found.ids_on(_stranded(view, layout, watch)) | found.ids_on(view.known or ())
             return not ids - self.journal.known_ids(watch.name, ids)
-        unknown = [rid for rid in found.holders if rid not in entries]
+        self._started.add(watch.name)
+        if whole:
+            unknown = [rid for rid in found.holders if rid not in entries]
+        else:
+            known = self.journal.known_ids(watch.name, found.holders)
+            unknown = [rid for rid in found.holders if rid not in known]
         if not unknown:
             return True
         log.error(
@@ -70,21 +78,92 @@ class Orphans:
             self.journal.where,
             len(unknown),
         )
-        table = view.table
-        rows = [adoption(table[found.holders[rid] - 1], rid, layout, watch) for rid in unknown]
-        self.journal.adopt(watch.name, rows, self.now(), "the journal did not know this row")
-        entries.update(self.journal.entries_needed(watch.name, self.now(), _needed(rows, found)))
+        self._adopt(watch, view, layout, found, unknown, entries)
         return True
 
+    def _adopt(
+        self,
+        watch: Watch,
+        view: View,
+        layout: Layout,
+        found: Scan,
+        unknown: Sequence[str],
+        entries: dict[str, Entry],
+    ) -> None:
+        """Adopt `unknown` ids: rows read whole with their inputs, in chunks (a few
+        thousand objects alive at a time); others (`View.adoptable`) from their result
+        cells, one statement for the rows that show the same."""
+        table, known, now = view.table, view.known, self.now()
+        busy = _busy(found)
+        shown = _Shown(view, layout, watch)
+        alike: dict[Adoption, list[str]] = {}
+        rows: list[Adoption] = []
+        for rid in unknown:
+            number = found.holders[rid]
+            if known is None or number in known:
+                rows.append(adoption(table[number - 1], rid, layout, watch))
+                if len(rows) == ADOPT_CHUNK:
+                    self._record(watch, rows, busy, entries)
+                    rows = []
+            else:
+                alike.setdefault(shown.like(number), []).append(rid)
+        self._record(watch, rows, busy, entries)
+        for like, ids in alike.items():
+            self.journal.adopt_alike(watch.name, like, ids, now, ADOPTED)
+            wanted = ids if busy is None or not like.shown or like.due else busy.intersection(ids)
+            entries.update(self.journal.entries_needed(watch.name, now, wanted))
 
-def _needed(rows: Sequence[Adoption], found: Scan) -> list[str]:
-    """The adopted ids this cycle needs the entries of. On a big tab, not the rows
-    recorded as the sheet already shows them, on no open row and on one row only: a
-    narrow cycle would not project those either, and 100,000 entries cost ~50 MB."""
+    def _record(
+        self, watch: Watch, rows: list[Adoption], busy: set[str] | None, entries: dict[str, Entry]
+    ) -> None:
+        if rows:
+            now = self.now()
+            self.journal.adopt(watch.name, rows, now, ADOPTED)
+            entries.update(self.journal.entries_needed(watch.name, now, _needed(rows, busy)))
+
+
+ADOPTED = "the journal did not know this row"
+ADOPT_CHUNK = 20_000
+"""Rows adopted per journal transaction."""
+
+
+def _busy(found: Scan) -> set[str] | None:
+    """Ids whose entries a cycle needs however they are adopted (None: every id's, on a
+    small tab). On a big tab, not the rows recorded as the sheet already shows them, on
+    no open row and on one row only: a narrow cycle would not project those either, and
+    100,000 entries cost ~50 MB."""
     if len(found.ids) + 1 < narrow.NARROW_FROM_ROWS:
+        return None
+    return found.ids_on(found.open_rows) | set(found.extra)
+
+
+def _needed(rows: Sequence[Adoption], busy: set[str] | None) -> list[str]:
+    """The adopted ids this cycle needs the entries of (see `_busy`)."""
+    if busy is None:
         return [r.row_id for r in rows]
-    busy = found.ids_on(found.open_rows) | set(found.extra)
     return [r.row_id for r in rows if not r.shown or r.due or r.row_id in busy]
+
+
+class _Shown:
+    """Rows not read whole, adopted from their result cells as read column by column,
+    without their inputs; rows showing the same results share one `like`."""
+
+    def __init__(self, view: View, layout: Layout, watch: Watch) -> None:
+        self.view, self.layout, self.watch = view, layout, watch
+        columns = view.columns or {}
+        kinds = [k for k in layout.results if k != "id"]
+        self.cells = [columns.get(layout.results[k], ()) for k in kinds]
+        self.made: dict[tuple[str, ...], Adoption] = {}
+
+    def like(self, number: int) -> Adoption:
+        """How row `number` is adopted, its row id aside."""
+        k = number - 2
+        key = tuple([cells[k] if k < len(cells) else "" for cells in self.cells])
+        found = self.made.get(key)
+        if found is None:
+            row = self.view.table[number - 1]
+            found = self.made[key] = adoption(row, "", self.layout, self.watch, inputs=False)
+        return found
 
 
 def _stranded(view: View, layout: Layout, watch: Watch) -> list[int]:
@@ -95,11 +174,14 @@ def _stranded(view: View, layout: Layout, watch: Watch) -> list[int]:
     return [n for n, value in enumerate(statuses, start=2) if flags[value]]
 
 
-def adoption(row: Sequence[str], row_id: str, layout: Layout, watch: Watch) -> Adoption:
-    """A row with an unknown id, recorded so that the sheet keeps showing what it shows."""
+def adoption(
+    row: Sequence[str], row_id: str, layout: Layout, watch: Watch, *, inputs: bool = True
+) -> Adoption:
+    """A row with an unknown id, recorded so that the sheet keeps showing what it shows
+    (without `inputs`: its inputs were not read, and no comparison will match them)."""
     words = watch.statuses
     status = norm(cell(row, layout.results["status"]))
-    fingerprint = inputs_of(row, layout)
+    fingerprint = inputs_of(row, layout) if inputs else ""
     if status == norm(words.sending):
         return Adoption(row_id, "unknown", fingerprint, message=LOST_SENDING_MESSAGE, shown=False)
 

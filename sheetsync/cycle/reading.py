@@ -1,7 +1,9 @@
 """The reads of a group cycle: which tabs are read narrowly, and turning answers into views.
 
 Every tab of a group is read in one `values:batchGet`: whole (small tabs, first cycles,
-anything unusual) or narrowly by its saved `ReadPlan` (see `narrow`). A narrow tab
+anything unusual) or narrowly by its saved `ReadPlan` (see `narrow`). A tab read whole
+without a plan (a first cycle, a lost journal), alone on its tab and with nothing to
+recover, is walked row by row and a big one kept as `first_read` says. A narrow tab
 whose header changed since the plan was made is read again in a second request,
 narrowly by the header it now has (whole when that header lacks a result column); a
 plan that reaches past a grid people shrank is cut to the grid the refusal names and
@@ -12,13 +14,14 @@ windows reads the tab whole.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from sheetsync.adapters.google.sheet import SheetPort
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.a1 import quote_title
+from sheetsync.core.first_read import lean_view
 from sheetsync.core.layout import Layout, map_header
 from sheetsync.core.narrow import (
     ReadPlan,
@@ -72,6 +75,21 @@ def narrow_plans(
     return out
 
 
+def lean_watches(journal: Store, watches: Sequence[Watch], narrows: dict[str, Narrow]) -> set[str]:
+    """The watches of a group read whole but kept as `first_read` says: without a read
+    plan (a first cycle, a lost journal, columns being added, changed settings), alone on
+    their tab, with nothing to recover that needs every row whole."""
+    tabs = [w.worksheet for w in watches]
+    return {
+        w.name
+        for w in watches
+        if w.name not in narrows
+        and tabs.count(w.worksheet) == 1
+        and not journal.has_unchecked(w.name)
+        and not journal.needs_whole_read(w.name)
+    }
+
+
 _MAX_ROWS = re.compile(r"Max rows: (\d+)")
 
 
@@ -99,11 +117,17 @@ class Reads:
         self.spreadsheet = spreadsheet
         self._headers: dict[str, tuple[str, ...]] = {}
         """The header a narrow first read found, when it was not its plan's (by watch)."""
+        self._lean: Collection[str] = ()
 
     def first(
-        self, watches: Sequence[Watch], narrows: dict[str, Narrow]
+        self,
+        watches: Sequence[Watch],
+        narrows: dict[str, Narrow],
+        lean: Collection[str] = (),
     ) -> dict[str, View | SheetError]:
-        """Each watch's view of its tab (or why it could not be read), by watch name."""
+        """Each watch's view of its tab (or why it could not be read), by watch name;
+        the tabs of `lean` watches read whole are kept as `first_read` says."""
+        self._lean = lean
         try:
             views = self._first(watches, narrows)
         except SheetError:
@@ -153,7 +177,7 @@ class Reads:
         self, watches: Sequence[Watch], narrows: dict[str, Narrow]
     ) -> dict[str, View | SheetError | None]:
         if not any(w.name in narrows for w in watches):
-            return dict(self.whole(watches))
+            return dict(self.whole(watches, lean=self._lean))
         try:
             answers, spans = self._narrow_read(watches, narrows)
         except RangeError as exc:  # rows were deleted since the plan was made
@@ -195,11 +219,21 @@ class Reads:
             spans[watch.name] = (start, len(ranges))
         return self.sheets.read_ranges(self.spreadsheet, ranges), spans
 
-    def whole(self, watches: Sequence[Watch]) -> dict[str, View]:
-        """Each watch's tab read whole, in one request (by watch name)."""
+    def whole(self, watches: Sequence[Watch], lean: Collection[str] = ()) -> dict[str, View]:
+        """Each watch's tab read whole, in one request (by watch name); the tabs of `lean`
+        watches (each alone on its tab) kept as `first_read.lean_view` says."""
         titles = list(dict.fromkeys(w.worksheet for w in watches))
-        tables = self.sheets.read_tabs(self.spreadsheet, titles)
-        return {w.name: View(list(tables[w.worksheet])) for w in watches}
+        if not any(w.name in lean for w in watches):
+            tables = self.sheets.read_tabs(self.spreadsheet, titles)
+            return {w.name: View(list(tables[w.worksheet])) for w in watches}
+        by_tab = {w.worksheet: w for w in watches if w.name in lean}
+
+        def reduce(title: str, rows: Iterator[list[str]]) -> View:
+            found = by_tab.get(title)
+            return lean_view(rows, found) if found is not None else View(list(rows))
+
+        views = self.sheets.read_tabs_reduced(self.spreadsheet, titles, reduce)
+        return {w.name: views[w.worksheet] for w in watches}
 
     def again(
         self, wanted: Sequence[tuple[Watch, Layout, Sequence[tuple[int, int]] | None]]

@@ -274,15 +274,21 @@ class EmulatorServer:
             )
 
 
-def serve_until_interrupted(*servers: EmulatorServer) -> None:
+def serve_until_interrupted(
+    *servers: EmulatorServer, announce: Callable[[], None] | None = None
+) -> None:
     """Block until Ctrl-C (or SIGTERM turned into KeyboardInterrupt), then stop the servers.
 
-    The wait wakes every 0.2 s: a signal the kernel hands to a server thread only runs its
-    Python handler once the main thread runs again, which an endless wait never does
-    (CPython issue 85300).
+    `announce` (what tells a user or a test that the servers answer) runs inside the wait's
+    guard: a Ctrl-C sent the moment it is read must not find the main thread between the
+    announcement and the guard. The wait wakes every 0.2 s: a signal the kernel hands to a
+    server thread only runs its Python handler once the main thread runs again, which an
+    endless wait never does (CPython issue 85300).
     """
     idle = threading.Event()
     try:
+        if announce is not None:
+            announce()
         while not idle.wait(0.2):
             pass
     except KeyboardInterrupt:

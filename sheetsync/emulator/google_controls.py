@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import collections
 import threading
+from typing import Any
 
 from sheetsync.emulator.google_api import READ_METHODS, WRITE_METHODS
 from sheetsync.emulator.google_auth import Grant
 from sheetsync.emulator.google_quota import Meter
+
+CELLS_READ = "values.cells"
+"""Counter key: cells answered by `values:batchGet` (not a request method)."""
+RANGES_READ = "values.ranges"
+"""Counter key: ranges answered by `values:batchGet`."""
 
 
 class ControlsMixin:
@@ -58,6 +64,22 @@ class ControlsMixin:
         """Sheets write requests so far."""
         with self.lock:
             return sum(self._counts[m] for m in WRITE_METHODS)
+
+    def count_cells(self, value_ranges: list[dict[str, Any]]) -> None:
+        """Count the cells (and ranges) a `values:batchGet` answers (under the lock)."""
+        cells = sum(len(line) for vr in value_ranges for line in vr.get("values", []))
+        self._counts[CELLS_READ] += cells
+        self._counts[RANGES_READ] += len(value_ranges)
+
+    def cells_read(self) -> int:
+        """Cells `values:batchGet` answered so far (trailing empties trimmed, as sent)."""
+        with self.lock:
+            return self._counts[CELLS_READ]
+
+    def ranges_read(self) -> int:
+        """Ranges `values:batchGet` answered so far."""
+        with self.lock:
+            return self._counts[RANGES_READ]
 
     def reset_counters(self) -> None:
         """Zero the per-method counters, quota windows and quota rejections."""

@@ -73,7 +73,9 @@ def batch_get(emu: GoogleEmulator, request: Request, sid: str) -> Any:
     book = emu.book(sid)
     major = check_major(request.arg("majorDimension"))
     option = check_render(request.arg("valueRenderOption"))
-    return google_values.batch_get(book, request.query.get("ranges", []), major, option)
+    answer = google_values.batch_get(book, request.query.get("ranges", []), major, option)
+    emu.count_cells(answer.get("valueRanges", []))
+    return answer
 
 
 def _write_options(request: Request, body: dict[str, Any]) -> Options:

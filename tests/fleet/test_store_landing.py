@@ -91,11 +91,30 @@ def test_adopted_rows_never_replace_known_ones(store: Store) -> None:
     assert sorted(store.unshown("a", at(1))) == ["r1", "r7"]
     assert store.known_ids("a", ["r1", "r9", "r5", "r9"]) == {"r1", "r9"}
     assert store.known_ids("a", [f"x{i}" for i in range(1200)] + ["r7"]) == {"r7"}
+    assert store.known_ids("a", [f"x{i}" for i in range(6000)] + ["r7", "r1"]) == {"r7", "r1"}
     assert store.known_ids("b", ["r1"]) == set()
     assert sorted(store.ids_with_fingerprint("a", "G")) == ["r8", "r9"]
     assert store.ids_with_fingerprint("a", "nothing") == []
     assert [e.row_id for e in store.latest("a", 4)] == ["r7", "r8", "r9", "r1"]
     assert store.latest("a", 1)[0].detail == "the journal did not know this row"
+
+
+def test_rows_showing_the_same_cells_are_adopted_in_one_go(store: Store) -> None:
+    """`adopt_alike`: every id recorded with the shared cells (a known id left as it is),
+    each in the history, in order."""
+    store.claim("a", [("r2", "F", "A")], at(0))
+    like = Adoption("", "triggered", "", link="https://v/all", run_status="untracked")
+    store.adopt_alike("a", like, ["r1", "r2", "r3"], at(1), "the journal did not know this row")
+    entries = store.entries("a", at(1))
+    assert entries["r2"].state == "claimed"
+    for row_id in ("r1", "r3"):
+        entry = entries[row_id]
+        assert (entry.state, entry.fingerprint, entry.link) == ("triggered", "", "https://v/all")
+        assert entry.run_status == "untracked" and entry.shown and entry.checked
+    assert [e.row_id for e in store.latest("a", 3)] == ["r3", "r2", "r1"]
+    waiting = Adoption("", "waiting", "", message="later", due=True, shown=True)
+    store.adopt_alike("a", waiting, ["r4"], at(2), "the journal did not know this row")
+    assert store.entries("a", at(2))["r4"].retry_due
 
 
 def test_a_lost_units_landing_records_are_refused(pg_backend: Backend) -> None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sheetsync.adapters.google.sheet import Echo, GoogleSheets
 from sheetsync.core.plan import CellWrite
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -71,6 +74,18 @@ class SheetRouter:
         """Every tab's values, in one read of the spreadsheet's identity."""
         self._count(spreadsheet_id)
         return self.identity(spreadsheet_id).sheets.read_tabs(spreadsheet_id, titles)
+
+    def read_tabs_reduced(
+        self,
+        spreadsheet_id: str,
+        titles: Sequence[str],
+        reduce: Callable[[str, Iterator[list[str]]], T],
+    ) -> dict[str, T]:
+        """Every tab's rows handed to `reduce`, in one read of the spreadsheet's identity."""
+        self._count(spreadsheet_id)
+        return self.identity(spreadsheet_id).sheets.read_tabs_reduced(
+            spreadsheet_id, titles, reduce
+        )
 
     def read_ranges(self, spreadsheet_id: str, ranges: Sequence[str]) -> list[list[list[str]]]:
         """A1 ranges' values, column by column, in one read."""

@@ -18,16 +18,18 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import gspread
 import requests
 from google.auth.exceptions import GoogleAuthError, TransportError
 from google.oauth2 import service_account
+from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
 
+from sheetsync.adapters.google.lean import AnswerError, value_ranges
 from sheetsync.adapters.google.sessions import remember_environment
 from sheetsync.adapters.pacing import Pace, fingerprint, limiter_for
 from sheetsync.config import read_secret_file
@@ -40,6 +42,7 @@ from sheetsync.core.telemetry import current
 from sheetsync.errors import ConfigError, QuotaError, RangeError, SheetError, UnsureWriteError
 
 log = logging.getLogger("sheetsync.sheet")
+T = TypeVar("T")
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 """Only the spreadsheets scope: gspread's default would also grant full Drive access."""
@@ -61,6 +64,15 @@ class SheetPort(Protocol):
 
     def read_tabs(self, spreadsheet_id: str, titles: Sequence[str]) -> dict[str, list[list[str]]]:
         """Every tab's values (formatted), in one read."""
+        ...
+
+    def read_tabs_reduced(
+        self,
+        spreadsheet_id: str,
+        titles: Sequence[str],
+        reduce: Callable[[str, Iterator[list[str]]], T],
+    ) -> dict[str, T]:
+        """`read_tabs`, each tab's rows handed to `reduce(title, rows)` as they are decoded."""
         ...
 
     def read_ranges(self, spreadsheet_id: str, ranges: Sequence[str]) -> list[list[list[str]]]:
@@ -343,6 +355,34 @@ class GoogleSheets:
             title: [_strings(row) for row in vr.get("values", [])]
             for title, vr in zip(titles, value_ranges, strict=True)
         }
+
+    def read_tabs_reduced(
+        self,
+        spreadsheet_id: str,
+        titles: Sequence[str],
+        reduce: Callable[[str, Iterator[list[str]]], T],
+    ) -> dict[str, T]:
+        """Every tab's formatted values in one `values:batchGet`, each tab's rows handed to
+        `reduce(title, rows)` as they are decoded (`lean`): no big tab is whole in memory."""
+        ranges = [quote_title(t) for t in titles]
+        params = {"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"}
+        url = SPREADSHEET_VALUES_BATCH_URL % spreadsheet_id
+        response = self._call(
+            spreadsheet_id,
+            titles[0],
+            self.http.request,
+            "get",
+            url,
+            params={**params, "ranges": ranges},
+        )
+        try:
+            text = response.content.decode("utf-8")
+            del response
+            made = value_ranges(text, len(titles), lambda i, rows: reduce(titles[i], rows))
+        except (AnswerError, UnicodeDecodeError):  # not JSON, or not UTF-8: a proxy's page
+            message = f"spreadsheet {spreadsheet_id}: Google answered something that is not JSON"
+            raise SheetError(message, spreadsheet=spreadsheet_id, tab=titles[0]) from None
+        return dict(zip(titles, made, strict=True))
 
     def read_ranges(self, spreadsheet_id: str, ranges: Sequence[str]) -> list[list[list[str]]]:
         """A1 ranges' formatted values in one `values:batchGet`, column-major.

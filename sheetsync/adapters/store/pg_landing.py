@@ -118,18 +118,47 @@ class LandingSql(PgBase):
         """Record rows the journal did not know (never replacing a row it knows)."""
         stamp = iso(now)
         with self._tx(watch) as conn:
-            for row in rows:
-                conn.execute(
-                    _ADOPT,
+            conn.cursor().executemany(
+                _ADOPT,
+                [
                     (
                         *(watch, row.row_id, row.state, row.fingerprint, row.link),
                         *(row.message, row.triggered_at, row.run_status),
                         stamp if row.due else "",
                         stamp,
                         row.shown,
-                    ),
-                )
-                event(conn, stamp, watch, row.row_id, row.state, why)
+                    )
+                    for row in rows
+                ],
+            )
+            conn.cursor().executemany(
+                "INSERT INTO events (at, watch, row_id, state, detail) VALUES (%s, %s, %s, %s, %s)",
+                [(stamp, watch, row.row_id, row.state, why) for row in rows],
+            )
+
+    def adopt_alike(
+        self, watch: str, like: Adoption, row_ids: Sequence[str], now: datetime, why: str
+    ) -> None:
+        """`adopt` rows that show the same cells (`like`, its row id aside), in one statement."""
+        stamp, ids = iso(now), list(row_ids)
+        with self._tx(watch) as conn:
+            conn.execute(
+                "INSERT INTO rows (watch, row_id, state, fingerprint, link, message,"
+                " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
+                " SELECT %s, id, %s, %s, %s, %s, %s, %s, %s, %s, true, %s"
+                " FROM unnest(%s::text[]) AS id ON CONFLICT DO NOTHING",
+                (
+                    *(watch, like.state, like.fingerprint, like.link, like.message),
+                    *(like.triggered_at, like.run_status, stamp if like.due else "", stamp),
+                    *(like.shown, ids),
+                ),
+            )
+            conn.execute(
+                "INSERT INTO events (at, watch, row_id, state, detail)"
+                " SELECT %s, %s, id, %s, %s FROM unnest(%s::text[]) WITH ORDINALITY AS u(id, n)"
+                " ORDER BY n",
+                (stamp, watch, like.state, why, ids),
+            )
 
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
         """The rows of a watch recorded with these inputs."""

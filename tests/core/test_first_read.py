@@ -1,0 +1,74 @@
+"""What a first read keeps of a tab it takes row by row (`first_read.lean_view`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sheetsync.config import Watch
+from sheetsync.config.schema import build
+from sheetsync.core import narrow
+from sheetsync.core.first_read import lean_view
+from sheetsync.core.narrow import NarrowTable
+
+HEADER = ["url", "Status", "Run link", "Message", "sheetsync id"]
+
+
+def watch(**kw: Any) -> Watch:
+    base: dict[str, Any] = {"name": "w", "spreadsheet": "s", "worksheet": "Q", "automation": "A"}
+    return build(Watch, {**base, **kw})
+
+
+@pytest.fixture(autouse=True)
+def _big_from_ten_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(narrow, "NARROW_FROM_ROWS", 10)
+
+
+def done(i: int) -> list[str]:
+    return [f"u{i}", "triggered", "https://run", "", f"r{i}"]
+
+
+def test_a_small_tab_is_kept_whole() -> None:
+    """Fewer rows than NARROW_FROM_ROWS: the rows as read, every one."""
+    rows = [HEADER, *(done(i) for i in range(8))]
+    view = lean_view(iter(rows), watch())
+    assert view.known is None and list(view.table) == rows
+
+
+def test_a_header_that_does_not_map_keeps_the_tab_whole() -> None:
+    """A header the cycle reports a problem with: the whole tab, for the report."""
+    header = ["url", "Status", "status ", "sheetsync id"]  # the status column twice
+    rows = [header, *([f"u{i}", "triggered", "", f"r{i}"] for i in range(20))]
+    view = lean_view(iter(rows), watch())
+    assert view.known is None and len(view.table) == 21
+
+
+def test_a_big_tab_keeps_every_row_s_results_and_whole_only_rows_to_look_at() -> None:
+    """Result cells for every row (one string per repeated value); whole: the empty,
+    `retry`, `sending` and `waiting` rows and a second holder of an id."""
+    rows = [HEADER, *(done(i) for i in range(20))]
+    rows[4] = ["u3", ""]
+    rows[6] = ["u5", "retry", "https://run", "", "r5"]
+    rows[8] = ["u7", " Sending ", "", "", "r7"]
+    rows[10] = ["u9", "waiting", "", "Rate limit", "r9"]
+    rows[15] = done(2)  # a copy of row 4's id
+    rows.append(["u20"])
+    view = lean_view(iter(rows), watch())
+    assert isinstance(view.table, NarrowTable) and view.adoptable
+    assert view.known == {5, 7, 9, 11, 16, 22}
+    assert view.table[3] == ("", "triggered", "https://run", "", "r2")  # row 4: results only
+    assert view.table[4] == ["u3", ""]
+    links = (view.columns or {})[2]
+    assert links[0] is links[1]  # one string for the cells showing the same link
+    assert len(view.table) == 22
+
+
+def test_columns_the_cycle_adds_are_read_as_empty() -> None:
+    """No `sheetsync id` column yet (the cycle adds it): rows hold no id, and cells to
+    the right of the header are not taken for ids."""
+    header = ["url", "Status"]
+    rows = [header, *([f"u{i}", "done", "", "", "stray"] for i in range(20))]
+    view = lean_view(iter(rows), watch())
+    assert view.known == {2}  # the first row with data under no header, for the warning
+    assert 4 not in (view.columns or {})
