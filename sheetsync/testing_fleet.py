@@ -138,8 +138,11 @@ class Fleet:
         self.proxies.append(made)
         return made
 
-    def start(self, name: str, *, proxy: TcpProxy | None = None, offset: float = 0) -> Instance:
-        """`sheetsync run` of the config, through `proxy` and `offset` s off the real clock."""
+    def start(
+        self, name: str, *, proxy: TcpProxy | None = None, offset: float = 0, level: str = "DEBUG"
+    ) -> Instance:
+        """`sheetsync run` of the config, through `proxy` and `offset` s off the real clock,
+        logging at `level` into `<name>.log` beside the config."""
         config = self.world.folder / "sheetsync.toml"
         if proxy is not None:
             text = config.read_text(encoding="utf-8")
@@ -153,7 +156,7 @@ class Fleet:
         if offset:
             env[CLOCK_OFFSET_ENV] = str(offset)
         log = self.world.folder / f"{name}.log"
-        process = DaemonProcess(config, env, log, "--log-level", "DEBUG")
+        process = DaemonProcess(config, env, log, "--log-level", level)
         made = Instance(name, process)
         self.instances.append(made)
         return made

@@ -46,6 +46,7 @@ class Claims:
         self.grace = 0.0
         """Seconds to keep unfound claims after a takeover (0: SQLite, one process)."""
         self._since: dict[str, tuple[int | None, float]] = {}
+        self._warned: set[tuple[str, int]] = set()  # (watch, row) zombies already logged
 
     def serving(self, unit: str, epoch: int | None) -> None:
         """A cycle of `unit` starts under `epoch`: the grace runs from the first such cycle."""
@@ -93,6 +94,11 @@ class Claims:
         zombies = self._zombies(watch, fresh, table, layout, owners)
         writes = []
         for number, live_id in sorted(zombies.items()):
+            if live_id:
+                writes.append(CellWrite(number, layout.results["id"] + 1, live_id))
+            if (watch.name, number) in self._warned:
+                continue
+            self._warned.add((watch.name, number))
             log.warning(
                 "watch %s: row %d shows a claim a former holder gave up; its inputs are "
                 "those of claim %s: not sent again",
@@ -100,8 +106,6 @@ class Claims:
                 number,
                 live_id or "(several)",
             )
-            if live_id:
-                writes.append(CellWrite(number, layout.results["id"] + 1, live_id))
         held = waiting | set(zombies)
         return [c for c in candidates if c.row_number not in held], writes
 

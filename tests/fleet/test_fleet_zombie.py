@@ -63,7 +63,7 @@ def test_a_zombie_claim_write_is_never_sent_again(fleet: Fleet) -> None:
     print(f"\nb sent the row {sent_by_b - blackholed:.1f} s after the partition; rows: {rows}")
     print(f"b's 'not sent again' warnings: {zombie_warnings}")
     assert rows[url]["product"] == "zombie"  # the row is where it was, inputs untouched
-    assert zombie_warnings >= 1
+    assert zombie_warnings == 1  # once, not every cycle
     if rows[url].get("Status") != "triggered":
         pytest.xfail(
             "0 duplicates, but the row keeps the zombie write's cells: the new holder never "

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sheetsync.adapters.store.fairness import LeaseRow, Round, plan_round
 from sheetsync.adapters.store.pg_errors import translated
+from sheetsync.adapters.store.pg_takeover import take
 from sheetsync.adapters.store.protocol import Change, LeaseEvent
 from sheetsync.adapters.store.settings import LeaseTimings
 from sheetsync.adapters.store.units import Units
@@ -36,17 +37,6 @@ def boottime() -> float:
     clock = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
     return time.clock_gettime(clock)
 
-
-_TAKE = (
-    "INSERT INTO leases (unit, holder, epoch, expires_at, acquired_at, config_hash)"
-    " VALUES (%(unit)s, %(holder)s, 1, now() + make_interval(secs => %(ttl)s), now(), %(hash)s)"
-    " ON CONFLICT (unit) DO UPDATE SET holder = excluded.holder, epoch = leases.epoch + 1,"
-    " expires_at = excluded.expires_at, acquired_at = excluded.acquired_at,"
-    " config_hash = excluded.config_hash"
-    " WHERE leases.holder = '' OR leases.expires_at < now() RETURNING epoch"
-)
-"""Compare-and-set: only a free unit is taken. Bumping `epoch` (a key column) waits for
-the old holder's open fenced transactions; a racing peer re-checks and takes nothing."""
 
 _HEARTBEAT = (
     "INSERT INTO instances (holder, host, pid, version, expires_at)"
@@ -260,7 +250,7 @@ class Leases:
                 "hash": self.units.hashes[unit],
             }
             with translated(self.where):
-                row = conn.execute(_TAKE, params).fetchone()
+                row = take(conn, params, self.timings)
             if row is not None:
                 events.extend(self._took(unit, int(row[0]), start))
         return events
