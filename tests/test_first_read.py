@@ -17,8 +17,8 @@ import pytest
 import sheetsync.core.narrow
 import sheetsync.cycle.reading
 from sheetsync.core.first_read import lean_view
-from sheetsync.core.narrow import NarrowTable, View
 from sheetsync.core.plan import fingerprint
+from sheetsync.core.view import NarrowTable, View
 from sheetsync.invariants import sent_urls
 from sheetsync.testing import World
 

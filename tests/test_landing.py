@@ -8,7 +8,7 @@ from sheetsync.config import Watch
 from sheetsync.config.schema import build
 from sheetsync.core.landing import Stray, aims, id_aim, inputs_of, landed
 from sheetsync.core.layout import Layout, map_header
-from sheetsync.core.plan import CellWrite
+from sheetsync.core.model import CellWrite
 from sheetsync.core.strays import UNTOLD_MESSAGE, Past, chained, edited, repair, stray
 
 HEADER = ["url", "Status", "Run link", "Message", "sheetsync id"]

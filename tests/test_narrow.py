@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import sheetsync.core.narrow
-from sheetsync.core.narrow import NarrowTable
 from sheetsync.core.report import CycleReport
+from sheetsync.core.view import NarrowTable
 from sheetsync.testing import AUTOMATION, World
 
 HEADER = ["url", "product"]

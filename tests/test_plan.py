@@ -11,16 +11,9 @@ from sheetsync.config import Watch
 from sheetsync.config.schema import build
 from sheetsync.core.first_cycle import split_existing
 from sheetsync.core.layout import Layout, map_header
+from sheetsync.core.model import Candidate, Entry, Projection
 from sheetsync.core.ownership import owners_of
-from sheetsync.core.plan import (
-    Candidate,
-    Entry,
-    Projection,
-    find_candidates,
-    fingerprint,
-    plan_triggers,
-    waiting_delay,
-)
+from sheetsync.core.plan import find_candidates, fingerprint, plan_triggers, waiting_delay
 from sheetsync.core.projection import claim_writes, project
 from sheetsync.errors import SheetError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sheetsync.adapters.google.sheet import GoogleSheets
-from sheetsync.core.plan import CellWrite
+from sheetsync.core.model import CellWrite
 from sheetsync.errors import QuotaError, SheetError, UnsureWriteError
 from sheetsync.testing import World
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 
-from sheetsync.core.plan import Candidate
+from sheetsync.core.model import Candidate
 
 
 def split_existing(candidates: Iterable[Candidate]) -> tuple[list[Candidate], list[Candidate]]:

@@ -26,7 +26,8 @@ from itertools import islice
 from sheetsync.config import Watch
 from sheetsync.core import narrow
 from sheetsync.core.layout import Layout, map_header, norm, trimmed_header
-from sheetsync.core.narrow import NarrowTable, View, narrow_columns
+from sheetsync.core.narrow import narrow_columns
+from sheetsync.core.view import NarrowTable, View
 from sheetsync.errors import SheetError
 
 SHOWN_RESULTS = ("link", "message", "triggered_at", "run_status")

@@ -14,7 +14,7 @@ from typing import Literal
 
 from sheetsync.config import Watch
 from sheetsync.core.layout import Layout, letters, norm, trimmed_header
-from sheetsync.core.narrow import NarrowTable
+from sheetsync.core.view import NarrowTable
 
 log = logging.getLogger("sheetsync.headers")
 

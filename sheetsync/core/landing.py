@@ -24,7 +24,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sheetsync.core.layout import Layout
-from sheetsync.core.plan import CellWrite, cell, fingerprint
+from sheetsync.core.model import CellWrite
+from sheetsync.core.plan import cell, fingerprint
 
 Cells = tuple[tuple[str, str], ...]
 """(result kind, value) pairs, in layout order: cells written to a row, or held by it."""

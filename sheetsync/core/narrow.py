@@ -22,14 +22,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from itertools import compress, count, zip_longest
-from typing import overload
+from dataclasses import dataclass
 
 from sheetsync.config import Watch, schema
 from sheetsync.core.a1 import column_letter, quote_title
-from sheetsync.core.layout import Layout, norm, trimmed_header
-from sheetsync.core.plan import Entry, cell
+from sheetsync.core.layout import Layout, trimmed_header
+from sheetsync.core.model import Entry
+from sheetsync.core.plan import cell
+from sheetsync.core.view import NarrowTable, Scan, View, header_of, place
 
 NARROW_FROM_ROWS = 2_000
 """Tabs with fewer rows are read whole every cycle (cheap, and simplest)."""
@@ -69,23 +69,6 @@ class ReadPlan:
             )
         except (ValueError, KeyError, TypeError):
             return None
-
-
-@dataclass
-class View:
-    """A tab as one read saw it: rows in sheet order (`table[0]` is the header).
-
-    `known` holds the row numbers read whole; `None` means every row was. Other rows
-    hold only the narrow columns' cells (and `""` elsewhere), or nothing at all.
-    """
-
-    table: Sequence[Sequence[str]]
-    known: set[int] | None = None
-    columns: dict[int, Sequence[str]] | None = None
-    """A narrow read's columns as read (index -> cells from row 2 down), for `scan`."""
-    adoptable: bool = False
-    """A first read's (`first_read`): its other rows also hold the result cells shown, so
-    a lost journal can adopt them without their inputs."""
 
 
 _LAYOUT_SETTINGS = (
@@ -137,16 +120,6 @@ def first_ranges(title: str, plan: ReadPlan, layout: Layout) -> list[str]:
     return ranges
 
 
-def header_of(columns: Sequence[Sequence[str]]) -> tuple[str, ...]:
-    """The header row from a `1:1` range read column by column."""
-    return trimmed_header([col[0] if col else "" for col in columns])
-
-
-def as_rows(columns: Sequence[Sequence[str]]) -> list[Sequence[str]]:
-    """A range read column by column, as rows (each as wide as the range's answer)."""
-    return list(zip_longest(*columns, fillvalue=""))
-
-
 def first_view(plan: ReadPlan, layout: Layout, answers: Sequence[Sequence[Sequence[str]]]) -> View:
     """Assemble a narrow first read (the answers to `first_ranges`) into a `View`."""
     narrow = narrow_columns(layout)
@@ -163,74 +136,6 @@ def first_view(plan: ReadPlan, layout: Layout, answers: Sequence[Sequence[Sequen
         spread[col] = values
     table = NarrowTable(list(plan.header), spread, height, whole)
     return View(table, set(whole), dict(zip(narrow, columns, strict=True)))
-
-
-class NarrowTable(Sequence[Sequence[str]]):
-    """A narrow first read as rows, each built when asked for.
-
-    Row 1 is the header; rows read whole are as read; any other row holds the narrow
-    columns' cells (`""` in the other columns), or is `()` past the last of them. A
-    100,000-row read thus costs no 100,000 tuples (nor their garbage collection): a
-    cycle looks at a few hundred rows by number.
-    """
-
-    def __init__(
-        self,
-        header: Sequence[str],
-        spread: Sequence[Sequence[str]],
-        height: int,
-        whole: Mapping[int, Sequence[str]],
-        widest: int = 0,
-    ) -> None:
-        self._header, self._spread, self._height = header, spread, height
-        self._whole = {n: row for n, row in whole.items() if n <= height}
-        self._longest = max(map(len, spread), default=0)
-        self._widest = widest
-        """The widest row of the tab as read, when known (rows here are cut to columns)."""
-
-    def __len__(self) -> int:
-        return self._height
-
-    @overload
-    def __getitem__(self, index: int) -> Sequence[str]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Sequence[str]]: ...
-
-    def __getitem__(self, index: int | slice) -> Sequence[str] | list[Sequence[str]]:
-        if isinstance(index, slice):
-            return [self._row(i) for i in range(*index.indices(self._height))]
-        if index < 0:
-            index += self._height
-        if not 0 <= index < self._height:
-            raise IndexError(index)
-        return self._row(index)
-
-    def _row(self, index: int) -> Sequence[str]:
-        if index == 0:
-            return self._header
-        whole = self._whole.get(index + 1)
-        if whole is not None:
-            return whole
-        k = index - 1
-        if k >= self._longest:
-            return ()
-        return tuple([c[k] if k < len(c) else "" for c in self._spread])
-
-    @property
-    def width(self) -> int:
-        """The widest row, without building the rows."""
-        narrow = len(self._spread) if self._longest else 0
-        return max([len(self._header), narrow, self._widest, *map(len, self._whole.values())])
-
-
-def place(
-    whole: dict[int, Sequence[str]], first: int, last: int, answer: Sequence[Sequence[str]]
-) -> None:
-    """Rows `first..last` read column by column into `whole` (rows past the data: empty)."""
-    rows = as_rows(answer)
-    for number in range(first, last + 1):
-        whole[number] = rows[number - first] if number - first < len(rows) else ()
 
 
 def window_spans(numbers: Iterable[int], height: int) -> list[tuple[int, int]]:
@@ -263,53 +168,6 @@ def window_view(
     for number, row in whole.items():
         table[number - 1] = row
     return View(table, set(whole))
-
-
-@dataclass
-class Scan:
-    """One pass over a view's status and id columns."""
-
-    open_rows: list[int]
-    """Rows whose status is empty, `retry` or `sending`: they may be sent."""
-    holders: dict[str, int]
-    """Each id on the sheet -> the first row holding it."""
-    ids: list[str]
-    """The id column, stripped (`ids[0]` is row 2's)."""
-    extra: dict[str, list[int]] = field(default_factory=dict)
-    """Ids on more than one row -> the rows after the first (see `ownership`)."""
-
-    def ids_on(self, rows: Iterable[int]) -> set[str]:
-        """The ids these rows hold (rows without one add nothing)."""
-        ids = self.ids
-        found = {ids[n - 2] for n in rows if 2 <= n < len(ids) + 2}
-        found.discard("")
-        return found
-
-
-def scan(view: View, layout: Layout, watch: Watch) -> Scan:
-    """Find the open rows and where every id is, in one pass (statuses repeat: memoised)."""
-    status_col, id_col = layout.results["status"], layout.results["id"]
-    table = view.table
-    if view.columns is not None:
-        # a column the cycle adds was not read: empty
-        statuses, ids = view.columns.get(status_col, ()), view.columns.get(id_col, ())
-    else:
-        statuses = [cell(row, status_col) for row in table[1:]]
-        ids = [cell(row, id_col) for row in table[1:]]
-    words = {norm(watch.statuses.retry), norm(watch.statuses.sending), ""}
-    flags = {value: norm(value) in words for value in set(statuses)}
-    open_rows = list(compress(count(2), map(flags.__getitem__, statuses)))
-    open_rows += range(len(statuses) + 2, len(table) + 1)  # past the column's last value
-    stripped = list(map(str.strip, ids))
-    # reversed: the first row holding an id is the one that stays in the map
-    holders = dict(zip(reversed(stripped), range(len(stripped) + 1, 1, -1), strict=True))
-    holders.pop("", None)
-    extra: dict[str, list[int]] = {}
-    if len(holders) < len(stripped) - stripped.count(""):  # some id is on two rows
-        for number, row_id in enumerate(stripped, start=2):
-            if row_id and holders[row_id] != number:
-                extra.setdefault(row_id, []).append(number)
-    return Scan(open_rows, holders, stripped, extra)
 
 
 def needs_inputs(found: Scan, entries: Mapping[str, Entry]) -> list[int]:

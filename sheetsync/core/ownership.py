@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from sheetsync.core.landing import inputs_of
 from sheetsync.core.layout import Layout
-from sheetsync.core.plan import Entry
+from sheetsync.core.model import Entry
 
 
 class Owners:

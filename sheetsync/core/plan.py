@@ -16,16 +16,16 @@ import hashlib
 import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sheetsync.config import Watch
 from sheetsync.core.backoff import Backoff
 from sheetsync.core.layout import Layout, norm
+from sheetsync.core.model import Candidate, Entry, TriggerPlan
+from sheetsync.core.model import CellWrite as CellWrite  # noqa: PLC0414  (for google/sheet.py)
 
 if TYPE_CHECKING:
-    from sheetsync.core.landing import Aim
     from sheetsync.core.ownership import Owners
 
 READY_WORDS = frozenset(
@@ -37,72 +37,6 @@ READY_WORDS = frozenset(
 
 CELL_LIMIT = 50_000
 """Google refuses a whole batch when one cell passes 50,000 characters: clip ours."""
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """What the journal knows of one row, as the plan needs it."""
-
-    row_id: str
-    state: str
-    fingerprint: str = ""
-    link: str = ""
-    message: str = ""
-    triggered_at: str = ""
-    run_status: str = ""
-    retry_due: bool = False
-    checked: bool = True
-    """False until the claim was seen on the row holding its inputs (it may have landed on a
-    row that people moved in the instant between the read and the claim write)."""
-    shown: bool = True
-    """The sheet was last written with these result cells (false: write them again)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A row to send this cycle."""
-
-    row_number: int
-    row_id: str
-    inputs: tuple[str, ...]
-    automation: str
-    fingerprint: str
-    retry: bool = False
-    fresh: bool = False
-    """A row sheetsync has never claimed (so `settle_seconds` applies to it)."""
-    look: str = ""
-    """A hash of everything a person may still be typing: inputs, ready cell, automation."""
-
-
-@dataclass(frozen=True)
-class TriggerPlan:
-    """One /trigger call: the automation, the rows it covers and the `data` it carries."""
-
-    automation: str
-    row_ids: tuple[str, ...]
-    data: list[list[str]] | list[list[list[str]]]
-
-
-@dataclass(frozen=True, slots=True)
-class CellWrite:
-    """One cell to write (1-based row and column)."""
-
-    row: int
-    col: int
-    value: str
-
-
-@dataclass
-class Projection:
-    """Cells to write so the sheet shows the journal, and what each written row must hold."""
-
-    writes: list[CellWrite] = field(default_factory=list)
-    aims: list[Aim] = field(default_factory=list)
-    """One per written row: the write counts only where it landed on that row."""
-    showing: list[str] = field(default_factory=list)
-    """Rows written: their result cells match the journal once their aim is met."""
-    shown: list[str] = field(default_factory=list)
-    """Rows whose result cells already match the journal."""
 
 
 def pad(row: Sequence[str], width: int) -> list[str]:
@@ -147,9 +81,8 @@ def find_candidates(
     """
     status_col, id_col = layout.results["status"], layout.results["id"]
     retry_word = norm(watch.statuses.retry)
-    found: list[Candidate] = []
-    resendable = {"claimed", "waiting"}
     sending_word = norm(watch.statuses.sending)
+    found: list[Candidate] = []
     for number, raw in numbered(table, rows):
         if number in owners.strays:
             continue  # it shows a mistaken write of sheetsync's until that is put back
@@ -162,38 +95,56 @@ def find_candidates(
                 status = ""
             entry = None
         retry = norm(status) == retry_word
-        if status and not retry and (entry is None or entry.state not in resendable):
+        if status and not retry and (entry is None or entry.state not in RESENDABLE):
             continue  # the common case, kept cheap: a row that shows a status
-        row = pad(raw, layout.width)
-        inputs = tuple(row[i] for i in layout.inputs)
-        current = fingerprint(inputs)
-        if entry is not None and not status and _reused(entry, current):
-            entry = None  # someone cleared a finished row and typed new inputs: a new row
-        if entry is not None and not retry and not _resend(entry, current):
-            continue
-        if entry is None and not retry and (status or not any(c.strip() for c in inputs)):
-            continue
-        if layout.ready is not None and not retry and not is_ready(row[layout.ready]):
-            continue
-        automation = _automation(row, layout, watch)
-        if not automation:
-            continue
-        ready = row[layout.ready] if layout.ready is not None else ""
-        found.append(
-            Candidate(
-                number,
-                row_id
-                if entry is not None or _own_retry(retry, row_id, number, owners)
-                else new_row_id(),
-                inputs,
-                automation,
-                current,
-                retry,
-                fresh=entry is None and not retry,
-                look=fingerprint([*inputs, ready, automation]),
-            )
-        )
+        candidate = _candidate(number, raw, row_id, entry, status, retry, layout, watch, owners)
+        if candidate is not None:
+            found.append(candidate)
     return found
+
+
+RESENDABLE = frozenset({"claimed", "waiting"})
+"""Journal states whose rows go out again although they show a status."""
+
+
+def _candidate(
+    number: int,
+    raw: Sequence[str],
+    row_id: str,
+    entry: Entry | None,
+    status: str,
+    retry: bool,
+    layout: Layout,
+    watch: Watch,
+    owners: Owners,
+) -> Candidate | None:
+    """One row that may go (`find_candidates` kept it), if its inputs say it does."""
+    row = pad(raw, layout.width)
+    inputs = tuple(row[i] for i in layout.inputs)
+    current = fingerprint(inputs)
+    if entry is not None and not status and _reused(entry, current):
+        entry = None  # someone cleared a finished row and typed new inputs: a new row
+    if entry is not None and not retry and not _resend(entry, current):
+        return None
+    if entry is None and not retry and (status or not any(c.strip() for c in inputs)):
+        return None
+    if layout.ready is not None and not retry and not is_ready(row[layout.ready]):
+        return None
+    automation = _automation(row, layout, watch)
+    if not automation:
+        return None
+    ready = row[layout.ready] if layout.ready is not None else ""
+    keep = entry is not None or _own_retry(retry, row_id, number, owners)
+    return Candidate(
+        number,
+        row_id if keep else new_row_id(),
+        inputs,
+        automation,
+        current,
+        retry,
+        fresh=entry is None and not retry,
+        look=fingerprint([*inputs, ready, automation]),
+    )
 
 
 def _own_retry(retry: bool, row_id: str, number: int, owners: Owners) -> bool:

@@ -13,17 +13,10 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 from sheetsync.config import STATES_WITH_WORDS, Watch
 from sheetsync.core.landing import Aim, aim, aims, id_aim
 from sheetsync.core.layout import Layout, norm
-from sheetsync.core.narrow import Scan, View
+from sheetsync.core.model import Candidate, CellWrite, Entry, Projection
 from sheetsync.core.ownership import Owners
-from sheetsync.core.plan import (
-    CELL_LIMIT,
-    Candidate,
-    CellWrite,
-    Entry,
-    Projection,
-    cell,
-    numbered,
-)
+from sheetsync.core.plan import CELL_LIMIT, cell, numbered
+from sheetsync.core.view import Scan, View
 
 
 def clip(text: str) -> str:

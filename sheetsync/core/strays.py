@@ -14,7 +14,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from sheetsync.config import Watch
 from sheetsync.core.landing import Aim, Cells, Stray, aim, inputs_of, signature
 from sheetsync.core.layout import Layout
-from sheetsync.core.plan import CellWrite, cell
+from sheetsync.core.model import CellWrite
+from sheetsync.core.plan import cell
 
 UNTOLD_MESSAGE = (
     "sheetsync wrote another row's cells onto this row by mistake while rows were being "

@@ -25,8 +25,9 @@ from datetime import datetime
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.layout import Layout
+from sheetsync.core.model import Candidate, CellWrite, Entry
 from sheetsync.core.ownership import Owners
-from sheetsync.core.plan import Candidate, CellWrite, Entry, cell
+from sheetsync.core.plan import cell
 
 log = logging.getLogger("sheetsync.engine")
 

@@ -47,30 +47,16 @@ from sheetsync.core import narrow
 from sheetsync.core.headers import HeaderWarnings
 from sheetsync.core.landing import aims
 from sheetsync.core.layout import Layout
-from sheetsync.core.narrow import (
-    ReadPlan,
-    Scan,
-    View,
-    needs_inputs,
-    next_plan,
-    scan,
-)
-from sheetsync.core.plan import (
-    Candidate,
-    CellWrite,
-    Entry,
-    Projection,
-    find_candidates,
-    plan_triggers,
-    settle,
-    take_slots,
-)
+from sheetsync.core.model import Candidate, CellWrite, Entry, Projection
+from sheetsync.core.narrow import ReadPlan, needs_inputs, next_plan
+from sheetsync.core.plan import find_candidates, plan_triggers, settle, take_slots
 from sheetsync.core.projection import claim_aims, header_writes, project_first
 from sheetsync.core.report import CycleReport
+from sheetsync.core.view import Scan, View, layout_of, scan
 from sheetsync.cycle.allowance import Allowance, RuntimePort
 from sheetsync.cycle.backlog import Backlog
 from sheetsync.cycle.claims import Claims
-from sheetsync.cycle.flushing import Flusher, WatchCycle, layout_of
+from sheetsync.cycle.flushing import Flusher, WatchCycle
 from sheetsync.cycle.orphans import Orphans
 from sheetsync.cycle.outcomes import OutcomeLog, rows_seen
 from sheetsync.cycle.reading import Reads, lean_watches, narrow_plans

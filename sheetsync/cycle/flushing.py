@@ -16,15 +16,15 @@ from datetime import datetime
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.landing import Aim, Stray
-from sheetsync.core.layout import Layout, map_header, trimmed_header
-from sheetsync.core.narrow import NarrowTable, Scan, View, scan, window_spans
+from sheetsync.core.layout import Layout, trimmed_header
+from sheetsync.core.model import Candidate, CellWrite, Entry, TriggerPlan
+from sheetsync.core.narrow import window_spans
 from sheetsync.core.ownership import Owners
-from sheetsync.core.plan import Candidate, CellWrite, Entry, TriggerPlan
 from sheetsync.core.projection import project
 from sheetsync.core.report import CycleReport
+from sheetsync.core.view import Scan, View, layout_of, scan
 from sheetsync.cycle.reading import Reads
 from sheetsync.cycle.reconcile import Reconciler
-from sheetsync.errors import SheetError
 
 log = logging.getLogger("sheetsync.engine")
 
@@ -87,16 +87,6 @@ class WatchCycle:
         if not self.narrow:
             return None
         return window_spans((c.row_number for c in self.candidates), self.height)
-
-
-def layout_of(watch: Watch, table: Sequence[Sequence[str]]) -> Layout:
-    if not table or not any(cell.strip() for cell in table[0]):
-        raise SheetError(
-            f"worksheet {watch.worksheet!r} (watch {watch.name}): the first row must be "
-            "the header row, and it is empty"
-        )
-    width = table.width if isinstance(table, NarrowTable) else max(map(len, table))
-    return map_header(table[0], watch, width)
 
 
 class Flusher:

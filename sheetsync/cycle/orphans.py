@@ -24,8 +24,9 @@ from sheetsync.config import Watch
 from sheetsync.core import narrow
 from sheetsync.core.landing import inputs_of
 from sheetsync.core.layout import Layout, norm
-from sheetsync.core.narrow import Scan, View
-from sheetsync.core.plan import Entry, cell
+from sheetsync.core.model import Entry
+from sheetsync.core.plan import cell
+from sheetsync.core.view import Scan, View
 
 log = logging.getLogger("sheetsync.engine")
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sheetsync.adapters.store.journal_records import Outcome
-from sheetsync.core.plan import Candidate, Entry
+from sheetsync.core.model import Candidate, Entry
 from sheetsync.core.telemetry import current
 from sheetsync.redact import one_line
 

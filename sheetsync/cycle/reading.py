@@ -25,15 +25,13 @@ from sheetsync.core.first_read import lean_view
 from sheetsync.core.layout import Layout, map_header
 from sheetsync.core.narrow import (
     ReadPlan,
-    View,
-    as_rows,
     first_ranges,
     first_view,
-    header_of,
     settings_key,
     window_ranges,
     window_view,
 )
+from sheetsync.core.view import View, as_rows, header_of
 from sheetsync.errors import RangeError, SheetError
 
 

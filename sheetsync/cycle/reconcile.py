@@ -18,11 +18,12 @@ from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.landing import Aim, Sent, Stray, id_kept, inputs_of, signature
 from sheetsync.core.layout import Layout
-from sheetsync.core.narrow import Scan, View
+from sheetsync.core.model import CellWrite, Entry
 from sheetsync.core.ownership import Owners, owners
-from sheetsync.core.plan import CellWrite, Entry, cell, new_row_id
+from sheetsync.core.plan import cell, new_row_id
 from sheetsync.core.projection import desired_cells
 from sheetsync.core.strays import chained, emptied, is_stray, prior_from_entry, repair, shows
+from sheetsync.core.view import Scan, View
 
 log = logging.getLogger("sheetsync.engine")
 

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 from sheetsync.adapters.store.journal_records import Outcome
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.departure import Departure
-from sheetsync.core.plan import TriggerPlan, waiting_delay
+from sheetsync.core.model import TriggerPlan
+from sheetsync.core.plan import waiting_delay
 from sheetsync.core.telemetry import current
 from sheetsync.errors import JournalError, StoppedError, StoreError, StoreReason
 

@@ -15,9 +15,10 @@ from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.first_cycle import returning, split_existing
 from sheetsync.core.layout import Layout
-from sheetsync.core.narrow import Scan, View
+from sheetsync.core.model import Candidate, CellWrite, Entry
 from sheetsync.core.ownership import Owners, owners_of
-from sheetsync.core.plan import Candidate, CellWrite, Entry, find_candidates
+from sheetsync.core.plan import find_candidates
+from sheetsync.core.view import Scan, View
 
 
 class Skipper:

@@ -15,7 +15,7 @@ from datetime import datetime
 from sheetsync.adapters.google.sheet import SheetPort
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.landing import Stray, landed, neighbours, sent
-from sheetsync.core.plan import CellWrite
+from sheetsync.core.model import CellWrite
 from sheetsync.core.projection import desired_cells
 from sheetsync.core.strays import Past, as_read, chained, edited, prior_from_entry, stray
 from sheetsync.cycle.flushing import WatchCycle

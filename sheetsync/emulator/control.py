@@ -62,7 +62,7 @@ def _sheets(google_port: int, key_file: Path) -> Any:
 
 def add_row(google_port: int, key_file: Path, sheet: str, tab: str, cells: list[str]) -> int:
     """Type `cells` into the first empty row below the tab's last row; its row number."""
-    from sheetsync.core.plan import CellWrite
+    from sheetsync.core.model import CellWrite
 
     sheets = _sheets(google_port, key_file)
     values = sheets.read_tabs(sheet, [tab])[tab]

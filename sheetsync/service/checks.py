@@ -17,8 +17,9 @@ from sheetsync.config import Config, Watch
 from sheetsync.core.first_cycle import split_existing
 from sheetsync.core.headers import header_warnings
 from sheetsync.core.layout import map_header
+from sheetsync.core.model import Candidate
 from sheetsync.core.ownership import owners_of
-from sheetsync.core.plan import Candidate, cell, find_candidates
+from sheetsync.core.plan import cell, find_candidates
 from sheetsync.cycle.allowance import runtime_left
 from sheetsync.errors import AxiomError, JournalError, SheetsyncError
 from sheetsync.service.schedules import teams

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sheetsync.core.first_cycle import split_existing
-from sheetsync.core.plan import Candidate
+from sheetsync.core.model import Candidate
 
 
 def rows(spec: str) -> list[Candidate]:

@@ -10,7 +10,7 @@ from sheetsync.config import Watch
 from sheetsync.config.schema import build
 from sheetsync.core import narrow
 from sheetsync.core.first_read import lean_view
-from sheetsync.core.narrow import NarrowTable
+from sheetsync.core.view import NarrowTable
 
 HEADER = ["url", "Status", "Run link", "Message", "sheetsync id"]
 

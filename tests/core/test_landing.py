@@ -8,7 +8,7 @@ import pytest
 
 from sheetsync.core.landing import Aim, aim, id_aim, landed, neighbours, signature
 from sheetsync.core.layout import Layout
-from sheetsync.core.plan import CellWrite
+from sheetsync.core.model import CellWrite
 
 RESULTS = {"status": 1, "link": 2, "message": 3, "id": 4}
 LAYOUT = Layout(("url", "Status", "Run link", "Message", "sheetsync id", "note"), (0,), RESULTS)

@@ -12,24 +12,20 @@ from sheetsync.config import Watch
 from sheetsync.config.schema import build
 from sheetsync.core import narrow
 from sheetsync.core.layout import Layout
+from sheetsync.core.model import Entry
 from sheetsync.core.narrow import (
     ReadPlan,
-    Scan,
-    View,
-    as_rows,
     first_ranges,
-    header_of,
     narrow_columns,
     needs_inputs,
     next_plan,
     runs,
-    scan,
     settings_key,
     window_ranges,
     window_spans,
     window_view,
 )
-from sheetsync.core.plan import Entry
+from sheetsync.core.view import Scan, View, as_rows, header_of, scan
 
 HEADER = ("url", "Status", "sheetsync id")
 LAYOUT = Layout(HEADER, (0,), {"status": 1, "id": 2})

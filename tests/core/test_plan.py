@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sheetsync.core.model import Candidate, TriggerPlan
 from sheetsync.core.plan import (
-    Candidate,
-    TriggerPlan,
     cell,
     fingerprint,
     is_ready,

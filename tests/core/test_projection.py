@@ -9,7 +9,8 @@ import pytest
 from sheetsync.config import Watch
 from sheetsync.config.schema import build
 from sheetsync.core.layout import Layout
-from sheetsync.core.plan import CELL_LIMIT, Candidate, CellWrite, Entry
+from sheetsync.core.model import Candidate, CellWrite, Entry
+from sheetsync.core.plan import CELL_LIMIT
 from sheetsync.core.projection import claim_writes, clip, desired_cells, header_writes
 
 RESULTS = {"status": 1, "link": 2, "message": 3, "id": 4}

@@ -13,7 +13,7 @@ import pytest
 from sheetsync.adapters.store.journal_records import UNKNOWN_MESSAGE, Outcome
 from sheetsync.adapters.store.protocol import Change, Store
 from sheetsync.adapters.store.runs import Tracked
-from sheetsync.core.plan import Entry
+from sheetsync.core.model import Entry
 from sheetsync.errors import LeaseLostError
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ import pytest
 from sheetsync.adapters.store.journal_records import Outcome
 from sheetsync.adapters.store.overview import CycleView
 from sheetsync.adapters.store.protocol import Store
-from sheetsync.core.plan import Entry
+from sheetsync.core.model import Entry
 from sheetsync.errors import LeaseLostError
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sheetsync.adapters.google.sheet import Echo, GoogleSheets
-from sheetsync.core.plan import CellWrite
+from sheetsync.core.model import CellWrite
 
 T = TypeVar("T")
 

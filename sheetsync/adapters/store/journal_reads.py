@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sheetsync.adapters.store.journal_records import Event, iso
-from sheetsync.core.plan import Entry
+from sheetsync.core.model import Entry
 
 
 class RowReads:

@@ -20,7 +20,7 @@ from sheetsync.adapters.store.journal_records import (
     iso,
     start_run,
 )
-from sheetsync.core.plan import Entry
+from sheetsync.core.model import Entry
 
 
 class RowWrites:

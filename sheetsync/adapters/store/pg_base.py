@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sheetsync.adapters.store.journal_records import iso
 from sheetsync.adapters.store.pg_errors import translated
 from sheetsync.adapters.store.units import Units
-from sheetsync.core.plan import Entry
+from sheetsync.core.model import Entry
 from sheetsync.errors import LeaseLostError
 
 if TYPE_CHECKING:

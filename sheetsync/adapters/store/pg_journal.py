@@ -14,7 +14,7 @@ from typing import Any
 
 from sheetsync.adapters.store.journal_records import SKIPPED_MESSAGE, Event, iso
 from sheetsync.adapters.store.pg_base import ENTRY_COLUMNS, PgBase, entry, event
-from sheetsync.core.plan import Entry
+from sheetsync.core.model import Entry
 
 _CLAIM = (
     "INSERT INTO rows (watch, row_id, state, attempt, fingerprint, automation, updated_at,"

@@ -28,7 +28,7 @@ from sheetsync.adapters.store.overview import CycleView, RowView
 from sheetsync.adapters.store.runs import Tracked
 from sheetsync.adapters.store.units import Units
 from sheetsync.core.landing import Sent, Stray
-from sheetsync.core.plan import Entry
+from sheetsync.core.model import Entry
 
 
 class Change(enum.Enum):

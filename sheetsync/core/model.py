@@ -1,0 +1,78 @@
+"""PURE: the values every layer shares: what the journal knows of a row (`Entry`), a row to
+send (`Candidate`), one /trigger call (`TriggerPlan`), one cell to write (`CellWrite`) and
+the cells that make the sheet show the journal (`Projection`). See docs/ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sheetsync.core.landing import Aim
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the journal knows of one row, as the plan needs it."""
+
+    row_id: str
+    state: str
+    fingerprint: str = ""
+    link: str = ""
+    message: str = ""
+    triggered_at: str = ""
+    run_status: str = ""
+    retry_due: bool = False
+    checked: bool = True
+    """False until the claim was seen on the row holding its inputs (it may have landed on a
+    row that people moved in the instant between the read and the claim write)."""
+    shown: bool = True
+    """The sheet was last written with these result cells (false: write them again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A row to send this cycle."""
+
+    row_number: int
+    row_id: str
+    inputs: tuple[str, ...]
+    automation: str
+    fingerprint: str
+    retry: bool = False
+    fresh: bool = False
+    """A row sheetsync has never claimed (so `settle_seconds` applies to it)."""
+    look: str = ""
+    """A hash of everything a person may still be typing: inputs, ready cell, automation."""
+
+
+@dataclass(frozen=True)
+class TriggerPlan:
+    """One /trigger call: the automation, the rows it covers and the `data` it carries."""
+
+    automation: str
+    row_ids: tuple[str, ...]
+    data: list[list[str]] | list[list[list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CellWrite:
+    """One cell to write (1-based row and column)."""
+
+    row: int
+    col: int
+    value: str
+
+
+@dataclass
+class Projection:
+    """Cells to write so the sheet shows the journal, and what each written row must hold."""
+
+    writes: list[CellWrite] = field(default_factory=list)
+    aims: list[Aim] = field(default_factory=list)
+    """One per written row: the write counts only where it landed on that row."""
+    showing: list[str] = field(default_factory=list)
+    """Rows written: their result cells match the journal once their aim is met."""
+    shown: list[str] = field(default_factory=list)
+    """Rows whose result cells already match the journal."""
