@@ -139,7 +139,6 @@ OVERSIZED_MODULES = frozenset(
     {
         "adapters/google/sheet.py",
         "config/model.py",
-        "cycle/engine.py",
         "service/daemon.py",
     }
 )

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
+from sheetsync.adapters.store.overview import preview
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.layout import Layout
@@ -61,6 +62,16 @@ class Claims:
     def _in_grace(self, unit: str) -> bool:
         since = self._since.get(unit)
         return self.grace > 0 and (since is None or self.timer() - since[1] < self.grace)
+
+    def commit(self, watch: Watch, candidates: Sequence[Candidate]) -> None:
+        """Commit the claims of a watch's new rows: before the sheet shows them."""
+        if candidates:
+            self.journal.claim(
+                watch.name,
+                [(c.row_id, c.fingerprint, c.automation) for c in candidates],
+                self.now(),
+                [(c.row_id, c.row_number, preview(c.inputs)) for c in candidates],
+            )
 
     def give_up_lost(self, watch: Watch, owners: Owners, entries: dict[str, Entry]) -> set[str]:
         """Abandon the claims no row owns (removed from `entries`); in the grace period keep

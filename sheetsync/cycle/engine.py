@@ -1,8 +1,8 @@
-"""One cycle of the watches of one spreadsheet: the only code that sequences I/O.
+"""One cycle of the watches of one spreadsheet: the sequence of its I/O.
 
 Watches on tabs of one spreadsheet that are due together share every request, so a
 cycle with work costs two Sheets reads and at most two writes, whatever the number
-of rows and tabs:
+of rows and tabs (docs/ARCHITECTURE.md draws it, and names the module of each step):
 
     read 1   every tab (big tabs: narrowly)   -> layouts, candidates, repairs
     journal  claim candidates                 (durable before the sheet shows them)
@@ -11,23 +11,13 @@ of rows and tabs:
     read 2   the tabs that had work           -> rows located by id
     write 2  the journal's projection         (results land where the ids are now)
 
-Every write's answer shows the rows it wrote (`writeback`): a claim that missed its row
-(people moved rows in between) is not sent, and a row hit instead is put back later
-(`landing`, `reconcile`); a cycle whose first write missed rows flushes to do so.
-
-Before read 1, axiom may be asked (never between read 1 and the claims): /run-data for
-tracked runs whose poll is due, /remaining-runtime for rows waiting on the quota, and
-/list-automations while the key's outage gate is closed (see `outage`: then nothing is
-claimed, and new and `waiting` rows stay as they are). Their answers land in the
-journal and reach the sheet through the projection.
-
-An idle cycle is read 1 alone. A backlog that takes longer than `flush_seconds` to
-send repeats read 2 + write 2 every `flush_seconds`, also while triggers wait for pace
-slots (see `backlog`), so the sheet shows progress; a stop request ends those waits.
-
-Tabs of 2,000 rows or more are read narrowly (`narrow`, `reading`): read 1 takes the
-header, the status and id columns and only the rows that need their inputs; read 2
-(`flushing`) only the rows around the claims. Anything unusual reads a tab whole.
+What each step writes is decided by pure functions (`core.writes`): this module does
+their reads in order and executes their answers. Every write's answer shows the rows it
+wrote (`writeback`): a claim that missed its row is not sent, and a row hit instead is
+put back later (`landing`, `reconcile`). Before read 1, axiom may be asked (never
+between read 1 and the claims): run polls, the runtime allowance, the outage gate (then
+nothing is claimed). A backlog longer than `flush_seconds` repeats read 2 + write 2
+(`backlog`). Tabs of 2,000 rows or more are read narrowly (`narrow`, `reading`).
 """
 
 from __future__ import annotations
@@ -40,29 +30,20 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from sheetsync.adapters.google.sheet import SheetPort
-from sheetsync.adapters.store.overview import preview
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
-from sheetsync.core import narrow
-from sheetsync.core.headers import HeaderWarnings
-from sheetsync.core.landing import aims
-from sheetsync.core.layout import Layout
-from sheetsync.core.model import Candidate, CellWrite, Entry, Projection
-from sheetsync.core.narrow import ReadPlan, needs_inputs, next_plan
-from sheetsync.core.plan import find_candidates, plan_triggers, settle, take_slots
-from sheetsync.core.projection import claim_aims, header_writes, project_first
+from sheetsync.core.plan import plan_triggers
 from sheetsync.core.report import CycleReport
-from sheetsync.core.view import Scan, View, layout_of, scan
 from sheetsync.cycle.allowance import Allowance, RuntimePort
 from sheetsync.cycle.backlog import Backlog
 from sheetsync.cycle.claims import Claims
-from sheetsync.cycle.flushing import Flusher, WatchCycle
-from sheetsync.cycle.orphans import Orphans
+from sheetsync.cycle.flushing import Flusher
+from sheetsync.cycle.memory import Memory
 from sheetsync.cycle.outcomes import OutcomeLog, rows_seen
+from sheetsync.cycle.preparing import Preparer
 from sheetsync.cycle.reading import Reads, lean_watches, narrow_plans
-from sheetsync.cycle.reconcile import Reconciled, Reconciler
 from sheetsync.cycle.sending import Sender, TriggerPort
-from sheetsync.cycle.skipping import Skipper, skip_cells
+from sheetsync.cycle.state import WatchCycle
 from sheetsync.cycle.tenure import Tenure
 from sheetsync.cycle.tracking import RunDataPort, Tracker, first_poll
 from sheetsync.cycle.writeback import Writer
@@ -110,20 +91,10 @@ class Engine:
         self.tracker = Tracker(axiom, journal, now)
         self.allowance = Allowance(axiom, journal, now)
         self.flusher = Flusher(journal, now)
-        self.headers = HeaderWarnings()
         self.writer = Writer(sheets, journal, now)
-        self.reconciler = Reconciler(journal, now)
-        self.orphans = Orphans(journal, now)
-        self.skipper = Skipper(journal, now)
         self.claims = Claims(journal, now, timer)
-        self._started: set[str] = set()
-        self._small: dict[str, bool] = {}
-        """Watches read since this process took their spreadsheet -> whether the last read
-        found the tab small (then it is read whole, decoded at once)."""
-        self._plans: dict[str, str | None] = {}
-        """Each watch's saved read plan, as last read or written."""
-        self._first_seen: dict[str, dict[str, datetime]] = {}
-        """`settle_seconds`: per watch, when each new row's current look was first read."""
+        self.memory = Memory(journal, now)
+        self.preparer = Preparer(journal, now, self.claims, self.memory)
 
     def run_group(self, watches: Sequence[Watch]) -> list[CycleReport]:
         """One cycle of watches on one spreadsheet; a failing watch never stops the others."""
@@ -158,9 +129,10 @@ class Engine:
         paused = not self.axiom.may_trigger()  # probes axiom while its gate is closed
         reads = Reads(self.sheets, spreadsheet)
         watches = [c.watch for c in cycles]
-        narrows = narrow_plans(self.journal, watches, self._plan_text, self._has_started)
-        lean = {name for name in lean_watches(self.journal, watches, narrows) if self._lean(name)}
-        self._prepare_all(cycles, reads.first(watches, narrows, lean), paused)
+        memory = self.memory
+        narrows = narrow_plans(self.journal, watches, memory.plan_text, memory.has_started)
+        lean = {name for name in lean_watches(self.journal, watches, narrows) if memory.lean(name)}
+        self.preparer.prepare_all(cycles, reads.first(watches, narrows, lean), paused)
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
             if cycle.layout is not None and cycle.layout.added:
@@ -169,7 +141,7 @@ class Engine:
         for cycle in ready:
             self._landed_claims(cycle)
             if not cycle.missed_skips:  # only once the sheet shows the skips: else skip again
-                self._mark_started(cycle.watch)
+                self.memory.mark_started(cycle.watch)
             cycle.view = cycle.found = None  # a big sheet's first read must not live on
         busy = [c for c in ready if c.candidates or c.missed]
         if not busy:
@@ -186,20 +158,6 @@ class Engine:
                 self._send(cycle, backlog, tenure)
         self._flush(reads, busy, tenure, final=True)
 
-    def _prepare_all(
-        self, cycles: list[WatchCycle], views: dict[str, View | SheetError], paused: bool
-    ) -> None:
-        """Each watch's part of the first write, from its first read (or why it failed)."""
-        for cycle in cycles:
-            view = views[cycle.watch.name]
-            if isinstance(view, SheetError):
-                cycle.report.fail(str(view), view.reason)
-            elif cycle.report.error is None:
-                try:
-                    self._prepare(cycle, view, paused)
-                except SheetError as exc:
-                    cycle.report.fail(str(exc), exc.reason)
-
     def _landed_claims(self, cycle: WatchCycle) -> None:
         """Only claims the first write put on their own rows are sent; the others stay
         claimed, and the next cycle finds their rows again (or gives them up)."""
@@ -209,130 +167,6 @@ class Engine:
             cycle.plans = plan_triggers(landed, cycle.prepared, cycle.watch)
         cycle.candidates = landed
         cycle.missed_skips = bool(cycle.skip_ids - cycle.landed)
-
-    def _entries(self, watch: Watch, view: View, found: Scan) -> dict[str, Entry]:
-        """The journal's entries a cycle needs: every row's after a whole read; after a
-        narrow one, those of the open rows (they may be new) and of the rows read whole
-        (they are projected)."""
-        if view.known is None:
-            return self.journal.entries(watch.name, self.now())
-        ids = found.ids_on(found.open_rows) | found.ids_on(view.known)
-        return self.journal.entries_needed(watch.name, self.now(), ids)
-
-    def _prepare(self, cycle: WatchCycle, view: View, paused: bool) -> None:
-        """Decide a watch's claims and repairs and commit the claims to the journal
-        (none while `paused`: the key's outage gate is closed)."""
-        watch, report, table = cycle.watch, cycle.report, view.table
-        layout = layout_of(watch, table)
-        cycle.layout, cycle.narrow = layout, view.known is not None
-        # a first read keeps whole the first row with data under no header (`first_read`)
-        self.headers.see(watch, table, layout, data=not cycle.narrow or view.adoptable)
-        report.seen, cycle.height = len(table) - 1, len(table)
-        self._small[watch.name] = len(table) < narrow.NARROW_FROM_ROWS
-        found = scan(view, layout, watch)
-        entries = self._entries(watch, view, found)
-        whole_next = not self.orphans.notice(watch, view, layout, found, entries)
-        settled = self.reconciler.reconcile(watch, view, layout, found, entries)
-        pending = self.claims.give_up_lost(watch, settled.owners, entries)
-        skips: list[CellWrite] = []
-        whole = sorted(view.known) if view.known is not None else None
-        if watch.start_from == "now" and not self._has_started(watch):
-            skips = self.skipper.existing(watch, view, layout, entries, found, settled.owners)
-        skipped_rows = {w.row for w in skips}
-        candidates = [
-            c
-            for c in find_candidates(table, layout, watch, entries, settled.owners, whole)
-            if c.row_number not in skipped_rows
-        ]
-        candidates, relabel = self.claims.screen(
-            watch, candidates, pending, table, layout, settled.owners
-        )
-        settled.writes += relabel  # a late claim write's row takes its live claim's id
-        settled.aims += aims(relabel, table, layout)
-        if watch.start_from == "now":
-            candidates, again = self.skipper.returning(watch, candidates, found)
-            skips += skip_cells(watch, layout, again)
-        report.skipped = len(skips) // 2
-        cycle.candidates = self._select(cycle, layout, candidates, paused)
-        cycle.entries, cycle.view, cycle.found = entries, view, found
-        projection = project_first(view, layout, watch, entries, found, settled.owners)
-        self._first_write(cycle, projection, settled, skips)
-        candidates = cycle.candidates
-        report.new = len(candidates)
-        needed = sorted(settled.unread.union(needs_inputs(found, entries)))
-        plan = next_plan(table, layout, watch, needed)
-        self._save_plan(watch, None if whole_next else plan)
-        self._claim(watch, candidates)
-
-    def _claim(self, watch: Watch, candidates: Sequence[Candidate]) -> None:
-        """Commit the claims of a watch's new rows: before the sheet shows them."""
-        if candidates:
-            self.journal.claim(
-                watch.name,
-                [(c.row_id, c.fingerprint, c.automation) for c in candidates],
-                self.now(),
-                [(c.row_id, c.row_number, preview(c.inputs)) for c in candidates],
-            )
-
-    @staticmethod
-    def _first_write(
-        cycle: WatchCycle, projection: Projection, settled: Reconciled, skips: list[CellWrite]
-    ) -> None:
-        """The cells of a watch's first write and what each written row must hold."""
-        layout, table, entries = cycle.prepared, cycle.table, cycle.entries
-        claimed_rows = {c.row_number for c in cycle.candidates}
-        claimed_ids = cycle.claimed
-        claims, claimed = claim_aims(cycle.candidates, table, layout, cycle.watch)
-        # rows claimed now are shown only once the flush found them on their row
-        cycle.shown = [entries[v] for v in projection.shown if v not in claimed_ids]
-        cycle.showing = {v: entries[v] for v in projection.showing if v not in claimed_ids}
-        cycle.repairs = settled.repairs
-        cycle.skip_ids = {w.value for w in skips if w.col == layout.results["id"] + 1}
-        repairs = [w for w in projection.writes if w.row not in claimed_rows]
-        cycle.cells = header_writes(layout) + skips + settled.writes + repairs + claims
-        cycle.aims = [
-            *aims(skips, table, layout),
-            *settled.aims,
-            *(a for a in projection.aims if a.row not in claimed_rows),
-            *claimed,
-        ]
-
-    def _plan_text(self, watch: Watch) -> str | None:
-        """A watch's saved read plan, read from the journal once (this process owns it)."""
-        if watch.name not in self._plans:
-            self._plans[watch.name] = self.journal.read_plan(watch.name)
-        return self._plans[watch.name]
-
-    def _save_plan(self, watch: Watch, plan: ReadPlan | None) -> None:
-        """Keep the next cycle's read plan when it changed."""
-        text = plan.dumps() if plan is not None else None
-        if text != self._plan_text(watch):
-            self.journal.save_plan(watch.name, text)
-            self._plans[watch.name] = text
-
-    def _select(
-        self, cycle: WatchCycle, layout: Layout, candidates: list[Candidate], paused: bool
-    ) -> list[Candidate]:
-        """Hold back rows still settling, triggers beyond `max_in_flight` and (`paused`)
-        every row; plan the rest."""
-        watch = cycle.watch
-        seen = self._first_seen.get(watch.name, {})
-        settled, self._first_seen[watch.name] = settle(
-            candidates, seen, self.now(), watch.settle_seconds
-        )
-        cycle.report.settling = len(candidates) - len(settled)
-        if paused:
-            cycle.report.paused = len(settled)
-            return []
-        plans = plan_triggers(settled, layout, watch)
-        if watch.max_in_flight is not None:
-            in_flight = self.journal.in_flight(watch.name)
-            plans = take_slots(plans, in_flight, watch.max_in_flight)
-        cycle.plans = plans
-        going = {row_id for plan in plans for row_id in plan.row_ids}
-        chosen = [c for c in settled if c.row_id in going]
-        cycle.report.held = len(settled) - len(chosen)
-        return chosen
 
     def _send(self, cycle: WatchCycle, backlog: Backlog, tenure: Tenure) -> None:
         watch = cycle.watch
@@ -371,29 +205,8 @@ class Engine:
         """Drop what this process remembers of a spreadsheet that changed hands."""
         self.claims.forget(unit)
         for name in watches:
-            self._plans.pop(name, None)
-            self._small.pop(name, None)
-            self._started.discard(name)
-            self._first_seen.pop(name, None)
-            self.orphans.forget(name)
-
-    # -- first cycles ------------------------------------------------------------
-    def _lean(self, name: str) -> bool:
-        """Whether a whole read of this watch's tab is kept as `first_read` says: on its
-        first cycle ever (or with a lost journal), or once this process served it and found
-        it big; not on the first cycle after a takeover, which projects every row again."""
-        if name in self._small:
-            return not self._small[name]
-        return not self.journal.has_started(name)
-
-    def _has_started(self, watch: Watch) -> bool:
-        return watch.name in self._started or self.journal.has_started(watch.name)
-
-    def _mark_started(self, watch: Watch) -> None:
-        if watch.name not in self._started:
-            if not self.journal.has_started(watch.name):
-                self.journal.mark_started(watch.name, self.now())
-            self._started.add(watch.name)
+            self.memory.forget(name)
+            self.preparer.orphans.forget(name)
 
 
 def group_watches(watches: Sequence[Watch]) -> list[list[Watch]]:

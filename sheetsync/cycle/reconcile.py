@@ -24,6 +24,7 @@ from sheetsync.core.plan import cell, new_row_id
 from sheetsync.core.projection import desired_cells
 from sheetsync.core.strays import chained, emptied, is_stray, prior_from_entry, repair, shows
 from sheetsync.core.view import Scan, View
+from sheetsync.core.writes import Write
 
 log = logging.getLogger("sheetsync.engine")
 
@@ -41,6 +42,11 @@ class Reconciled:
     """A stray's rows were not all read whole: a narrow read must read the tab whole."""
     unread: set[int] = field(default_factory=set)
     """Rows that may be strays, not read whole: the next narrow read takes them whole."""
+
+    @property
+    def put_back(self) -> Write:
+        """The writes that put strays back, as part of the next write."""
+        return Write(self.writes, self.aims, repairs=self.repairs)
 
 
 class Reconciler:

@@ -18,7 +18,8 @@ from sheetsync.core.landing import Stray, landed, neighbours, sent
 from sheetsync.core.model import CellWrite
 from sheetsync.core.projection import desired_cells
 from sheetsync.core.strays import Past, as_read, chained, edited, prior_from_entry, stray
-from sheetsync.cycle.flushing import WatchCycle
+from sheetsync.core.writes import Write
+from sheetsync.cycle.state import WatchCycle
 from sheetsync.errors import SheetError, UnsureWriteError
 
 log = logging.getLogger("sheetsync.engine")
@@ -38,31 +39,33 @@ class Writer:
         cycles: Sequence[WatchCycle],
         guard: Callable[[], None] = lambda: None,
     ) -> None:
-        """Write every cycle's `cells` in one request, then record per cycle which rows the
+        """Write every cycle's `write.cells` in one request, then record per cycle which rows the
         write reached (`WatchCycle.landed`), what it shows, and the rows it hit instead.
         `guard` raises when the cycle may no longer write (its lease is lost: see `tenure`)."""
-        if any(cycle.cells for cycle in cycles):
+        if any(cycle.write.cells for cycle in cycles):
             guard()
         cells: dict[str, list[CellWrite]] = {}
         reach: dict[str, int] = {}
         skip: dict[str, dict[int, set[int]]] = {}  # tab -> row -> columns written there
         for cycle in cycles:
             tab = cycle.watch.worksheet
-            if cycle.cells:
-                cells.setdefault(tab, []).extend(cycle.cells)
+            if cycle.write.cells:
+                cells.setdefault(tab, []).extend(cycle.write.cells)
                 # the answer must show the inputs and every result cell of the rows
                 reach[tab] = max(reach.get(tab, 0), cycle.prepared.width)
-            for c in cycle.cells:
+            for c in cycle.write.cells:
                 skip.setdefault(tab, {}).setdefault(c.row, set()).add(c.col - 1)
         asked = []
         wants: dict[str, dict[int, str]] = {}  # watch -> row -> signature of what it held
         for cycle in cycles:
             rows = skip.get(cycle.watch.worksheet, {})
             layout, view = cycle.prepared, cycle.view
-            expected = {a.row: e for a in cycle.aims if (e := sent(a, layout, rows.get(a.row, ())))}
+            expected = {
+                a.row: e for a in cycle.write.aims if (e := sent(a, layout, rows.get(a.row, ())))
+            }
             wants[cycle.watch.name] = {row: e.signature for row, e in expected.items()}
             if expected and view is not None:
-                near = neighbours(cycle.aims, layout, rows, view.table, view.known)
+                near = neighbours(cycle.write.aims, layout, rows, view.table, view.known)
                 self.journal.expect_answer(cycle.watch.name, [*expected.values(), *near])
                 asked.append(cycle)
         try:
@@ -87,8 +90,8 @@ class Writer:
         wants: dict[int, str],
     ) -> None:
         """What one cycle's written rows turned out to be."""
-        watch, layout = cycle.watch.name, cycle.prepared
-        cycle.report.written += len(cycle.cells)
+        watch, layout, write = cycle.watch.name, cycle.prepared, cycle.write
+        cycle.report.written += len(write.cells)
         cycle.landed = set()
         put_back: list[Stray] = []
         strays: list[Stray] = []
@@ -96,13 +99,13 @@ class Writer:
         if view is None:
             raise AssertionError(f"watch {watch}: a write without its read")
         past = Past(view.table, view.known, layout)
-        for target in cycle.aims:
+        for target in write.aims:
             got, cols = echo.get(target.row), skip.get(target.row, set())
             if landed(target, got, layout, cols, wants.get(target.row)):
                 cycle.landed.add(target.row_id)
                 # an emptied row is like any empty row: the next read tells it was put back
-                if target.row in cycle.repairs and target.row_id:
-                    put_back.append(cycle.repairs[target.row])
+                if target.row in write.repairs and target.row_id:
+                    put_back.append(write.repairs[target.row])
             elif got is not None:
                 found = self._stray(cycle, stray(target, got, layout, cols, past))
                 # last resort: the row aimed at, a person having finished typing it
@@ -110,14 +113,14 @@ class Writer:
                 if found.prior is None and before and edited(before, got, layout, cols):
                     found = as_read(target, found, layout)
                 strays.append(found)
-        shown = cycle.shown + [e for r, e in cycle.showing.items() if r in cycle.landed]
-        places = {a.row_id: a.row for a in cycle.aims if a.row_id and a.row_id in cycle.landed}
+        shown = write.shown + [e for r, e in write.showing.items() if r in cycle.landed]
+        places = {a.row_id: a.row for a in write.aims if a.row_id and a.row_id in cycle.landed}
         self.journal.mark_shown(watch, shown, places)
         self.journal.drop_strays(watch, put_back)
         if strays:
             self._keep(cycle, strays)
         cycle.missed = len(strays)
-        cycle.cells, cycle.aims, cycle.shown, cycle.showing, cycle.repairs = [], [], [], {}, {}
+        cycle.write = Write()
 
     def _stray(self, cycle: WatchCycle, found: Stray) -> Stray:
         """A stray whose past the read did not hold: the journal's row it showed, if the
