@@ -140,7 +140,6 @@ OVERSIZED_MODULES = frozenset(
         "core/narrow.py",
         "core/plan.py",
         "cycle/engine.py",
-        "service/daemon.py",
     }
 )
 """Modules still over the limit while other branches split them (issue 12). The list may
@@ -149,7 +148,6 @@ only shrink: delete an entry once its module fits; never add one."""
 OVERSIZED_FUNCTIONS = frozenset(
     {
         "core/plan.py:find_candidates",
-        "service/daemon.py:Daemon.__init__",
     }
 )
 """Functions still over the limit, likewise, as `module:qualified name`."""
