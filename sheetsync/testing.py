@@ -8,7 +8,6 @@ the real adapters over HTTP on 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -25,32 +24,11 @@ from sheetsync.core.report import CycleReport
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.google import GoogleEmulator
 from sheetsync.service.wiring import Runtime, open_runtime
+from sheetsync.testing_config import config_text
 
 TEST_KEY = "axk_test_0123456789abcdef"
 AUTOMATION = "Scrape product page"
 KEY_ENV = "SHEETSYNC_TEST_AXIOM_KEY"
-
-
-def toml_value(value: Any) -> str:
-    """A Python value as TOML (JSON's string/number/bool/array syntax is valid TOML)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
-
-
-def watch_toml(watch: Mapping[str, Any]) -> str:
-    """One `[[watch]]` table, with nested tables such as `columns`."""
-    lines = ["[[watch]]"]
-    nested = {k: v for k, v in watch.items() if isinstance(v, Mapping)}
-    lines += [  # None leaves a key out (e.g. the default interval when a cron is set)
-        f"{k} = {toml_value(v)}" for k, v in watch.items() if k not in nested and v is not None
-    ]
-    for name, table in nested.items():
-        lines.append(f"[watch.{name}]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines)
 
 
 @dataclass
@@ -159,35 +137,14 @@ class World:
             "service_account_file": "service-account.json",
             "api_base_url": self.google.root_url,
         }
-        axiom.update(sections.get("axiom", {}))
-        google.update(sections.get("google", {}))
-        identities: list[Mapping[str, Any]] = google.pop("identity", [])  # replace the key
-        if identities and "service_account_file" not in sections.get("google", {}):
-            del google["service_account_file"]
-        parts = ["[axiom]", *[f"{k} = {toml_value(v)}" for k, v in axiom.items()]]
-        parts += ["[google]", *[f"{k} = {toml_value(v)}" for k, v in google.items()]]
-        for identity in identities:
-            parts += [
-                "[[google.identity]]",
-                *[f"{k} = {toml_value(v)}" for k, v in identity.items()],
-            ]
-        state = dict(sections.get("state", {})) or {"path": "sheetsync.db"}  # or a url
-        parts += ["[state]", *[f"{k} = {toml_value(v)}" for k, v in state.items()]]
-        for name, table in sections.items():  # e.g. metrics={"listen": "127.0.0.1:0"}
-            if name not in {"axiom", "google", "state"}:
-                parts += [f"[{name}]", *[f"{k} = {toml_value(v)}" for k, v in table.items()]]
-        for index, watch in enumerate(watches or ({},)):
-            full = {
-                "name": f"w{index}",
-                "spreadsheet": self.spreadsheet_id,
-                "worksheet": self.tab,
-                "automation": AUTOMATION,
-                "interval_seconds": 5,
-                **watch,
-            }
-            parts.append(watch_toml(full))
+        defaults = {
+            "spreadsheet": self.spreadsheet_id,
+            "worksheet": self.tab,
+            "automation": AUTOMATION,
+            "interval_seconds": 5,
+        }
         path = self.folder / "sheetsync.toml"
-        path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+        path.write_text(config_text(watches, sections, axiom, google, defaults), encoding="utf-8")
         self.close_runtime()
         return path
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from sheetsync.emulator._http import EmulatorServer, Fault
+from sheetsync.emulator._http import EmulatorServer
+from sheetsync.emulator.faults import Fault
 from sheetsync.testing import DaemonProcess, World
 
 HEADER = ["url", "product"]

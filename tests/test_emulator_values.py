@@ -15,13 +15,14 @@ from urllib.parse import quote
 
 import pytest
 
-from sheetsync.emulator import google_values
+from sheetsync.emulator import google_value_writes, google_values
 from sheetsync.emulator._http import Request, Response
 from sheetsync.emulator.google import GoogleEmulator
 from sheetsync.emulator.google_a1 import ApiError
 from sheetsync.emulator.google_auth import SHEETS_WRITE, Grant
 from sheetsync.emulator.google_cells import DateValue, Formula, render
-from sheetsync.emulator.grid import Book, Bounds, Row, Sheet
+from sheetsync.emulator.grid import Book, Bounds
+from sheetsync.emulator.tab import Row, Sheet
 
 TOKEN = "test-token"
 SEED = {"Tab": [["url", "Status"], ["https://a", ""], ["https://b", "done"]], "Other": [["x"]]}
@@ -184,7 +185,7 @@ def test_a_failure_while_applying_is_undone(monkeypatch: pytest.MonkeyPatch) -> 
             {"range": "Tab!D9", "values": [["x"]]},
         ],
     }
-    writes = google_values.plan_batch_update(book, body)
+    writes = google_value_writes.plan_batch_update(book, body)
     calls = []
 
     def failing_read(*args: Any) -> Any:
@@ -193,9 +194,9 @@ def test_a_failure_while_applying_is_undone(monkeypatch: pytest.MonkeyPatch) -> 
             raise RuntimeError("boom")
         return {}
 
-    monkeypatch.setattr(google_values, "read", failing_read)
+    monkeypatch.setattr(google_value_writes, "read", failing_read)
     with pytest.raises(RuntimeError):
-        google_values.apply_batch(book, writes)
+        google_value_writes.apply_batch(book, writes)
     assert snapshot(book) == before
 
 
@@ -264,9 +265,9 @@ def reference_batch(book: Book, body: dict[str, Any]) -> dict[str, Any]:
             include_values=opts.include_values,
             response_render=opts.response_render,
         )
-        write = google_values.plan_update(book, item["range"], item.get("values"), item_opts)
-        responses.append(google_values.apply_update(book, write))
-    return google_values._totals(book, responses)
+        write = google_value_writes.plan_update(book, item["range"], item.get("values"), item_opts)
+        responses.append(google_value_writes.apply_update(book, write))
+    return google_value_writes._totals(book, responses)
 
 
 RANGES = ["Tab!A1", "Tab!B2:C3", "Tab!A:A", "Tab!C5:D", "Tab!D20", "Other!A1:D1", "Tab!A21"]

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 DEFAULT_WINDOW = 60.0
@@ -43,6 +43,23 @@ class CallLog(Protocol):
     def ended(self, token: int) -> None:
         """Record that the call's answer is in (best effort: never raises)."""
         ...
+
+
+class Pace(Protocol):
+    """A rolling-window budget as the adapters spend it (`RollingLimiter`'s methods;
+    `store.pg_pacing.SharedLimiter` has them too: one budget shared by a fleet)."""
+
+    name: str
+    limit: int
+    window: float
+
+    def acquire(self) -> float: ...
+    def slot(
+        self, wait: Callable[[float], None] | None = None
+    ) -> AbstractContextManager[float]: ...
+    def delay(self) -> float: ...
+    def penalize(self, seconds: float) -> None: ...
+    def tighten(self, limit: int, window: float) -> None: ...
 
 
 class RollingLimiter:

@@ -49,12 +49,12 @@ from sheetsync.core.landing import aims
 from sheetsync.core.layout import Layout
 from sheetsync.core.narrow import (
     ReadPlan,
+    Scan,
     View,
     needs_inputs,
     next_plan,
     scan,
 )
-from sheetsync.core.ownership import Owners
 from sheetsync.core.plan import (
     Candidate,
     CellWrite,
@@ -69,6 +69,7 @@ from sheetsync.core.projection import claim_aims, header_writes, project_first
 from sheetsync.core.report import CycleReport
 from sheetsync.cycle.allowance import Allowance, RuntimePort
 from sheetsync.cycle.backlog import Backlog
+from sheetsync.cycle.claims import Claims
 from sheetsync.cycle.flushing import Flusher, WatchCycle, layout_of
 from sheetsync.cycle.orphans import Orphans
 from sheetsync.cycle.outcomes import OutcomeLog, rows_seen
@@ -128,6 +129,7 @@ class Engine:
         self.reconciler = Reconciler(journal, now)
         self.orphans = Orphans(journal, now)
         self.skipper = Skipper(journal, now)
+        self.claims = Claims(journal, now, timer)
         self._started: set[str] = set()
         self._small: dict[str, bool] = {}
         """Watches read since this process took their spreadsheet -> whether the last read
@@ -162,6 +164,7 @@ class Engine:
         spreadsheet = cycles[0].watch.spreadsheet_id
         tenure = Tenure(self.journal, spreadsheet)
         tenure.check()  # a spreadsheet this instance does not serve (now): nothing to do
+        self.claims.serving(spreadsheet, tenure.epoch)
         for cycle in cycles:  # axiom calls first: nothing may widen the read->claim window
             if cycle.watch.track_runs:
                 cycle.report.polled = self.tracker.poll_due(cycle.watch)
@@ -221,6 +224,15 @@ class Engine:
         cycle.candidates = landed
         cycle.missed_skips = bool(cycle.skip_ids - cycle.landed)
 
+    def _entries(self, watch: Watch, view: View, found: Scan) -> dict[str, Entry]:
+        """The journal's entries a cycle needs: every row's after a whole read; after a
+        narrow one, those of the open rows (they may be new) and of the rows read whole
+        (they are projected)."""
+        if view.known is None:
+            return self.journal.entries(watch.name, self.now())
+        ids = found.ids_on(found.open_rows) | found.ids_on(view.known)
+        return self.journal.entries_needed(watch.name, self.now(), ids)
+
     def _prepare(self, cycle: WatchCycle, view: View, paused: bool) -> None:
         """Decide a watch's claims and repairs and commit the claims to the journal
         (none while `paused`: the key's outage gate is closed)."""
@@ -232,15 +244,10 @@ class Engine:
         report.seen, cycle.height = len(table) - 1, len(table)
         self._small[watch.name] = len(table) < narrow.NARROW_FROM_ROWS
         found = scan(view, layout, watch)
-        if cycle.narrow:
-            # open rows may be new; rows read whole are projected: their entries too
-            ids = found.ids_on(found.open_rows) | found.ids_on(view.known or ())
-            entries = self.journal.entries_needed(watch.name, self.now(), ids)
-        else:
-            entries = self.journal.entries(watch.name, self.now())
+        entries = self._entries(watch, view, found)
         whole_next = not self.orphans.notice(watch, view, layout, found, entries)
         settled = self.reconciler.reconcile(watch, view, layout, found, entries)
-        self._abandon_lost_claims(watch, settled.owners, entries)
+        pending = self.claims.give_up_lost(watch, settled.owners, entries)
         skips: list[CellWrite] = []
         whole = sorted(view.known) if view.known is not None else None
         if watch.start_from == "now" and not self._has_started(watch):
@@ -251,6 +258,7 @@ class Engine:
             for c in find_candidates(table, layout, watch, entries, settled.owners, whole)
             if c.row_number not in skipped_rows
         ]
+        candidates = self.claims.screen(watch, candidates, pending, table, layout)
         if watch.start_from == "now":
             candidates, again = self.skipper.returning(watch, candidates, found)
             skips += skip_cells(watch, layout, again)
@@ -365,8 +373,9 @@ class Engine:
         for cycle in cycles:
             cycle.view = cycle.found = None
 
-    def forget(self, watches: Sequence[str]) -> None:
-        """Drop what this process remembers of watches whose spreadsheet changed hands."""
+    def forget(self, unit: str, watches: Sequence[str]) -> None:
+        """Drop what this process remembers of a spreadsheet that changed hands."""
+        self.claims.forget(unit)
         for name in watches:
             self._plans.pop(name, None)
             self._small.pop(name, None)
@@ -374,7 +383,7 @@ class Engine:
             self._first_seen.pop(name, None)
             self.orphans.forget(name)
 
-    # -- first cycles and lost claims ------------------------------------------
+    # -- first cycles ------------------------------------------------------------
     def _lean(self, name: str) -> bool:
         """Whether a whole read of this watch's tab is kept as `first_read` says: on its
         first cycle ever (or with a lost journal), or once this process served it and found
@@ -391,14 +400,6 @@ class Engine:
             if not self.journal.has_started(watch.name):
                 self.journal.mark_started(watch.name, self.now())
             self._started.add(watch.name)
-
-    def _abandon_lost_claims(self, watch: Watch, owners: Owners, entries: dict[str, Entry]) -> None:
-        claimed = {rid for rid, e in entries.items() if e.state == "claimed"}
-        lost = sorted(rid for rid in claimed if owners.row(rid) is None)
-        if lost:  # a claim write that never landed: nothing was sent, the rows are new again
-            self.journal.abandon(watch.name, lost, self.now())
-            for row_id in lost:
-                del entries[row_id]
 
 
 def group_watches(watches: Sequence[Watch]) -> list[list[Watch]]:

@@ -28,7 +28,7 @@ from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.departure import Departure
 from sheetsync.core.plan import TriggerPlan, waiting_delay
 from sheetsync.core.telemetry import current
-from sheetsync.errors import StoppedError
+from sheetsync.errors import JournalError, StoppedError, StoreError, StoreReason
 
 log = logging.getLogger("sheetsync.sending")
 
@@ -213,9 +213,22 @@ class _Rows:
         if self.sender.stopping():
             raise StoppedError("sheetsync is stopping")
         self.sender.guard()  # no POST for a spreadsheet this instance may no longer serve
-        # a `sending` that does not commit (or may not have: UNCERTAIN) raises: no POST
-        self.sender.journal.mark_sending(self.sender.watch, self.ids, self.sender.now())
+        sender = self.sender
+        try:  # a `sending` that did not commit (or may not have: UNCERTAIN) raises: no POST
+            sender.journal.mark_sending(sender.watch, self.ids, sender.now())
+        except StoreError as exc:
+            if exc.reason is StoreReason.UNCERTAIN:
+                self._unsent()
+            raise
         self.left = True
+
+    def _unsent(self) -> None:
+        """After a `sending` commit that may have happened: nothing left, so the rows are
+        only claimed (else they would show `sending` until the next takeover)."""
+        try:
+            self.sender.journal.mark_unsent(self.sender.watch, self.ids, self.sender.now())
+        except JournalError as exc:  # then the next holder or start makes them `unknown`
+            log.warning("watch %s: rows not marked unsent: %s", self.sender.watch, exc)
 
     def stayed(self) -> None:
         """Axiom did not take it; a retry follows a wait: only claimed meanwhile."""

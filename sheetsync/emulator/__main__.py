@@ -1,5 +1,5 @@
 """`python -m sheetsync.emulator`: serve both emulators (see `sheetsync emulator --help`)."""
 
-from sheetsync.service.cli import emulator
+from sheetsync.service.emulator_cli import emulator
 
 emulator(prog_name="python -m sheetsync.emulator")

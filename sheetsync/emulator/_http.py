@@ -1,9 +1,10 @@
 """The small HTTP core shared by the local Google and axiom emulators.
 
 Each emulator is an `EmulatorServer` subclass that implements `handle(request)`.
-This module gives them a threaded stdlib server on 127.0.0.1, a request log,
-and fault injection (status, count, path pattern, delay, hold, Retry-After)
-so tests can break the network the way the real services break.
+This module gives them requests and responses as values, a server on 127.0.0.1 with a
+request log, and the dispatch that applies injected faults (`faults`: status, count,
+path pattern, delay, hold, Retry-After) so tests can break the network the way the real
+services break. The socket side is `_http_server`'s.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from sheetsync.emulator._http_server import QuietServer, make_handler
+from sheetsync.emulator.faults import Fault
 
 JsonBody = dict[str, Any] | list[Any]
 
@@ -78,43 +82,6 @@ class LoggedRequest:
     at: float
 
 
-@dataclass
-class Fault:
-    """An injected failure for requests whose `METHOD path` matches `path` (a regex).
-
-    `status` answers with that code instead of handling the request (None: handle it
-    normally, after `delay`). `count` limits how many requests it hits (None: all).
-    `hold` blocks until the event is set; with `phase="after"` the request is handled
-    first and only its answer is held or replaced by `status`/`body` (the client cannot
-    know whether it took effect).
-    `skip` lets that many matching requests through untouched first.
-    `arrived` is set when the first matching request comes in, so a test can wait for it.
-    """
-
-    path: str = ".*"
-    method: str | None = None
-    status: int | None = None
-    count: int | None = None
-    delay: float = 0.0
-    hold: threading.Event | None = None
-    phase: str = "before"
-    retry_after: str | None = None
-    body: JsonBody | str | None = None
-    drop: bool = False
-    skip: int = 0
-    hits: int = 0
-    skipped: int = 0
-    arrived: threading.Event = field(default_factory=threading.Event)
-
-    def matches(self, request: Request) -> bool:
-        """Whether this fault applies to the request and still has hits left."""
-        if self.count is not None and self.hits >= self.count:
-            return False
-        if self.method and self.method.upper() != request.method:
-            return False
-        return re.search(self.path, request.path) is not None
-
-
 def wants_gzip(headers: Mapping[str, str]) -> bool:
     """`Accept-Encoding` lists gzip (not refused with q=0) and the User-Agent says gzip."""
     if "gzip" not in headers.get("user-agent", "").lower():
@@ -154,8 +121,8 @@ class EmulatorServer:
 
     def start(self) -> str:
         """Start serving in a daemon thread; return the root URL."""
-        handler = _make_handler(self)
-        self._server = _QuietServer((self.host, self.port), handler)
+        handler = make_handler(self)
+        self._server = QuietServer((self.host, self.port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -241,6 +208,25 @@ class EmulatorServer:
                 return self._fault_response(fault, request)
         return response
 
+    def answer(
+        self, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> tuple[int, bytes, str, dict[str, str]] | None:
+        """A request off the wire answered: (status, bytes, content type, headers to send);
+        None means drop the connection."""
+        split = urlsplit(target)
+        request = Request(
+            method=method,
+            path=split.path,
+            query=parse_qs(split.query, keep_blank_values=True),
+            headers={k.lower(): v for k, v in headers},
+            body=body,
+        )
+        response = self.dispatch(request)
+        if response is None:
+            return None
+        payload, content_type, extra = self.render(request, response)
+        return response.status, payload, content_type, extra
+
     def render(self, request: Request, response: Response) -> tuple[bytes, str, dict[str, str]]:
         """The bytes on the wire, their content type and the headers to send with them."""
         payload, content_type = response.encode()
@@ -288,68 +274,21 @@ class EmulatorServer:
             )
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """A client that hangs up (a killed daemon, a timeout) is normal here, not an error."""
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-def _make_handler(app: EmulatorServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in separate writes: without TCP_NODELAY, Nagle plus
-        # the client's delayed ACK add ~40 ms to every keep-alive request.
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read app.log
-            pass
-
-        def _serve(self) -> None:
-            split = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            request = Request(
-                method=self.command,
-                path=split.path,
-                query=parse_qs(split.query, keep_blank_values=True),
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=body,
-            )
-            response = app.dispatch(request)
-            if response is None:
-                self.close_connection = True
-                return
-            payload, content_type, headers = app.render(request, response)
-            self.send_response(response.status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = _serve
-        do_POST = _serve
-        do_PUT = _serve
-        do_DELETE = _serve
-        do_PATCH = _serve
-
-    return Handler
-
-
-def serve_until_interrupted(*servers: EmulatorServer) -> None:
+def serve_until_interrupted(
+    *servers: EmulatorServer, announce: Callable[[], None] | None = None
+) -> None:
     """Block until Ctrl-C (or SIGTERM turned into KeyboardInterrupt), then stop the servers.
 
-    The wait wakes every 0.2 s: a signal the kernel hands to a server thread only runs its
-    Python handler once the main thread runs again, which an endless wait never does
-    (CPython issue 85300).
+    `announce` (what tells a user or a test that the servers answer) runs inside the wait's
+    guard: a Ctrl-C sent the moment it is read must not find the main thread between the
+    announcement and the guard. The wait wakes every 0.2 s: a signal the kernel hands to a
+    server thread only runs its Python handler once the main thread runs again, which an
+    endless wait never does (CPython issue 85300).
     """
     idle = threading.Event()
     try:
+        if announce is not None:
+            announce()
         while not idle.wait(0.2):
             pass
     except KeyboardInterrupt:

@@ -291,8 +291,8 @@ def build(argv: Sequence[str] | None = None) -> AxiomEmulator:
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve until interrupted."""
     emulator = build(argv)
-    print(f"axiom emulator: {emulator.start()}", flush=True)
-    serve_until_interrupted(emulator)
+    url = emulator.start()
+    serve_until_interrupted(emulator, announce=lambda: print(f"axiom emulator: {url}", flush=True))
     return 0
 
 

@@ -10,10 +10,12 @@ and `https://www.googleapis.com`. Every API call needs a bearer token from `/tok
 whose scopes cover it; Sheets calls count toward per-minute read/write quotas; people's
 edits (`set_cell`, `insert_rows`, `sort`, ...) happen between calls like in a real sheet.
 Semantics follow /work/shared/docs/SHEETS_API.md; the modules beside this one hold them:
-`google_a1` (ranges), `grid` (model), `google_cells`, `google_values`, `google_batch`,
-`google_meta` (developer metadata), `google_drive`, `google_auth`, `google_quota`
-(per-user and per-project quotas), `google_api` (routes),
-`google_people` (fixtures and human edits).
+`google_a1` (ranges), `grid` and `tab` (model), `google_cells`, `google_values` and
+`google_value_writes`, `google_spreadsheet` and `google_batch` (spreadsheets.get and
+batchUpdate), `google_meta` (developer metadata), `google_drive`, `google_auth`,
+`google_quota` (per-user and per-project quotas), `google_api` (routes),
+`google_handlers`, `google_people` (fixtures and human edits), `google_controls`
+(counters and switches for tests).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from sheetsync.emulator.credentials import (
     write_key_file,
 )
 from sheetsync.emulator.google_a1 import ApiError
-from sheetsync.emulator.google_api import READ_METHODS, WRITE_METHODS, Route, route
+from sheetsync.emulator.google_api import Route, route
 from sheetsync.emulator.google_auth import (
     INVALID_CREDENTIALS,
     MISSING_CREDENTIALS,
@@ -52,15 +54,12 @@ from sheetsync.emulator.google_auth import (
     unauthenticated,
 )
 from sheetsync.emulator.google_changes import ChangeLog
+from sheetsync.emulator.google_controls import ControlsMixin
 from sheetsync.emulator.google_people import PeopleMixin
 from sheetsync.emulator.google_quota import Meter, quota_error
 from sheetsync.emulator.grid import MAX_CELLS, Book
 
 T = TypeVar("T")
-CELLS_READ = "values.cells"
-"""Counter key: cells answered by `values:batchGet` (not a request method)."""
-RANGES_READ = "values.ranges"
-"""Counter key: ranges answered by `values:batchGet`."""
 
 _STATUS = {
     400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
@@ -77,7 +76,7 @@ _STATUS = {
 }
 
 
-class GoogleEmulator(PeopleMixin, EmulatorServer):
+class GoogleEmulator(ControlsMixin, PeopleMixin, EmulatorServer):
     """Google Sheets + Drive + OAuth token endpoint on 127.0.0.1, thread-safe."""
 
     gzip_when_asked = True
@@ -188,11 +187,6 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
             self._user_reads[self._caller] += 1
         self.meter.take(found.quota, self._caller)
 
-    @property
-    def quota_rejections(self) -> int:
-        """Requests refused with a 429 for a quota, since the start or the last reset."""
-        return self.meter.rejections
-
     # -- state used by the routes ---------------------------------------------------
     def book(self, spreadsheet_id: str, *, drive: bool = False) -> Book:
         """The spreadsheet a request names: 404 when unknown, 403 (Drive: 404) when denied."""
@@ -255,61 +249,6 @@ class GoogleEmulator(PeopleMixin, EmulatorServer):
             result = apply(book, planned)
             self._touch(book, self._caller)
             return result
-
-    # -- tokens, access, counters ---------------------------------------------------
-    def expire_tokens(self) -> None:
-        """Invalidate every issued token: the next API call gets a 401 (clients refresh)."""
-        with self.lock:
-            self.tokens.clear()
-
-    def deny(self, spreadsheet_id: str, denied: bool = True) -> None:
-        """Make a spreadsheet answer 403 PERMISSION_DENIED (Drive: 404), or allow it again."""
-        with self.lock:
-            if denied:
-                self._denied.add(spreadsheet_id)
-            else:
-                self._denied.discard(spreadsheet_id)
-
-    def count(self, method: str) -> int:
-        """How many requests for `method` (e.g. "values.batchGet") passed authentication."""
-        with self.lock:
-            return self._counts[method]
-
-    def reads(self, client_email: str | None = None) -> int:
-        """Sheets read requests so far (of one service account, when given; Drive and
-        token calls not included)."""
-        with self.lock:
-            if client_email is not None:
-                return self._user_reads[client_email]
-            return sum(self._counts[m] for m in READ_METHODS)
-
-    def count_cells(self, value_ranges: list[dict[str, Any]]) -> None:
-        """Count the cells (and ranges) a `values:batchGet` answers (under the lock)."""
-        cells = sum(len(line) for vr in value_ranges for line in vr.get("values", []))
-        self._counts[CELLS_READ] += cells
-        self._counts[RANGES_READ] += len(value_ranges)
-
-    def cells_read(self) -> int:
-        """Cells `values:batchGet` answered so far (trailing empties trimmed, as sent)."""
-        with self.lock:
-            return self._counts[CELLS_READ]
-
-    def ranges_read(self) -> int:
-        """Ranges `values:batchGet` answered so far."""
-        with self.lock:
-            return self._counts[RANGES_READ]
-
-    def writes(self) -> int:
-        """Sheets write requests so far."""
-        with self.lock:
-            return sum(self._counts[m] for m in WRITE_METHODS)
-
-    def reset_counters(self) -> None:
-        """Zero the per-method counters, quota windows and quota rejections."""
-        with self.lock:
-            self._counts.clear()
-            self._user_reads.clear()
-            self.meter.clear()
 
     def write_service_account_file(
         self, path: str | os.PathLike[str], client_email: str = DEFAULT_CLIENT_EMAIL

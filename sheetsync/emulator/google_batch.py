@@ -1,4 +1,5 @@
-"""spreadsheets.get and spreadsheets.batchUpdate of the Google Sheets emulator.
+"""spreadsheets.batchUpdate of the Google Sheets emulator (spreadsheets.get's resource is
+`google_spreadsheet`'s).
 
 batchUpdate runs its requests in order on a copy of the book (the caller keeps the
 copy only if every request succeeds, as Google applies a batch atomically). Errors
@@ -12,7 +13,9 @@ from typing import Any
 
 from sheetsync.emulator import google_meta
 from sheetsync.emulator.google_a1 import ApiError, Area, bad_request
-from sheetsync.emulator.grid import MAX_COLUMNS, Book, Sheet
+from sheetsync.emulator.google_spreadsheet import sheet_properties, spreadsheet_json
+from sheetsync.emulator.grid import Book
+from sheetsync.emulator.tab import MAX_COLUMNS, Sheet
 
 DEFAULT_ROWS = 1000
 DEFAULT_COLS = 26
@@ -27,60 +30,6 @@ COSMETIC = frozenset(
         "deleteBanding", "addDimensionGroup", "deleteDimensionGroup", "updateCells",
     }
 )  # fmt: skip
-
-
-def sheet_properties(sheet: Sheet, index: int) -> dict[str, Any]:
-    """A tab's `properties` as spreadsheets.get returns them."""
-    grid: dict[str, Any] = {"rowCount": sheet.row_count, "columnCount": sheet.col_count}
-    if sheet.frozen_rows:
-        grid["frozenRowCount"] = sheet.frozen_rows
-    if sheet.frozen_cols:
-        grid["frozenColumnCount"] = sheet.frozen_cols
-    props: dict[str, Any] = {
-        "sheetId": sheet.sheet_id,
-        "title": sheet.title,
-        "index": index,
-        "sheetType": "GRID",
-        "gridProperties": grid,
-    }
-    if sheet.hidden:
-        props["hidden"] = True
-    return props
-
-
-def spreadsheet_json(book: Book) -> dict[str, Any]:
-    """The answer of spreadsheets.get (no grid data)."""
-    locations = book.row_locations()
-    sheets = []
-    for index, sheet in enumerate(book.sheets):
-        entry: dict[str, Any] = {"properties": sheet_properties(sheet, index)}
-        tab_meta = [
-            google_meta.meta_json(m, locations)
-            for m in book.metadata.values()
-            if m.sheet_id == sheet.sheet_id and not m.on_rows
-        ]
-        if tab_meta:
-            entry["developerMetadata"] = tab_meta
-        sheets.append(entry)
-    out: dict[str, Any] = {
-        "spreadsheetId": book.spreadsheet_id,
-        "properties": {
-            "title": book.title,
-            "locale": "en_US",
-            "autoRecalc": "ON_CHANGE",
-            "timeZone": "Etc/GMT",
-        },
-        "sheets": sheets,
-        "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.spreadsheet_id}/edit",
-    }
-    book_meta = [
-        google_meta.meta_json(m, locations)
-        for m in book.metadata.values()
-        if m.sheet_id is None and not m.on_rows
-    ]
-    if book_meta:
-        out["developerMetadata"] = book_meta
-    return out
 
 
 def batch_update(book: Book, body: Any) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from sheetsync.emulator.google_cells import parse_input, render
 from sheetsync.emulator.google_changes import ChangeLog
 from sheetsync.emulator.google_meta import meta_json
 from sheetsync.emulator.google_values import read
-from sheetsync.emulator.grid import Book, Sheet
+from sheetsync.emulator.grid import Book
+from sheetsync.emulator.tab import Sheet
 
 Rows = list[list[Any]]
 

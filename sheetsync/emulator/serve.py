@@ -17,13 +17,16 @@ def serve_forever(google_port: int, axiom_port: int, key: str, automations: list
     google_url, axiom_url = google.start(), axiom.start()
     sid = google.create_spreadsheet("Queue", {"Queue": [["url"], ["https://example.com/1"]]})
     key_file = google.write_service_account_file(Path.cwd() / "emulator-service-account.json")
-    print(f"Google Sheets emulator: {google_url}   (google.api_base_url)")
-    print(f"axiom emulator:         {axiom_url}   (axiom.base_url), key {key!r}")
-    print(f"sample spreadsheet id:  {sid}  (tab 'Queue')")
-    print(f"service-account file:   {key_file}")
-    print(f"automations accepted:   {', '.join(repr(a) for a in automations)}")
-    print("add a row:   sheetsync emulator add-row --sheet ID URL [MORE CELLS...]")
-    print("show it:     sheetsync emulator show --sheet ID")
-    print("end a run:   sheetsync emulator finish-run NAME [--status Success|Failure]")
-    sys.stdout.flush()  # a pipe (a service's journal, a file) must see this before Ctrl-C
-    serve_until_interrupted(google, axiom)
+
+    def announce() -> None:
+        print(f"Google Sheets emulator: {google_url}   (google.api_base_url)")
+        print(f"axiom emulator:         {axiom_url}   (axiom.base_url), key {key!r}")
+        print(f"sample spreadsheet id:  {sid}  (tab 'Queue')")
+        print(f"service-account file:   {key_file}")
+        print(f"automations accepted:   {', '.join(repr(a) for a in automations)}")
+        print("add a row:   sheetsync emulator add-row --sheet ID URL [MORE CELLS...]")
+        print("show it:     sheetsync emulator show --sheet ID")
+        print("end a run:   sheetsync emulator finish-run NAME [--status Success|Failure]")
+        sys.stdout.flush()  # a pipe (a service's journal, a file) must see this before Ctrl-C
+
+    serve_until_interrupted(google, axiom, announce=announce)

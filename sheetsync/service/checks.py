@@ -10,6 +10,8 @@ from sheetsync.adapters.axiom.client import AxiomClient
 from sheetsync.adapters.google.identities import SheetRouter
 from sheetsync.adapters.google.sheet import GoogleSheets
 from sheetsync.adapters.store.journal import Journal
+from sheetsync.adapters.store.opening import inspect_state, open_store
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.adapters.store.state_dir import shared_mode, unwritable
 from sheetsync.config import Config, Watch
 from sheetsync.core.first_cycle import split_existing
@@ -66,7 +68,7 @@ def run_checks(config: Config, echo: Echo) -> int:
     _budgets(config, router, echo)
     names = _automation_names(axiom, echo, bad)
     _shared_tracking(config, echo)
-    journal = _journal(config, echo, bad)
+    journal = _database(config, echo, bad) if config.state.postgres else _journal(config, echo, bad)
     try:
         for watch in config.watches:
             sheets = router.identity(watch.spreadsheet_id).sheets
@@ -142,11 +144,39 @@ def _journal(config: Config, echo: Echo, bad: Echo) -> Journal | None:
     return journal
 
 
+def _database(config: Config, echo: Echo, bad: Echo) -> Store | None:
+    """`[state] url`: reachable, its schema, its replication and lease table, as `run`
+    would find them; then opened read-only (no lease taken: a fleet may be running)."""
+    try:
+        found = inspect_state(config)
+    except JournalError as exc:
+        bad(f"state {exc}")
+        return None
+    for warning in found.warnings:
+        echo(f"! state {warning}")
+    if found.version == 0:
+        echo(f"✓ state {found.where}: empty; the first run creates the schema")
+        return None
+    if found.version < found.latest:
+        echo(
+            f"! state {found.where}: schema version {found.version}; `sheetsync run` migrates "
+            f"it to version {found.latest} at start"
+        )
+        return None
+    try:
+        store = open_store(config, readonly=True)
+    except JournalError as exc:
+        bad(f"state {exc}")
+        return None
+    echo(f"✓ state {found.where}: schema version {found.version}")
+    return store
+
+
 def _check_watch(
     watch: Watch,
     sheets: GoogleSheets,
     names: list[str] | None,
-    journal: Journal | None,
+    journal: Store | Journal | None,
     echo: Echo,
     bad: Echo,
 ) -> None:

@@ -54,7 +54,7 @@ from sheetsync.core.budget import Budget
 from sheetsync.errors import SheetsyncError
 from sheetsync.service.drive import ChangeFeed, Lookout, end_turn
 from sheetsync.service.health import longest_call, needing_a_person, triggered_today
-from sheetsync.service.leasing import Leasing, serving
+from sheetsync.service.leasing import Leasing, serving, share
 from sheetsync.service.logs import journal_prefix
 from sheetsync.service.notify import Heartbeat, Notifier, StatusLine, stall_limit
 from sheetsync.service.rota import Rota
@@ -149,7 +149,7 @@ class Daemon:
         self._late: set[str] = set()
         self.runtime: Runtime = self._open(self.config)
         self.journal: Store = self.runtime.journal
-        self.leasing = Leasing(self.journal)
+        self.leasing = Leasing(self.journal, fleet=self.config.state.postgres)
         now = datetime.now(UTC)
         self.status.seed(now.date(), triggered_today(self.journal, now))
         for name, rows in needing_a_person(self.journal, self.config.watches).items():
@@ -181,9 +181,12 @@ class Daemon:
         from sheetsync.service.metrics import MetricsServer
 
         server = MetricsServer(
-            self.config.metrics.listen, lambda: self.journal, lambda: self.config.watches
+            self.config.metrics.listen,
+            lambda: self.journal,
+            lambda: serving(self.journal, self.config.watches),  # a peer's are its to report
+            share=lambda: share(self.journal, self.config),
         )
-        server.recorder.expect((w.name for w in self.config.watches), server.started)
+        server.recorder.expect(self._served(), server.started)
         telemetry.install(server.recorder)
         log.info("metrics on http://%s/metrics and /healthz", self.config.metrics.listen)
         return server
@@ -397,9 +400,15 @@ class Daemon:
         self._last_status = self._status_text()
         self.notifier.ready(self._last_status)
 
+    def _served(self) -> set[str]:
+        """The watches this instance serves (SQLite: every enabled one)."""
+        return {w.name for w in serving(self.journal, self.config.watches)}
+
     def _tick(self) -> float:
         interval = self.notifier.watchdog_interval()
-        return TICK_SECONDS if interval is None else min(TICK_SECONDS, interval / 2)
+        tick = TICK_SECONDS if interval is None else min(TICK_SECONDS, interval / 2)
+        state = self.config.state  # a fleet: spreadsheets taken over are served within a poll
+        return min(tick, state.acquire_seconds) if state.postgres else tick
 
     def _loop(self) -> None:
         tick = self._tick()
@@ -416,6 +425,8 @@ class Daemon:
         the scheduler dispatches; STATUS= if the summary changed."""
         if self.leasing.follow(self.config, self.runtime.engine):
             self.schedule(self.runtime)  # only the spreadsheets held now are read
+            if self.metrics is not None:  # a watch taken over counts from now (/healthz)
+                self.metrics.recorder.expect(self._served(), self.metrics.clock())
         now = time.monotonic()
         stuck = self.heartbeat.stalled(now)
         late = self._late_jobs()
@@ -477,7 +488,8 @@ class Daemon:
     def _status_text(self) -> str:
         now = datetime.now(UTC)
         problems = self.runtime.problems
-        text = self.status.render(now, problems.summary(now), problems.attention())
+        held = share(self.journal, self.config)
+        text = self.status.render(now, problems.summary(now), problems.attention(), held)
         return f"stuck: {', '.join(self._stuck)}; {text}" if self._stuck else text
 
     def _stop(self) -> None:
@@ -546,7 +558,7 @@ class Daemon:
         self.status.watches = len(config.watches)
         self.leasing.reload(config, runtime.engine)  # removed spreadsheets are released
         if self.metrics is not None:
-            self.metrics.recorder.expect(after, self.metrics.started)
+            self.metrics.recorder.expect(self._served(), self.metrics.started)
         self.schedule(runtime)
         changes = [
             f"{what}: {', '.join(sorted(names))}"

@@ -118,6 +118,27 @@ def _wait_until(condition: object, timeout: float) -> bool:
     return False
 
 
+def settled(google: GoogleEmulator, sid: str) -> bool:
+    """Every row of the demo sheet shows a Status other than "" or `sending`."""
+    values = google.values(sid, "Queue")
+    status = values[0].index("Status") if values and "Status" in values[0] else None
+    return status is not None and all(
+        len(r) > status and r[status] not in {"", "sending"} for r in values[1:]
+    )
+
+
+def act_as_person(console: Console, google: GoogleEmulator, sid: str, daemon: Daemon) -> None:
+    """Once the sheet settles, add a row as a person would; once it settles again, stop the
+    daemon (also when it never settles)."""
+    if _wait_until(lambda: settled(google, sid), SETTLE_TIMEOUT):
+        console.print("\n[bold]A person adds a row while the daemon runs…[/bold]")
+        google.insert_rows(
+            sid, "Queue", 3, values=[["https://shop.example/product/new", "added live"]]
+        )
+        _wait_until(lambda: settled(google, sid), SETTLE_TIMEOUT)
+    daemon.stop()
+
+
 def run_demo(rows: int = 12, keep: bool = False, console: Console | None = None) -> None:
     """Run the demo; raises if the daemon did not settle the sheet."""
     from sheetsync.service.logs import configure_logging
@@ -140,24 +161,8 @@ def run_demo(rows: int = 12, keep: bool = False, console: Console | None = None)
         environ = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
         environ["SHEETSYNC_DEMO_AXIOM_KEY"] = key
         daemon = Daemon(config_path, environ)
-
-        def settled() -> bool:
-            values = google.values(sid, "Queue")
-            status = values[0].index("Status") if values and "Status" in values[0] else None
-            return status is not None and all(
-                len(r) > status and r[status] not in {"", "sending"} for r in values[1:]
-            )
-
-        def person() -> None:
-            if _wait_until(settled, SETTLE_TIMEOUT):
-                console.print("\n[bold]A person adds a row while the daemon runs…[/bold]")
-                google.insert_rows(
-                    sid, "Queue", 3, values=[["https://shop.example/product/new", "added live"]]
-                )
-                _wait_until(settled, SETTLE_TIMEOUT)
-            daemon.stop()
-
-        helper = threading.Thread(target=person, daemon=True)
+        person = (console, google, sid, daemon)
+        helper = threading.Thread(target=act_as_person, args=person, daemon=True)
         helper.start()
         daemon.run()
         helper.join(5)
@@ -167,7 +172,7 @@ def run_demo(rows: int = 12, keep: bool = False, console: Console | None = None)
             f"axiom received {len(axiom.triggers)} trigger(s); Google Sheets API: "
             f"{google.reads()} read(s), {google.writes()} write(s)"
         )
-        if not settled():
+        if not settled(google, sid):
             raise SheetsyncError("demo: the sheet did not settle; see the log above")
     finally:
         google.stop()

@@ -28,11 +28,22 @@ def serving(store: Store, watches: Sequence[Watch]) -> list[Watch]:
     return [w for w in watches if w.spreadsheet_id in held]
 
 
+def share(store: Store, config: Config) -> tuple[int, int] | None:
+    """(spreadsheets held here, spreadsheets configured) on PostgreSQL, for STATUS= and the
+    metrics; None on SQLite, where one process holds every spreadsheet."""
+    if not config.state.postgres:
+        return None
+    configured = {w.spreadsheet_id for w in config.watches}
+    return len(configured & set(store.held())), len(configured)
+
+
 class Leasing:
     """Follows the lease changes of one store for the daemon."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, fleet: bool = False) -> None:
         self.store = store
+        self.level = logging.INFO if fleet else logging.DEBUG
+        """Changes of hands are news in a fleet; SQLite's reloads log as they always did."""
         self._refused: set[str] = set()  # spreadsheets already logged as refused
 
     def follow(self, config: Config, engine: Engine) -> bool:
@@ -56,19 +67,22 @@ class Leasing:
                     )
                 continue
             changed = True
-            engine.forget(names)
+            engine.forget(event.unit, names)
             if event.change is Change.ACQUIRED:
                 self._refused.discard(event.unit)
                 self._acquired(event, names)
             else:
-                log.info(
-                    "spreadsheet %s (epoch %d): no longer served here", event.unit, event.epoch
+                log.log(
+                    self.level,
+                    "spreadsheet %s (epoch %d): not served here",
+                    event.unit,
+                    event.epoch,
                 )
         return changed
 
-    @staticmethod
-    def _acquired(event: LeaseEvent, names: Sequence[str]) -> None:
-        log.info(
+    def _acquired(self, event: LeaseEvent, names: Sequence[str]) -> None:
+        log.log(
+            self.level,
             "spreadsheet %s (epoch %d): now served here (watches %s)",
             event.unit,
             event.epoch,

@@ -2,12 +2,14 @@
 
 Imported only when the config has `[metrics]`: the idle daemon without it never loads
 prometheus_client. `Recorder` is the `Telemetry` the adapters and the engine report to;
-`JournalCollector` reads the enabled watches' rows by state and the journal's size at
-each scrape; `MetricsServer` serves both, and `/healthz`, on a small threaded HTTP server.
+`JournalCollector` reads the enabled watches' rows by state, the journal's size and (on
+PostgreSQL) the spreadsheets this instance holds at each scrape; `MetricsServer` serves
+both, and `/healthz`, on a small threaded HTTP server.
 
     GET /metrics   the Prometheus text format (any other path but /healthz too)
-    GET /healthz   200 while every enabled watch had a successful cycle within 3 of its
+    GET /healthz   200 while every watch served had a successful cycle within 3 of its
                    intervals (counted from the start for a watch still on its first), else 503
+                   (on PostgreSQL a watch is served by the holder of its spreadsheet's lease)
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ class Recorder(Telemetry):
         self.triggers.labels(watch, result).inc()
 
     def expect(self, watches: Iterable[str], started: float) -> None:
-        """The enabled watches (at start, and after each reload): one still without a
+        """The watches served (at start, after each reload or lease change): one still without a
         successful cycle counts from `started`, as /healthz does, so that an alert on the
         gauge's age fires for a watch broken since a restart; a removed watch's is gone."""
         names = set(watches)
@@ -130,10 +132,14 @@ class JournalCollector(Collector):
     scrape."""
 
     def __init__(
-        self, journal: Callable[[], Store], watches: Callable[[], Sequence[Watch]]
+        self,
+        journal: Callable[[], Store],
+        watches: Callable[[], Sequence[Watch]],
+        share: Callable[[], tuple[int, int] | None] = lambda: None,
     ) -> None:
         self.journal = journal
         self.watches = watches
+        self.share = share
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """The two gauges, from the journal as it is now."""
@@ -150,6 +156,18 @@ class JournalCollector(Collector):
             "The journal's size: the SQLite file and its WAL, or the PostgreSQL database",
             value=journal.size_bytes(),
         )
+        held = self.share()
+        if held is not None:  # PostgreSQL: this instance's part of the fleet's spreadsheets
+            yield GaugeMetricFamily(
+                "sheetsync_spreadsheets_held",
+                "Spreadsheets whose lease this instance holds (it serves their watches)",
+                value=held[0],
+            )
+            yield GaugeMetricFamily(
+                "sheetsync_spreadsheets_configured",
+                "Spreadsheets of the config, shared by every instance",
+                value=held[1],
+            )
 
 
 def interval_seconds(watch: Watch, now: datetime) -> float:
@@ -183,10 +201,12 @@ class MetricsServer:
         watches: Callable[[], Sequence[Watch]],
         *,
         clock: Callable[[], float] = time.time,
+        share: Callable[[], tuple[int, int] | None] = lambda: None,
     ) -> None:
+        """`share`: (spreadsheets held, configured) on PostgreSQL, None on SQLite."""
         self.registry = CollectorRegistry()
         self.recorder = Recorder(self.registry, clock)
-        self.registry.register(JournalCollector(journal, watches))
+        self.registry.register(JournalCollector(journal, watches, share))
         self.watches = watches
         self.clock = clock
         self.started = clock()

@@ -238,13 +238,23 @@ class StatusLine:
             if self._day is None or self._day == day:
                 self._day, self._triggered = day, self._triggered + triggered
 
-    def render(self, now: datetime, problems: Sequence[str] = (), attention: int = 0) -> str:
+    def render(
+        self,
+        now: datetime,
+        problems: Sequence[str] = (),
+        attention: int = 0,
+        share: tuple[int, int] | None = None,
+    ) -> str:
         """One line, e.g. `2 watches; last cycle 10:00:05Z; 12 rows triggered today; no errors`;
         the open `problems` (newest first, see `sheetsync.service.problems`) replace `no errors`,
-        and
-        so do rows that need a person (`attention`: rows `error` or `unknown`)."""
+        and so do rows that need a person (`attention`: rows `error` or `unknown`). `share`
+        (PostgreSQL: spreadsheets held here, configured) adds `serving 3 of 5 spreadsheets`."""
         with self._lock:
             parts = [_count(self.watches, "watch", "watches")]
+            if share is not None:
+                parts.append(
+                    f"serving {share[0]} of {_count(share[1], 'spreadsheet', 'spreadsheets')}"
+                )
             if self._last_cycle is None:
                 parts.append("no cycle yet")
             else:

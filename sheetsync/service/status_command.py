@@ -16,8 +16,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sheetsync.adapters.store.journal import Journal
-from sheetsync.adapters.store.overview import Overview, RowView
+from sheetsync.adapters.store.opening import open_store
+from sheetsync.adapters.store.overview import RowView
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Config, Watch
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -40,14 +41,13 @@ class Filters:
     limit: int = 20
 
 
-def collect(config: Config, journal: Journal, filters: Filters) -> list[dict[str, Any]]:
+def collect(config: Config, journal: Store, filters: Filters) -> list[dict[str, Any]]:
     """Per watch: counts by state, held and settling rows, and the filtered rows."""
-    overview = Overview(journal)
     out = []
     for watch in _chosen(config, filters):
         states = journal.counts(watch.name)
-        cycle = overview.cycle(watch.name)
-        rows = overview.rows(
+        cycle = journal.last_cycle(watch.name)
+        rows = journal.row_views(
             watch.name,
             state=filters.state,
             row=filters.row,
@@ -76,23 +76,30 @@ def _chosen(config: Config, filters: Filters) -> list[Watch]:
 def print_status(
     config: Config, filters: Filters, *, as_json: bool = False, console: Console | None = None
 ) -> None:
-    """Print the status of the config's watches (or JSON for scripts)."""
+    """Print the status of the config's watches (or JSON for scripts); on PostgreSQL also
+    the instances and who serves each spreadsheet. Reads only: never takes a lease."""
+    from sheetsync.service.fleet_view import fleet_of, print_fleet
+
     console = console or Console(highlight=False)
-    if not config.state_path.exists():
+    if not config.state.postgres and not config.state_path.exists():
         if as_json:
             console.out(json.dumps({"journal": str(config.state_path), "watches": []}))
         else:
             console.print(Text(f"no journal yet at {config.state_path}: sheetsync has not run"))
         return
-    journal = Journal(config.state_path, readonly=True)
+    store = open_store(config, readonly=True)
     try:
-        watches = collect(config, journal, filters)
+        watches = collect(config, store, filters)
+        fleet = fleet_of(store, config) if config.state.postgres else None
     finally:
-        journal.close()
+        store.close()
     if as_json:
-        document = {"journal": str(config.state_path), "watches": watches}
+        document: dict[str, Any] = {"journal": store.where, "watches": watches}
+        document.update(fleet or {})
         console.out(json.dumps(document, ensure_ascii=False), highlight=False)
         return
+    if fleet is not None:
+        print_fleet(console, store.where, fleet)
     for item in watches:
         _print_watch(console, item)
 

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from sheetsync.adapters.axiom.client import AxiomClient
 from sheetsync.adapters.axiom.outage import gate_for
 from sheetsync.adapters.google.identities import Identity, SheetRouter
-from sheetsync.adapters.google.sheet import SCOPES, GoogleSheets
-from sheetsync.adapters.pacing import RollingLimiter, fingerprint, limiter_for
+from sheetsync.adapters.google.sheet import DEFAULT_CONNECT_TIMEOUT, SCOPES, GoogleSheets
+from sheetsync.adapters.pacing import Pace, RollingLimiter, fingerprint, limiter_for
 from sheetsync.adapters.store.opening import open_store
 from sheetsync.adapters.store.protocol import Change, Store
 from sheetsync.config import Config, Watch
@@ -52,7 +52,7 @@ class Runtime:
     def cycle_group(self, watches: Sequence[Watch]) -> list[CycleReport]:
         """One cycle of watches sharing a spreadsheet; one log line per watch, and each
         problem logged when it begins and when it clears (see `sheetsync.service.problems`)."""
-        self._apply_late(watches[0].spreadsheet_id)
+        self._before(watches[0].spreadsheet_id)
         reports = self.engine.run_group(watches)
         now = self.engine.now()
         for report in reports:
@@ -68,17 +68,19 @@ class Runtime:
             telemetry.current().cycle(report, now.timestamp())
         return reports
 
-    def _apply_late(self, unit: str) -> None:
-        """Answers a former holder of the spreadsheet got after losing it land on its rows
-        still `unknown` (a fleet; SQLite has none); the cycle then writes them."""
+    def _before(self, unit: str) -> None:
+        """What a fleet's peers did meanwhile (SQLite: nothing): answers a former holder of
+        the spreadsheet got after losing it land on its rows still `unknown` (this cycle
+        writes them), and the key's outage gate closes if a peer closed it."""
         try:
             applied = self.journal.apply_late(unit, self.engine.now())
+            self.journal.follow_gate(self.axiom.gate, self.axiom.limiter.name)
         except JournalError as exc:  # the cycle meets it again, and reports it
-            log.debug("spreadsheet %s: late answers not applied: %s", unit, exc)
+            log.debug("spreadsheet %s: peers' news not read: %s", unit, exc)
             return
         if applied:
             log.info(
-                "spreadsheet %s: %d late answer(s) of its previous holder applied", unit, applied
+                "spreadsheet %s: %d late answer(s) of its former holder applied", unit, applied
             )
 
     def _keep(self, report: CycleReport, now: datetime) -> dict[str, int]:
@@ -111,19 +113,42 @@ class Runtime:
     def close(self) -> None:
         """Release the journal and its lock (the shared paces and gate stop recording)."""
         for limiter in paces(self.sheets, self.axiom):
-            limiter.log = None
+            if isinstance(limiter, RollingLimiter):
+                limiter.log = None
         self.axiom.gate.store = None
         self.journal.close()
 
 
-def paces(router: SheetRouter, axiom: AxiomClient) -> list[RollingLimiter]:
+def paces(router: SheetRouter, axiom: AxiomClient) -> list[Pace]:
     """The limiters of a runtime's adapters: the axiom key's, and each Google identity's
     and Cloud project's reads and writes (each once)."""
-    found: list[RollingLimiter | None] = [axiom.limiter]
+    found: list[Pace | None] = [axiom.limiter]
     for identity in router.identities.values():
         http = identity.sheets.http
         found += [http.read_limiter, http.write_limiter, *http.project_limiters.values()]
     return list({id(lim): lim for lim in found if lim is not None}.values())
+
+
+def share_paces(
+    store: Store, router: SheetRouter, axiom: AxiomClient, now: Callable[[], datetime]
+) -> None:
+    """Every budget is spent through the store's pace of it: SQLite keeps the limiter, its
+    calls recorded in the journal (a restart keeps the pace); PostgreSQL gives one pace in
+    the database that every instance spends (the adapters get it in their limiter's place)."""
+    chosen: dict[int, Pace] = {}
+    for limiter in paces(router, axiom):
+        if isinstance(limiter, RollingLimiter):
+            chosen[id(limiter)] = store.pace(limiter, now)
+
+    def swap(limiter: Pace | None) -> Pace | None:
+        return None if limiter is None else chosen.get(id(limiter), limiter)
+
+    axiom.limiter = swap(axiom.limiter) or axiom.limiter
+    for identity in router.identities.values():
+        http = identity.sheets.http
+        http.read_limiter, http.write_limiter = swap(http.read_limiter), swap(http.write_limiter)
+        shared = http.project_limiters
+        http.project_limiters = {kind: chosen.get(id(pace), pace) for kind, pace in shared.items()}
 
 
 def build_clients(
@@ -221,10 +246,11 @@ def open_runtime(
         except BaseException:
             journal.close()
             raise
-    for limiter in paces(sheets, axiom):
-        journal.pace(limiter, now)
+    share_paces(journal, sheets, axiom, now)
     journal.keep_gate(axiom.gate, axiom.limiter.name)
     engine = Engine(sheets, axiom, journal, now=now, timer=monotonic, sleep=sleep)
+    if config.state.postgres:  # a former holder's claim write may be on its way this long
+        engine.claims.grace = DEFAULT_CONNECT_TIMEOUT + config.google.timeout_seconds
     return Runtime(config, journal, sheets, axiom, engine)
 
 

@@ -5,13 +5,21 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from sheetsync.adapters.store.opening import open_store
 from sheetsync.adapters.store.protocol import Change
+from sheetsync.adapters.store.units import plain_units
 from sheetsync.config import Config, parse_config
 from sheetsync.errors import JournalError, StoreError
+
+if TYPE_CHECKING:
+    from tests.fleet.conftest import Backend
+
+UNITS = plain_units({"a": "S1", "b": "S1", "c": "S2"})
+"""The `backend` fixture's units (conftest's `UNITS`)."""
 
 WATCHES = [
     {"name": "a", "spreadsheet": "S1", "worksheet": "Q", "automation": "A"},
@@ -86,3 +94,24 @@ def test_opening_sqlite_does_not_load_psycopg(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_reload_retargets_the_units_held(backend: Backend) -> None:
+    """`retarget`: a unit the new config drops is released (a peer may take it), a new
+    one is served (SQLite at once; PostgreSQL from its next round), a kept one carries
+    the new watches' hash (peers compare theirs with it)."""
+    store = backend.open()
+    new = plain_units({"a": "S1", "d": "S3"})
+    events = store.retarget(new)
+    assert (Change.LOST, "S2") in [(e.change, e.unit) for e in events]
+    events += store.acquire()
+    assert [e.unit for e in events if e.change is Change.ACQUIRED] == ["S3"]
+    assert sorted(store.held()) == ["S1", "S3"] and store.trusted("S3")
+    assert not store.trusted("S2")
+    if backend.kind == "postgres":
+        found = backend.execute("SELECT unit, holder = '', config_hash FROM leases ORDER BY unit")
+        assert found == [
+            ("S1", False, new.hashes["S1"]),
+            ("S2", True, UNITS.hashes["S2"]),
+            ("S3", False, new.hashes["S3"]),
+        ]

@@ -44,7 +44,7 @@ from sheetsync.adapters.axiom.answers import (
 from sheetsync.adapters.axiom.outage import OutageGate
 from sheetsync.adapters.axiom.transport import cause, failed_before_sending, read_capped
 from sheetsync.adapters.axiom.trigger_outcomes import held_message, read_error, trigger_outcome
-from sheetsync.adapters.pacing import DEFAULT_WINDOW, RollingLimiter
+from sheetsync.adapters.pacing import DEFAULT_WINDOW, Pace, RollingLimiter
 from sheetsync.config import (
     DEFAULT_AXIOM_CALLS_PER_MINUTE,
     DEFAULT_AXIOM_CONNECT_TIMEOUT,
@@ -68,7 +68,7 @@ class AxiomClient:
         base_url: str,
         api_key: str,
         *,
-        limiter: RollingLimiter | None = None,
+        limiter: Pace | None = None,
         session: requests.Session | None = None,
         connect_timeout: float = DEFAULT_AXIOM_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_AXIOM_READ_TIMEOUT,
@@ -83,7 +83,9 @@ class AxiomClient:
         self.base_url = base_url.rstrip("/")
         self._key = api_key
         # the pace and the outage gate of the key: shared with every client of the key
-        self.limiter = limiter or RollingLimiter(DEFAULT_AXIOM_CALLS_PER_MINUTE, DEFAULT_WINDOW)
+        self.limiter: Pace = limiter or RollingLimiter(
+            DEFAULT_AXIOM_CALLS_PER_MINUTE, DEFAULT_WINDOW
+        )
         self._session = session or requests.Session()
         # urllib3 must never resend on its own: a resent trigger could start a second run
         no_retry = Retry(total=0, connect=0, read=False, redirect=False, status=0, other=0)

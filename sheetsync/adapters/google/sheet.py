@@ -31,7 +31,7 @@ from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
 
 from sheetsync.adapters.google.lean import AnswerError, value_ranges
 from sheetsync.adapters.google.sessions import remember_environment
-from sheetsync.adapters.pacing import RollingLimiter, fingerprint, limiter_for
+from sheetsync.adapters.pacing import Pace, fingerprint, limiter_for
 from sheetsync.config import read_secret_file
 from sheetsync.config.endpoints import url_problem
 from sheetsync.config.google_settings import GoogleSettings
@@ -98,9 +98,9 @@ class PacedHTTPClient(gspread.HTTPClient):
     """gspread's HTTP client, redirected to `base_url`, paced, with bounded retries."""
 
     base_url = "https://sheets.googleapis.com"
-    read_limiter: RollingLimiter | None = None
-    write_limiter: RollingLimiter | None = None
-    project_limiters: dict[str, RollingLimiter] = {}  # noqa: RUF012 (set per bound class)
+    read_limiter: Pace | None = None
+    write_limiter: Pace | None = None
+    project_limiters: dict[str, Pace] = {}  # noqa: RUF012 (set per bound class)
     """The Cloud project's budgets ("read", "write"), shared by its identities."""
     retries = 5
     sleep: Callable[[float], None] = staticmethod(time.sleep)
@@ -152,7 +152,7 @@ class PacedHTTPClient(gspread.HTTPClient):
                     return self.base_url.rstrip("/") + endpoint[len(host) :]
         return endpoint
 
-    def _limiter(self, method: str, url: str) -> RollingLimiter | None:
+    def _limiter(self, method: str, url: str) -> Pace | None:
         path = url.split("?", 1)[0]
         path = path[path.find("/v4/") :] if "/v4/" in path else ""
         if not path:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.adapters.store.settings import LeaseTimings, read_password
 from sheetsync.adapters.store.units import Units, units_of
 from sheetsync.config import Config
+
+if TYPE_CHECKING:
+    from sheetsync.adapters.store.pg_checks import Inspection
 
 
 def open_store(
@@ -62,3 +66,15 @@ def open_store(
         store.close()
         raise
     return store
+
+
+def inspect_state(config: Config, environ: Mapping[str, str] | None = None) -> Inspection:
+    """`[state] url` only: reachable, schema version, replication and lease table, as
+    `run` would find them; nothing is migrated or written (`sheetsync check`)."""
+    from sheetsync.adapters.store.pg_checks import inspect
+
+    state = config.state
+    if state.url is None:
+        raise ValueError("inspect_state needs [state] url")
+    password = read_password(state, config.source, environ)
+    return inspect(state.url, password, require_sync=state.require_sync_replication)

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sheetsync.adapters.store.journal_records import RUN_STATES, STATES
+from sheetsync.adapters.store.pg_errors import translated
+from sheetsync.adapters.store.pg_schema import LATEST, schema_version
+from sheetsync.adapters.store.settings import conninfo, shown_url
+from sheetsync.config import Secret
 from sheetsync.errors import StoreError, StoreReason
 
 if TYPE_CHECKING:
@@ -90,3 +94,35 @@ def refuse_unknown_states(conn: psycopg.Connection[tuple[Any, ...]], where: str)
             "wrote this state; upgrade sheetsync (refused, so that no status cell is blanked)",
             StoreReason.NEWER,
         )
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What `sheetsync check` learns of a state database, changing nothing."""
+
+    where: str
+    version: int
+    """The schema version found (0: an empty database, the first run creates it)."""
+    latest: int
+    """The version this sheetsync writes: an older one is migrated by `run`."""
+    warnings: list[str]
+
+
+def inspect(url: str, password: Secret | None, *, require_sync: bool) -> Inspection:
+    """Connect once; read the schema version and the start-up checks, as `run` would meet
+    them. Raises `StoreError`: unreachable, a newer schema, an unsafe database."""
+    import psycopg
+
+    where = shown_url(url)
+    with translated(where):
+        conn = psycopg.connect(conninfo(url, password), autocommit=True, prepare_threshold=None)
+    try:
+        with translated(where):
+            try:
+                version = schema_version(conn)
+            except StoreError as exc:
+                raise StoreError(f"{where}: {exc}", exc.reason) from exc
+            warnings = check_database(conn, where, require_sync=require_sync)
+    finally:
+        conn.close()
+    return Inspection(where, version, LATEST, warnings)

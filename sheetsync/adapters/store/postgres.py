@@ -170,12 +170,21 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
 
     def retarget(self, units: Units) -> list[LeaseEvent]:
         """A reload: units no longer configured are released at once (a peer may take
-        them); new ones are looked for from the next acquisition round."""
+        them); held ones carry the new watches' hash; new ones are looked for from the
+        next acquisition round."""
         self.units = units
         if self._readonly:
             return []
         self._leases.units = units
-        return self._leases.release(set(self._leases.held()) - set(units.hashes))
+        events = self._leases.release(set(self._leases.held()) - set(units.hashes))
+        with self.unfenced() as conn:  # peers compare their watches with the new ones
+            for unit, epoch in sorted(self._leases.held().items()):
+                conn.execute(
+                    "UPDATE leases SET config_hash = %s WHERE unit = %s AND holder = %s"
+                    " AND epoch = %s",
+                    (units.hashes[unit], unit, self._leases.holder, epoch),
+                )
+        return events
 
     def held(self) -> Mapping[str, int]:
         """The units this instance holds, with their epochs."""
@@ -257,10 +266,14 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
     def instances(self) -> list[Instance]:
         """Live and recently seen instances, newest heartbeat first."""
         found = self._rows(
-            "SELECT holder, host, pid, version, extract(epoch FROM now() - heartbeat_at)"
+            "SELECT holder, host, pid, version, extract(epoch FROM now() - heartbeat_at),"
+            " started_at, extract(epoch FROM expires_at - now())"
             " FROM instances ORDER BY heartbeat_at DESC"
         )
-        return [Instance(h, host, int(pid), v, float(age)) for h, host, pid, v, age in found]
+        return [
+            Instance(h, host, int(pid), v, float(age), iso(started.astimezone(UTC)), float(left))
+            for h, host, pid, v, age, started, left in found
+        ]
 
     def holdings(self) -> list[Holding]:
         """Who holds each unit of this config, at which epoch."""

@@ -13,6 +13,7 @@ The journal methods keep the signatures and meanings of `Journal`, `RunLedger`,
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sheetsync.adapters.axiom.outage import OutageGate
-from sheetsync.adapters.pacing import RollingLimiter
+from sheetsync.adapters.pacing import Pace, RollingLimiter
 from sheetsync.adapters.store.journal_landing import Adoption
 from sheetsync.adapters.store.journal_records import Event, Outcome
 from sheetsync.adapters.store.overview import CycleView, RowView
@@ -62,6 +63,9 @@ class Instance:
     version: str
     heartbeat_age: float
     """Seconds since its last heartbeat, by the database clock."""
+    started_at: str = ""  # ISO, UTC
+    expires_in: float = math.inf
+    """Seconds until its heartbeat row expires (not positive: the process is gone)."""
 
 
 @dataclass(frozen=True)
@@ -181,22 +185,6 @@ class OverviewOps(Protocol):
     def size_bytes(self) -> int:
         """The state's size on disk (a file and its WAL; a database)."""
         ...
-
-
-class Pace(Protocol):
-    """A rolling-window budget as the adapters spend it (`RollingLimiter`'s methods)."""
-
-    name: str
-    limit: int
-    window: float
-
-    def acquire(self) -> float: ...
-    def slot(
-        self, wait: Callable[[float], None] | None = None
-    ) -> AbstractContextManager[float]: ...
-    def delay(self) -> float: ...
-    def penalize(self, seconds: float) -> None: ...
-    def tighten(self, limit: int, window: float) -> None: ...
 
 
 class BudgetOps(Protocol):

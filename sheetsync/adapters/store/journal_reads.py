@@ -1,0 +1,123 @@
+"""What the journal tells a cycle: its rows as the plan sees them, saved read plans,
+counts and history. Read-only; the writes are `journal_writes`'s.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+from sheetsync.adapters.store.journal_records import Event, iso
+from sheetsync.core.plan import Entry
+
+
+class RowReads:
+    """Methods of `Journal` (a mixin): it provides `transaction` and `query`."""
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _select(self, now: datetime, where: str, params: Sequence[object]) -> dict[str, Entry]:
+        """Entries (by row id) of the rows `WHERE where`."""
+        due = iso(now)
+        return {r[0]: _entry(r, due) for r in self.query(f"{_ENTRY_COLUMNS} WHERE {where}", params)}
+
+    def entries(self, watch: str, now: datetime) -> dict[str, Entry]:
+        """Every row of a watch as the plan sees it."""
+        return self._select(now, "watch = ?", (watch,))
+
+    def unshown(self, watch: str, now: datetime) -> dict[str, Entry]:
+        """Rows whose result cells changed since the sheet was last written with them."""
+        return self._select(now, "watch = ? AND shown = 0", (watch,))
+
+    def entries_needed(self, watch: str, now: datetime, row_ids: Iterable[str]) -> dict[str, Entry]:
+        """What a narrow cycle needs: rows not shown yet, claims, waiting rows, and `row_ids`."""
+        found: dict[str, Entry] = {}
+        for condition in (  # one query each: every one is served by a partial index
+            "shown = 0",
+            "checked = 0",
+            "state IN ('claimed', 'waiting', 'abandoned', 'sending')",
+        ):
+            found.update(self._select(now, f"watch = ? AND {condition}", (watch,)))
+        wanted = [rid for rid in dict.fromkeys(row_ids) if rid not in found]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(self._select(now, f"watch = ? AND row_id IN ({marks})", (watch, *chunk)))
+        return found
+
+    def has_unchecked(self, watch: str) -> bool:
+        """Whether a claim of this watch was not yet seen on the row holding its inputs."""
+        found = self.query("SELECT 1 FROM rows WHERE watch = ? AND checked = 0 LIMIT 1", (watch,))
+        return bool(found)
+
+    def read_plan(self, watch: str) -> str | None:
+        """The narrow-read plan saved by the watch's last cycle."""
+        found = self.query("SELECT plan FROM plans WHERE watch = ?", (watch,))
+        return str(found[0][0]) if found else None
+
+    def has_started(self, watch: str) -> bool:
+        """Whether this watch ever completed a first cycle on this journal."""
+        return bool(self.query("SELECT 1 FROM watches WHERE watch = ?", (watch,)))
+
+    def counts(self, watch: str) -> dict[str, int]:
+        """Rows per state."""
+        cursor = self.query(
+            "SELECT state, COUNT(*) FROM rows WHERE watch = ? GROUP BY state ORDER BY state",
+            (watch,),
+        )
+        return {state: count for state, count in cursor}
+
+    def waits(self, watch: str, row_ids: Iterable[str]) -> dict[str, int]:
+        """How many times in a row each row has been put to `waiting`."""
+        ids = list(row_ids)
+        marks = ",".join("?" * len(ids))
+        rows = self.query(
+            f"SELECT row_id, waits FROM rows WHERE watch = ? AND row_id IN ({marks})",
+            (watch, *ids),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def latest(self, watch: str, limit: int = 10) -> list[Event]:
+        """The newest events of a watch, newest first."""
+        cursor = self.query(
+            "SELECT at, row_id, state, detail FROM events WHERE watch = ? ORDER BY id DESC LIMIT ?",
+            (watch, limit),
+        )
+        return [Event(*r) for r in cursor]
+
+    def due_waiting(self, watch: str, reason: str, now: datetime) -> list[str]:
+        """Rows `waiting` for `reason` whose next attempt is due."""
+        rows = self.query(
+            "SELECT row_id FROM rows WHERE watch = ? AND state = 'waiting' AND wait_reason = ?"
+            " AND next_attempt_at <= ?",  # no ORDER BY: SQLite would walk the whole watch
+            (watch, reason, iso(now)),
+        )
+        return sorted(r[0] for r in rows)
+
+
+_ENTRY_COLUMNS = (
+    "SELECT row_id, state, fingerprint, link, message, triggered_at, run_status,"
+    " next_attempt_at, checked, shown FROM rows"
+)
+
+
+def _entry(r: tuple[Any, ...], due: str) -> Entry:
+    return Entry(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        r[1] == "waiting" and r[7] <= due,
+        bool(r[8]),
+        bool(r[9]),
+    )
