@@ -12,8 +12,8 @@ identity's budget are logged once, at WARNING, with the intervals that follow
 (`sheetsync.core.budget`). A watch never runs two cycles at once, not even across a reload: a
 cycle that finds one of its watches busy is skipped and its turn comes again.
 
-With `sheetsync.service.daemon` (which starts, stops and reloads it), the only module
-that runs APScheduler.
+The only module that builds APScheduler's scheduler and its jobs; the daemon
+(`sheetsync.service.daemon`) starts it, reschedules it on a reload and shuts it down.
 """
 
 from __future__ import annotations

@@ -12,12 +12,14 @@ import logging
 import math
 import time
 from datetime import UTC, datetime
-
-from apscheduler.schedulers.base import BaseScheduler
+from typing import TYPE_CHECKING
 
 from sheetsync.config import Config
 from sheetsync.service.health import longest_call
 from sheetsync.service.notify import Heartbeat, Notifier
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger("sheetsync.daemon")  # the daemon's lines, as operators grep them
 
