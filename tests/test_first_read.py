@@ -169,3 +169,38 @@ def test_header_problems_of_a_big_tab_are_still_reported(
     assert isinstance(views[0].table, NarrowTable)
     [warning] = [r.getMessage() for r in caplog.records if "no header" in r.getMessage()]
     assert "C62" in warning and "I72" in warning
+
+
+def test_the_first_cycle_after_a_takeover_still_reads_and_projects_every_row(
+    world: World, views: list[View]
+) -> None:
+    """A takeover (its read plans dropped) is not a first cycle: that cycle reads the tab
+    whole as before and puts back a result cell a person changed on a handled row; a
+    later cycle reads by the plan again."""
+    world.sheet([HEADER, *[handled(i) for i in range(HANDLED)], ["https://new", "N"]])
+    world.config({"mode": "row"})
+    world.once()
+    assert len(views) == 1
+    world.close_runtime()
+    journal = world.runtime().journal
+    for unit in journal.held():
+        journal.recover_unit(unit, world.clock.now)  # as a new holder does
+    world.google.set_cell(world.spreadsheet_id, "Queue", 11, 4, "typed over")
+    world.once()
+    assert len(views) == 1  # not kept lean: every row projected
+    assert world.row(11)["Run link"] == "https://run/9"
+    world.google.reset_counters()
+    world.once()
+    assert world.google.reads() == 1 and world.google.cells_read() < cells(world.values())
+
+
+def test_a_new_process_on_the_same_state_file_reads_by_the_saved_plan(world: World) -> None:
+    """SQLite, one process at a time: the next `sheetsync once` reads narrowly by the plan
+    the last one saved (a process start recovers `sending` rows, keeps the plans)."""
+    world.sheet([HEADER, *[handled(i) for i in range(HANDLED)], ["https://new", "N"]])
+    world.config({"mode": "row"})
+    world.once()
+    world.close_runtime()
+    world.google.reset_counters()
+    world.once()
+    assert world.google.reads() == 1 and world.google.cells_read() < cells(world.values())

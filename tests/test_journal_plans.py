@@ -157,3 +157,20 @@ def test_rows_by_their_inputs_are_found_without_a_walk(tmp_path: Any) -> None:
         assert any("INDEX rows_by_fingerprint (watch=? AND fingerprint=?)" in p[-1] for p in plan)
     finally:
         journal.close()
+
+
+def test_a_restart_keeps_the_saved_read_plans(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: the start-up recovery leaves every watch's read plan in place, so a big
+    tab's first cycle after a restart is narrow, as before the journal became a store (a
+    PostgreSQL takeover drops the unit's plans instead: another instance served it)."""
+    monkeypatch.setattr(sheetsync.core.narrow, "NARROW_FROM_ROWS", 0)
+    world.sheet([HEADER, *rows(1, 3)])
+    world.config()
+    world.once()
+    world.once()
+    plan = world.runtime().journal.read_plan("w0")
+    assert plan is not None
+    world.close_runtime()
+    assert world.runtime().journal.read_plan("w0") == plan

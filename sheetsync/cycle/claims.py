@@ -10,7 +10,8 @@ spreadsheet over (FLEET.md, "zombie claim write"). So:
   whose rows are not found are kept, and new rows with the inputs of such a claim wait
   (they may be the row it is aimed at);
 - a row that shows the id of an abandoned claim (kept as a tombstone) and whose inputs
-  are those of a live claim is that claim's row: it is never sent as new.
+  are those of a live claim is that claim's row: it is never sent as new, and gets that
+  claim's id (when the claim shows on no other row), so its results are written there.
 
 SQLite has one process and no tombstones, and `grace` is 0 there: nothing changes.
 """
@@ -25,7 +26,7 @@ from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.layout import Layout
 from sheetsync.core.ownership import Owners
-from sheetsync.core.plan import Candidate, Entry, cell
+from sheetsync.core.plan import Candidate, CellWrite, Entry, cell
 
 log = logging.getLogger("sheetsync.engine")
 
@@ -80,43 +81,62 @@ class Claims:
         pending: Collection[str],
         table: Sequence[Sequence[str]],
         layout: Layout,
-    ) -> list[Candidate]:
+        owners: Owners,
+    ) -> tuple[list[Candidate], list[CellWrite]]:
         """The candidates that may be claimed: not a new row that may be a kept claim's
-        target (`pending` fingerprints), nor a late claim write of a former holder."""
+        target (`pending` fingerprints), nor a late claim write of a former holder. Such a
+        row gets the id of the live claim it belongs to, when that claim shows on no row
+        (the writes returned): its results are then written there."""
         fresh = [c for c in candidates if c.fresh]
         if not fresh:
-            return candidates
+            return candidates, []
         waiting = {c.row_number for c in fresh if c.fingerprint in pending}
-        zombies = self._zombies(watch, fresh, table, layout)
-        for number in sorted(zombies - {n for w, n in self._warned if w == watch.name}):
+        zombies = self._zombies(watch, fresh, table, layout, owners)
+        writes = []
+        for number, live_id in sorted(zombies.items()):
+            if live_id:
+                writes.append(CellWrite(number, layout.results["id"] + 1, live_id))
+            if (watch.name, number) in self._warned:
+                continue
             self._warned.add((watch.name, number))
             log.warning(
-                "watch %s: row %d shows a claim a former holder gave up, on a row already "
-                "claimed since: not sent again",
+                "watch %s: row %d shows a claim a former holder gave up; its inputs are "
+                "those of claim %s: not sent again",
                 watch.name,
                 number,
+                live_id or "(several)",
             )
-        held = waiting | zombies
-        return [c for c in candidates if c.row_number not in held]
+        held = waiting | set(zombies)
+        return [c for c in candidates if c.row_number not in held], writes
 
     def _zombies(
-        self, watch: Watch, fresh: list[Candidate], table: Sequence[Sequence[str]], layout: Layout
-    ) -> set[int]:
-        """Rows showing an abandoned claim's id (a tombstone) whose inputs a live claim has."""
+        self,
+        watch: Watch,
+        fresh: list[Candidate],
+        table: Sequence[Sequence[str]],
+        layout: Layout,
+        owners: Owners,
+    ) -> dict[int, str | None]:
+        """Rows showing an abandoned claim's id (a tombstone) whose inputs a live claim
+        has: row -> that claim's id, if it is the one such claim and shows on no row."""
         id_col = layout.results["id"]
         shown = {c.row_number: cell(table[c.row_number - 1], id_col).strip() for c in fresh}
         known = self.journal.known_ids(watch.name, [rid for rid in shown.values() if rid])
         if not known:
-            return set()
+            return {}
         stones = self.journal.tombstones(watch.name)
-        found = set()
+        found: dict[int, str | None] = {}
         for c in fresh:
-            if shown[c.row_number] in stones and self._live(watch, c.fingerprint):
-                found.add(c.row_number)
+            if shown[c.row_number] not in stones:
+                continue
+            live = self._live(watch, c.fingerprint)
+            unplaced = [rid for rid in live if owners.row(rid) is None]
+            if live:
+                found[c.row_number] = unplaced[0] if len(unplaced) == 1 else None
         return found
 
-    def _live(self, watch: Watch, fingerprint: str) -> bool:
-        """Whether a claim with these inputs is alive (claimed, sent, or answered)."""
+    def _live(self, watch: Watch, fingerprint: str) -> list[str]:
+        """The claims with these inputs that are alive (claimed, sent, or answered)."""
         ids = self.journal.ids_with_fingerprint(watch.name, fingerprint)
         entries = self.journal.entries_needed(watch.name, self.now(), ids)
-        return any(e.state not in DEAD for e in entries.values())
+        return sorted(rid for rid, e in entries.items() if e.state not in DEAD)

@@ -131,8 +131,9 @@ class Engine:
         self.skipper = Skipper(journal, now)
         self.claims = Claims(journal, now, timer)
         self._started: set[str] = set()
-        self._small: set[str] = set()
-        """Watches whose tab the last read found small: read whole, decoded at once."""
+        self._small: dict[str, bool] = {}
+        """Watches read since this process took their spreadsheet -> whether the last read
+        found the tab small (then it is read whole, decoded at once)."""
         self._plans: dict[str, str | None] = {}
         """Each watch's saved read plan, as last read or written."""
         self._first_seen: dict[str, dict[str, datetime]] = {}
@@ -172,7 +173,7 @@ class Engine:
         reads = Reads(self.sheets, spreadsheet)
         watches = [c.watch for c in cycles]
         narrows = narrow_plans(self.journal, watches, self._plan_text, self._has_started)
-        lean = lean_watches(self.journal, watches, narrows) - self._small
+        lean = {name for name in lean_watches(self.journal, watches, narrows) if self._lean(name)}
         self._prepare_all(cycles, reads.first(watches, narrows, lean), paused)
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
@@ -241,9 +242,7 @@ class Engine:
         # a first read keeps whole the first row with data under no header (`first_read`)
         self.headers.see(watch, table, layout, data=not cycle.narrow or view.adoptable)
         report.seen, cycle.height = len(table) - 1, len(table)
-        (self._small.add if len(table) < narrow.NARROW_FROM_ROWS else self._small.discard)(
-            watch.name
-        )
+        self._small[watch.name] = len(table) < narrow.NARROW_FROM_ROWS
         found = scan(view, layout, watch)
         entries = self._entries(watch, view, found)
         whole_next = not self.orphans.notice(watch, view, layout, found, entries)
@@ -259,7 +258,11 @@ class Engine:
             for c in find_candidates(table, layout, watch, entries, settled.owners, whole)
             if c.row_number not in skipped_rows
         ]
-        candidates = self.claims.screen(watch, candidates, pending, table, layout)
+        candidates, relabel = self.claims.screen(
+            watch, candidates, pending, table, layout, settled.owners
+        )
+        settled.writes += relabel  # a late claim write's row takes its live claim's id
+        settled.aims += aims(relabel, table, layout)
         if watch.start_from == "now":
             candidates, again = self.skipper.returning(watch, candidates, found)
             skips += skip_cells(watch, layout, again)
@@ -273,6 +276,10 @@ class Engine:
         needed = sorted(settled.unread.union(needs_inputs(found, entries)))
         plan = next_plan(table, layout, watch, needed)
         self._save_plan(watch, None if whole_next else plan)
+        self._claim(watch, candidates)
+
+    def _claim(self, watch: Watch, candidates: Sequence[Candidate]) -> None:
+        """Commit the claims of a watch's new rows: before the sheet shows them."""
         if candidates:
             self.journal.claim(
                 watch.name,
@@ -379,11 +386,20 @@ class Engine:
         self.claims.forget(unit)
         for name in watches:
             self._plans.pop(name, None)
+            self._small.pop(name, None)
             self._started.discard(name)
             self._first_seen.pop(name, None)
             self.orphans.forget(name)
 
     # -- first cycles ------------------------------------------------------------
+    def _lean(self, name: str) -> bool:
+        """Whether a whole read of this watch's tab is kept as `first_read` says: on its
+        first cycle ever (or with a lost journal), or once this process served it and found
+        it big; not on the first cycle after a takeover, which projects every row again."""
+        if name in self._small:
+            return not self._small[name]
+        return not self.journal.has_started(name)
+
     def _has_started(self, watch: Watch) -> bool:
         return watch.name in self._started or self.journal.has_started(watch.name)
 

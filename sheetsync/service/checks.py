@@ -160,7 +160,7 @@ def _database(config: Config, echo: Echo, bad: Echo) -> Store | None:
     if found.version < found.latest:
         echo(
             f"! state {found.where}: schema version {found.version}; `sheetsync run` migrates "
-            f"it to version {found.latest} at start"
+            f"it to version {found.latest} at start (the row counts below do not read it)"
         )
         return None
     try:

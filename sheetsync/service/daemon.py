@@ -407,8 +407,7 @@ class Daemon:
     def _tick(self) -> float:
         interval = self.notifier.watchdog_interval()
         tick = TICK_SECONDS if interval is None else min(TICK_SECONDS, interval / 2)
-        state = self.config.state  # a fleet: spreadsheets taken over are served within a poll
-        return min(tick, state.acquire_seconds) if state.postgres else tick
+        return min(tick, self.config.state.acquire_seconds) if self.config.state.postgres else tick
 
     def _loop(self) -> None:
         tick = self._tick()
@@ -546,7 +545,8 @@ class Daemon:
 
     def _adopt(self, config: Config, runtime: Runtime) -> None:
         if (config.state_path, config.state.url) != (self.config.state_path, self.config.state.url):
-            log.warning("[state] changes need a restart; keeping %s", self.journal.where)
+            key = "url" if self.config.state.postgres else "path"  # SQLite's words as ever
+            log.warning("[state] %s changes need a restart; keeping %s", key, self.journal.where)
         if config.metrics.listen != self.config.metrics.listen:
             kept = self.config.metrics.listen or "no metrics"
             log.warning("[metrics] listen changes need a restart; keeping %s", kept)

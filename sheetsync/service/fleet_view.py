@@ -32,7 +32,11 @@ def fleet_of(store: Store, config: Config) -> dict[str, Any]:
     spreadsheets = [
         _holding(unit, units.watches(unit), holdings.get(unit), by_holder) for unit in units.all
     ]
-    return {"instances": [_instance(i) for i in instances], "spreadsheets": spreadsheets}
+    return {
+        "warnings": list(store.warnings),
+        "instances": [_instance(i) for i in instances],
+        "spreadsheets": spreadsheets,
+    }
 
 
 def _instance(found: Instance) -> dict[str, Any]:
@@ -80,6 +84,8 @@ def print_fleet(console: Console, where: str, fleet: dict[str, Any]) -> None:
             f"{held} of {len(spreadsheets)} spreadsheet(s) held"
         )
     )
+    for warning in fleet["warnings"]:
+        console.print(Text(f"! {printable(warning)}"))
     if instances:
         table = _table("instance", "host", "pid", "version", "started (UTC)", "heartbeat", "state")
         for i in instances:

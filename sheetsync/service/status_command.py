@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sheetsync.adapters.store.opening import open_store
+from sheetsync.adapters.store.opening import inspect_state, open_store
 from sheetsync.adapters.store.overview import RowView
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Config, Watch
@@ -81,11 +81,12 @@ def print_status(
     from sheetsync.service.fleet_view import fleet_of, print_fleet
 
     console = console or Console(highlight=False)
-    if not config.state.postgres and not config.state_path.exists():
+    empty = _empty_state(config)
+    if empty is not None:
         if as_json:
-            console.out(json.dumps({"journal": str(config.state_path), "watches": []}))
+            console.out(json.dumps({"journal": empty, "watches": []}))
         else:
-            console.print(Text(f"no journal yet at {config.state_path}: sheetsync has not run"))
+            console.print(Text(f"no journal yet at {empty}: sheetsync has not run"))
         return
     store = open_store(config, readonly=True)
     try:
@@ -102,6 +103,15 @@ def print_status(
         print_fleet(console, store.where, fleet)
     for item in watches:
         _print_watch(console, item)
+
+
+def _empty_state(config: Config) -> str | None:
+    """Where the state would be, when sheetsync never made it there (no file; a database
+    without sheetsync's schema); None when there is one to read."""
+    if not config.state.postgres:
+        return None if config.state_path.exists() else str(config.state_path)
+    found = inspect_state(config)
+    return found.where if found.version == 0 else None
 
 
 def _print_watch(console: Console, item: dict[str, Any]) -> None:

@@ -181,16 +181,49 @@ def test_check_reports_the_schema_and_refuses_unsafe_databases(world: World, pg_
     assert code == 2 and "UNLOGGED" in one_error_line(output)
 
 
-def test_check_on_an_empty_database_says_the_first_run_creates_it(
+def test_asynchronous_standbys_warn_or_fail_with_require_sync_replication(
+    world: World, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the primary says of its standbys (faked: the test server has none) is one `!`
+    line of check and status; with `require_sync_replication` a ✗ line, exit 1."""
+    from sheetsync.adapters.store import pg_checks
+
+    problem = "2 standby(s) replicate asynchronously: a failover can lose a commit"
+    monkeypatch.setattr(pg_checks, "replication_problem", lambda found: problem)
+    world.sheet([HEADER, *ROWS[:1]])
+    config = fleet_config(world, pg_url)
+    code, output = invoke(world, "check", "-c", config)
+    assert code == 0, output
+    assert [x for x in output.splitlines() if problem in x] == [f"! state {pg_url}: {problem}"]
+    code, output = invoke(world, "status", "-c", config)
+    assert code == 0 and [x for x in output.splitlines() if problem in x] == [
+        f"! {pg_url}: {problem}"
+    ]
+    assert json.loads(invoke(world, "status", "-c", config, "--json")[1])["warnings"] == [
+        f"{pg_url}: {problem}"
+    ]
+
+    config = fleet_config(world, pg_url, require_sync_replication=True)
+    code, output = invoke(world, "check", "-c", config)
+    (line,) = [x for x in output.splitlines() if x.startswith("✗")]
+    assert code == 1 and line == f"✗ state {pg_url}: {problem} (require_sync_replication)"
+
+
+def test_check_and_status_on_an_empty_database_say_the_first_run_creates_it(
     world: World, pg_url: str
 ) -> None:
-    """A database sheetsync never used: nothing to refuse, nothing created by `check`."""
+    """A database sheetsync never used: nothing to refuse, nothing created by `check` or
+    `status` (which says so, as for a journal file not made yet)."""
     query(pg_url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     world.sheet([HEADER, *ROWS[:1]])
     config = fleet_config(world, pg_url, require_sync_replication=True)
     code, output = invoke(world, "check", "-c", config)
     assert code == 0, output
     assert "empty; the first run creates the schema" in output
+    code, output = invoke(world, "status", "-c", config)
+    assert (code, output) == (0, f"no journal yet at {pg_url}: sheetsync has not run\n")
+    document = json.loads(invoke(world, "status", "-c", config, "--json")[1])
+    assert document == {"journal": pg_url, "watches": []}
     assert query(pg_url, "SELECT to_regclass('schema_version')") == [(None,)]
 
 

@@ -246,7 +246,8 @@ def test_a_late_claim_write_after_the_grace_period_is_never_a_new_row(
 ) -> None:
     """After the grace period the new holder gives the unfound claim up (a tombstone) and
     sends the row under its own claim; the former holder's write then lands on it with the
-    given-up id: the row is the live claim's, and is never sent again."""
+    given-up id: the row is the live claim's, is never sent again, and gets the live
+    claim's id back, so its result shows."""
 
     def late(second: Runtime) -> None:
         second.cycle_all()  # the grace period starts
@@ -262,6 +263,10 @@ def test_a_late_claim_write_after_the_grace_period_is_never_a_new_row(
         second.cycle_all()
     assert sent(world) == Counter({ROWS[0][0]: 1})
     assert "shows a claim a former holder gave up" in caplog.text
+    # the row took the live claim's id back, and shows its result
+    (live,) = query(pg_url, "SELECT row_id FROM rows WHERE state = 'triggered'")
+    assert world.column("sheetsync id") == [live[0]]
+    assert world.column("Status") == ["triggered"]
 
 
 def test_a_daemon_takes_over_a_released_spreadsheet_and_lets_go_at_reload(

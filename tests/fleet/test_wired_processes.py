@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -82,3 +84,32 @@ def test_sigterm_hands_the_spreadsheet_to_the_other_instance(world: World, pg_ur
         {row[0]: 1 for row in ROWS}
     )
     assert "now served here" in b.log() and "Traceback" not in a.log() + b.log()
+
+
+def test_sheetsync_once_on_postgresql(world: World, pg_url: str) -> None:
+    """`sheetsync once` with `[state] url`: exit 0, every row sent once, the lease released
+    at exit (a second `once` takes the spreadsheet at once and sends nothing again)."""
+    import psycopg
+
+    world.sheet([HEADER, *ROWS])
+    config = world.config({}, state={"url": pg_url, **SHORT})
+    env = {**os.environ, **world.environ}
+    env.pop("NOTIFY_SOCKET", None)
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "sheetsync", "once", "-c", str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        assert "served by another instance" not in done.stderr  # it held the spreadsheet
+        with psycopg.connect(pg_url) as conn:  # and released it at exit
+            assert conn.execute("SELECT holder FROM leases").fetchall() == [("",)]
+    assert statuses(world) == ["triggered"] * 3
+    assert Counter(str(t.data[1][0]) for t in world.axiom.triggers) == Counter(
+        {row[0]: 1 for row in ROWS}
+    )

@@ -102,7 +102,7 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
                 self._prepare(conn)
         finally:
             conn.close()
-        for warning in self.warnings:
+        for warning in [] if self._readonly else self.warnings:  # a reader shows them
             log.warning("%s", warning)
         pool: ConnectionPool[Any] = ConnectionPool(
             self._conninfo,

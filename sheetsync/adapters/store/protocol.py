@@ -220,6 +220,8 @@ class Store(JournalOps, LandingOps, RunOps, OverviewOps, BudgetOps, Protocol):
     """This open made the state: it knows no row yet (a lost state starts like this)."""
     created_at: str
     """When the state was made (`""` when made before sheetsync recorded it)."""
+    warnings: list[str]
+    """What `open` found unsafe but allowed (async standbys); a reader's are not logged."""
 
     def open(self) -> None:
         """Connect, check and migrate the schema, register this instance."""

@@ -48,8 +48,10 @@ class SqliteStore(Journal):
         self._readonly = readonly
         self.units = units
         self.where = str(path)
+        self.warnings: list[str] = []
         self._held: dict[str, int] = {}
         self._unrecovered: list[str] = []
+        self._per_unit = True  # the first acquire() recovers each unit (see `recover`)
 
     # -- leases: the lock file -----------------------------------------------------
     def open(self) -> None:
@@ -69,13 +71,24 @@ class SqliteStore(Journal):
         """Nothing to renew: the lock is held until the process ends."""
 
     def acquire(self) -> list[LeaseEvent]:
-        """The first round recovers every unit, as a PostgreSQL takeover would."""
+        """The first round recovers every unit's `sending` rows, as a PostgreSQL takeover
+        would (unless `recover(now)` did it for every watch already, as the journal does at
+        start), but keeps their read plans: the lock means only this file's own earlier
+        process served them, so its plans hold (a `sheetsync once` run by a timer reads a
+        big tab narrowly, as it always did)."""
         events = []
         for unit in self._unrecovered:
-            recovered = self.recover_unit(unit, datetime.now(UTC))
+            recovered = self._recover_rows(unit, datetime.now(UTC)) if self._per_unit else 0
             events.append(LeaseEvent(Change.ACQUIRED, unit, self._held[unit], recovered))
         self._unrecovered = []
         return events
+
+    def recover(self, now: datetime) -> int:
+        """The journal's start-up recovery: every watch's `sending` rows (a removed watch's
+        too) become `unknown`; saved read plans stay (a big tab's first cycle stays narrow).
+        The first `acquire()` then has nothing left to recover."""
+        self._per_unit = False
+        return super().recover(now)
 
     def renew(self) -> list[LeaseEvent]:
         """Nothing expires while the lock is held."""
@@ -128,6 +141,15 @@ class SqliteStore(Journal):
 
     def recover_unit(self, unit: str, now: datetime) -> int:
         """The unit's `sending` rows become `unknown`; its saved read plans are dropped."""
+        recovered = self._recover_rows(unit, now)
+        watches = self.units.watches(unit)
+        marks = ",".join("?" * len(watches))
+        with self.fenced(unit, self._held.get(unit, 0)) as db:
+            db.execute(f"DELETE FROM plans WHERE watch IN ({marks})", watches)
+        return recovered
+
+    def _recover_rows(self, unit: str, now: datetime) -> int:
+        """The unit's `sending` rows become `unknown`."""
         stamp, epoch = iso(now), self._held.get(unit, 0)
         watches = self.units.watches(unit)
         marks = ",".join("?" * len(watches))
@@ -144,7 +166,6 @@ class SqliteStore(Journal):
                     (UNKNOWN_MESSAGE, stamp, watch, row_id),
                 )
                 event(db, stamp, watch, row_id, "unknown", f"recovered at takeover (epoch {epoch})")
-            db.execute(f"DELETE FROM plans WHERE watch IN ({marks})", watches)
         return len(stuck)
 
     def apply_late(self, unit: str, now: datetime) -> int:
