@@ -135,22 +135,11 @@ def test_the_checker_sees_every_kind_of_import(
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 50
 
-OVERSIZED_MODULES = frozenset(
-    {
-        "adapters/google/sheet.py",
-        "config/model.py",
-        "service/daemon.py",
-    }
-)
+OVERSIZED_MODULES: frozenset[str] = frozenset()
 """Modules still over the limit while other branches split them (issue 12). The list may
 only shrink: delete an entry once its module fits; never add one."""
 
-OVERSIZED_FUNCTIONS = frozenset(
-    {
-        "adapters/google/sheet.py:GoogleSheets.__init__",
-        "service/daemon.py:Daemon.__init__",
-    }
-)
+OVERSIZED_FUNCTIONS: frozenset[str] = frozenset()
 """Functions still over the limit, likewise, as `module:qualified name`."""
 
 
