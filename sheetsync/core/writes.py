@@ -129,14 +129,22 @@ class FlushScope:
     only: set[str]
 
 
+def header_moved(view: View, prepared: Layout) -> ReadWhole | None:
+    """A narrow flush read under a header other than the one read 1 saw: read it whole."""
+    if view.known is not None and trimmed_header(view.table[0]) != prepared.header:
+        return ReadWhole("header changed")
+    return None
+
+
 def flush_scope(
     view: View, prepared: Layout, watch: Watch, changed: set[str], claimed: set[str]
 ) -> FlushScope | ReadWhole:
     """A flush read's scope, or why the tab must be read whole: a narrow read (windows
     around the claims) whose header moved, or whose windows miss a claimed row."""
     narrow = view.known is not None
-    if narrow and trimmed_header(view.table[0]) != prepared.header:
-        return ReadWhole("header changed")
+    moved = header_moved(view, prepared)
+    if moved is not None:
+        return moved
     # a narrow cycle's layout adds no column: its header is the header the first read saw
     layout = prepared if narrow else layout_of(watch, view.table)
     found = scan(view, layout, watch)

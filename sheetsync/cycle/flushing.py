@@ -16,7 +16,7 @@ from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.ownership import Owners
 from sheetsync.core.projection import project
 from sheetsync.core.view import View
-from sheetsync.core.writes import ReadWhole, flush_scope, flush_write
+from sheetsync.core.writes import ReadWhole, flush_scope, flush_write, header_moved
 from sheetsync.cycle.reading import Reads
 from sheetsync.cycle.reconcile import Reconciler
 from sheetsync.cycle.state import WatchCycle
@@ -46,6 +46,9 @@ class Flusher:
     def _prepare(self, cycle: WatchCycle, view: View, *, final: bool) -> ReadWhole | None:
         """Decide one watch's write from a flush read (`core.writes`), or why to read whole."""
         watch = cycle.watch
+        moved = header_moved(view, cycle.prepared)  # before the journal is read, as ever
+        if moved is not None:
+            return moved
         # only rows the sheet does not show yet: loading 100,000 entries costs ~1 s
         changed = self.journal.unshown(watch.name, self.now())
         cycle.entries.update(changed)

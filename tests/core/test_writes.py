@@ -20,6 +20,7 @@ from sheetsync.core.writes import (
     first_write,
     flush_scope,
     flush_write,
+    header_moved,
     select,
 )
 
@@ -204,6 +205,21 @@ def test_flush_scope(
     else:
         assert isinstance(got, FlushScope)
         assert got.only == expected
+
+
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        (View(TABLE), None),  # a whole read finds its layout anew
+        (View([["url", "Status"]]), None),
+        (narrow_view({3: ROW3}), None),
+        (narrow_view({3: ROW3}, ("url", "Status")), ReadWhole("header changed")),
+        (narrow_view({3: ROW3}, (*HEADER, "")), None),  # trailing blanks are no change
+    ],
+)
+def test_header_moved(view: View, expected: ReadWhole | None) -> None:
+    """Only a narrow read compares its header with the one read 1 saw."""
+    assert header_moved(view, LAYOUT) == expected
 
 
 def test_flush_write_projects_then_puts_back() -> None:
