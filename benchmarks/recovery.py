@@ -19,7 +19,6 @@ from pathlib import Path
 
 from benchmarks.cycles import FULL_HEADER, SIZE_NEW
 from benchmarks.harness import (
-    AUTOMATION,
     Bench,
     ProcessRun,
     check_run,
@@ -34,9 +33,9 @@ from benchmarks.harness import (
     seed_journal,
 )
 from benchmarks.report import Section
-from sheetsync.adapters.store.sqlite import Journal
+from sheetsync.adapters.store.journal import Journal
 from sheetsync.core.plan import fingerprint
-from sheetsync.testing import World
+from sheetsync.testing import AUTOMATION, World
 
 SIZES = (100_000, 200_000)
 CASES = ("served", "crash", "batched")
@@ -124,7 +123,7 @@ def _forget(world: World, watch: str) -> None:
     """The journal as if `watch` had just been added to the config (a first cycle)."""
     with sqlite3.connect(world.folder / "sheetsync.db") as db:
         for table in ("rows", "plans", "watches"):
-            db.execute(f"DELETE FROM {table} WHERE watch = ?", (watch,))  # noqa: S608
+            db.execute(f"DELETE FROM {table} WHERE watch = ?", (watch,))
     db.close()
 
 
