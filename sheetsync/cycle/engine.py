@@ -173,7 +173,7 @@ class Engine:
         reads = Reads(self.sheets, spreadsheet)
         watches = [c.watch for c in cycles]
         narrows = narrow_plans(self.journal, watches, self._plan_text, self._has_started)
-        lean = {name for name in lean_watches(self.journal, watches, narrows) if self._lean(name)}
+        lean = lean_watches(self.journal, watches, narrows, self._lean)
         self._prepare_all(cycles, reads.first(watches, narrows, lean), paused)
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:
@@ -393,12 +393,12 @@ class Engine:
 
     # -- first cycles ------------------------------------------------------------
     def _lean(self, name: str) -> bool:
-        """Whether a whole read of this watch's tab is kept as `first_read` says: on its
-        first cycle ever (or with a lost journal), or once this process served it and found
-        it big; not on the first cycle after a takeover, which projects every row again."""
+        """Whether a whole read of this watch's tab is kept as `first_read` says: on its first
+        cycle ever (a lost journal too), once this process found it big, or with a read plan
+        saved; not after a takeover (it drops the plans), which projects every row again."""
         if name in self._small:
             return not self._small[name]
-        return not self.journal.has_started(name)
+        return not self.journal.has_started(name) or self.journal.read_plan(name) is not None
 
     def _has_started(self, watch: Watch) -> bool:
         return watch.name in self._started or self.journal.has_started(watch.name)
