@@ -112,3 +112,38 @@ def test_a_crash_on_a_big_tab_keeps_lean_and_ends_as_a_whole_read_does(
     assert lean.sent == whole.sent == Counter({"https://n1": 1, "https://n2": 1})
     assert lean.rows == whole.rows
     assert lean.states == whole.states
+
+
+def test_a_first_read_beside_a_narrow_one_is_its_own_lean_request(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A watch added on a big tab of a served spreadsheet: its tab is read whole in a
+    request of its own (walked by rows, kept lean), the served tab by its plan; the
+    first read costs one request more, the rest of the cycle as ever."""
+    monkeypatch.setattr(sheetsync.core.narrow, "NARROW_FROM_ROWS", 50)
+    kept: list[View] = []
+
+    def spying(rows: Iterator[list[str]], watch: object, check: object = frozenset()) -> View:
+        kept.append(lean_view(rows, watch, check))  # type: ignore[arg-type]
+        return kept[-1]
+
+    monkeypatch.setattr(sheetsync.cycle.reading, "lean_view", spying)
+    served = [handled(i) for i in range(HANDLED)]
+    added = [handled(1000 + i) for i in range(HANDLED)] + [["https://new", "N"]]
+    tabs = {"Queue": [HEADER, *served], "Added": [HEADER, *added]}
+    world.spreadsheet_id = world.google.create_spreadsheet("Queue", tabs)
+    world.config({"mode": "row"})
+    world.once()
+    world.config({"mode": "row"}, {"mode": "row", "worksheet": "Added"})
+    kept.clear()
+    world.google.reset_counters()
+    start = len(world.google.log)
+    world.once()
+
+    [view] = kept
+    assert isinstance(view.table, NarrowTable) and view.known == {HANDLED + 2}
+    ranges = [r.query["ranges"] for r in world.google.log[start:] if "batchGet" in r.path]
+    assert ranges[1] == ["'Added'"] and "'Added'" not in ranges[0]  # narrow, then whole
+    assert world.google.reads() == 3 and world.google.writes() == 2
+    assert sent_urls(world.axiom) == Counter({"https://new": 1})
+    assert world.row(HANDLED + 2, "Added")["Status"] == "triggered"

@@ -4,7 +4,9 @@ Every tab of a group is read in one `values:batchGet`: whole (small tabs, first 
 anything unusual) or narrowly by its saved `ReadPlan` (see `narrow`). A tab read whole
 without a plan (a first cycle, a lost journal, a claim to check after a crash), alone on
 its tab and with no stray or unanswered write to check, is walked row by row and a big
-one kept as `first_read` says (whole: its rows that may be new or hold a claim). A narrow tab
+one kept as `first_read` says (whole: its rows that may be new or hold a claim); beside
+tabs read narrowly, it is read in a request of its own (a narrow read's answer is
+column by column, which cannot be walked by rows). A narrow tab
 whose header changed since the plan was made is read again in a second request,
 narrowly by the header it now has (whole when that header lacks a result column); a
 plan that reaches past a grid people shrank is cut to the grid the refusal names and
@@ -187,6 +189,11 @@ class Reads:
     ) -> dict[str, View | SheetError | None]:
         if not any(w.name in narrows for w in watches):
             return dict(self.whole(watches, lean=self._lean))
+        apart = [w for w in watches if w.name in self._lean]
+        if apart:  # read whole in a request of their own, decoded row by row
+            read = self._first([w for w in watches if w not in apart], narrows)
+            read.update(self.whole(apart, self._lean))
+            return read
         try:
             answers, spans = self._narrow_read(watches, narrows)
         except RangeError as exc:  # rows were deleted since the plan was made
