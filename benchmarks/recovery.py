@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks import pg_takeover
 from benchmarks.cycles import FULL_HEADER, SIZE_NEW
 from benchmarks.harness import (
     Bench,
@@ -49,6 +50,8 @@ class CaseFigures:
 
     rows: int
     runs: dict[str, list[ProcessRun]] = field(default_factory=lambda: {c: [] for c in CASES})
+    takeover: list[ProcessRun] = field(default_factory=list)
+    """`once` with the PostgreSQL store (a takeover each run), when measured."""
 
 
 @dataclass
@@ -69,6 +72,10 @@ def recovery_cases(bench: Bench, repeats: int, sizes: tuple[int, ...] = SIZES) -
                 figures.runs[case].append(_run(bench, sheet, case))
     for sheet in sheets:
         bench.google.delete_spreadsheet(sheet.world.spreadsheet_id)
+    admin = pg_takeover.admin_url()
+    for figures in results:
+        if admin is not None:
+            figures.takeover = pg_takeover.takeover_runs(bench, admin, figures.rows, repeats)
     return results
 
 
@@ -137,6 +144,8 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
             *(f"{c}: CPU / peak RSS" for c in CASES),
             "crash / served CPU",
             "batched / served",
+            "PostgreSQL once: CPU / peak RSS",
+            "PostgreSQL / served",
         ],
     )
     for f in results:
@@ -145,7 +154,11 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
             f"{fmt_s(cpu[c])} / {fmt_mb(max(r.peak_rss_mb for r in f.runs[c]))}" for c in CASES
         ]
         ratios = [f"{cpu[c] / cpu['served']:.1f}x" for c in ("crash", "batched")]
-        section.add(f"{f.rows:,}", *cells, *ratios)
+        pg = ["not measured", "n/a"]
+        if f.takeover:
+            took = median([r.cpu_seconds for r in f.takeover])
+            pg = [pg_takeover.cell(f.takeover), f"{took / cpu['served']:.1f}x"]
+        section.add(f"{f.rows:,}", *cells, *ratios, *pg)
     section.notes += [
         f"A spreadsheet with two served tabs: Queue (the size, 10 new rows) and Other "
         f"({SMALL:,} rows, watch w1). served = `sheetsync once`, both read by their plans. "
@@ -153,5 +166,9 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
         "batched = Queue's watch is new to the journal: its first read (whole) is in the "
         "request that reads Other by its plan. Peak RSS is the largest of the runs; CPU "
         "is the whole process, start-up included.",
+        f"PostgreSQL once = `sheetsync once` with `[state] url` on a sheet of the size with "
+        f"{SIZE_NEW} new rows, served by an earlier `once`: each run takes the spreadsheet "
+        f"over (its lease was released), so its cycle reads the tab whole and projects every "
+        f"row (measured when {pg_takeover.ENV} names a PostgreSQL admin URL).",
     ]
     return section

@@ -7,7 +7,8 @@ loop run as child processes, so their time, CPU and memory are their own.
     sizes      `sheetsync once` on 1,000 / 10,000 / 100,000-row sheets with 10 new rows:
                served, first (no journal) and fallback (header changed) cycles
     recovery   `sheetsync once` on the big sizes (100,000 / 200,000 rows by default) after
-               a crash (claims never written) and as a first read batched with a narrow one
+               a crash (claims never written) and as a first read batched with a narrow one;
+               with SHEETSYNC_BENCH_PG (an admin URL) also `once` on PostgreSQL (a takeover)
     naive200   200 new rows: sheetsync's requests versus the naive loop's
     backlog    rows triggered per second at a high axiom limit; a 300-row backlog at the
                default 90/min to its end, against axiom's own 100/min (and the naive loop)
