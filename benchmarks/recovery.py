@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import pg_takeover
+from benchmarks import pg_takeover, shared_tab
 from benchmarks.cycles import FULL_HEADER, SIZE_NEW
 from benchmarks.harness import (
     Bench,
@@ -50,6 +50,8 @@ class CaseFigures:
 
     rows: int
     runs: dict[str, list[ProcessRun]] = field(default_factory=lambda: {c: [] for c in CASES})
+    shared: list[ProcessRun] = field(default_factory=list)
+    """`once` on a tab two watches share (`shared_tab`)."""
     takeover: list[ProcessRun] = field(default_factory=list)
     """`once` with the PostgreSQL store (a takeover each run), when measured."""
 
@@ -74,6 +76,7 @@ def recovery_cases(bench: Bench, repeats: int, sizes: tuple[int, ...] = SIZES) -
         bench.google.delete_spreadsheet(sheet.world.spreadsheet_id)
     admin = pg_takeover.admin_url()
     for figures in results:
+        figures.shared = shared_tab.shared_runs(bench, figures.rows, repeats)
         if admin is not None:
             figures.takeover = pg_takeover.takeover_runs(bench, admin, figures.rows, repeats)
     return results
@@ -144,6 +147,8 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
             *(f"{c}: CPU / peak RSS" for c in CASES),
             "crash / served CPU",
             "batched / served",
+            "shared tab: CPU / peak RSS",
+            "shared / served",
             "PostgreSQL once: CPU / peak RSS",
             "PostgreSQL / served",
         ],
@@ -154,6 +159,8 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
             f"{fmt_s(cpu[c])} / {fmt_mb(max(r.peak_rss_mb for r in f.runs[c]))}" for c in CASES
         ]
         ratios = [f"{cpu[c] / cpu['served']:.1f}x" for c in ("crash", "batched")]
+        shared = median([r.cpu_seconds for r in f.shared])
+        ratios += [pg_takeover.cell(f.shared), f"{shared / cpu['served']:.1f}x"]
         pg = ["not measured", "n/a"]
         if f.takeover:
             took = median([r.cpu_seconds for r in f.takeover])
@@ -166,6 +173,9 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
         "batched = Queue's watch is new to the journal: its first read (whole) is in the "
         "request that reads Other by its plan. Peak RSS is the largest of the runs; CPU "
         "is the whole process, start-up included.",
+        "shared tab = `sheetsync once` on a tab of the size two watches share (each its "
+        "own result columns), both served before, 10 rows new to both: a shared tab is "
+        "read whole on every cycle.",
         f"PostgreSQL once = `sheetsync once` with `[state] url` on a sheet of the size with "
         f"{SIZE_NEW} new rows, served by an earlier `once`: each run takes the spreadsheet "
         f"over (its lease was released), so its cycle reads the tab whole and projects every "
