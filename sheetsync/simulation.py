@@ -1,8 +1,9 @@
 """The daemon's rotas on a fake clock, for tests and benchmarks of many spreadsheets.
 
-`simulate()` does what the daemon's slot jobs do (`sheetsync.service.daemon`): every identity's
-rota is asked at each slot which group to start, and that group's cycle runs against the
-emulators; with Drive change detection, every identity looks at Drive once a tick.
+`simulate()` does what the daemon's slot jobs do (`sheetsync.service.dispatch`): every
+identity's rota is asked at each slot which group to start, and that group's cycle runs
+against the emulators; with Drive change detection, every identity looks at Drive once a
+tick.
 Each identity's slot comes when its rota's `wake_at()` says, as the daemon's job does.
 Cycles run one at a time and take no simulated time, except the pacers' waits, which
 advance the same clock. Times are simulated seconds since the start.

@@ -6,12 +6,12 @@ import pytest
 
 from sheetsync.adapters.axiom import answers as axiom_answers
 from sheetsync.adapters.axiom import outage
-from sheetsync.adapters.google import sheet
+from sheetsync.adapters.google import transport
 from sheetsync.core import plan
 from sheetsync.core.backoff import Backoff, parse_retry_after
 
 AXIOM = axiom_answers.RETRY
-SHEETS = sheet.RETRY
+SHEETS = transport.RETRY
 WAITING = plan.WAITING
 PROBES = outage.PROBES
 PLAIN = Backoff(2.0, 10.0)

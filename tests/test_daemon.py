@@ -465,7 +465,7 @@ def test_a_long_cycle_that_keeps_moving_never_counts_as_stuck(world: World) -> N
     )
     began = time.monotonic()
     try:
-        assert daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        assert daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
     finally:
         world.axiom.on_request = None
         daemon.runtime.close()
@@ -485,8 +485,8 @@ def test_a_scheduler_that_stops_dispatching_counts_as_stuck(
     environ = {**world.environ, "NOTIFY_SOCKET": notify.address, "WATCHDOG_USEC": "2"}
     caplog.set_level(logging.INFO, "sheetsync.daemon")
     daemon = Daemon(config, environ)
-    daemon.schedule(daemon.runtime)
-    daemon.scheduler.start(paused=True)  # alive, but dispatching nothing
+    daemon.dispatcher.schedule(daemon.runtime)
+    daemon.dispatcher.scheduler.start(paused=True)  # alive, but dispatching nothing
     try:
         daemon.beat()  # overdue for the first time: nudged, still pinging
         assert notify.wait_for("WATCHDOG=1", timeout=2.0)
@@ -501,12 +501,13 @@ def test_a_scheduler_that_stops_dispatching_counts_as_stuck(
         assert errors[0].startswith("the scheduler has not started the due cycle of slots default")
 
         later = datetime.now(UTC) + timedelta(hours=1)
-        daemon.scheduler.modify_job("slots default", next_run_time=later)  # as if dispatched
+        # as if dispatched
+        daemon.dispatcher.scheduler.modify_job("slots default", next_run_time=later)
         daemon.beat()
         assert notify.wait_for("WATCHDOG=1", timeout=2.0)
         assert "cycle of slots default is moving again" in caplog.text
     finally:
-        daemon.scheduler.shutdown(wait=True)
+        daemon.dispatcher.scheduler.shutdown(wait=True)
         daemon.runtime.close()
         daemon.notifier.close()
 
@@ -515,7 +516,7 @@ def test_a_scheduler_that_stops_dispatching_counts_as_stuck(
 def test_jobs_follow_schedules_and_groups(world: World) -> None:
     """Tabs of one sheet on one schedule share a turn; a cron watch takes turns on its cron;
     one slot job per identity, woken when its rota has a start due (slots 2 s apart)."""
-    from sheetsync.service.daemon import RotaTrigger
+    from sheetsync.service.dispatch import RotaTrigger
 
     sid = world.sheet([HEADER, *ROWS[:1]], tab="A")
     world.google.add_sheet(sid, "B", [HEADER])
@@ -528,14 +529,14 @@ def test_jobs_follow_schedules_and_groups(world: World) -> None:
     )
     daemon = Daemon(config, world.environ)
     try:
-        daemon.schedule(daemon.runtime)
-        jobs = {job.id: job.trigger for job in daemon.scheduler.get_jobs()}
+        daemon.dispatcher.schedule(daemon.runtime)
+        jobs = {job.id: job.trigger for job in daemon.dispatcher.scheduler.get_jobs()}
     finally:
         daemon.runtime.close()
     assert set(jobs) == {"slots default"}
     trigger = jobs["slots default"]
     assert isinstance(trigger, RotaTrigger) and trigger.rota.spacing == 2.0
-    [team] = daemon.teams
+    [team] = daemon.dispatcher.teams
     assert {k: [w.name for w in g] for k, g in team.groups.items()} == {
         "a+b": ["a", "b"],
         "c": ["c"],

@@ -137,12 +137,9 @@ MAX_FUNCTION_LINES = 50
 
 OVERSIZED_MODULES = frozenset(
     {
-        "adapters/google/sheet.py",
-        "config/model.py",
         "core/narrow.py",
         "core/plan.py",
         "cycle/engine.py",
-        "service/daemon.py",
     }
 )
 """Modules still over the limit while other branches split them (issue 12). The list may
@@ -150,9 +147,7 @@ only shrink: delete an entry once its module fits; never add one."""
 
 OVERSIZED_FUNCTIONS = frozenset(
     {
-        "adapters/google/sheet.py:GoogleSheets.__init__",
         "core/plan.py:find_candidates",
-        "service/daemon.py:Daemon.__init__",
     }
 )
 """Functions still over the limit, likewise, as `module:qualified name`."""

@@ -48,7 +48,7 @@ def test_metrics_count_outcomes_requests_429s_and_health(world: World) -> None:
         now = [daemon.metrics.clock()]
         daemon.metrics.clock = lambda: now[0]
         port = daemon.metrics.port
-        daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
         samples = scrape(port)
         health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         now[0] = daemon.metrics.recorder.last_success["w0"] + 31
@@ -104,7 +104,7 @@ LAZY = """
 import sys
 from sheetsync.service.daemon import Daemon
 daemon = Daemon(sys.argv[1], {"SHEETSYNC_TEST_AXIOM_KEY": sys.argv[2]})
-daemon.run_cycle(daemon.runtime, daemon.config.watches)
+daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
 print("prometheus_client" in sys.modules)
 """
 
@@ -139,7 +139,7 @@ def test_a_watch_that_never_succeeded_has_a_last_success_from_the_start(
         assert daemon.metrics is not None
         port, started = daemon.metrics.port, daemon.metrics.started
         before = scrape(port)
-        daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
         failed = scrape(port)
         world.config({"name": "w1"}, metrics={"listen": "127.0.0.1:1"})
         daemon.reload()
@@ -173,7 +173,7 @@ def test_a_scrape_while_the_daemon_stops_never_reads_a_closed_journal(world: Wor
         close()
 
     metrics.close = scrape_then_close  # type: ignore[method-assign]
-    daemon.scheduler.start(paused=True)  # as `run` leaves it, without its cycles
+    daemon.dispatcher.scheduler.start(paused=True)  # as `run` leaves it, without its cycles
     try:
         daemon._stop()
     finally:
@@ -189,13 +189,13 @@ def test_triggers_count_posts_and_row_outcomes_count_rows(world: World) -> None:
     daemon = Daemon(config, world.environ)
     try:
         assert daemon.metrics is not None
-        daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
         world.axiom.set_key_valid(False)
         world.google.insert_rows(world.spreadsheet_id, "Queue", 5, values=[["https://d", "D"]])
         world.google.insert_rows(world.spreadsheet_id, "Queue", 6, values=[["https://e", "E"]])
         world.config({"max_rows_per_trigger": 1}, metrics={"listen": "127.0.0.1:0"})
         daemon.reload()
-        daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
         samples = scrape(daemon.metrics.port)
     finally:
         daemon.runtime.close()

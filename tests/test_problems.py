@@ -96,7 +96,7 @@ def test_status_line_names_the_problem_and_today_survives_a_restart(world: World
     config = world.config()
     daemon = Daemon(config, world.environ)
     try:
-        daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
         assert "2 rows triggered today; no errors" in daemon._status_text()
     finally:
         daemon.runtime.close()
@@ -105,7 +105,7 @@ def test_status_line_names_the_problem_and_today_survives_a_restart(world: World
     again = Daemon(config, world.environ)
     try:
         assert "2 rows triggered today" in again._status_text()  # before any cycle
-        again.run_cycle(again.runtime, again.config.watches)
+        again.dispatcher.run_cycle(again.runtime, again.config.watches)
         text = again._status_text()
     finally:
         again.runtime.close()
@@ -149,7 +149,7 @@ def test_a_journal_that_refuses_writes_is_one_error_not_a_traceback(
         assert isinstance(daemon.journal, SqliteStore)
         daemon.journal.db.execute("PRAGMA query_only=1")
         for _ in range(2):
-            assert daemon.run_cycle(daemon.runtime, daemon.config.watches)
+            assert daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
         text = daemon._status_text()
     finally:
         daemon.runtime.close()
@@ -193,7 +193,7 @@ def test_status_line_counts_error_and_unknown_rows_instead_of_no_errors(world: W
     world.axiom.add_fault(path="/trigger$", status=504, skip=1, count=1)
     daemon = Daemon(config, world.environ)
     try:
-        daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
         text = daemon._status_text()
     finally:
         daemon.runtime.close()

@@ -1,7 +1,9 @@
 """Configuration: TOML -> one frozen, validated `Config` (`load_config(path, environ)`).
 
-`model` holds the sections and their loading, `schema` the small validator behind them,
-`google_settings` the `[google]` tables, `endpoints` where a secret may be sent. Import
+`model` holds the top-level sections and their loading, `watches` the `[[watch]]` tables,
+`google_settings` the `[google]` tables, `state_settings` `[state]`, `paths` path
+resolution, `secrets` the key files and the axiom key, `schema` the small validator behind
+them, `endpoints` where a secret may be sent. Import
 the public names from here: `from sheetsync.config import Watch`. See docs/ARCHITECTURE.md.
 """
 
@@ -11,24 +13,24 @@ from sheetsync.config.model import (
     DEFAULT_AXIOM_READ_TIMEOUT,
     DEFAULT_AXIOM_RETRIES,
     DEFAULT_AXIOM_URL,
+    AxiomSettings,
+    Config,
+    MetricsSettings,
+    load_config,
+    parse_config,
+)
+from sheetsync.config.paths import resolve_path
+from sheetsync.config.secrets import Secret, read_axiom_key, read_secret_file
+from sheetsync.config.state_settings import StateSettings
+from sheetsync.config.watches import (
     DEFAULT_TRACK_POLL_MAX_SECONDS,
     DEFAULT_TRACK_POLL_SECONDS,
     DEFAULT_TRACK_TIMEOUT_SECONDS,
     STATES_WITH_WORDS,
-    AxiomSettings,
     Columns,
-    Config,
-    MetricsSettings,
-    Secret,
     Statuses,
     Watch,
-    load_config,
-    parse_config,
-    read_axiom_key,
-    read_secret_file,
-    resolve_path,
 )
-from sheetsync.config.state_settings import StateSettings
 
 __all__ = [
     "DEFAULT_AXIOM_CALLS_PER_MINUTE",

@@ -15,7 +15,7 @@ from sheetsync.config.endpoints import require_secure
 from sheetsync.config.schema import Invalid, limits
 
 if TYPE_CHECKING:
-    from sheetsync.config.model import Watch
+    from sheetsync.config.watches import Watch
 
 DEFAULT_GOOGLE_URL = "https://sheets.googleapis.com"
 DEFAULT_GOOGLE_PER_MINUTE = 55

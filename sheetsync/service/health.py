@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sheetsync.adapters.google import sheet
+from sheetsync.adapters.google import transport
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Config, Watch
 
@@ -48,6 +48,6 @@ def healthy(
 
 def longest_call(config: Config) -> float:
     """The longest one network call may take by its timeouts (connect + answer)."""
-    google = sheet.DEFAULT_CONNECT_TIMEOUT + config.google.timeout_seconds
+    google = transport.DEFAULT_CONNECT_TIMEOUT + config.google.timeout_seconds
     axiom = config.axiom.connect_timeout_seconds + config.axiom.read_timeout_seconds
     return max(google, axiom)

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 
 from sheetsync.adapters.axiom.client import AxiomClient
 from sheetsync.adapters.axiom.outage import gate_for
+from sheetsync.adapters.google.credentials import SCOPES
 from sheetsync.adapters.google.identities import Identity, SheetRouter
-from sheetsync.adapters.google.sheet import DEFAULT_CONNECT_TIMEOUT, SCOPES, GoogleSheets
+from sheetsync.adapters.google.sheet import GoogleSheets
+from sheetsync.adapters.google.transport import DEFAULT_CONNECT_TIMEOUT
 from sheetsync.adapters.pacing import Pace, RollingLimiter, fingerprint, limiter_for
 from sheetsync.adapters.store.opening import open_store
 from sheetsync.adapters.store.protocol import Change, Store

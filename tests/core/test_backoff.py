@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sheetsync.adapters.google.sheet import row_ranges
+from sheetsync.adapters.google.writes import row_ranges
 from sheetsync.core.plan import CellWrite
 from sheetsync.cycle.allowance import runtime_left
 from sheetsync.cycle.tracking import next_poll

@@ -90,10 +90,10 @@ def test_an_in_process_daemon_cycles_its_held_spreadsheets(world: World, pg_url:
     daemon = Daemon(world.folder / "sheetsync.toml", world.environ)
     try:
         assert dict(daemon.journal.held()) == {world.spreadsheet_id: 1}
-        daemon.schedule(daemon.runtime)
-        assert [list(team.groups) for team in daemon.teams] == [["w0"]]
-        assert daemon.run_cycle(daemon.runtime, daemon.config.watches)
-        assert daemon.run_cycle(daemon.runtime, daemon.config.watches)
+        daemon.dispatcher.schedule(daemon.runtime)
+        assert [list(team.groups) for team in daemon.dispatcher.teams] == [["w0"]]
+        assert daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
+        assert daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
     finally:
         daemon.runtime.close()
         daemon.notifier.close()
@@ -282,16 +282,16 @@ def test_a_daemon_takes_over_a_released_spreadsheet_and_lets_go_at_reload(
     first = Daemon(path, world.environ)
     second = Daemon(path, world.environ)
     try:
-        second.schedule(second.runtime)
-        assert dict(second.journal.held()) == {} and second.teams == []
+        second.dispatcher.schedule(second.runtime)
+        assert dict(second.journal.held()) == {} and second.dispatcher.teams == []
         first.runtime.close()  # a stop: the spreadsheet is released
         second.journal.start()
         deadline = time.monotonic() + 20
-        while not second.teams and time.monotonic() < deadline:
+        while not second.dispatcher.teams and time.monotonic() < deadline:
             second.beat()  # the main loop's tick: follows the leases
             time.sleep(0.05)
-        assert [list(team.groups) for team in second.teams] == [["w0"]]
-        assert second.run_cycle(second.runtime, second.config.watches)
+        assert [list(team.groups) for team in second.dispatcher.teams] == [["w0"]]
+        assert second.dispatcher.run_cycle(second.runtime, second.config.watches)
         assert sent(world) == Counter({row[0]: 1 for row in ROWS[:2]})
 
         old = world.spreadsheet_id

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sheetsync.adapters.google.sheet import Echo, GoogleSheets
+from sheetsync.adapters.google.sheet import GoogleSheets
+from sheetsync.adapters.google.writes import Echo
 from sheetsync.core.plan import CellWrite
 
 T = TypeVar("T")
