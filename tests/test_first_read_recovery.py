@@ -147,3 +147,20 @@ def test_a_first_read_beside_a_narrow_one_is_its_own_lean_request(
     assert world.google.reads() == 3 and world.google.writes() == 2
     assert sent_urls(world.axiom) == Counter({"https://new": 1})
     assert world.row(HANDLED + 2, "Added")["Status"] == "triggered"
+
+
+def test_a_crash_after_a_takeover_still_reads_and_keeps_every_row(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A takeover drops the plans: its first cycle keeps every row whole (it projects
+    every row again), a claim to check or not."""
+
+    def takeover(world: World) -> None:
+        lost_claims(world)
+        journal = world.runtime().journal
+        for unit in journal.held():
+            journal.recover_unit(unit, world.clock.now)
+
+    ending = run(world, monkeypatch, 50, takeover)
+    assert all(v.known is None for v in ending.views)
+    assert ending.sent == Counter({"https://n1": 1, "https://n2": 1})

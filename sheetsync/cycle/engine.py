@@ -393,12 +393,12 @@ class Engine:
 
     # -- first cycles ------------------------------------------------------------
     def _lean(self, name: str) -> bool:
-        """Whether a whole read of this watch's tab is kept as `first_read` says: on its first
-        cycle ever (a lost journal too), once this process found it big, or with a read plan
-        saved; not after a takeover (it drops the plans), which projects every row again."""
+        """Whether a whole read of this watch's tab is kept as `first_read` says: on its
+        first cycle ever (or with a lost journal), or once this process served it and found
+        it big; not on the first cycle after a takeover, which projects every row again."""
         if name in self._small:
             return not self._small[name]
-        return not self.journal.has_started(name) or self.journal.read_plan(name) is not None
+        return not self.journal.has_started(name)
 
     def _has_started(self, watch: Watch) -> bool:
         return watch.name in self._started or self.journal.has_started(watch.name)

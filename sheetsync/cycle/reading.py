@@ -88,7 +88,8 @@ def lean_watches(
     the ids whose rows it keeps whole (`Store.ids_to_check`: a claim not yet seen on its
     row, a crash to recover from): not read by a plan (a first cycle, a lost journal, a
     claim to check, columns being added, changed settings), alone on their tab, without a
-    stray or an unanswered write to check against every row, and `lean` by name."""
+    stray or an unanswered write to check against every row, and `lean` by name or
+    `recovering`."""
     tabs = [w.worksheet for w in watches]
     return {
         w.name: journal.ids_to_check(w.name)
@@ -96,8 +97,18 @@ def lean_watches(
         if w.name not in narrows
         and tabs.count(w.worksheet) == 1
         and not journal.needs_whole_read(w.name)
-        and lean(w.name)
+        and (lean(w.name) or recovering(journal, w))
     }
+
+
+def recovering(journal: Store, watch: Watch) -> bool:
+    """Whether a claim of the watch waits to be checked on a tab its saved plan still fits
+    (same settings; no takeover since: a takeover drops the plans and projects every row)."""
+    if not journal.has_unchecked(watch.name):
+        return False
+    text = journal.read_plan(watch.name)
+    plan = ReadPlan.loads(text) if text is not None else None
+    return plan is not None and plan.settings == settings_key(watch)
 
 
 _MAX_ROWS = re.compile(r"Max rows: (\d+)")
