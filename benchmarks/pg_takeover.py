@@ -33,8 +33,9 @@ def admin_url() -> str | None:
     return os.environ.get(ENV) or None
 
 
-def takeover_runs(bench: Bench, admin: str, n: int, repeats: int) -> list[ProcessRun]:
-    """`once` with 10 new rows on an `n`-row sheet served before by another `once`."""
+def takeover_runs(bench: Bench, admin: str, n: int, repeats: int) -> list[ProcessRun] | str:
+    """`once` with 10 new rows on an `n`-row sheet served before by another `once`; or
+    why a run failed (the end of its last line)."""
     import psycopg
 
     name = f"sheetsync_bench_{os.getpid()}_{n}"
@@ -48,12 +49,17 @@ def takeover_runs(bench: Bench, admin: str, n: int, repeats: int) -> list[Proces
         fresh = [new_row(i) for i in range(n - SIZE_NEW, n)]
         world.sheet([FULL_HEADER, *done, *fresh])
         world.config({"mode": "row"}, state={"url": url})
-        check_run(bench.sheetsync("once", world), "sheetsync once (PostgreSQL, first)")
         runs = []
-        for _ in range(repeats):
-            clear_results(world, n - SIZE_NEW + 2, n + 1, len(FULL_HEADER))
-            runs.append(check_run(bench.sheetsync("once", world), "sheetsync once (PostgreSQL)"))
-        bench.google.delete_spreadsheet(world.spreadsheet_id)
+        try:
+            check_run(bench.sheetsync("once", world), "sheetsync once (PostgreSQL, first)")
+            for _ in range(repeats):
+                clear_results(world, n - SIZE_NEW + 2, n + 1, len(FULL_HEADER))
+                run = bench.sheetsync("once", world)
+                runs.append(check_run(run, "sheetsync once (PostgreSQL)"))
+        except RuntimeError as exc:
+            return f"failed: {str(exc).strip().splitlines()[-1][-160:]}"
+        finally:
+            bench.google.delete_spreadsheet(world.spreadsheet_id)
         return runs
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:

@@ -52,7 +52,7 @@ class CaseFigures:
     runs: dict[str, list[ProcessRun]] = field(default_factory=lambda: {c: [] for c in CASES})
     shared: list[ProcessRun] = field(default_factory=list)
     """`once` on a tab two watches share (`shared_tab`)."""
-    takeover: list[ProcessRun] = field(default_factory=list)
+    takeover: list[ProcessRun] | str = field(default_factory=list)
     """`once` with the PostgreSQL store (a takeover each run), when measured."""
 
 
@@ -162,7 +162,9 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
         shared = median([r.cpu_seconds for r in f.shared])
         ratios += [pg_takeover.cell(f.shared), f"{shared / cpu['served']:.1f}x"]
         pg = ["not measured", "n/a"]
-        if f.takeover:
+        if isinstance(f.takeover, str):
+            pg = [f.takeover, "n/a"]
+        elif f.takeover:
             took = median([r.cpu_seconds for r in f.takeover])
             pg = [pg_takeover.cell(f.takeover), f"{took / cpu['served']:.1f}x"]
         section.add(f"{f.rows:,}", *cells, *ratios, *pg)
