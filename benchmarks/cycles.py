@@ -217,7 +217,7 @@ def whole_read_section(results: list[SizeFigures], repeats: int) -> Section:
         "row's status, id and result cells: the lost journal adopts every row); fallback = "
         "the served sheet after its header changed (a column `note` added), which makes a "
         "cycle read the tab again, narrowly by the new header (a crash to recover from "
-        "still reads it whole). "
+        "reads it whole and keeps it as a first read does: see the recovery section). "
         "Peak RSS is the largest of the runs; CPU is the whole process, start-up included.",
     ]
     return section

@@ -6,6 +6,9 @@ loop run as child processes, so their time, CPU and memory are their own.
     requests   Sheets requests of a cycle with 0, 1, 100 and 10,000 new rows (and naive)
     sizes      `sheetsync once` on 1,000 / 10,000 / 100,000-row sheets with 10 new rows:
                served, first (no journal) and fallback (header changed) cycles
+    recovery   `sheetsync once` on the big sizes (100,000 / 200,000 rows by default) after
+               a crash (claims never written) and as a first read batched with a narrow one;
+               with SHEETSYNC_BENCH_PG (an admin URL) also `once` on PostgreSQL (a takeover)
     naive200   200 new rows: sheetsync's requests versus the naive loop's
     backlog    rows triggered per second at a high axiom limit; a 300-row backlog at the
                default 90/min to its end, against axiom's own 100/min (and the naive loop)
@@ -26,11 +29,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmarks import backlog, cycles, drive, idle, naive_compare
+from benchmarks import backlog, cycles, drive, idle, naive_compare, recovery
 from benchmarks.harness import Bench, machine, median
 from benchmarks.report import Section, markdown, print_rich
 
-SECTIONS = ("requests", "sizes", "naive200", "backlog", "idle", "drive")
+SECTIONS = ("requests", "sizes", "recovery", "naive200", "backlog", "idle", "drive")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +102,13 @@ def measure(
         progress.log(f"sheet sizes, {runs} run(s) each ...")
         results.sizes = cycles.sheet_sizes(bench, runs, sizes)
         results.sections += cycles.sizes_sections(results.sizes, runs)
+    if "recovery" in chosen:
+        runs = repeats or (1 if quick else 3)
+        big = tuple(n for n in sizes if n >= 100_000) or recovery.SIZES
+        progress.log(f"whole reads that are not first cycles, {runs} run(s) each ...")
+        results.sections.append(
+            recovery.recovery_section(recovery.recovery_cases(bench, runs, big), runs)
+        )
     if "naive200" in chosen:
         progress.log(f"{naive_compare.ROWS} new rows: sheetsync and the naive loop ...")
         results.naive200 = naive_compare.compare(bench)

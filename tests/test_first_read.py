@@ -36,8 +36,8 @@ def views(monkeypatch: pytest.MonkeyPatch) -> list[View]:
     """The views first reads kept, as the cycle got them."""
     kept: list[View] = []
 
-    def spying(rows: Iterator[list[str]], watch: object) -> View:
-        view = lean_view(rows, watch)  # type: ignore[arg-type]
+    def spying(rows: Iterator[list[str]], watch: object, check: object = frozenset()) -> View:
+        view = lean_view(rows, watch, check)  # type: ignore[arg-type]
         kept.append(view)
         return view
 

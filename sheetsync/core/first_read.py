@@ -9,7 +9,9 @@ at a time as they are decoded (`adapters/google/lean`), and of a tab of
     the header row
     for every row: status and id (+ ready, automation) and the other result columns
     whole rows only where the cycle needs the inputs: rows that may be new (empty,
-    `retry` or `sending` status), `waiting` rows, and rows showing an id seen above
+    `retry` or `sending` status), `waiting` rows, rows showing an id seen above, and
+    rows showing an id of `check` (the journal's claims not yet seen on their row, and
+    rows claimed, waiting, abandoned or in flight: a crash to recover from)
 
 That is the view a narrow read gives (`View.known`: the rows kept whole), so the cycle
 goes on as a narrow one. The result columns let a lost journal adopt every row that
@@ -20,7 +22,7 @@ whose header does not map (the cycle reports why), is kept whole, as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from itertools import islice
 
 from sheetsync.config import Watch
@@ -43,8 +45,11 @@ def kept_columns(layout: Layout) -> list[int]:
     return [c for c in dict.fromkeys(picked) if c < present]
 
 
-def lean_view(rows: Iterator[list[str]], watch: Watch) -> View:
-    """A first read's rows (the header first) as the view the cycle works from."""
+def lean_view(
+    rows: Iterator[list[str]], watch: Watch, check: Collection[str] = frozenset()
+) -> View:
+    """A first read's rows (the header first) as the view the cycle works from; rows
+    showing an id of `check` are kept whole."""
     header = next(rows, None)
     if header is None:
         return View([])
@@ -55,7 +60,7 @@ def lean_view(rows: Iterator[list[str]], watch: Watch) -> View:
     top = list(islice(rows, max(0, narrow.NARROW_FROM_ROWS - 1)))
     if len(top) + 1 < narrow.NARROW_FROM_ROWS:
         return View([header, *top])
-    return _kept(header, layout, watch, _chain(top, rows))
+    return _kept(header, layout, watch, _chain(top, rows), set(check))
 
 
 def _chain(top: list[list[str]], rows: Iterator[list[str]]) -> Iterator[list[str]]:
@@ -66,8 +71,11 @@ def _chain(top: list[list[str]], rows: Iterator[list[str]]) -> Iterator[list[str
     yield from rows
 
 
-def _kept(header: list[str], layout: Layout, watch: Watch, rows: Iterator[list[str]]) -> View:
-    """Keep every row's kept columns, and whole the rows whose inputs the cycle needs."""
+def _kept(
+    header: list[str], layout: Layout, watch: Watch, rows: Iterator[list[str]], seen: set[str]
+) -> View:
+    """Keep every row's kept columns, and whole the rows whose inputs the cycle needs
+    (`seen`: the ids whose rows are kept whole as a copy's are, then every id seen)."""
     picked = kept_columns(layout)
     columns: dict[int, list[str]] = {c: [] for c in picked}
     absent = 1 << 30  # a column the cycle is about to add: empty in every row
@@ -79,7 +87,6 @@ def _kept(header: list[str], layout: Layout, watch: Watch, rows: Iterator[list[s
     whole_words = {norm(w) for w in (watch.statuses.retry, watch.statuses.sending)}
     whole_words |= {"", norm(watch.statuses.waiting)}
     wants: dict[str, bool] = {}
-    seen: set[str] = set()
     same: dict[str, str] = {}  # repeated cells share one string (statuses, links)
     whole: dict[int, Sequence[str]] = {}
     named = len(trimmed_header(header))

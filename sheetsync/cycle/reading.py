@@ -2,8 +2,11 @@
 
 Every tab of a group is read in one `values:batchGet`: whole (small tabs, first cycles,
 anything unusual) or narrowly by its saved `ReadPlan` (see `narrow`). A tab read whole
-without a plan (a first cycle, a lost journal), alone on its tab and with nothing to
-recover, is walked row by row and a big one kept as `first_read` says. A narrow tab
+without a plan (a first cycle, a lost journal, a claim to check after a crash), alone on
+its tab and with no stray or unanswered write to check, is walked row by row and a big
+one kept as `first_read` says (whole: its rows that may be new or hold a claim); beside
+tabs read narrowly, it is read in a request of its own (a narrow read's answer is
+column by column, which cannot be walked by rows). A narrow tab
 whose header changed since the plan was made is read again in a second request,
 narrowly by the header it now has (whole when that header lacks a result column); a
 plan that reaches past a grid people shrank is cut to the grid the refusal names and
@@ -14,7 +17,7 @@ windows reads the tab whole.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from sheetsync.adapters.google.sheet import SheetPort
@@ -73,19 +76,37 @@ def narrow_plans(
     return out
 
 
-def lean_watches(journal: Store, watches: Sequence[Watch], narrows: dict[str, Narrow]) -> set[str]:
-    """The watches of a group read whole but kept as `first_read` says: without a read
-    plan (a first cycle, a lost journal, columns being added, changed settings), alone on
-    their tab, with nothing to recover that needs every row whole."""
+def lean_watches(
+    journal: Store,
+    watches: Sequence[Watch],
+    narrows: dict[str, Narrow],
+    lean: Callable[[str], bool] = lambda name: True,
+) -> dict[str, set[str]]:
+    """The watches of a group read whole but kept as `first_read` says (by name), each with
+    the ids whose rows it keeps whole (`Store.ids_to_check`: a claim not yet seen on its
+    row, a crash to recover from): not read by a plan (a first cycle, a lost journal, a
+    claim to check, columns being added, changed settings), alone on their tab, without a
+    stray or an unanswered write to check against every row, and `lean` by name or
+    `recovering`."""
     tabs = [w.worksheet for w in watches]
     return {
-        w.name
+        w.name: journal.ids_to_check(w.name)
         for w in watches
         if w.name not in narrows
         and tabs.count(w.worksheet) == 1
-        and not journal.has_unchecked(w.name)
         and not journal.needs_whole_read(w.name)
+        and (lean(w.name) or recovering(journal, w))
     }
+
+
+def recovering(journal: Store, watch: Watch) -> bool:
+    """Whether a claim of the watch waits to be checked on a tab its saved plan still fits
+    (same settings; no takeover since: a takeover drops the plans and projects every row)."""
+    if not journal.has_unchecked(watch.name):
+        return False
+    text = journal.read_plan(watch.name)
+    plan = ReadPlan.loads(text) if text is not None else None
+    return plan is not None and plan.settings == settings_key(watch)
 
 
 _MAX_ROWS = re.compile(r"Max rows: (\d+)")
@@ -115,17 +136,18 @@ class Reads:
         self.spreadsheet = spreadsheet
         self._headers: dict[str, tuple[str, ...]] = {}
         """The header a narrow first read found, when it was not its plan's (by watch)."""
-        self._lean: Collection[str] = ()
+        self._lean: Mapping[str, Collection[str]] = {}
 
     def first(
         self,
         watches: Sequence[Watch],
         narrows: dict[str, Narrow],
-        lean: Collection[str] = (),
+        lean: Mapping[str, Collection[str]] | None = None,
     ) -> dict[str, View | SheetError]:
         """Each watch's view of its tab (or why it could not be read), by watch name;
-        the tabs of `lean` watches read whole are kept as `first_read` says."""
-        self._lean = lean
+        the tabs of `lean` watches read whole are kept as `first_read` says (keeping whole
+        the rows showing the ids `lean` gives)."""
+        self._lean = lean or {}
         try:
             views = self._first(watches, narrows)
         except SheetError:
@@ -176,6 +198,11 @@ class Reads:
     ) -> dict[str, View | SheetError | None]:
         if not any(w.name in narrows for w in watches):
             return dict(self.whole(watches, lean=self._lean))
+        apart = [w for w in watches if w.name in self._lean]
+        if apart:  # read whole in a request of their own, decoded row by row
+            read = self._first([w for w in watches if w not in apart], narrows)
+            read.update(self.whole(apart, self._lean))
+            return read
         try:
             answers, spans = self._narrow_read(watches, narrows)
         except RangeError as exc:  # rows were deleted since the plan was made
@@ -217,9 +244,12 @@ class Reads:
             spans[watch.name] = (start, len(ranges))
         return self.sheets.read_ranges(self.spreadsheet, ranges), spans
 
-    def whole(self, watches: Sequence[Watch], lean: Collection[str] = ()) -> dict[str, View]:
+    def whole(
+        self, watches: Sequence[Watch], lean: Mapping[str, Collection[str]] | None = None
+    ) -> dict[str, View]:
         """Each watch's tab read whole, in one request (by watch name); the tabs of `lean`
         watches (each alone on its tab) kept as `first_read.lean_view` says."""
+        lean = lean or {}
         titles = list(dict.fromkeys(w.worksheet for w in watches))
         if not any(w.name in lean for w in watches):
             tables = self.sheets.read_tabs(self.spreadsheet, titles)
@@ -228,7 +258,9 @@ class Reads:
 
         def reduce(title: str, rows: Iterator[list[str]]) -> View:
             found = by_tab.get(title)
-            return lean_view(rows, found) if found is not None else View(list(rows))
+            if found is None:
+                return View(list(rows))
+            return lean_view(rows, found, lean[found.name])
 
         views = self.sheets.read_tabs_reduced(self.spreadsheet, titles, reduce)
         return {w.name: views[w.worksheet] for w in watches}

@@ -42,6 +42,17 @@ def test_a_claim_is_unchecked_unshown_and_logged(store: Store) -> None:
     assert not store.has_unchecked("a")
 
 
+def test_ids_to_check_are_unchecked_claims_and_rows_not_settled(store: Store) -> None:
+    """The ids whose rows a whole read keeps whole: unchecked, claimed, in flight."""
+    claim(store, "a", "r1", "r2", "r3")
+    store.mark_checked("a", ["r1", "r2", "r3"])
+    store.mark_sending("a", ["r2"], at(1))
+    store.record("a", ["r3"], Outcome("triggered", "https://v/3", "ok"), at(2))
+    claim(store, "a", "r4", now=3)
+    assert store.ids_to_check("a") == {"r1", "r2", "r4"}
+    assert store.ids_to_check("b") == set()
+
+
 def test_outcomes_and_the_shown_flag(store: Store) -> None:
     """sending -> triggered; `mark_shown` holds only while the cells are unchanged."""
     claim(store, "a", "r1")

@@ -57,6 +57,20 @@ class RowReads:
         found = self.query("SELECT 1 FROM rows WHERE watch = ? AND checked = 0 LIMIT 1", (watch,))
         return bool(found)
 
+    def ids_to_check(self, watch: str) -> set[str]:
+        """Ids whose rows a cycle checks by their inputs (a whole read keeps them whole):
+        claims not yet seen on their row, and rows claimed, waiting, abandoned or in flight."""
+        found: set[str] = set()
+        for condition in (  # one query each: each is served by an index
+            "checked = 0",
+            "state IN ('claimed', 'waiting', 'abandoned', 'sending', 'unknown')",
+        ):
+            cursor = self.query(
+                f"SELECT row_id FROM rows WHERE watch = ? AND {condition}", (watch,)
+            )
+            found.update(str(r[0]) for r in cursor)
+        return found
+
     def read_plan(self, watch: str) -> str | None:
         """The narrow-read plan saved by the watch's last cycle."""
         found = self.query("SELECT plan FROM plans WHERE watch = ?", (watch,))

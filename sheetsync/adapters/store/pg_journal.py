@@ -67,6 +67,16 @@ class JournalSql(PgBase):
             self._rows("SELECT 1 FROM rows WHERE watch = %s AND NOT checked LIMIT 1", (watch,))
         )
 
+    def ids_to_check(self, watch: str) -> set[str]:
+        """Ids whose rows a cycle checks by their inputs (a whole read keeps them whole):
+        claims not yet seen on their row, and rows claimed, waiting, abandoned or in flight."""
+        found = self._rows(
+            "SELECT row_id FROM rows WHERE watch = %s AND (NOT checked OR state IN"
+            " ('claimed', 'waiting', 'abandoned', 'sending', 'unknown'))",
+            (watch,),
+        )
+        return {str(r[0]) for r in found}
+
     def mark_shown(
         self, watch: str, shown: Iterable[Entry], places: Mapping[str, int] | None = None
     ) -> None:
