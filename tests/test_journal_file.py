@@ -132,7 +132,7 @@ def test_a_new_journal_records_the_installed_sheetsync_that_made_it(world: World
     world.once()
     journal = world.runtime().journal
     assert isinstance(journal, SqliteStore)
-    created_by = journal.query("SELECT value FROM meta WHERE key = 'created_by'")
+    created_by = journal._query("SELECT value FROM meta WHERE key = 'created_by'")
     assert created_by == [(f"sheetsync {metadata.version('sheetsync-axiom')}",)]
 
 
@@ -168,7 +168,7 @@ def test_a_journal_written_before_schema_versions_opens_and_is_migrated(tmp_path
             "unknown": 1,
             "waiting": 1,
         }
-        assert journal.query("SELECT * FROM rows ORDER BY watch, row_id") == before
+        assert journal._query("SELECT * FROM rows ORDER BY watch, row_id") == before
         assert journal.recover(datetime(2026, 1, 6, tzinfo=UTC)) == 1  # the `sending` row
     finally:
         journal.close()
@@ -186,7 +186,7 @@ def test_an_additive_schema_change_reaches_a_current_journal_without_a_version(
     db.close()
     journal = Journal(path)
     try:
-        found = {name for (name,) in journal.query("SELECT name FROM sqlite_master")}
+        found = {name for (name,) in journal._query("SELECT name FROM sqlite_master")}
         assert {"rows_sending", "plans"} <= found
     finally:
         journal.close()
@@ -393,7 +393,7 @@ def test_a_journal_from_before_the_landing_tables_gets_them(tmp_path: Path) -> N
         reader.close()
     journal = Journal(path)
     try:
-        found = {name for (name,) in journal.query("SELECT name FROM sqlite_master")}
+        found = {name for (name,) in journal._query("SELECT name FROM sqlite_master")}
         assert {"strays", "unanswered", "rows_by_fingerprint"} <= found
         assert journal.strays("w") == [] and journal.unanswered("w") == []
         assert not journal.needs_whole_read("w")

@@ -206,3 +206,17 @@ def test_the_size_checker_measures_functions_methods_and_nested_ones() -> None:
         "    pass\n"
     )
     assert function_sizes(source) == {"A.f": 4, "A.f.g": 2, "h": 2}
+
+
+def test_no_sql_leaves_the_store() -> None:
+    """The SQLite journal's connection is the store's own: no module outside
+    `adapters/store` opens a transaction on it or sends it a query (issue 12)."""
+    leaks = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "adapters/store" in path.as_posix():
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ("._transaction(", "._query(", ".transaction(", ".query("):
+            if needle in text:
+                leaks.append(f"{path.relative_to(PACKAGE)}: {needle}")
+    assert leaks == []

@@ -292,7 +292,7 @@ def test_a_journal_from_before_tracking_is_migrated_in_place(tmp_path: Path) -> 
     db.close()
     journal = Journal(path)
     try:
-        columns = {r[1] for r in journal.query("PRAGMA table_info(rows)")}
+        columns = {r[1] for r in journal._query("PRAGMA table_info(rows)")}
         assert {"wait_reason", "trigger_id", "poll_at", "poll_seconds"} <= columns
         assert journal.counts("w0") == {"triggered": 1}
     finally:

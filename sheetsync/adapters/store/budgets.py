@@ -39,7 +39,7 @@ class CallBook:
     def began(self, *, ended: bool = False) -> int:
         """Commit that a call leaves now (and, with `ended`, that it is over too)."""
         at = self.now().timestamp()
-        with self.journal.transaction() as db:
+        with self.journal._transaction() as db:
             db.execute("DELETE FROM calls WHERE started_at < ?", (at - KEEP_SECONDS,))
             cursor = db.execute(
                 "INSERT INTO calls (budget, started_at, ended_at) VALUES (?, ?, ?)",
@@ -51,7 +51,7 @@ class CallBook:
         """Record the end of a call; never raises (the call's answer is in, and the limiter
         counts the call anyway): a failure only makes a restart count it as just ended."""
         try:
-            with self.journal.transaction() as db:
+            with self.journal._transaction() as db:
                 db.execute(
                     "UPDATE calls SET ended_at = ? WHERE id = ?", (self.now().timestamp(), token)
                 )
@@ -61,7 +61,7 @@ class CallBook:
     def ages(self, window: float) -> list[float]:
         """Seconds since each call of the last `window` ended (0: no end was recorded)."""
         now = self.now().timestamp()
-        rows = self.journal.query(
+        rows = self.journal._query(
             "SELECT ended_at FROM calls WHERE budget = ? AND (ended_at IS NULL OR ended_at > ?)",
             (self.budget, now - window),
         )
@@ -77,7 +77,7 @@ class OutageBook:
 
     def closed(self, closure: Closure) -> None:
         """Keep the closure until a probe answers."""
-        with self.journal.transaction() as db:
+        with self.journal._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO outages VALUES (?, ?, ?, ?)",
                 (self.budget, iso(closure.closed_at), closure.strikes, closure.cause),
@@ -85,12 +85,12 @@ class OutageBook:
 
     def reopened(self) -> None:
         """Forget the closure."""
-        with self.journal.transaction() as db:
+        with self.journal._transaction() as db:
             db.execute("DELETE FROM outages WHERE budget = ?", (self.budget,))
 
     def load(self) -> Closure | None:
         """The closure a previous process left, if any."""
-        rows = self.journal.query(
+        rows = self.journal._query(
             "SELECT closed_at, strikes, cause FROM outages WHERE budget = ?", (self.budget,)
         )
         if not rows:

@@ -71,7 +71,7 @@ class Journal(RowWrites, RowReads, LandingRecords):
             self._lock_file = None
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; a SQLite error in it leaves as a `JournalError`."""
         with self._mutex:
             try:
@@ -86,7 +86,7 @@ class Journal(RowWrites, RowReads, LandingRecords):
             except sqlite3.Error as exc:
                 raise journal_error(exc, self.path, "journal write failed") from exc
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """The rows a read returns; a SQLite error leaves as a `JournalError`."""
         with self._mutex:
             try:

@@ -42,12 +42,12 @@ class Adoption:
 
 
 class LandingRecords:
-    """Methods of `Journal` (a mixin): it provides `transaction` and `query`."""
+    """Methods of `Journal` (a mixin): it provides `_transaction` and `_query`."""
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
     # -- strays ------------------------------------------------------------------
@@ -56,7 +56,7 @@ class LandingRecords:
     ) -> None:
         """Remember rows a write hit by mistake (and forget the strays they replace)."""
         stamp = iso(now)
-        with self.transaction() as db:
+        with self._transaction() as db:
             for old in replaced:
                 db.execute(_DROP, (watch, *old.key))
             for found in strays:
@@ -70,7 +70,7 @@ class LandingRecords:
     def strays(self, watch: str) -> list[tuple[Stray, bool]]:
         """The rows still showing a write that missed its row, oldest first, each with
         whether its row was last seen gone (deleted: an undo may bring it back)."""
-        rows = self.query(
+        rows = self._query(
             "SELECT row_id, fingerprint, wrote, prior, gone FROM strays WHERE watch = ?"
             " ORDER BY at",
             (watch,),
@@ -81,14 +81,14 @@ class LandingRecords:
         """These strays were put back."""
         keys = [(watch, *s.key) for s in strays]
         if keys:
-            with self.transaction() as db:
+            with self._transaction() as db:
                 db.executemany(_DROP, keys)
 
     def mark_strays_gone(self, watch: str, strays: Iterable[Stray], gone: bool = True) -> None:
         """These strays' rows left the sheet (or, `gone=False`, came back)."""
         keys = [(int(gone), watch, *s.key) for s in strays]
         if keys:
-            with self.transaction() as db:
+            with self._transaction() as db:
                 db.executemany(
                     "UPDATE strays SET gone = ? WHERE watch = ? AND row_id = ? AND fingerprint = ?",
                     keys,
@@ -99,17 +99,17 @@ class LandingRecords:
         """Before a write: what its rows must show, checked by the next read if no answer
         comes (a crash, a dropped connection)."""
         data = [[r.row_id, r.signature, r.wrote, r.skip, r.before, r.written] for r in rows]
-        with self.transaction() as db:
+        with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO unanswered VALUES (?, ?)", (watch, json.dumps(data)))
 
     def answered(self, watch: str) -> None:
         """The write's answer came (or it was refused): nothing left to check."""
-        with self.transaction() as db:
+        with self._transaction() as db:
             db.execute("DELETE FROM unanswered WHERE watch = ?", (watch,))
 
     def unanswered(self, watch: str) -> list[Sent]:
         """The rows of a write whose answer never came."""
-        found = self.query("SELECT aims FROM unanswered WHERE watch = ?", (watch,))
+        found = self._query("SELECT aims FROM unanswered WHERE watch = ?", (watch,))
         if not found:
             return []
         return [
@@ -120,7 +120,7 @@ class LandingRecords:
     def needs_whole_read(self, watch: str) -> bool:
         """Whether a stray or an unanswered write waits to be checked against every row."""
         for table in ("strays WHERE gone = 0 AND", "unanswered WHERE"):
-            if self.query(f"SELECT 1 FROM {table} watch = ? LIMIT 1", (watch,)):
+            if self._query(f"SELECT 1 FROM {table} watch = ? LIMIT 1", (watch,)):
                 return True
         return False
 
@@ -128,7 +128,7 @@ class LandingRecords:
     def adopt(self, watch: str, rows: Sequence[Adoption], now: datetime, why: str) -> None:
         """Record rows the journal did not know (never replacing a row it knows)."""
         stamp = iso(now)
-        with self.transaction() as db:
+        with self._transaction() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, link, message,"
                 " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
@@ -155,7 +155,7 @@ class LandingRecords:
         """`adopt` rows that show the same cells (`like`, its row id aside): one statement
         for all of them (a lost journal's big tab: ~100,000 rows showing `triggered`)."""
         stamp, ids = iso(now), json.dumps(list(row_ids))
-        with self.transaction() as db:
+        with self._transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, link, message,"
                 " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
@@ -174,7 +174,7 @@ class LandingRecords:
 
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
         """The rows of a watch recorded with these inputs."""
-        rows = self.query(
+        rows = self._query(
             "SELECT row_id FROM rows WHERE watch = ? AND fingerprint = ?", (watch, fingerprint)
         )
         return [r[0] for r in rows]
@@ -184,13 +184,13 @@ class LandingRecords:
         not one lookup each)."""
         wanted = list(dict.fromkeys(row_ids))
         if len(wanted) > MANY_IDS:
-            rows = self.query("SELECT row_id FROM rows WHERE watch = ?", (watch,))
+            rows = self._query("SELECT row_id FROM rows WHERE watch = ?", (watch,))
             return {r[0] for r in rows}.intersection(wanted)
         known: set[str] = set()
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self.query(
+            rows = self._query(
                 f"SELECT row_id FROM rows WHERE watch = ? AND row_id IN ({marks})", (watch, *chunk)
             )
             known.update(r[0] for r in rows)

@@ -15,18 +15,20 @@ from sheetsync.core.model import Entry
 
 
 class RowReads:
-    """Methods of `Journal` (a mixin): it provides `transaction` and `query`."""
+    """Methods of `Journal` (a mixin): it provides `_transaction` and `_query`."""
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
     def _select(self, now: datetime, where: str, params: Sequence[object]) -> dict[str, Entry]:
         """Entries (by row id) of the rows `WHERE where`."""
         due = iso(now)
-        return {r[0]: _entry(r, due) for r in self.query(f"{_ENTRY_COLUMNS} WHERE {where}", params)}
+        return {
+            r[0]: _entry(r, due) for r in self._query(f"{_ENTRY_COLUMNS} WHERE {where}", params)
+        }
 
     def entries(self, watch: str, now: datetime) -> dict[str, Entry]:
         """Every row of a watch as the plan sees it."""
@@ -54,7 +56,7 @@ class RowReads:
 
     def has_unchecked(self, watch: str) -> bool:
         """Whether a claim of this watch was not yet seen on the row holding its inputs."""
-        found = self.query("SELECT 1 FROM rows WHERE watch = ? AND checked = 0 LIMIT 1", (watch,))
+        found = self._query("SELECT 1 FROM rows WHERE watch = ? AND checked = 0 LIMIT 1", (watch,))
         return bool(found)
 
     def ids_to_check(self, watch: str) -> set[str]:
@@ -65,7 +67,7 @@ class RowReads:
             "checked = 0",
             "state IN ('claimed', 'waiting', 'abandoned', 'sending', 'unknown')",
         ):
-            cursor = self.query(
+            cursor = self._query(
                 f"SELECT row_id FROM rows WHERE watch = ? AND {condition}", (watch,)
             )
             found.update(str(r[0]) for r in cursor)
@@ -73,16 +75,16 @@ class RowReads:
 
     def read_plan(self, watch: str) -> str | None:
         """The narrow-read plan saved by the watch's last cycle."""
-        found = self.query("SELECT plan FROM plans WHERE watch = ?", (watch,))
+        found = self._query("SELECT plan FROM plans WHERE watch = ?", (watch,))
         return str(found[0][0]) if found else None
 
     def has_started(self, watch: str) -> bool:
         """Whether this watch ever completed a first cycle on this journal."""
-        return bool(self.query("SELECT 1 FROM watches WHERE watch = ?", (watch,)))
+        return bool(self._query("SELECT 1 FROM watches WHERE watch = ?", (watch,)))
 
     def counts(self, watch: str) -> dict[str, int]:
         """Rows per state."""
-        cursor = self.query(
+        cursor = self._query(
             "SELECT state, COUNT(*) FROM rows WHERE watch = ? GROUP BY state ORDER BY state",
             (watch,),
         )
@@ -92,7 +94,7 @@ class RowReads:
         """How many times in a row each row has been put to `waiting`."""
         ids = list(row_ids)
         marks = ",".join("?" * len(ids))
-        rows = self.query(
+        rows = self._query(
             f"SELECT row_id, waits FROM rows WHERE watch = ? AND row_id IN ({marks})",
             (watch, *ids),
         )
@@ -100,7 +102,7 @@ class RowReads:
 
     def latest(self, watch: str, limit: int = 10) -> list[Event]:
         """The newest events of a watch, newest first."""
-        cursor = self.query(
+        cursor = self._query(
             "SELECT at, row_id, state, detail FROM events WHERE watch = ? ORDER BY id DESC LIMIT ?",
             (watch, limit),
         )
@@ -108,7 +110,7 @@ class RowReads:
 
     def due_waiting(self, watch: str, reason: str, now: datetime) -> list[str]:
         """Rows `waiting` for `reason` whose next attempt is due."""
-        rows = self.query(
+        rows = self._query(
             "SELECT row_id FROM rows WHERE watch = ? AND state = 'waiting' AND wait_reason = ?"
             " AND next_attempt_at <= ?",  # no ORDER BY: SQLite would walk the whole watch
             (watch, reason, iso(now)),

@@ -26,7 +26,7 @@ from sheetsync.core.model import Entry
 class RowWrites:
     """Methods of `Journal` (a mixin): it provides `transaction`."""
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
     def mark_shown(
@@ -44,7 +44,7 @@ class RowWrites:
             for e in shown
         ]
         if rows or places:
-            with self.transaction() as db:
+            with self._transaction() as db:
                 db.executemany(
                     "UPDATE rows SET shown = 1 WHERE watch = ? AND row_id = ? AND shown = 0"
                     " AND state = ? AND link = ? AND message = ? AND triggered_at = ?"
@@ -59,7 +59,7 @@ class RowWrites:
 
     def save_plan(self, watch: str, plan: str | None) -> None:
         """Keep (or, with `None`, forget) a watch's narrow-read plan."""
-        with self.transaction() as db:
+        with self._transaction() as db:
             if plan is None:
                 db.execute("DELETE FROM plans WHERE watch = ?", (watch,))
             else:
@@ -69,12 +69,12 @@ class RowWrites:
         """These claims were found on the row holding their inputs (and written there)."""
         ids = [(watch, row_id) for row_id in row_ids]
         if ids:
-            with self.transaction() as db:
+            with self._transaction() as db:
                 db.executemany("UPDATE rows SET checked = 1 WHERE watch = ? AND row_id = ?", ids)
 
     def mark_started(self, watch: str, now: datetime) -> None:
         """Remember that a watch had its first cycle (for `start_from = "now"`)."""
-        with self.transaction() as db:
+        with self._transaction() as db:
             db.execute("INSERT OR IGNORE INTO watches VALUES (?, ?)", (watch, iso(now)))
 
     def claim(
@@ -87,7 +87,7 @@ class RowWrites:
         """Record `(row_id, fingerprint, automation)` rows as claimed, before anything is
         sent, and (`places`) each one's `(row_id, row_number, preview)` for `status`."""
         stamp = iso(now)
-        with self.transaction() as db:
+        with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO places VALUES (?, ?, ?, ?)",
                 [(watch, row_id, number, text) for row_id, number, text in places],
@@ -108,7 +108,7 @@ class RowWrites:
     def skip(self, watch: str, rows: Sequence[tuple[str, str]], now: datetime) -> None:
         """Record `(row_id, fingerprint)` rows as skipped (present before the first cycle)."""
         stamp = iso(now)
-        with self.transaction() as db:
+        with self._transaction() as db:
             # an earlier first cycle's skips are kept, also those no row holds (a skip write
             # that missed its row): an undo may bring the row back (`first_cycle.returning`)
             db.executemany(
@@ -144,7 +144,7 @@ class RowWrites:
         stamp = iso(now)
         next_at = iso(outcome.next_attempt_at) if outcome.next_attempt_at else ""
         started = outcome.state in {"triggered", "queued"}
-        with self.transaction() as db:
+        with self._transaction() as db:
             for row_id in row_ids:
                 db.execute(
                     "UPDATE rows SET state = ?, link = ?, message = ?, triggered_at = ?,"
@@ -172,7 +172,7 @@ class RowWrites:
     ) -> None:
         """Keep `waiting` rows waiting until `until`, with a new explanation."""
         stamp = iso(now)
-        with self.transaction() as db:
+        with self._transaction() as db:
             for row_id in row_ids:
                 db.execute(
                     "UPDATE rows SET next_attempt_at = ?, message = ?, updated_at = ?"
@@ -207,7 +207,7 @@ class RowWrites:
     ) -> None:
         """One committed transition of rows (`SET assignments WHERE ... condition`), logged."""
         stamp = iso(now)
-        with self.transaction() as db:
+        with self._transaction() as db:
             for row_id in row_ids:
                 db.execute(
                     f"UPDATE rows SET {assignments}, updated_at = ?"
@@ -218,13 +218,13 @@ class RowWrites:
 
     def note(self, watch: str, row_id: str, state: str, detail: str, now: datetime) -> None:
         """Add a history line without changing a row."""
-        with self.transaction() as db:
+        with self._transaction() as db:
             event(db, iso(now), watch, row_id, state, detail)
 
     def recover(self, now: datetime) -> int:
         """At start: rows whose trigger may have left without an answer become `unknown`."""
         stamp = iso(now)
-        with self.transaction() as db:
+        with self._transaction() as db:
             stuck = db.execute("SELECT watch, row_id FROM rows WHERE state = 'sending'").fetchall()
             for watch, row_id in stuck:
                 db.execute(

@@ -70,7 +70,7 @@ class Overview:
         """Keep what the watch's last cycle held back (written only when it changed)."""
         last = self.cycle(watch)
         if (last.held, last.settling, last.error) != (held, settling, error) or not last.at:
-            with self.journal.transaction() as db:
+            with self.journal._transaction() as db:
                 db.execute(
                     "INSERT OR REPLACE INTO cycles VALUES (?, ?, ?, ?, ?)",
                     (watch, iso(now), held, settling, error),
@@ -78,14 +78,14 @@ class Overview:
 
     def cycle(self, watch: str) -> CycleView:
         """The watch's last cycle as saved, or an empty view."""
-        found = self.journal.query(
+        found = self.journal._query(
             "SELECT at, held, settling, error FROM cycles WHERE watch = ?", (watch,)
         )
         return CycleView(*found[0]) if found else CycleView()
 
     def waiting_by_reason(self, watch: str) -> dict[str, int]:
         """Rows of `watch` now `waiting`, by reason."""
-        rows = self.journal.query(
+        rows = self.journal._query(
             "SELECT wait_reason, COUNT(*) FROM rows WHERE watch = ? AND state = 'waiting'"
             " GROUP BY wait_reason",
             (watch,),
@@ -94,7 +94,7 @@ class Overview:
 
     def needing_a_person(self, watch: str) -> int:
         """Rows of `watch` now `error` or `unknown`: only a person moves them on (retry)."""
-        rows = self.journal.query(
+        rows = self.journal._query(
             "SELECT COUNT(*) FROM rows WHERE watch = ? AND state IN ('error', 'unknown')",
             (watch,),
         )
@@ -102,7 +102,7 @@ class Overview:
 
     def triggered_since(self, moment: datetime) -> int:
         """Rows triggered or queued since `moment`, from the history."""
-        rows = self.journal.query(
+        rows = self.journal._query(
             "SELECT COUNT(*) FROM events WHERE at >= ? AND state IN ('triggered', 'queued')",
             (iso(moment),),
         )
@@ -136,4 +136,4 @@ class Overview:
             params.append(row_id)
         sql += " ORDER BY r.updated_at DESC, p.row_number DESC LIMIT ?"
         params.append(limit)
-        return [RowView(*r) for r in self.journal.query(sql, params)]
+        return [RowView(*r) for r in self.journal._query(sql, params)]

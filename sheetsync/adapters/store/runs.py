@@ -47,7 +47,7 @@ class RunLedger:
 
     def due(self, watch: str, now: datetime) -> list[Tracked]:
         """This watch's tracked runs whose next poll is due, one per automation name."""
-        rows = self.journal.query(
+        rows = self.journal._query(
             "SELECT automation, row_id, poll_seconds FROM rows WHERE watch = ?"
             " AND run_status = 'running' AND poll_at <= ? ORDER BY automation, row_id",
             (watch, iso(now)),
@@ -60,7 +60,7 @@ class RunLedger:
         if not wanted:
             return []
         marks = ",".join("?" * len(wanted))
-        rows = self.journal.query(
+        rows = self.journal._query(
             "SELECT automation, watch, row_id, poll_seconds FROM rows WHERE run_status ="
             f" 'running' AND automation IN ({marks}) ORDER BY automation, watch, row_id",
             wanted,
@@ -69,7 +69,7 @@ class RunLedger:
 
     def in_flight(self, watch: str) -> int:
         """Runs of this watch still running or queued, as far as sheetsync can tell."""
-        rows = self.journal.query(
+        rows = self.journal._query(
             f"SELECT COUNT(DISTINCT trigger_id) FROM rows WHERE watch = ? AND {IN_FLIGHT_SQL}",
             (watch,),
         )
@@ -80,7 +80,7 @@ class RunLedger:
     ) -> None:
         """Record a /run-data answer: reschedule a running run, or settle an ended one."""
         stamp = iso(now)
-        with self.journal.transaction() as db:
+        with self.journal._transaction() as db:
             if state == "running":
                 _reschedule(db, run, poll, stamp)
                 return
@@ -103,7 +103,7 @@ class RunLedger:
     ) -> None:
         """A poll that got no answer: keep the run tracked and try later (never re-trigger)."""
         stamp = iso(now)
-        with self.journal.transaction() as db:
+        with self.journal._transaction() as db:
             _reschedule(db, run, poll, stamp)
             for watch, row_id in run.rows:
                 event(db, stamp, watch, row_id, "poll failed", detail[:200])
@@ -112,7 +112,7 @@ class RunLedger:
         """Stop tracking this watch's runs triggered before `cutoff`; return how many rows."""
         stamp = iso(now)
         message = TIMEOUT_MESSAGE.format(limit=limit)
-        with self.journal.transaction() as db:
+        with self.journal._transaction() as db:
             stale = db.execute(
                 f"SELECT row_id FROM rows WHERE watch = ? AND {IN_FLIGHT_SQL}"
                 " AND triggered_at != '' AND triggered_at <= ?",

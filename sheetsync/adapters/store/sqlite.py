@@ -59,7 +59,7 @@ class SqliteStore(Journal):
         reader holds none)."""
         if self._readonly:
             return
-        with self.transaction() as db:
+        with self._transaction() as db:
             db.execute(_LEASES)
             for unit in self.units.all:
                 db.execute(_BUMP, (unit,))
@@ -108,7 +108,7 @@ class SqliteStore(Journal):
         events = self.release(set(self._held) - set(units.hashes))
         new = sorted(set(units.hashes) - set(self._held))
         if new:
-            with self.transaction() as db:
+            with self._transaction() as db:
                 db.execute(_LEASES)
                 for unit in new:
                     db.execute(_BUMP, (unit,))
@@ -136,7 +136,7 @@ class SqliteStore(Journal):
         """A transaction; the fence passes while this process holds `unit` at `epoch`."""
         if self._held.get(unit) != epoch:
             raise LeaseLostError(unit, epoch)
-        with self.transaction() as db:
+        with self._transaction() as db:
             yield db
 
     def recover_unit(self, unit: str, now: datetime) -> int:
