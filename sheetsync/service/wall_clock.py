@@ -22,6 +22,6 @@ def wall_clock(environ: Mapping[str, str] | None = None) -> Callable[[], datetim
         return lambda: datetime.now(UTC)
     try:
         offset = timedelta(seconds=float(raw))
-    except ValueError:
-        raise ValueError(f"{CLOCK_OFFSET_ENV}={raw!r}: not a number of seconds") from None
+    except ValueError as exc:
+        raise ValueError(f"{CLOCK_OFFSET_ENV}={raw!r}: not a number of seconds") from exc
     return lambda: datetime.now(UTC) + offset

@@ -33,6 +33,9 @@ def call(
     the write is an `UnsureWriteError`. `account` and `hint()` complete a refusal's text."""
     spreadsheet_id, title = where
     fields: dict[str, Any] = {"spreadsheet": spreadsheet_id, "tab": title}
+    # Not `from exc` below: gspread's and requests' errors keep the request, whose
+    # Authorization header holds the bearer token, and google-auth's transport error may
+    # quote the token request (the signed assertion).
     try:
         return func(*args, **kwargs)
     except gspread.exceptions.APIError as exc:

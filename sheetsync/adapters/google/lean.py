@@ -36,6 +36,7 @@ def value_ranges(text: str, count: int, reduce: Reducer[T]) -> list[T]:
     try:
         _walk_object(text, _skip(text, 0), lambda key, pos: _top(text, key, pos, reduce, made))
     except (json.JSONDecodeError, IndexError) as exc:
+        # not `from exc`: a JSONDecodeError keeps the whole answer (the sheet's cells)
         raise AnswerError(f"unreadable batchGet answer: {exc}") from None
     if len(made) > count:
         raise AnswerError("more value ranges than ranges asked for")

@@ -197,6 +197,7 @@ class GoogleSheets:
             del response
             made = value_ranges(text, len(titles), lambda i, rows: reduce(titles[i], rows))
         except (AnswerError, UnicodeDecodeError):  # not JSON, or not UTF-8: a proxy's page
+            # not `from exc`: the decoder's error keeps the whole answer
             message = f"spreadsheet {spreadsheet_id}: Google answered something that is not JSON"
             raise SheetError(message, spreadsheet=spreadsheet_id, tab=titles[0]) from None
         return dict(zip(titles, made, strict=True))
