@@ -193,6 +193,26 @@ def test_rows_split_by_ready_columns_go_to_their_own_watch_only(world: World) ->
     assert row_of(world, url(N + 3))["Status 2"] == ""  # never ticked for w1
 
 
+def test_one_watch_read_whole_beside_the_other_s_narrow_read_of_the_tab(world: World) -> None:
+    """The second watch's settings changed (its plan no longer fits): the tab is read whole
+    for it in the request that reads the first watch's narrow ranges; each sends the new
+    row once, and the next cycle reads narrowly for both."""
+    sid = shared_tab(world)
+    second = {"status": "Status 2", "link": "Link 2", "message": "Message 2", "id": "id 2"}
+    base = {"mode": "row", "input_columns": INPUTS}
+    world.config(
+        base, {**base, "automation": OTHER, "columns": second, "add_missing_columns": False}
+    )
+    world.google.insert_rows(sid, "Queue", N + 2, values=rows(N + 1, N + 1))
+    start = len(world.google.log)
+    reports = cycle(world)
+    assert [(r.error, r.triggered) for r in reports] == [(None, 1), (None, 1)]
+    assert gets(world, start)[0] == ("COLUMNS", [*NARROW_FIRST, WHOLE])
+    assert sent(world) == once_each(urls(1, N + 1))
+    assert world.row(N + 2)["Status"] == world.row(N + 2)["Status 2"] == "triggered"
+    assert_narrow_idle(world)
+
+
 def configure_ready(world: World) -> None:
     second = {"status": "Status 2", "link": "Link 2", "message": "Message 2", "id": "id 2"}
     base = {"mode": "row", "input_columns": INPUTS}
