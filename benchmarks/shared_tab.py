@@ -1,8 +1,10 @@
-"""`sheetsync once` on a big tab two watches share: every cycle reads it whole.
+"""`sheetsync once` on a big tab two watches share (each its own result columns, both
+sending `url` and `product`), 10 rows new to both watches:
 
-A tab shared by two watches (each its own result columns, both sending `url` and
-`product`) is never read by a plan: each cycle reads it whole. Measured as one `once`
-with 10 new rows (new to both watches) on a sheet both watches served.
+    served   both watches served the sheet before: each reads it by its own plan, in one
+             request (a range both ask for, once)
+    first    no journal (a sheet new to sheetsync, or a lost journal): the tab is read
+             whole once, walked row by row once for both watches and kept lean for each
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ SECOND = ["Status 2", "Run link 2", "Message 2", "sheetsync id 2"]
 """The second watch's result columns, right of the first's."""
 
 
-def shared_runs(bench: Bench, n: int, repeats: int) -> list[ProcessRun]:
-    """`once` with 10 new rows on an `n`-row tab served by two watches."""
+def shared_runs(bench: Bench, n: int, repeats: int) -> tuple[list[ProcessRun], list[ProcessRun]]:
+    """`once` with 10 new rows on an `n`-row tab served by two watches; then the same
+    with no journal (a first cycle)."""
     world = bench.world(f"shared-{n}")
     done = [done_row(i) for i in range(n - SIZE_NEW)]
     second = [[*r[:2], "triggered", DONE_LINK, "", f"s{i:012x}"] for i, r in enumerate(done)]
@@ -46,10 +49,15 @@ def shared_runs(bench: Bench, n: int, repeats: int) -> list[ProcessRun]:
     for offset, row in enumerate(new_row(i) for i in range(n - SIZE_NEW, n)):
         for col, value in enumerate(row, start=1):
             world.google.set_cell(world.spreadsheet_id, world.tab, first_new + offset, col, value)
-    runs = []
+    runs: list[ProcessRun] = []
+    first: list[ProcessRun] = []
     for _ in range(repeats):
         restore_journal(world, pristine)
         clear_results(world, first_new, last, len(FULL_HEADER) + len(SECOND))
         runs.append(check_run(bench.sheetsync("once", world), "sheetsync once (shared)"))
+        clear_results(world, first_new, last, len(FULL_HEADER) + len(SECOND))
+        for extra in ("", "-wal", "-shm"):
+            (world.folder / f"sheetsync.db{extra}").unlink(missing_ok=True)
+        first.append(check_run(bench.sheetsync("once", world), "sheetsync once (shared, first)"))
     bench.google.delete_spreadsheet(world.spreadsheet_id)
-    return runs
+    return runs, first

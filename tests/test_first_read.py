@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 import sheetsync.core.narrow
 import sheetsync.cycle.reading
-from sheetsync.core.first_read import lean_view
+from sheetsync.core.first_read import lean_views
 from sheetsync.core.plan import fingerprint
 from sheetsync.core.view import NarrowTable, View
 from sheetsync.invariants import sent_urls
@@ -36,12 +37,12 @@ def views(monkeypatch: pytest.MonkeyPatch) -> list[View]:
     """The views first reads kept, as the cycle got them."""
     kept: list[View] = []
 
-    def spying(rows: Iterator[list[str]], watch: object, check: object = frozenset()) -> View:
-        view = lean_view(rows, watch, check)  # type: ignore[arg-type]
-        kept.append(view)
-        return view
+    def spying(rows: Iterator[list[str]], watches: Any) -> dict[str, View]:
+        views = lean_views(rows, watches)
+        kept.extend(views.values())
+        return views
 
-    monkeypatch.setattr(sheetsync.cycle.reading, "lean_view", spying)
+    monkeypatch.setattr(sheetsync.cycle.reading, "lean_views", spying)
     return kept
 
 

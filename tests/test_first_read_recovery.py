@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 import sheetsync.core.narrow
 import sheetsync.cycle.reading
-from sheetsync.core.first_read import lean_view
+from sheetsync.core.first_read import lean_views
 from sheetsync.core.plan import fingerprint
 from sheetsync.core.view import NarrowTable, View
 from sheetsync.invariants import sent_urls
@@ -50,12 +51,12 @@ def run(
     monkeypatch.setattr(sheetsync.core.narrow, "NARROW_FROM_ROWS", big_from)
     kept: list[View] = []
 
-    def spying(rows: Iterator[list[str]], watch: object, check: object = frozenset()) -> View:
-        view = lean_view(rows, watch, check)  # type: ignore[arg-type]
-        kept.append(view)
-        return view
+    def spying(rows: Iterator[list[str]], watches: Any) -> dict[str, View]:
+        views = lean_views(rows, watches)
+        kept.extend(views.values())
+        return views
 
-    monkeypatch.setattr(sheetsync.cycle.reading, "lean_view", spying)
+    monkeypatch.setattr(sheetsync.cycle.reading, "lean_views", spying)
     world.sheet([HEADER, *[handled(i) for i in range(HANDLED)]])
     world.config({"mode": "row"})
     world.once()
@@ -123,11 +124,12 @@ def test_a_first_read_beside_a_narrow_one_is_its_own_lean_request(
     monkeypatch.setattr(sheetsync.core.narrow, "NARROW_FROM_ROWS", 50)
     kept: list[View] = []
 
-    def spying(rows: Iterator[list[str]], watch: object, check: object = frozenset()) -> View:
-        kept.append(lean_view(rows, watch, check))  # type: ignore[arg-type]
-        return kept[-1]
+    def spying(rows: Iterator[list[str]], watches: Any) -> dict[str, View]:
+        views = lean_views(rows, watches)
+        kept.extend(views.values())
+        return views
 
-    monkeypatch.setattr(sheetsync.cycle.reading, "lean_view", spying)
+    monkeypatch.setattr(sheetsync.cycle.reading, "lean_views", spying)
     served = [handled(i) for i in range(HANDLED)]
     added = [handled(1000 + i) for i in range(HANDLED)] + [["https://new", "N"]]
     tabs = {"Queue": [HEADER, *served], "Added": [HEADER, *added]}

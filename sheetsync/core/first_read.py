@@ -22,7 +22,7 @@ whose header does not map (the cycle reports why), is kept whole, as before.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Generator, Iterator, Mapping, Sequence
 from itertools import islice
 
 from sheetsync.config import Watch
@@ -50,17 +50,55 @@ def lean_view(
 ) -> View:
     """A first read's rows (the header first) as the view the cycle works from; rows
     showing an id of `check` are kept whole."""
+    return lean_views(rows, {watch.name: (watch, check)})[watch.name]
+
+
+def lean_views(
+    rows: Iterator[list[str]], watches: Mapping[str, tuple[Watch, Collection[str]]]
+) -> dict[str, View]:
+    """`lean_view` of each watch of one tab (by name: the watch and its `check`), from one
+    walk over its rows: a tab two watches share is decoded once, and no more whole."""
     header = next(rows, None)
     if header is None:
-        return View([])
-    try:
-        layout = map_header(trimmed_header(header), watch)
-    except SheetError:  # the cycle reports the header's problem from the whole tab
-        return View([header, *rows])
+        return {name: View([]) for name in watches}
     top = list(islice(rows, max(0, narrow.NARROW_FROM_ROWS - 1)))
     if len(top) + 1 < narrow.NARROW_FROM_ROWS:
-        return View([header, *top])
-    return _kept(header, layout, watch, _chain(top, rows), set(check))
+        return {name: View([header, *top]) for name in watches}
+    keepers: dict[str, Keeper] = {}
+    unmapped: list[str] = []  # the cycle reports a header's problem from the whole tab
+    for name, (watch, check) in watches.items():
+        try:
+            layout = map_header(trimmed_header(header), watch)
+        except SheetError:
+            unmapped.append(name)
+            continue
+        keepers[name] = _kept(header, layout, watch, set(check))
+    if unmapped:
+        keepers[""] = _all(header)
+    sends = [keeper.send for keeper in keepers.values()]
+    for send in sends:
+        send(None)  # started: each waits for row 2
+    for row in _chain(top, rows):
+        for send in sends:
+            send(row)
+    views = {name: _finish(keeper) for name, keeper in keepers.items()}
+    if unmapped:
+        table = views.pop("").table
+        views.update({name: View(list(table)) for name in unmapped})
+    return views
+
+
+Keeper = Generator[None, list[str] | None, View]
+"""A watch's view being made: sent the tab's rows (row 2 first), then `None` for the view."""
+
+
+def _finish(keeper: Keeper) -> View:
+    try:
+        keeper.send(None)
+    except StopIteration as done:
+        view: View = done.value
+        return view
+    raise AssertionError("a keeper that took rows after the last")
 
 
 def _chain(top: list[list[str]], rows: Iterator[list[str]]) -> Iterator[list[str]]:
@@ -71,9 +109,15 @@ def _chain(top: list[list[str]], rows: Iterator[list[str]]) -> Iterator[list[str
     yield from rows
 
 
-def _kept(
-    header: list[str], layout: Layout, watch: Watch, rows: Iterator[list[str]], seen: set[str]
-) -> View:
+def _all(header: list[str]) -> Keeper:
+    """Every row, whole."""
+    table: list[Sequence[str]] = [header]
+    while (row := (yield)) is not None:
+        table.append(row)
+    return View(table)
+
+
+def _kept(header: list[str], layout: Layout, watch: Watch, seen: set[str]) -> Keeper:
     """Keep every row's kept columns, and whole the rows whose inputs the cycle needs
     (`seen`: the ids whose rows are kept whole as a copy's are, then every id seen)."""
     picked = kept_columns(layout)
@@ -91,8 +135,9 @@ def _kept(
     whole: dict[int, Sequence[str]] = {}
     named = len(trimmed_header(header))
     unheaded = {i for i, cell in enumerate(header[:named]) if not cell.strip()}
-    widest = 0
-    for number, row in enumerate(rows, start=2):
+    widest, number = 0, 1
+    while (row := (yield)) is not None:
+        number += 1
         width = len(row)
         if width > widest:
             widest = width

@@ -1,17 +1,17 @@
 """The reads of a group cycle: which tabs are read narrowly, and turning answers into views.
 
 Every tab of a group is read in one `values:batchGet`: whole (small tabs, first cycles,
-anything unusual) or narrowly by its saved `ReadPlan` (see `narrow`). A tab read whole
-without a plan (a first cycle, a lost journal, a claim to check after a crash), alone on
-its tab and with no stray or unanswered write to check, is walked row by row and a big
-one kept as `first_read` says (whole: its rows that may be new or hold a claim); beside
-tabs read narrowly, it is read in a request of its own (a narrow read's answer is
-column by column, which cannot be walked by rows). A narrow tab
-whose header changed since the plan was made is read again in a second request,
-narrowly by the header it now has (whole when that header lacks a result column); a
-plan that reaches past a grid people shrank is cut to the grid the refusal names and
-read again, narrowly. A flush that cannot place every row it must write within its
-windows reads the tab whole.
+anything unusual) or narrowly by each watch's saved `ReadPlan` (see `narrow`; a tab two
+watches share: each by its own, a range both ask for asked once). A tab read whole
+without a plan (a first cycle, a lost journal, a claim to check after a crash), with no
+stray or unanswered write to check, is walked row by row, once for all its watches, and
+a big one kept as `first_read` says (whole: its rows that may be new or hold a claim);
+beside tabs read narrowly, it is read in a request of its own (a narrow read's answer
+is column by column, which cannot be walked by rows). A narrow tab whose header changed
+since the plan was made is read again in a second request, narrowly by the header it
+now has (whole when that header lacks a result column); a plan that reaches past a grid
+people shrank is cut to the grid the refusal names and read again, narrowly. A flush
+that cannot place every row it must write within its windows reads the tab whole.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sheetsync.adapters.google.sheet import SheetPort
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.a1 import quote_title
-from sheetsync.core.first_read import lean_view
+from sheetsync.core.first_read import lean_views
 from sheetsync.core.layout import Layout, map_header
 from sheetsync.core.narrow import (
     ReadPlan,
@@ -54,11 +54,10 @@ def narrow_plans(
 ) -> dict[str, Narrow]:
     """The watches of a group whose first read may be narrow (by name); `plan_text` and
     `started` are the engine's cached views of the journal's plans and started marks."""
-    tabs = [w.worksheet for w in watches]
     out: dict[str, Narrow] = {}
     for watch in watches:
-        if tabs.count(watch.worksheet) > 1 or journal.has_unchecked(watch.name):
-            continue  # a shared tab, or a claim to verify against its row's inputs
+        if journal.has_unchecked(watch.name):
+            continue  # a claim to verify against its row's inputs
         if journal.needs_whole_read(watch.name):
             continue  # a stray to put back, or a write whose answer never came
         if watch.start_from == "now" and not started(watch):
@@ -85,17 +84,19 @@ def lean_watches(
     """The watches of a group read whole but kept as `first_read` says (by name), each with
     the ids whose rows it keeps whole (`Store.ids_to_check`: a claim not yet seen on its
     row, a crash to recover from): not read by a plan (a first cycle, a lost journal, a
-    claim to check, columns being added, changed settings), alone on their tab, without a
-    stray or an unanswered write to check against every row, and `lean` by name or
-    `recovering`."""
-    tabs = [w.worksheet for w in watches]
+    claim to check, columns being added, changed settings), without a stray or an
+    unanswered write to check against every row, and `lean` by name or `recovering`; on a
+    tab two watches share, only when each of them read whole is."""
+    fits = {
+        w.name: not journal.needs_whole_read(w.name) and (lean(w.name) or recovering(journal, w))
+        for w in watches
+        if w.name not in narrows
+    }
+    spoilt = {w.worksheet for w in watches if fits.get(w.name) is False}
     return {
         w.name: journal.ids_to_check(w.name)
         for w in watches
-        if w.name not in narrows
-        and tabs.count(w.worksheet) == 1
-        and not journal.needs_whole_read(w.name)
-        and (lean(w.name) or recovering(journal, w))
+        if fits.get(w.name) and w.worksheet not in spoilt
     }
 
 
@@ -204,66 +205,76 @@ class Reads:
             read.update(self.whole(apart, self._lean))
             return read
         try:
-            answers, spans = self._narrow_read(watches, narrows)
+            answers = self._narrow_read(watches, narrows)
         except RangeError as exc:  # rows were deleted since the plan was made
             rows = grid_rows(str(exc))
             if rows is None:
                 return dict(self.whole(watches))
             narrows = {name: clipped(n, rows) for name, n in narrows.items()}
             try:
-                answers, spans = self._narrow_read(watches, narrows)
+                answers = self._narrow_read(watches, narrows)
             except RangeError:
                 return dict(self.whole(watches))
         views: dict[str, View | SheetError | None] = {}
         for watch in watches:
-            start, end = spans[watch.name]
+            got = answers[watch.name]
             found = narrows.get(watch.name)
             if found is None:
-                views[watch.name] = View(as_rows(answers[start]))
-            elif header_of(answers[start]) != found.plan.header:
-                self._headers[watch.name] = header_of(answers[start])
+                views[watch.name] = View(as_rows(got[0]))
+            elif header_of(got[0]) != found.plan.header:
+                self._headers[watch.name] = header_of(got[0])
                 views[watch.name] = None
             else:
-                views[watch.name] = first_view(found.plan, found.layout, answers[start:end])
+                views[watch.name] = first_view(found.plan, found.layout, got)
         return views
 
     def _narrow_read(
         self, watches: Sequence[Watch], narrows: dict[str, Narrow]
-    ) -> tuple[list[list[list[str]]], dict[str, tuple[int, int]]]:
-        """One batchGet: narrow tabs by their plan, others whole; the answers and where
-        each watch's answers are."""
-        ranges: list[str] = []
-        spans: dict[str, tuple[int, int]] = {}
+    ) -> dict[str, list[list[list[str]]]]:
+        """One batchGet: narrow tabs by their plan, others whole; each watch's answers."""
+        asks: dict[str, list[str]] = {}
         for watch in watches:
-            start = len(ranges)
             found = narrows.get(watch.name)
             if found is not None:
-                ranges += first_ranges(watch.worksheet, found.plan, found.layout)
+                asks[watch.name] = first_ranges(watch.worksheet, found.plan, found.layout)
             else:
-                ranges.append(quote_title(watch.worksheet))
-            spans[watch.name] = (start, len(ranges))
-        return self.sheets.read_ranges(self.spreadsheet, ranges), spans
+                asks[watch.name] = [quote_title(watch.worksheet)]
+        return self._read_once(asks)
+
+    def _read_once(self, asks: Mapping[str, Sequence[str]]) -> dict[str, list[list[list[str]]]]:
+        """The answers to each watch's ranges (by name), in one batchGet. A range two watches
+        of one tab both ask for (the header, a ready column, the same tail or window) is
+        asked for once, and its answer given to both."""
+        asked: dict[str, int] = {}
+        where = {
+            name: [asked.setdefault(r, len(asked)) for r in ranges] for name, ranges in asks.items()
+        }
+        answers = self.sheets.read_ranges(self.spreadsheet, list(asked))
+        return {name: [answers[i] for i in found] for name, found in where.items()}
 
     def whole(
         self, watches: Sequence[Watch], lean: Mapping[str, Collection[str]] | None = None
     ) -> dict[str, View]:
         """Each watch's tab read whole, in one request (by watch name); the tabs of `lean`
-        watches (each alone on its tab) kept as `first_read.lean_view` says."""
+        watches kept as `first_read.lean_views` says (a tab with a watch not lean: whole)."""
         lean = lean or {}
         titles = list(dict.fromkeys(w.worksheet for w in watches))
         if not any(w.name in lean for w in watches):
             tables = self.sheets.read_tabs(self.spreadsheet, titles)
             return {w.name: View(list(tables[w.worksheet])) for w in watches}
-        by_tab = {w.worksheet: w for w in watches if w.name in lean}
+        tabs: dict[str, dict[str, tuple[Watch, Collection[str]]]] = {}
+        for w in watches:  # a tab with a watch not lean: read whole for each
+            tabs.setdefault(w.worksheet, {})[w.name] = (w, lean.get(w.name, ()))
+        kept = {t: ws for t, ws in tabs.items() if all(name in lean for name in ws)}
 
-        def reduce(title: str, rows: Iterator[list[str]]) -> View:
-            found = by_tab.get(title)
-            if found is None:
-                return View(list(rows))
-            return lean_view(rows, found, lean[found.name])
+        def reduce(title: str, rows: Iterator[list[str]]) -> dict[str, View]:
+            if title in kept:
+                return lean_views(rows, kept[title])
+            table = list(rows)
+            return {name: View(list(table)) for name in tabs[title]}
 
         views = self.sheets.read_tabs_reduced(self.spreadsheet, titles, reduce)
-        return {w.name: views[w.worksheet] for w in watches}
+        return {w.name: views[w.worksheet][w.name] for w in watches}
 
     def again(
         self, wanted: Sequence[tuple[Watch, Layout, Sequence[tuple[int, int]] | None]]
@@ -272,23 +283,18 @@ class Reads:
         (see `window_spans`), or with `None` the whole tab."""
         if all(spans is None for _, _, spans in wanted):
             return self.whole([watch for watch, _, _ in wanted])
-        ranges: list[str] = []
+        asks: dict[str, list[str]] = {}
         for watch, layout, spans in wanted:
             if spans is None:
-                ranges.append(quote_title(watch.worksheet))
+                asks[watch.name] = [quote_title(watch.worksheet)]
             else:
-                ranges += window_ranges(watch.worksheet, layout, spans)
+                asks[watch.name] = window_ranges(watch.worksheet, layout, spans)
         try:
-            answers = self.sheets.read_ranges(self.spreadsheet, ranges)
+            answers = self._read_once(asks)
         except RangeError:  # rows were deleted meanwhile: the windows reach past the grid
             return self.whole([watch for watch, _, _ in wanted])
         out: dict[str, View] = {}
-        start = 0
         for watch, _layout, spans in wanted:
-            if spans is None:
-                out[watch.name] = View(as_rows(answers[start]))
-                start += 1
-                continue
-            out[watch.name] = window_view(spans, answers[start : start + 1 + len(spans)])
-            start += 1 + len(spans)
+            got = answers[watch.name]
+            out[watch.name] = View(as_rows(got[0])) if spans is None else window_view(spans, got)
         return out

@@ -9,7 +9,7 @@ import pytest
 from sheetsync.config import Watch
 from sheetsync.config.schema import build
 from sheetsync.core import narrow
-from sheetsync.core.first_read import lean_view
+from sheetsync.core.first_read import lean_view, lean_views
 from sheetsync.core.view import NarrowTable
 
 HEADER = ["url", "Status", "Run link", "Message", "sheetsync id"]
@@ -72,3 +72,26 @@ def test_columns_the_cycle_adds_are_read_as_empty() -> None:
     view = lean_view(iter(rows), watch())
     assert view.known == {2}  # the first row with data under no header, for the warning
     assert 4 not in (view.columns or {})
+
+
+SECOND = {"status": "Status 2", "link": "Link 2", "message": "Message 2", "id": "id 2"}
+
+
+def test_two_watches_of_one_tab_each_keep_their_own_rows_whole_from_one_walk() -> None:
+    """A tab two watches share (each its own result columns), walked once: each view keeps
+    its watch's result cells for every row and whole only the rows open for that watch;
+    a watch whose header does not map gets the whole tab, the other stays lean."""
+    header = [*HEADER, *SECOND.values()]
+    rows = [header, *([*done(i), "triggered", "", "", f"s{i}"] for i in range(20))]
+    rows[4] = [*done(3), "", "", "", ""]  # new to the second watch only
+    rows[7] = [*rows[7][:1], "", "", "", "", "triggered", "", "", "s6"]  # to the first only
+    first, second = watch(), watch(name="w2", columns=SECOND)
+    views = lean_views(iter(rows), {"w": (first, ()), "w2": (second, ())})
+    assert views["w"].known == {8} and views["w2"].known == {5}
+    assert views["w"].table[4] == ("", "triggered", "https://run", "", "r3")
+    assert views["w2"].table[4] == rows[4]  # whole: new to the second watch
+    assert views["w2"].table[7][0] == "" and views["w2"].table[7][5] == "triggered"
+    broken = watch(name="w3", columns=SECOND, ready_column="Ready")  # no such column
+    views = lean_views(iter(rows), {"w": (first, ()), "w3": (broken, ())})
+    assert views["w"].known == {8} and views["w3"].known is None
+    assert list(views["w3"].table) == rows
