@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sheetsync.adapters.store.journal_records import IN_FLIGHT_SQL, Outcome, iso
-from sheetsync.adapters.store.pg_base import event
+from sheetsync.adapters.store.pg_bulk import batch, batches, histories, history, rows_of
 from sheetsync.adapters.store.pg_errors import translated
 from sheetsync.adapters.store.pg_settle import RunFacts
 from sheetsync.adapters.store.runs import TIMEOUT_MESSAGE, Tracked
@@ -20,7 +20,14 @@ from sheetsync.errors import LeaseLostError
 _OUTCOME = (
     "UPDATE rows SET state = %s, link = %s, message = %s, triggered_at = %s,"
     " next_attempt_at = %s, wait_reason = %s, waits = CASE WHEN %s = 'waiting'"
-    " THEN waits + 1 ELSE 0 END, updated_at = %s WHERE watch = %s AND row_id = %s"
+    " THEN waits + 1 ELSE 0 END, updated_at = %s WHERE watch = %s AND row_id IN"
+    " (SELECT row_id FROM " + rows_of("row_id text") + " u)"
+)
+
+_RESCHEDULE = (
+    "UPDATE rows r SET poll_at = %s, poll_seconds = %s, updated_at = %s FROM "
+    + rows_of("watch text", "row_id text")
+    + " u WHERE r.watch = u.watch AND r.row_id = u.row_id AND r.run_status = 'running'"
 )
 
 
@@ -75,23 +82,15 @@ class RunSql(RunFacts):
         next_at = iso(outcome.next_attempt_at) if outcome.next_attempt_at else ""
         started = outcome.state in {"triggered", "queued"}
         reason = outcome.reason if outcome.state == "waiting" else ""
-        for row_id in row_ids:
+        for part in batches(row_ids):
             conn.execute(
                 _OUTCOME,
                 (
-                    outcome.state,
-                    outcome.link,
-                    outcome.message,
-                    stamp if started else "",
-                    next_at,
-                    reason,
-                    outcome.state,
-                    stamp,
-                    watch,
-                    row_id,
+                    *(outcome.state, outcome.link, outcome.message, stamp if started else ""),
+                    *(next_at, reason, outcome.state, stamp, watch, batch([[r] for r in part])),
                 ),
             )
-            event(conn, stamp, watch, row_id, outcome.state, outcome.message[:200])
+        history(conn, stamp, watch, row_ids, outcome.state, outcome.message[:200])
         if started and row_ids:
             self._start_run(conn, watch, row_ids, stamp, poll)
 
@@ -163,8 +162,7 @@ class RunSql(RunFacts):
         for unit, rows in self._by_held_unit(run.rows):
             with self.fenced(unit, self._epoch(unit)) as conn:
                 _reschedule(conn, rows, poll, stamp)
-                for watch, row_id in rows:
-                    event(conn, stamp, watch, row_id, "poll failed", detail[:200])
+                histories(conn, [(stamp, w, r, "poll failed", detail[:200]) for w, r in rows])
 
     def expire(self, watch: str, cutoff: datetime, limit: str, now: datetime) -> int:
         """Stop tracking this watch's runs triggered before `cutoff`; return how many rows."""
@@ -177,8 +175,7 @@ class RunSql(RunFacts):
                 " AND triggered_at != '' AND triggered_at <= %s RETURNING row_id",
                 (message, stamp, watch, iso(cutoff)),
             ).fetchall()
-            for (row_id,) in sorted(stale):
-                event(conn, stamp, watch, row_id, "untracked", message)
+            history(conn, stamp, watch, sorted(r[0] for r in stale), "untracked", message)
         return len(stale)
 
     def _by_held_unit(
@@ -198,11 +195,8 @@ def _reschedule(
     conn: Any, rows: Sequence[tuple[str, str]], poll: tuple[datetime, float], stamp: str
 ) -> None:
     poll_at, seconds = poll
-    conn.cursor().executemany(
-        "UPDATE rows SET poll_at = %s, poll_seconds = %s, updated_at = %s"
-        " WHERE watch = %s AND row_id = %s AND run_status = 'running'",
-        [(iso(poll_at), seconds, stamp, watch, row_id) for watch, row_id in rows],
-    )
+    for part in batches(rows):
+        conn.execute(_RESCHEDULE, (iso(poll_at), seconds, stamp, batch(part)))
 
 
 def _group(rows: Iterable[tuple[str, tuple[str, str], float]]) -> list[Tracked]:

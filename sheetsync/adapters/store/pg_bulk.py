@@ -1,0 +1,84 @@
+"""Statements over many rows: a batch of rows is one statement, its rows one JSON parameter.
+
+A statement per row made a big sheet's cycle fail on PostgreSQL: marking 100,000 rows
+shown sent 100,000 UPDATEs down one pipeline, each planned on its own (on a journal
+bulk-loaded since its last ANALYZE the planner thinks the table empty and may scan every
+row of a state for each one), and the client's socket sat behind a full server buffer
+for longer than `tcp_user_timeout`: "Connection timed out". Here a batch of up to `BATCH`
+rows is one statement, and each statement joins its batch to the table in one plan.
+
+The rows travel as one JSON array of arrays (`batch`), unpacked by `rows_of`: the
+standard library encodes it in C, where psycopg without its C extension dumps each
+element of a `text[]` parameter in Python.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+BATCH = 10_000
+"""Rows per statement: a statement's parameter stays a few megabytes, and a 200,000-row
+sheet's rows take 20 statements, not 200,000."""
+
+T = TypeVar("T")
+
+
+def batches(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`items` in consecutive slices of at most `BATCH` (none when empty)."""
+    size = BATCH
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def rows_of(*columns: str) -> str:
+    """A FROM item of one `%s` parameter (`batch`): one row per element, its columns
+    named and typed as `columns` say (`"row_id text"`), and `n` its position (from 1)."""
+    fields = ", ".join(
+        f"(r->>{i})::{kind} AS {name}"
+        for i, (name, kind) in enumerate(c.split(maxsplit=1) for c in columns)
+    )
+    return f"(SELECT {fields}, n FROM json_array_elements(%s::json) WITH ORDINALITY AS j(r, n))"
+
+
+def batch(rows: Sequence[Sequence[Any]]) -> str:
+    """The parameter `rows_of` unpacks: each row's values in its columns' order."""
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
+def last_by_key(rows: Sequence[Sequence[Any]], width: int = 1) -> list[Sequence[Any]]:
+    """`rows` with one row per key (its first `width` values), the last one given, in
+    the order of their first appearance: an upsert statement may touch a row only once,
+    and a run of single upserts leaves the last one's values."""
+    found: dict[tuple[Any, ...], Sequence[Any]] = {}
+    for row in rows:
+        found[tuple(row[:width])] = row
+    return list(found.values())
+
+
+_EVENTS = (
+    "INSERT INTO events (at, watch, row_id, state, detail)"
+    " SELECT %s, %s, row_id, %s, %s FROM " + rows_of("row_id text") + " u ORDER BY n"
+)
+
+_VARIED_EVENTS = (
+    "INSERT INTO events (at, watch, row_id, state, detail) SELECT at, watch, row_id, state,"
+    " detail FROM "
+    + rows_of("at text", "watch text", "row_id text", "state text", "detail text")
+    + " u ORDER BY n"
+)
+
+
+def history(
+    conn: Any, stamp: str, watch: str, row_ids: Sequence[str], state: str, detail: str
+) -> None:
+    """The same history line for each row, in the order given: a statement per batch."""
+    for part in batches(row_ids):
+        conn.execute(_EVENTS, (stamp, watch, state, detail, batch([[r] for r in part])))
+
+
+def histories(conn: Any, lines: Sequence[tuple[str, str, str, str, str]]) -> None:
+    """History lines `(at, watch, row_id, state, detail)`, in the order given."""
+    for part in batches(lines):
+        conn.execute(_VARIED_EVENTS, (batch(part),))
