@@ -7,6 +7,12 @@ row of a state for each one), and the client's socket sat behind a full server b
 for longer than `tcp_user_timeout`: "Connection timed out". Here a batch of up to `BATCH`
 rows is one statement, and each statement joins its batch to the table in one plan.
 
+A batch joins `rows` by its primary key alone: its other conditions are written as one
+record compared `IS NOT DISTINCT FROM` (the same, on these NOT NULL columns), which no
+index serves. Otherwise the planner, on statistics that make the table look empty, may
+join through a partial or a (watch, state) index and scan it whole for each batch row
+(`rows_polled`: 73 s for 2,000 running rows of a 200,000-row journal, against 0.2 s).
+
 The rows travel as one JSON array of arrays (`batch`), unpacked by `rows_of`: the
 standard library encodes it in C, where psycopg without its C extension dumps each
 element of a `text[]` parameter in Python.

@@ -34,12 +34,12 @@ PLACES = (
 SHOWN = (
     "UPDATE rows r SET shown = true FROM "
     + rows_of(*(f"{c} text" for c in ("row_id", *SHOWN_CELLS)))
-    + " u WHERE r.watch = %s AND r.row_id = u.row_id AND NOT r.shown"
-    # one record, not five equalities: no index on (watch, state) is taken for the join,
-    # which on a table the planner thinks empty (stale statistics) scans a whole state
-    " AND (r.state, r.link, r.message, r.triggered_at, r.run_status)"
-    " IS NOT DISTINCT FROM (u.state, u.link, u.message, u.triggered_at, u.run_status)"
+    + " u WHERE r.watch = %s AND r.row_id = u.row_id"
+    " AND (r.shown, r.state, r.link, r.message, r.triggered_at, r.run_status)"
+    " IS NOT DISTINCT FROM (false, u.state, u.link, u.message, u.triggered_at, u.run_status)"
 )
+"""Joined by the primary key alone (see `pg_bulk`): `NOT shown AND state = ...` would let
+the planner scan `rows_to_show` or `rows_by_state` for each row of the batch."""
 
 SKIP = (
     "INSERT INTO rows (watch, row_id, state, fingerprint, message, updated_at)"

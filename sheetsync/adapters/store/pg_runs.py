@@ -27,8 +27,11 @@ _OUTCOME = (
 _RESCHEDULE = (
     "UPDATE rows r SET poll_at = %s, poll_seconds = %s, updated_at = %s FROM "
     + rows_of("watch text", "row_id text")
-    + " u WHERE r.watch = u.watch AND r.row_id = u.row_id AND r.run_status = 'running'"
+    + " u WHERE r.watch = u.watch AND r.row_id = u.row_id"
+    " AND r.run_status IS NOT DISTINCT FROM 'running'"
 )
+"""Joined by the primary key alone (see `pg_bulk`): `run_status = 'running'` would let the
+planner scan `rows_polled` (every running row of the watch) for each row of the batch."""
 
 
 class RunSql(RunFacts):
