@@ -1,17 +1,19 @@
 """Statements over many rows: a batch of rows is one statement, its rows one JSON parameter.
 
 A statement per row made a big sheet's cycle fail on PostgreSQL: marking 100,000 rows
-shown sent 100,000 UPDATEs down one pipeline, each planned on its own (on a journal
-bulk-loaded since its last ANALYZE the planner thinks the table empty and may scan every
-row of a state for each one), and the client's socket sat behind a full server buffer
-for longer than `tcp_user_timeout`: "Connection timed out". Here a batch of up to `BATCH`
+shown sent 100,000 UPDATEs down one pipeline, each planned on its own (on a journal not
+yet analyzed, without column statistics, through `rows_by_state`: a scan of every row
+of the state for each one), and the client's socket sat behind a full server buffer for
+longer than `tcp_user_timeout`: "Connection timed out". Here a batch of up to `BATCH`
 rows is one statement, and each statement joins its batch to the table in one plan.
+The statements are built (`each_batch`, `history_of`) before the fenced transaction
+opens, so that its idle timeout never counts the client's work.
 
 A batch joins `rows` by its primary key alone: its other conditions are written as one
 record compared `IS NOT DISTINCT FROM` (the same, on these NOT NULL columns), which no
-index serves. Otherwise the planner, on statistics that make the table look empty, may
-join through a partial or a (watch, state) index and scan it whole for each batch row
-(`rows_polled`: 73 s for 2,000 running rows of a 200,000-row journal, against 0.2 s).
+index serves. Otherwise the planner, without column statistics, may join through a
+partial or a (watch, state) index and scan it whole for each batch row (`rows_polled`:
+73 s for 2,000 running rows of a 200,000-row journal, against 0.2 s by `rows_pkey`).
 
 The rows travel as one JSON array of arrays (`batch`), unpacked by `rows_of`: the
 standard library encodes it in C, where psycopg without its C extension dumps each
@@ -21,7 +23,7 @@ element of a `text[]` parameter in Python.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 BATCH = 10_000
@@ -29,6 +31,8 @@ BATCH = 10_000
 sheet's rows take 20 statements, not 200,000."""
 
 T = TypeVar("T")
+Statement = tuple[str, tuple[object, ...]]
+"""A statement and its parameters, ready to send."""
 
 
 def batches(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -76,15 +80,38 @@ _VARIED_EVENTS = (
 )
 
 
+def each_batch(
+    sql: str, rows: Sequence[Sequence[Any]], *params: object, after: tuple[object, ...] = ()
+) -> list[Statement]:
+    """`sql` for each batch of `rows`: its parameters `params`, the batch, then `after`."""
+    return [(sql, (*params, batch(part), *after)) for part in batches(rows)]
+
+
+def run(conn: Any, statements: Iterable[Statement]) -> None:
+    """Send statements built beforehand, one after the other."""
+    for sql, params in statements:
+        conn.execute(sql, params)
+
+
+def history_of(
+    stamp: str, watch: str, row_ids: Sequence[str], state: str, detail: str
+) -> list[Statement]:
+    """The same history line for each row, in the order given: a statement per batch."""
+    return each_batch(_EVENTS, [[r] for r in row_ids], stamp, watch, state, detail)
+
+
+def histories_of(lines: Sequence[tuple[str, str, str, str, str]]) -> list[Statement]:
+    """History lines `(at, watch, row_id, state, detail)`, in the order given."""
+    return each_batch(_VARIED_EVENTS, lines)
+
+
 def history(
     conn: Any, stamp: str, watch: str, row_ids: Sequence[str], state: str, detail: str
 ) -> None:
-    """The same history line for each row, in the order given: a statement per batch."""
-    for part in batches(row_ids):
-        conn.execute(_EVENTS, (stamp, watch, state, detail, batch([[r] for r in part])))
+    """`history_of`, sent at once (rows found inside the transaction)."""
+    run(conn, history_of(stamp, watch, row_ids, state, detail))
 
 
 def histories(conn: Any, lines: Sequence[tuple[str, str, str, str, str]]) -> None:
-    """History lines `(at, watch, row_id, state, detail)`, in the order given."""
-    for part in batches(lines):
-        conn.execute(_VARIED_EVENTS, (batch(part),))
+    """`histories_of`, sent at once (rows found inside the transaction)."""
+    run(conn, histories_of(lines))

@@ -15,11 +15,12 @@ from typing import Any
 from sheetsync.adapters.store.journal_records import SKIPPED_MESSAGE, Event, iso
 from sheetsync.adapters.store.pg_base import ENTRY_COLUMNS, PgBase, entry, event
 from sheetsync.adapters.store.pg_bulk import (
-    batch,
-    batches,
-    histories,
+    each_batch,
+    histories_of,
     history,
+    history_of,
     last_by_key,
+    run,
 )
 from sheetsync.adapters.store.pg_journal_sql import CLAIM, PLACED, PLACES, SHOWN, SKIP, TOMBSTONES
 from sheetsync.core.model import Entry
@@ -72,12 +73,10 @@ class JournalSql(PgBase):
         rows just written (`places`: row id -> row number) are where `status` finds them."""
         rows = [(e.row_id, e.state, e.link, e.message, e.triggered_at, e.run_status) for e in shown]
         placed = list((places or {}).items())
-        if rows or placed:
+        statements = each_batch(SHOWN, rows, after=(watch,)) + each_batch(PLACED, placed, watch)
+        if statements:
             with self._tx(watch) as conn:
-                for part in batches(rows):
-                    conn.execute(SHOWN, (batch(part), watch))
-                for spot in batches(placed):
-                    conn.execute(PLACED, (watch, batch(spot)))
+                run(conn, statements)
 
     def read_plan(self, watch: str) -> str | None:
         """The narrow-read plan saved by the watch's last cycle."""
@@ -155,24 +154,23 @@ class JournalSql(PgBase):
         stamp = iso(now)
         unit = self._unit(watch)
         epoch = self._epoch(unit)
-        with self.fenced(unit, epoch) as conn:
-            for part in batches(last_by_key(places)):
-                conn.execute(PLACES, (watch, batch(part)))
+        lines = [(stamp, watch, row_id, "claimed", automation) for row_id, _, automation in rows]
+        statements = [
+            *each_batch(PLACES, last_by_key(places), watch),
             # a row named twice is claimed once, as the last naming says
-            for part in batches(last_by_key(rows)):
-                conn.execute(CLAIM, (watch, stamp, epoch, batch(part)))
-            lines = [
-                (stamp, watch, row_id, "claimed", automation) for row_id, _, automation in rows
-            ]
-            histories(conn, lines)
+            *each_batch(CLAIM, last_by_key(rows), watch, stamp, epoch),
+            *histories_of(lines),
+        ]
+        with self.fenced(unit, epoch) as conn:
+            run(conn, statements)
 
     def skip(self, watch: str, rows: Sequence[tuple[str, str]], now: datetime) -> None:
         """Record `(row_id, fingerprint)` rows as skipped (present before the first cycle)."""
         stamp = iso(now)
+        # earlier skips are kept, also those no row holds: see `first_cycle.returning`
+        statements = each_batch(SKIP, rows, watch, SKIPPED_MESSAGE, stamp)
         with self._tx(watch) as conn:
-            # earlier skips are kept, also those no row holds: see `first_cycle.returning`
-            for part in batches(rows):
-                conn.execute(SKIP, (watch, SKIPPED_MESSAGE, stamp, batch(part)))
+            run(conn, statements)
             event(
                 conn, stamp, watch, "*", "skipped", f"{len(rows)} rows present at the first cycle"
             )
@@ -180,17 +178,20 @@ class JournalSql(PgBase):
     def mark_sending(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
         """Commit that these rows' trigger is about to leave (durable before the POST)."""
         stamp = iso(now)
+        lines = history_of(stamp, watch, row_ids, "sending", "")
         with self._tx(watch) as conn:
             self._move(conn, watch, row_ids, stamp, "state = 'sending'", "")
-            history(conn, stamp, watch, row_ids, "sending", "")
+            run(conn, lines)
 
     def mark_unsent(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
         """The trigger did not leave after all (axiom refused it; a retry follows): claimed."""
         stamp = iso(now)
+        lines = history_of(
+            stamp, watch, row_ids, "claimed", "not taken by axiom; sent again after a wait"
+        )
         with self._tx(watch) as conn:
             self._move(conn, watch, row_ids, stamp, "state = 'claimed'", " AND state = 'sending'")
-            detail = "not taken by axiom; sent again after a wait"
-            history(conn, stamp, watch, row_ids, "claimed", detail)
+            run(conn, lines)
 
     def postpone(
         self, watch: str, row_ids: Sequence[str], until: datetime, message: str, now: datetime
@@ -227,8 +228,7 @@ class JournalSql(PgBase):
                 "state = 'abandoned', checked = true",
                 " AND state = 'claimed'",
             )
-            for part in batches(gone):
-                conn.execute(TOMBSTONES, (watch, stamp, batch(part)))
+            run(conn, each_batch(TOMBSTONES, gone, watch, stamp))
             history(conn, stamp, watch, row_ids, "abandoned", "claimed row left the sheet")
 
     def tombstones(self, watch: str) -> dict[str, list[tuple[int, str]]]:

@@ -12,18 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sheetsync.adapters.store.journal_landing import Adoption, _cells, _dump, _pairs
 from sheetsync.adapters.store.journal_records import iso
 from sheetsync.adapters.store.pg_base import PgBase
 from sheetsync.adapters.store.pg_bulk import (
-    batch,
-    batches,
-    histories,
-    history,
+    each_batch,
+    histories_of,
+    history_of,
     last_by_key,
     rows_of,
+    run,
 )
 from sheetsync.core.landing import Sent, Stray
 
@@ -81,11 +80,13 @@ class LandingSql(PgBase):
         lines = [
             (stamp, watch, s.row_id or "*", "stray", f"a write hit it; {_told(s)}") for s in strays
         ]
+        statements = [
+            *each_batch(_DROP, [old.key for old in replaced], after=(watch,)),
+            *each_batch(_STRAYS, last_by_key(kept, width=2), watch, stamp),
+            *histories_of(lines),
+        ]
         with self._tx(watch) as conn:
-            _drop(conn, watch, [old.key for old in replaced])
-            for part in batches(last_by_key(kept, width=2)):
-                conn.execute(_STRAYS, (watch, stamp, batch(part)))
-            histories(conn, lines)
+            run(conn, statements)
 
     def strays(self, watch: str) -> list[tuple[Stray, bool]]:
         """The rows still showing a write that missed its row, oldest first, each with
@@ -99,18 +100,17 @@ class LandingSql(PgBase):
 
     def drop_strays(self, watch: str, strays: Iterable[Stray]) -> None:
         """These strays were put back."""
-        keys = [s.key for s in strays]
-        if keys:
+        statements = each_batch(_DROP, [s.key for s in strays], after=(watch,))
+        if statements:
             with self._tx(watch) as conn:
-                _drop(conn, watch, keys)
+                run(conn, statements)
 
     def mark_strays_gone(self, watch: str, strays: Iterable[Stray], gone: bool = True) -> None:
         """These strays' rows left the sheet (or, `gone=False`, came back)."""
-        keys = [s.key for s in strays]
-        if keys:
+        statements = each_batch(_GONE, [s.key for s in strays], gone, after=(watch,))
+        if statements:
             with self._tx(watch) as conn:
-                for part in batches(keys):
-                    conn.execute(_GONE, (gone, batch(part), watch))
+                run(conn, statements)
 
     # -- writes in flight ----------------------------------------------------------
     def expect_answer(self, watch: str, rows: Sequence[Sent]) -> None:
@@ -159,10 +159,12 @@ class LandingSql(PgBase):
             )
             for row in rows
         ]
+        statements = [
+            *each_batch(_ADOPT, adopted, watch, stamp, stamp),
+            *histories_of([(stamp, watch, row.row_id, row.state, why) for row in rows]),
+        ]
         with self._tx(watch) as conn:
-            for part in batches(adopted):
-                conn.execute(_ADOPT, (watch, stamp, stamp, batch(part)))
-            histories(conn, [(stamp, watch, row.row_id, row.state, why) for row in rows])
+            run(conn, statements)
 
     def adopt_alike(
         self, watch: str, like: Adoption, row_ids: Sequence[str], now: datetime, why: str
@@ -173,10 +175,12 @@ class LandingSql(PgBase):
             *(watch, like.state, like.fingerprint, like.link, like.message),
             *(like.triggered_at, like.run_status, stamp if like.due else "", stamp, like.shown),
         )
+        statements = [
+            *each_batch(_ADOPT_ALIKE, [[i] for i in ids], *alike),
+            *history_of(stamp, watch, ids, like.state, why),
+        ]
         with self._tx(watch) as conn:
-            for part in batches(ids):
-                conn.execute(_ADOPT_ALIKE, (*alike, batch([[i] for i in part])))
-            history(conn, stamp, watch, ids, like.state, why)
+            run(conn, statements)
 
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
         """The rows of a watch recorded with these inputs."""
@@ -194,12 +198,6 @@ class LandingSql(PgBase):
             (watch, list(dict.fromkeys(row_ids))),
         )
         return {r[0] for r in found}
-
-
-def _drop(conn: Any, watch: str, keys: Sequence[tuple[str, str]]) -> None:
-    """Forget these strays (`(row_id, fingerprint)` keys)."""
-    for part in batches(keys):
-        conn.execute(_DROP, (batch(part), watch))
 
 
 def _told(found: Stray) -> str:

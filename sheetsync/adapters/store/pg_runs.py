@@ -11,7 +11,15 @@ from datetime import datetime
 from typing import Any
 
 from sheetsync.adapters.store.journal_records import IN_FLIGHT_SQL, Outcome, iso
-from sheetsync.adapters.store.pg_bulk import batch, batches, histories, history, rows_of
+from sheetsync.adapters.store.pg_bulk import (
+    Statement,
+    each_batch,
+    histories,
+    history,
+    history_of,
+    rows_of,
+    run,
+)
 from sheetsync.adapters.store.pg_errors import translated
 from sheetsync.adapters.store.pg_settle import RunFacts
 from sheetsync.adapters.store.runs import TIMEOUT_MESSAGE, Tracked
@@ -47,9 +55,12 @@ class RunSql(RunFacts):
         poll: tuple[datetime, float] | None = None,
     ) -> None:
         """Commit a trigger's outcome; under a lost lease, leave it for the new holder."""
+        stamp = iso(now)
+        statements = outcome_of(watch, row_ids, outcome, stamp)
         try:
             with self._tx(watch) as conn:
-                self._outcome(conn, watch, row_ids, outcome, iso(now), poll)
+                run(conn, statements)
+                self._started(conn, watch, row_ids, outcome, stamp, poll)
         except LeaseLostError as lost:
             # unfenced on purpose: the mailbox the unit's new holder reads
             with translated(self.where), self._pool.connection() as conn:
@@ -82,19 +93,20 @@ class RunSql(RunFacts):
         poll: tuple[datetime, float] | None,
     ) -> None:
         """`Journal.record`'s statements inside an open fenced transaction."""
-        next_at = iso(outcome.next_attempt_at) if outcome.next_attempt_at else ""
-        started = outcome.state in {"triggered", "queued"}
-        reason = outcome.reason if outcome.state == "waiting" else ""
-        for part in batches(row_ids):
-            conn.execute(
-                _OUTCOME,
-                (
-                    *(outcome.state, outcome.link, outcome.message, stamp if started else ""),
-                    *(next_at, reason, outcome.state, stamp, watch, batch([[r] for r in part])),
-                ),
-            )
-        history(conn, stamp, watch, row_ids, outcome.state, outcome.message[:200])
-        if started and row_ids:
+        run(conn, outcome_of(watch, row_ids, outcome, stamp))
+        self._started(conn, watch, row_ids, outcome, stamp, poll)
+
+    def _started(
+        self,
+        conn: Any,
+        watch: str,
+        row_ids: Sequence[str],
+        outcome: Outcome,
+        stamp: str,
+        poll: tuple[datetime, float] | None,
+    ) -> None:
+        """A started or queued run supersedes the tracked run of its automation."""
+        if outcome.state in {"triggered", "queued"} and row_ids:
             self._start_run(conn, watch, row_ids, stamp, poll)
 
     # -- RunLedger -------------------------------------------------------------------
@@ -198,8 +210,22 @@ def _reschedule(
     conn: Any, rows: Sequence[tuple[str, str]], poll: tuple[datetime, float], stamp: str
 ) -> None:
     poll_at, seconds = poll
-    for part in batches(rows):
-        conn.execute(_RESCHEDULE, (iso(poll_at), seconds, stamp, batch(part)))
+    run(conn, each_batch(_RESCHEDULE, rows, iso(poll_at), seconds, stamp))
+
+
+def outcome_of(watch: str, row_ids: Sequence[str], outcome: Outcome, stamp: str) -> list[Statement]:
+    """The statements of an outcome on its rows, and their history lines."""
+    started = outcome.state in {"triggered", "queued"}
+    params = (
+        *(outcome.state, outcome.link, outcome.message, stamp if started else ""),
+        iso(outcome.next_attempt_at) if outcome.next_attempt_at else "",
+        outcome.reason if outcome.state == "waiting" else "",
+        *(outcome.state, stamp, watch),
+    )
+    return [
+        *each_batch(_OUTCOME, [[r] for r in row_ids], *params),
+        *history_of(stamp, watch, row_ids, outcome.state, outcome.message[:200]),
+    ]
 
 
 def _group(rows: Iterable[tuple[str, tuple[str, str], float]]) -> list[Tracked]:
