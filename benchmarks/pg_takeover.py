@@ -16,7 +16,6 @@ from benchmarks.cycles import FULL_HEADER, SIZE_NEW
 from benchmarks.harness import (
     Bench,
     ProcessRun,
-    check_run,
     clear_results,
     done_row,
     fmt_mb,
@@ -35,7 +34,7 @@ def admin_url() -> str | None:
 
 def takeover_runs(bench: Bench, admin: str, n: int, repeats: int) -> list[ProcessRun] | str:
     """`once` with 10 new rows on an `n`-row sheet served before by another `once`; or
-    why a run failed (the end of its last line)."""
+    why a run failed (how long it ran, the end of its last line)."""
     import psycopg
 
     name = f"sheetsync_bench_{os.getpid()}_{n}"
@@ -49,24 +48,37 @@ def takeover_runs(bench: Bench, admin: str, n: int, repeats: int) -> list[Proces
         fresh = [new_row(i) for i in range(n - SIZE_NEW, n)]
         world.sheet([FULL_HEADER, *done, *fresh])
         world.config({"mode": "row"}, state={"url": url})
-        runs = []
         try:
-            check_run(bench.sheetsync("once", world), "sheetsync once (PostgreSQL, first)")
+            first = bench.sheetsync("once", world)
+            if first.exit_code != 0:
+                return _failed("the first once", first)
+            runs = []
             for _ in range(repeats):
                 clear_results(world, n - SIZE_NEW + 2, n + 1, len(FULL_HEADER))
                 run = bench.sheetsync("once", world)
-                runs.append(check_run(run, "sheetsync once (PostgreSQL)"))
-        except RuntimeError as exc:
-            return f"failed: {str(exc).strip().splitlines()[-1][-160:]}"
+                if run.exit_code != 0:
+                    return _failed("once", run)
+                runs.append(run)
+            return runs
         finally:
             bench.google.delete_spreadsheet(world.spreadsheet_id)
-        return runs
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _failed(what: str, run: ProcessRun) -> str:
+    """How long a failed run ran, and the end of its last line."""
+    last = run.stderr.strip().splitlines()[-1][-160:] if run.stderr.strip() else ""
+    return f"{what} failed after {run.seconds:.0f} s: {last}"
 
 
 def cell(runs: list[ProcessRun]) -> str:
     """CPU / peak RSS of the runs, as the recovery table shows them."""
     cpu = median([r.cpu_seconds for r in runs])
     return f"{fmt_s(cpu)} / {fmt_mb(max(r.peak_rss_mb for r in runs))}"
+
+
+def timed_cell(runs: list[ProcessRun]) -> str:
+    """Wall time / CPU / peak RSS of the runs (medians; the largest peak RSS)."""
+    return f"{fmt_s(median([r.seconds for r in runs]))} / {cell(runs)}"

@@ -153,7 +153,7 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
             "shared / served",
             "shared, first cycle: CPU / peak RSS",
             "shared first / served",
-            "PostgreSQL once: CPU / peak RSS",
+            "PostgreSQL once: wall / CPU / peak RSS",
             "PostgreSQL / served",
         ],
     )
@@ -171,7 +171,7 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
             pg = [f.takeover, "n/a"]
         elif f.takeover:
             took = median([r.cpu_seconds for r in f.takeover])
-            pg = [pg_takeover.cell(f.takeover), f"{took / cpu['served']:.1f}x"]
+            pg = [pg_takeover.timed_cell(f.takeover), f"{took / cpu['served']:.1f}x"]
         section.add(f"{f.rows:,}", *cells, *ratios, *pg)
     section.notes += [
         f"A spreadsheet with two served tabs: Queue (the size, 10 new rows) and Other "

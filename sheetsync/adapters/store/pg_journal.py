@@ -14,27 +14,16 @@ from typing import Any
 
 from sheetsync.adapters.store.journal_records import SKIPPED_MESSAGE, Event, iso
 from sheetsync.adapters.store.pg_base import ENTRY_COLUMNS, PgBase, entry, event
+from sheetsync.adapters.store.pg_bulk import (
+    each_batch,
+    histories_of,
+    history,
+    history_of,
+    last_by_key,
+    run,
+)
+from sheetsync.adapters.store.pg_journal_sql import CLAIM, PLACED, PLACES, SHOWN, SKIP, TOMBSTONES
 from sheetsync.core.model import Entry
-
-_CLAIM = (
-    "INSERT INTO rows (watch, row_id, state, attempt, fingerprint, automation, updated_at,"
-    " checked, epoch) VALUES (%s, %s, 'claimed', 1, %s, %s, %s, false, %s)"
-    " ON CONFLICT (watch, row_id) DO UPDATE SET state = 'claimed', checked = false,"
-    " attempt = rows.attempt + 1, fingerprint = excluded.fingerprint,"
-    " automation = excluded.automation, link = '', message = '',"
-    " run_status = '', poll_at = '', trigger_id = '', wait_reason = '',"
-    " updated_at = excluded.updated_at, epoch = excluded.epoch"
-)
-
-_PLACED = (
-    "INSERT INTO places (watch, row_id, row_number) VALUES (%s, %s, %s)"
-    " ON CONFLICT (watch, row_id) DO UPDATE SET row_number = excluded.row_number"
-)
-
-_SHOWN = (
-    "UPDATE rows SET shown = true WHERE watch = %s AND row_id = %s AND NOT shown"
-    " AND state = %s AND link = %s AND message = %s AND triggered_at = %s AND run_status = %s"
-)
 
 
 class JournalSql(PgBase):
@@ -82,16 +71,12 @@ class JournalSql(PgBase):
     ) -> None:
         """The sheet now shows these rows' result cells as the entries hold them, and the
         rows just written (`places`: row id -> row number) are where `status` finds them."""
-        rows = [
-            (watch, e.row_id, e.state, e.link, e.message, e.triggered_at, e.run_status)
-            for e in shown
-        ]
-        if rows or places:
+        rows = [(e.row_id, e.state, e.link, e.message, e.triggered_at, e.run_status) for e in shown]
+        placed = list((places or {}).items())
+        statements = each_batch(SHOWN, rows, after=(watch,)) + each_batch(PLACED, placed, watch)
+        if statements:
             with self._tx(watch) as conn:
-                conn.cursor().executemany(_SHOWN, rows)
-                conn.cursor().executemany(
-                    _PLACED, [(watch, rid, number) for rid, number in (places or {}).items()]
-                )
+                run(conn, statements)
 
     def read_plan(self, watch: str) -> str | None:
         """The narrow-read plan saved by the watch's last cycle."""
@@ -169,26 +154,23 @@ class JournalSql(PgBase):
         stamp = iso(now)
         unit = self._unit(watch)
         epoch = self._epoch(unit)
+        lines = [(stamp, watch, row_id, "claimed", automation) for row_id, _, automation in rows]
+        statements = [
+            *each_batch(PLACES, last_by_key(places), watch),
+            # a row named twice is claimed once, as the last naming says
+            *each_batch(CLAIM, last_by_key(rows), watch, stamp, epoch),
+            *histories_of(lines),
+        ]
         with self.fenced(unit, epoch) as conn:
-            conn.cursor().executemany(
-                "INSERT INTO places VALUES (%s, %s, %s, %s) ON CONFLICT (watch, row_id)"
-                " DO UPDATE SET row_number = excluded.row_number, preview = excluded.preview",
-                [(watch, row_id, number, text) for row_id, number, text in places],
-            )
-            for row_id, fp, automation in rows:
-                conn.execute(_CLAIM, (watch, row_id, fp, automation, stamp, epoch))
-                event(conn, stamp, watch, row_id, "claimed", automation)
+            run(conn, statements)
 
     def skip(self, watch: str, rows: Sequence[tuple[str, str]], now: datetime) -> None:
         """Record `(row_id, fingerprint)` rows as skipped (present before the first cycle)."""
         stamp = iso(now)
+        # earlier skips are kept, also those no row holds: see `first_cycle.returning`
+        statements = each_batch(SKIP, rows, watch, SKIPPED_MESSAGE, stamp)
         with self._tx(watch) as conn:
-            # earlier skips are kept, also those no row holds: see `first_cycle.returning`
-            conn.cursor().executemany(
-                "INSERT INTO rows (watch, row_id, state, fingerprint, message, updated_at)"
-                " VALUES (%s, %s, 'skipped', %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(watch, rid, fp, SKIPPED_MESSAGE, stamp) for rid, fp in rows],
-            )
+            run(conn, statements)
             event(
                 conn, stamp, watch, "*", "skipped", f"{len(rows)} rows present at the first cycle"
             )
@@ -196,17 +178,20 @@ class JournalSql(PgBase):
     def mark_sending(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
         """Commit that these rows' trigger is about to leave (durable before the POST)."""
         stamp = iso(now)
+        lines = history_of(stamp, watch, row_ids, "sending", "")
         with self._tx(watch) as conn:
             self._move(conn, watch, row_ids, stamp, "state = 'sending'", "")
-            _history(conn, watch, row_ids, stamp, "sending", "")
+            run(conn, lines)
 
     def mark_unsent(self, watch: str, row_ids: Sequence[str], now: datetime) -> None:
         """The trigger did not leave after all (axiom refused it; a retry follows): claimed."""
         stamp = iso(now)
+        lines = history_of(
+            stamp, watch, row_ids, "claimed", "not taken by axiom; sent again after a wait"
+        )
         with self._tx(watch) as conn:
             self._move(conn, watch, row_ids, stamp, "state = 'claimed'", " AND state = 'sending'")
-            detail = "not taken by axiom; sent again after a wait"
-            _history(conn, watch, row_ids, stamp, "claimed", detail)
+            run(conn, lines)
 
     def postpone(
         self, watch: str, row_ids: Sequence[str], until: datetime, message: str, now: datetime
@@ -243,11 +228,8 @@ class JournalSql(PgBase):
                 "state = 'abandoned', checked = true",
                 " AND state = 'claimed'",
             )
-            conn.cursor().executemany(
-                "INSERT INTO tombstones VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(watch, row_id, epoch, fp, stamp) for row_id, epoch, fp in gone],
-            )
-            _history(conn, watch, row_ids, stamp, "abandoned", "claimed row left the sheet")
+            run(conn, each_batch(TOMBSTONES, gone, watch, stamp))
+            history(conn, stamp, watch, row_ids, "abandoned", "claimed row left the sheet")
 
     def tombstones(self, watch: str) -> dict[str, list[tuple[int, str]]]:
         """Abandoned claims of a watch: row id -> [(claim epoch, fingerprint)]."""
@@ -276,11 +258,3 @@ class JournalSql(PgBase):
         """Add a history line without changing a row."""
         with self._tx(watch) as conn:
             event(conn, iso(now), watch, row_id, state, detail)
-
-
-def _history(
-    conn: Any, watch: str, row_ids: Sequence[str], stamp: str, state: str, detail: str
-) -> None:
-    """One event per row, in the order given (as `Journal._move` logs them)."""
-    for row_id in row_ids:
-        event(conn, stamp, watch, row_id, state, detail)

@@ -15,15 +15,55 @@ from datetime import datetime
 
 from sheetsync.adapters.store.journal_landing import Adoption, _cells, _dump, _pairs
 from sheetsync.adapters.store.journal_records import iso
-from sheetsync.adapters.store.pg_base import PgBase, event
+from sheetsync.adapters.store.pg_base import PgBase
+from sheetsync.adapters.store.pg_bulk import (
+    each_batch,
+    histories_of,
+    history_of,
+    last_by_key,
+    rows_of,
+    run,
+)
 from sheetsync.core.landing import Sent, Stray
 
-_DROP = "DELETE FROM strays WHERE watch = %s AND row_id = %s AND fingerprint = %s"
+_KEYS = rows_of("row_id text", "fingerprint text")
+
+_DROP = (
+    "DELETE FROM strays s USING " + _KEYS + " u WHERE s.watch = %s AND s.row_id = u.row_id"
+    " AND s.fingerprint = u.fingerprint"
+)
+
+_GONE = (
+    "UPDATE strays s SET gone = %s FROM " + _KEYS + " u WHERE s.watch = %s"
+    " AND s.row_id = u.row_id AND s.fingerprint = u.fingerprint"
+)
+
+_STRAYS = (
+    "INSERT INTO strays (watch, row_id, fingerprint, wrote, prior, at, gone)"
+    " SELECT %s, row_id, fingerprint, wrote, prior, %s, false FROM "
+    + rows_of("row_id text", "fingerprint text", "wrote text", "prior text")
+    + " u ON CONFLICT (watch, row_id, fingerprint) DO UPDATE SET wrote = excluded.wrote,"
+    " prior = excluded.prior, at = excluded.at, gone = false"
+)
 
 _ADOPT = (
     "INSERT INTO rows (watch, row_id, state, fingerprint, link, message, triggered_at,"
     " run_status, next_attempt_at, updated_at, checked, shown)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, %s) ON CONFLICT DO NOTHING"
+    " SELECT %s, row_id, state, fingerprint, link, message, triggered_at, run_status,"
+    " CASE WHEN due THEN %s ELSE '' END, %s, true, shown FROM "
+    + rows_of(
+        *("row_id text", "state text", "fingerprint text", "link text", "message text"),
+        *("triggered_at text", "run_status text", "due boolean", "shown boolean"),
+    )
+    + " u ON CONFLICT DO NOTHING"
+)
+
+_ADOPT_ALIKE = (
+    "INSERT INTO rows (watch, row_id, state, fingerprint, link, message,"
+    " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
+    " SELECT %s, row_id, %s, %s, %s, %s, %s, %s, %s, %s, true, %s FROM "
+    + rows_of("row_id text")
+    + " u ON CONFLICT DO NOTHING"
 )
 
 
@@ -36,18 +76,17 @@ class LandingSql(PgBase):
     ) -> None:
         """Remember rows a write hit by mistake (and forget the strays they replace)."""
         stamp = iso(now)
+        kept = [(*s.key, _dump(s.wrote), _dump(s.prior)) for s in strays]
+        lines = [
+            (stamp, watch, s.row_id or "*", "stray", f"a write hit it; {_told(s)}") for s in strays
+        ]
+        statements = [
+            *each_batch(_DROP, [old.key for old in replaced], after=(watch,)),
+            *each_batch(_STRAYS, last_by_key(kept, width=2), watch, stamp),
+            *histories_of(lines),
+        ]
         with self._tx(watch) as conn:
-            conn.cursor().executemany(_DROP, [(watch, *old.key) for old in replaced])
-            for found in strays:
-                conn.execute(
-                    "INSERT INTO strays VALUES (%s, %s, %s, %s, %s, %s, false)"
-                    " ON CONFLICT (watch, row_id, fingerprint) DO UPDATE SET"
-                    " wrote = excluded.wrote, prior = excluded.prior, at = excluded.at,"
-                    " gone = false",
-                    (watch, *found.key, _dump(found.wrote), _dump(found.prior), stamp),
-                )
-                told = "what it held is kept" if found.prior is not None else "nothing tells"
-                event(conn, stamp, watch, found.row_id or "*", "stray", f"a write hit it; {told}")
+            run(conn, statements)
 
     def strays(self, watch: str) -> list[tuple[Stray, bool]]:
         """The rows still showing a write that missed its row, oldest first, each with
@@ -61,21 +100,17 @@ class LandingSql(PgBase):
 
     def drop_strays(self, watch: str, strays: Iterable[Stray]) -> None:
         """These strays were put back."""
-        keys = [(watch, *s.key) for s in strays]
-        if keys:
+        statements = each_batch(_DROP, [s.key for s in strays], after=(watch,))
+        if statements:
             with self._tx(watch) as conn:
-                conn.cursor().executemany(_DROP, keys)
+                run(conn, statements)
 
     def mark_strays_gone(self, watch: str, strays: Iterable[Stray], gone: bool = True) -> None:
         """These strays' rows left the sheet (or, `gone=False`, came back)."""
-        keys = [(gone, watch, *s.key) for s in strays]
-        if keys:
+        statements = each_batch(_GONE, [s.key for s in strays], gone, after=(watch,))
+        if statements:
             with self._tx(watch) as conn:
-                conn.cursor().executemany(
-                    "UPDATE strays SET gone = %s WHERE watch = %s AND row_id = %s"
-                    " AND fingerprint = %s",
-                    keys,
-                )
+                run(conn, statements)
 
     # -- writes in flight ----------------------------------------------------------
     def expect_answer(self, watch: str, rows: Sequence[Sent]) -> None:
@@ -117,48 +152,35 @@ class LandingSql(PgBase):
     def adopt(self, watch: str, rows: Sequence[Adoption], now: datetime, why: str) -> None:
         """Record rows the journal did not know (never replacing a row it knows)."""
         stamp = iso(now)
+        adopted = [
+            (
+                *(row.row_id, row.state, row.fingerprint, row.link, row.message),
+                *(row.triggered_at, row.run_status, row.due, row.shown),
+            )
+            for row in rows
+        ]
+        statements = [
+            *each_batch(_ADOPT, adopted, watch, stamp, stamp),
+            *histories_of([(stamp, watch, row.row_id, row.state, why) for row in rows]),
+        ]
         with self._tx(watch) as conn:
-            conn.cursor().executemany(
-                _ADOPT,
-                [
-                    (
-                        *(watch, row.row_id, row.state, row.fingerprint, row.link),
-                        *(row.message, row.triggered_at, row.run_status),
-                        stamp if row.due else "",
-                        stamp,
-                        row.shown,
-                    )
-                    for row in rows
-                ],
-            )
-            conn.cursor().executemany(
-                "INSERT INTO events (at, watch, row_id, state, detail) VALUES (%s, %s, %s, %s, %s)",
-                [(stamp, watch, row.row_id, row.state, why) for row in rows],
-            )
+            run(conn, statements)
 
     def adopt_alike(
         self, watch: str, like: Adoption, row_ids: Sequence[str], now: datetime, why: str
     ) -> None:
-        """`adopt` rows that show the same cells (`like`, its row id aside), in one statement."""
+        """`adopt` rows that show the same cells (`like`, its row id aside), a statement a batch."""
         stamp, ids = iso(now), list(row_ids)
+        alike = (
+            *(watch, like.state, like.fingerprint, like.link, like.message),
+            *(like.triggered_at, like.run_status, stamp if like.due else "", stamp, like.shown),
+        )
+        statements = [
+            *each_batch(_ADOPT_ALIKE, [[i] for i in ids], *alike),
+            *history_of(stamp, watch, ids, like.state, why),
+        ]
         with self._tx(watch) as conn:
-            conn.execute(
-                "INSERT INTO rows (watch, row_id, state, fingerprint, link, message,"
-                " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
-                " SELECT %s, id, %s, %s, %s, %s, %s, %s, %s, %s, true, %s"
-                " FROM unnest(%s::text[]) AS id ON CONFLICT DO NOTHING",
-                (
-                    *(watch, like.state, like.fingerprint, like.link, like.message),
-                    *(like.triggered_at, like.run_status, stamp if like.due else "", stamp),
-                    *(like.shown, ids),
-                ),
-            )
-            conn.execute(
-                "INSERT INTO events (at, watch, row_id, state, detail)"
-                " SELECT %s, %s, id, %s, %s FROM unnest(%s::text[]) WITH ORDINALITY AS u(id, n)"
-                " ORDER BY n",
-                (stamp, watch, like.state, why, ids),
-            )
+            run(conn, statements)
 
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
         """The rows of a watch recorded with these inputs."""
@@ -176,3 +198,8 @@ class LandingSql(PgBase):
             (watch, list(dict.fromkeys(row_ids))),
         )
         return {r[0] for r in found}
+
+
+def _told(found: Stray) -> str:
+    """What a stray's history line says of its row."""
+    return "what it held is kept" if found.prior is not None else "nothing tells"

@@ -11,7 +11,15 @@ from datetime import datetime
 from typing import Any
 
 from sheetsync.adapters.store.journal_records import IN_FLIGHT_SQL, Outcome, iso
-from sheetsync.adapters.store.pg_base import event
+from sheetsync.adapters.store.pg_bulk import (
+    Statement,
+    each_batch,
+    histories,
+    history,
+    history_of,
+    rows_of,
+    run,
+)
 from sheetsync.adapters.store.pg_errors import translated
 from sheetsync.adapters.store.pg_settle import RunFacts
 from sheetsync.adapters.store.runs import TIMEOUT_MESSAGE, Tracked
@@ -20,8 +28,18 @@ from sheetsync.errors import LeaseLostError
 _OUTCOME = (
     "UPDATE rows SET state = %s, link = %s, message = %s, triggered_at = %s,"
     " next_attempt_at = %s, wait_reason = %s, waits = CASE WHEN %s = 'waiting'"
-    " THEN waits + 1 ELSE 0 END, updated_at = %s WHERE watch = %s AND row_id = %s"
+    " THEN waits + 1 ELSE 0 END, updated_at = %s WHERE watch = %s AND row_id IN"
+    " (SELECT row_id FROM " + rows_of("row_id text") + " u)"
 )
+
+_RESCHEDULE = (
+    "UPDATE rows r SET poll_at = %s, poll_seconds = %s, updated_at = %s FROM "
+    + rows_of("watch text", "row_id text")
+    + " u WHERE r.watch = u.watch AND r.row_id = u.row_id"
+    " AND r.run_status IS NOT DISTINCT FROM 'running'"
+)
+"""Joined by the primary key alone (see `pg_bulk`): `run_status = 'running'` would let the
+planner scan `rows_polled` (every running row of the watch) for each row of the batch."""
 
 
 class RunSql(RunFacts):
@@ -37,9 +55,12 @@ class RunSql(RunFacts):
         poll: tuple[datetime, float] | None = None,
     ) -> None:
         """Commit a trigger's outcome; under a lost lease, leave it for the new holder."""
+        stamp = iso(now)
+        statements = outcome_of(watch, row_ids, outcome, stamp)
         try:
             with self._tx(watch) as conn:
-                self._outcome(conn, watch, row_ids, outcome, iso(now), poll)
+                run(conn, statements)
+                self._started(conn, watch, row_ids, outcome, stamp, poll)
         except LeaseLostError as lost:
             # unfenced on purpose: the mailbox the unit's new holder reads
             with translated(self.where), self._pool.connection() as conn:
@@ -72,27 +93,20 @@ class RunSql(RunFacts):
         poll: tuple[datetime, float] | None,
     ) -> None:
         """`Journal.record`'s statements inside an open fenced transaction."""
-        next_at = iso(outcome.next_attempt_at) if outcome.next_attempt_at else ""
-        started = outcome.state in {"triggered", "queued"}
-        reason = outcome.reason if outcome.state == "waiting" else ""
-        for row_id in row_ids:
-            conn.execute(
-                _OUTCOME,
-                (
-                    outcome.state,
-                    outcome.link,
-                    outcome.message,
-                    stamp if started else "",
-                    next_at,
-                    reason,
-                    outcome.state,
-                    stamp,
-                    watch,
-                    row_id,
-                ),
-            )
-            event(conn, stamp, watch, row_id, outcome.state, outcome.message[:200])
-        if started and row_ids:
+        run(conn, outcome_of(watch, row_ids, outcome, stamp))
+        self._started(conn, watch, row_ids, outcome, stamp, poll)
+
+    def _started(
+        self,
+        conn: Any,
+        watch: str,
+        row_ids: Sequence[str],
+        outcome: Outcome,
+        stamp: str,
+        poll: tuple[datetime, float] | None,
+    ) -> None:
+        """A started or queued run supersedes the tracked run of its automation."""
+        if outcome.state in {"triggered", "queued"} and row_ids:
             self._start_run(conn, watch, row_ids, stamp, poll)
 
     # -- RunLedger -------------------------------------------------------------------
@@ -163,8 +177,7 @@ class RunSql(RunFacts):
         for unit, rows in self._by_held_unit(run.rows):
             with self.fenced(unit, self._epoch(unit)) as conn:
                 _reschedule(conn, rows, poll, stamp)
-                for watch, row_id in rows:
-                    event(conn, stamp, watch, row_id, "poll failed", detail[:200])
+                histories(conn, [(stamp, w, r, "poll failed", detail[:200]) for w, r in rows])
 
     def expire(self, watch: str, cutoff: datetime, limit: str, now: datetime) -> int:
         """Stop tracking this watch's runs triggered before `cutoff`; return how many rows."""
@@ -177,8 +190,7 @@ class RunSql(RunFacts):
                 " AND triggered_at != '' AND triggered_at <= %s RETURNING row_id",
                 (message, stamp, watch, iso(cutoff)),
             ).fetchall()
-            for (row_id,) in sorted(stale):
-                event(conn, stamp, watch, row_id, "untracked", message)
+            history(conn, stamp, watch, sorted(r[0] for r in stale), "untracked", message)
         return len(stale)
 
     def _by_held_unit(
@@ -198,11 +210,22 @@ def _reschedule(
     conn: Any, rows: Sequence[tuple[str, str]], poll: tuple[datetime, float], stamp: str
 ) -> None:
     poll_at, seconds = poll
-    conn.cursor().executemany(
-        "UPDATE rows SET poll_at = %s, poll_seconds = %s, updated_at = %s"
-        " WHERE watch = %s AND row_id = %s AND run_status = 'running'",
-        [(iso(poll_at), seconds, stamp, watch, row_id) for watch, row_id in rows],
+    run(conn, each_batch(_RESCHEDULE, rows, iso(poll_at), seconds, stamp))
+
+
+def outcome_of(watch: str, row_ids: Sequence[str], outcome: Outcome, stamp: str) -> list[Statement]:
+    """The statements of an outcome on its rows, and their history lines."""
+    started = outcome.state in {"triggered", "queued"}
+    params = (
+        *(outcome.state, outcome.link, outcome.message, stamp if started else ""),
+        iso(outcome.next_attempt_at) if outcome.next_attempt_at else "",
+        outcome.reason if outcome.state == "waiting" else "",
+        *(outcome.state, stamp, watch),
     )
+    return [
+        *each_batch(_OUTCOME, [[r] for r in row_ids], *params),
+        *history_of(stamp, watch, row_ids, outcome.state, outcome.message[:200]),
+    ]
 
 
 def _group(rows: Iterable[tuple[str, tuple[str, str], float]]) -> list[Tracked]:

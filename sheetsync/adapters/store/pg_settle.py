@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sheetsync.adapters.store.journal_records import OVERLAPPED_MESSAGE, iso
-from sheetsync.adapters.store.pg_base import PgBase, event
+from sheetsync.adapters.store.pg_base import PgBase
+from sheetsync.adapters.store.pg_bulk import histories
 from sheetsync.errors import LeaseLostError
 
 _UNSETTLED = (
@@ -73,8 +74,7 @@ class RunFacts(PgBase):
             " RETURNING r.watch, r.row_id, n.ended_state, n.ended_detail",
             (stamp, watches),
         ).fetchall()
-        for watch, row_id, state, detail in sorted(ended):
-            event(conn, stamp, watch, row_id, state, f"axiom /run-data: {detail}")
+        histories(conn, [(stamp, w, r, s, f"axiom /run-data: {d}") for w, r, s, d in sorted(ended)])
         overlapped = conn.execute(
             "UPDATE rows r SET run_status = 'overlapped', poll_at = '', message = CASE WHEN"
             " r.message = '' THEN %s ELSE r.message END, updated_at = %s FROM runs n"
@@ -83,8 +83,10 @@ class RunFacts(PgBase):
             " RETURNING r.watch, r.row_id, r.automation",
             (OVERLAPPED_MESSAGE, stamp, watches),
         ).fetchall()
-        for watch, row_id, name in sorted(overlapped):
-            event(conn, stamp, watch, row_id, "overlapped", f"a later run of {name!r} started")
+        later = [
+            (stamp, w, r, "overlapped", f"a later run of {n!r} started") for w, r, n in overlapped
+        ]
+        histories(conn, sorted(later))
         conn.execute(
             "UPDATE rows r SET run_status = 'untracked', updated_at = %s FROM runs n"
             " WHERE n.automation = r.automation AND r.watch = ANY(%s)"

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from sheetsync.adapters.store.journal_records import UNKNOWN_MESSAGE, Outcome, iso
 from sheetsync.adapters.store.leases import Leases, boottime
-from sheetsync.adapters.store.pg_base import event
 from sheetsync.adapters.store.pg_budgets import PgBudgets
+from sheetsync.adapters.store.pg_bulk import histories, history
 from sheetsync.adapters.store.pg_checks import check_database, refuse_unknown_states
 from sheetsync.adapters.store.pg_errors import translated
 from sheetsync.adapters.store.pg_journal import JournalSql
@@ -219,10 +219,8 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
                 " WHERE watch = ANY(%s) AND state = 'sending' RETURNING watch, row_id",
                 (UNKNOWN_MESSAGE, stamp, watches),
             ).fetchall()
-            for watch, row_id in sorted(stuck):
-                event(
-                    conn, stamp, watch, row_id, "unknown", f"recovered at takeover (epoch {epoch})"
-                )
+            why = f"recovered at takeover (epoch {epoch})"
+            histories(conn, [(stamp, w, r, "unknown", why) for w, r in sorted(stuck)])
             self._apply_late(conn, watches, stamp)
             # the first cycle under this epoch reads whole and so re-projects every row
             conn.execute("DELETE FROM plans WHERE watch = ANY(%s)", (watches,))
@@ -258,8 +256,7 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
             outcome = Outcome(state, link, message, at, reason)
             if unknown:
                 self._outcome(conn, watch, unknown, outcome, stamp, None)
-            for row_id in unknown:
-                event(conn, stamp, watch, row_id, state, f"late answer from epoch {epoch}")
+            history(conn, stamp, watch, unknown, state, f"late answer from epoch {epoch}")
         return len(found)
 
     # -- what `status` shows ---------------------------------------------------------------
