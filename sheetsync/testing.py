@@ -13,12 +13,14 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sheetsync import testing_pg
 from sheetsync.config import Config, load_config
 from sheetsync.core.report import CycleReport
 from sheetsync.emulator.axiom import AxiomEmulator
@@ -72,6 +74,11 @@ class World:
     spreadsheet_id: str = ""
     tab: str = "Queue"
     environ: dict[str, str] = field(default_factory=dict)
+    state_url: str | None = None
+    """`SHEETSYNC_TEST_STORE=postgres`: the world's own database (None: a SQLite file)."""
+    pace_origin: float = field(default_factory=time.time)
+    """The real time the world began: its shared paces' fake time starts there (PostgreSQL:
+    calls a daemon stamped with the database's clock and the world's share one line)."""
     _runtime: Runtime | None = None
 
     @classmethod
@@ -96,6 +103,7 @@ class World:
         google.start()
         axiom.start()
         world = cls(folder, google, axiom, clock=clock, environ={KEY_ENV: TEST_KEY})
+        world.state_url = testing_pg.fresh_database() if testing_pg.on_postgres() else None
         google.write_service_account_file(folder / "service-account.json")
         return world
 
@@ -143,6 +151,8 @@ class World:
             "automation": AUTOMATION,
             "interval_seconds": 5,
         }
+        if self.state_url is not None and "state" not in sections:
+            sections = {**sections, "state": {"url": self.state_url, **testing_pg.PG_LEASES}}
         path = self.folder / "sheetsync.toml"
         path.write_text(config_text(watches, sections, axiom, google, defaults), encoding="utf-8")
         self.close_runtime()
@@ -156,9 +166,23 @@ class World:
         """The runtime for the current config, with the world's clock and recorded sleeps."""
         if self._runtime is None:
             self._runtime = open_runtime(
-                self.load(), sleep=self.clock.sleep, monotonic=self.clock.monotonic, now=self.clock
+                self.load(),
+                sleep=self.clock.sleep,
+                monotonic=self.clock.monotonic,
+                now=self.clock,
+                pace_clock=self.pace_time,
             )
+            if self.state_url is not None:
+                testing_pg.hold_every_spreadsheet(self._runtime)
         return self._runtime
+
+    def pace_time(self) -> float:
+        """The shared paces' clock: the fake elapsed time from `pace_origin`."""
+        return self.pace_origin + self.clock.elapsed
+
+    def past_grace(self) -> None:
+        """Move the clock past this start's claim grace (see `testing_pg.past_grace`)."""
+        testing_pg.past_grace(self.runtime(), self.clock.advance)
 
     def close_runtime(self) -> None:
         """Release the journal (as a process exit would)."""

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +14,9 @@ from click.testing import CliRunner
 from sheetsync.adapters.pacing import RollingLimiter
 from sheetsync.service.cli import main
 from sheetsync.testing import AUTOMATION, KEY_ENV, TEST_KEY, Clock, World
+
+if TYPE_CHECKING:
+    from tests.conftest import StateQuery
 
 HEADER = ["url", "product"]
 OTHER = "Enrich lead"
@@ -195,22 +198,20 @@ def test_check_verifies_per_row_automation_names(world: World) -> None:
 # -- quota exceeded ---------------------------------------------------------------------------
 
 
-def wait_reasons(world: World) -> list[str]:
-    db = sqlite3.connect(world.folder / "sheetsync.db")
-    try:
-        return [r[0] for r in db.execute("SELECT wait_reason FROM rows ORDER BY row_id")]
-    finally:
-        db.close()
+def wait_reasons(world: World, state_query: StateQuery) -> list[str]:
+    return [r[0] for r in state_query(world, "SELECT wait_reason FROM rows ORDER BY row_id")]
 
 
-def test_rows_waiting_for_quota_ask_remaining_runtime_before_triggering(world: World) -> None:
+def test_rows_waiting_for_quota_ask_remaining_runtime_before_triggering(
+    world: World, state_query: StateQuery
+) -> None:
     """While the allowance is spent, only /remaining-runtime is asked, every 5 minutes."""
     world.sheet([HEADER, *rows(2)])
     world.config()
     world.axiom.set_quota_exceeded(True)
     world.once()
     assert world.column("Status") == ["waiting"] * 2
-    assert wait_reasons(world) == ["quota", "quota"]
+    assert wait_reasons(world, state_query) == ["quota", "quota"]
     assert len(world.axiom.triggers) == 1  # the second row was held back, not sent
     world.clock.advance(300)
     world.once()  # still refused: a runtime read, no trigger
@@ -233,4 +234,4 @@ def test_rows_waiting_for_quota_ask_remaining_runtime_before_triggering(world: W
     assert world.axiom.calls("/remaining-runtime") == 3
     assert world.column("Status") == ["triggered"] * 2
     assert len(world.axiom.started()) == 2
-    assert wait_reasons(world) == ["", ""]
+    assert wait_reasons(world, state_query) == ["", ""]

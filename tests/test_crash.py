@@ -105,6 +105,10 @@ def test_kill_at_every_step_never_duplicates_or_loses(world: World) -> None:
     assert "may or may not" in by_url[unknown[0]]["Message"]
 
 
+@pytest.mark.sqlite_only(
+    "the SQLite journal's lock file; on PostgreSQL a second instance is a fleet peer"
+    " that shares the spreadsheets (tests/fleet/test_fleet_takeover.py)"
+)
 def test_second_daemon_on_the_same_state_file_refuses(world: World) -> None:
     """A second sheetsync on the same journal exits 2 with one line; the first goes on."""
     world.sheet([HEADER, *ROWS[:1]])

@@ -216,7 +216,8 @@ def test_notify_ready_watchdog_status_stopping_and_journald_lines(
     )
 
     ready = notify.wait_for("READY=1")
-    assert "STATUS=1 watch; no cycle yet; 0 rows triggered today; no errors" in ready
+    share = "serving 1 of 1 spreadsheet; " if world.state_url else ""  # a fleet's share
+    assert f"STATUS=1 watch; {share}no cycle yet; 0 rows triggered today; no errors" in ready
     notify.wait_for(lambda m: "rows triggered today" in m and "2 rows" in m)
     assert statuses(world) == ["triggered", "triggered"]
     steady = notify.collect(2.0)
@@ -246,7 +247,7 @@ def test_notify_ready_watchdog_status_stopping_and_journald_lines(
     rows = [line for line in info if line.startswith("<6>sheetsync.rows: watch w0, tab 'Queue'")]
     assert len(rows) == 2 and all(": triggered http" in line for line in rows), rows
     others = [line for line in info if line not in cycles and line not in rows]
-    journal = config.parent / "sheetsync.db"
+    journal = world.state_url or config.parent / "sheetsync.db"
     assert others[0] == f"<6>sheetsync.journal: created a new journal at {journal}"
     others = others[1:]
     assert [line.split(":")[0] for line in others] == ["<6>sheetsync.daemon"] * 4, others

@@ -27,10 +27,12 @@ def test_google_429_storm_is_survived_with_bounded_waits(world: World) -> None:
     world.google.add_fault(path=r"values:batchUpdate$", status=429, count=3)
     world.config()
     errors = []
-    for _ in range(6):
+    for cycle in range(6):
         [report] = world.once()
         errors.append(report.error)
         world.clock.advance(5)
+        if cycle == 0:  # the refused claim write is lost: not kept as a zombie's (PostgreSQL)
+            world.past_grace()
     assert [e is not None and "quota" in e for e in errors] == [True] * 3 + [False] * 3
     assert world.column("Status") == ["triggered"] * 4
     assert sent_counts(world) == Counter({r[0]: 1 for r in rows(4)})

@@ -195,6 +195,10 @@ def test_the_first_cycle_after_a_takeover_still_reads_and_projects_every_row(
     assert world.google.reads() == 1 and world.google.cells_read() < cells(world.values())
 
 
+@pytest.mark.sqlite_only(
+    "a new process keeps the read plan on SQLite only; on PostgreSQL every start is a"
+    " takeover that drops it (FLEET.md; tests/test_first_read_recovery.py)"
+)
 def test_a_new_process_on_the_same_state_file_reads_by_the_saved_plan(world: World) -> None:
     """SQLite, one process at a time: the next `sheetsync once` reads narrowly by the plan
     the last one saved (a process start recovers `sending` rows, keeps the plans)."""

@@ -30,6 +30,11 @@ from sheetsync.errors import JournalError
 from sheetsync.service.cli import main
 from sheetsync.testing import World
 
+pytestmark = pytest.mark.sqlite_only(
+    "the SQLite journal file itself: damage, WAL, modes, its lock and schema versions"
+    " (PostgreSQL's state: tests/fleet/test_store_state.py, test_store_setup.py)"
+)
+
 HEADER = ["url", "product"]
 ROWS = [["https://shop.example/1", "P1"], ["https://shop.example/2", "P2"]]
 DATA = Path(__file__).parent / "data"

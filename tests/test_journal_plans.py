@@ -18,6 +18,10 @@ import sheetsync.core.narrow
 from sheetsync.adapters.store.sqlite import SqliteStore
 from sheetsync.testing import AUTOMATION, World
 
+pytestmark = pytest.mark.sqlite_only(
+    "SQLite's query plans and partial indexes (EXPLAIN QUERY PLAN on the journal file)"
+)
+
 HEADER = ["url", "product"]
 _STEP = re.compile(r"(SCAN|SEARCH) rows(?: USING (?:COVERING )?INDEX (\w+))?(?: \((.*)\))?")
 

@@ -8,14 +8,17 @@ the journal with a message), and every other row is left as it is.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import pytest
 
 from sheetsync.core import narrow
 from sheetsync.invariants import sent_urls
 from sheetsync.testing import World
+
+if TYPE_CHECKING:
+    from tests.conftest import StateCopies
 
 HEADER = ["url", "product", "Status", "Run link", "Message", "sheetsync id"]
 ERROR = "does not know"
@@ -53,7 +56,11 @@ def test_rows_the_journal_does_not_know(world: World, caplog: pytest.LogCaptureF
     world.once()
     [error] = errors(caplog)
     assert "4 rows" in error and ERROR in error
-    assert str(world.folder / "sheetsync.db") in error
+    if world.state_url is None:
+        assert f"state file {world.folder / 'sheetsync.db'} does not know" in error
+    else:  # the database by host and name (the test server's URL has no password)
+        assert f"state database {world.state_url} does not know" in error
+        assert "was the state database replaced?" in error and "state file" not in error
     after = by_url(world)
     assert sent_urls(world.axiom) == Counter({"https://b": 1, "https://f": 1})
     assert after["https://b"]["Status"] == "triggered"
@@ -73,7 +80,7 @@ def test_rows_the_journal_does_not_know(world: World, caplog: pytest.LogCaptureF
 
 
 def test_a_deleted_state_file_strands_no_waiting_row(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: World, caplog: pytest.LogCaptureFixture, state_copies: StateCopies
 ) -> None:
     """A row waits on a refused key; the state file is deleted; the next start sends it."""
     world.sheet([HEADER, ["https://a", "A"], ["https://b", "B"]])
@@ -82,8 +89,7 @@ def test_a_deleted_state_file_strands_no_waiting_row(
     world.once()
     assert [r["Status"] for r in by_url(world).values()] == ["triggered", "waiting"]
     world.close_runtime()
-    for path in world.folder.glob("sheetsync.db*"):
-        path.unlink()
+    state_copies.lose(world)
     caplog.set_level(logging.ERROR)
     world.once()
     assert len(errors(caplog)) == 1 and "2 rows" in errors(caplog)[0]
@@ -93,7 +99,10 @@ def test_a_deleted_state_file_strands_no_waiting_row(
 
 
 def test_an_older_journal_on_a_big_tab_is_noticed_on_start(
-    world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    state_copies: StateCopies,
 ) -> None:
     """A big tab read narrowly: a backup of the journal from before the last rows were
     handled is put back; the start notices it and the next (whole) read records them."""
@@ -103,14 +112,14 @@ def test_an_older_journal_on_a_big_tab_is_noticed_on_start(
     world.once()
     world.once()  # the read plan is in the journal: the next first read is narrow
     world.close_runtime()
-    shutil.copy(world.folder / "sheetsync.db", world.folder / "backup.db")
+    state_copies.backup(world)
     sid = world.spreadsheet_id
     world.google.insert_rows(sid, "Queue", 22, values=[["https://late", "L"]])
     world.axiom.script(["invalid_key"])
     world.once()
     assert by_url(world)["https://late"]["Status"] == "waiting"
     world.close_runtime()
-    shutil.copy(world.folder / "backup.db", world.folder / "sheetsync.db")
+    state_copies.restore(world)
     caplog.set_level(logging.ERROR)
     for _ in range(3):
         world.once()

@@ -42,7 +42,13 @@ def test_metrics_count_outcomes_requests_429s_and_health(world: World) -> None:
     world.axiom.script(["started", "error"])
     world.axiom.add_fault(path="/trigger$", status=429, count=1, retry_after="1")
     config = world.config({"interval_seconds": 10}, metrics={"listen": "127.0.0.1:0"})
-    daemon = Daemon(config, world.environ, sleep=world.clock.sleep, monotonic=world.clock.monotonic)
+    daemon = Daemon(
+        config,
+        world.environ,
+        sleep=world.clock.sleep,
+        monotonic=world.clock.monotonic,
+        pace_clock=world.pace_time,
+    )
     try:
         assert daemon.metrics is not None
         now = [daemon.metrics.clock()]

@@ -126,6 +126,10 @@ def test_once_exits_3_when_rows_end_error_unknown_or_waiting(world: World) -> No
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.sqlite_only(
+    "the failure is injected with a SQLite pragma (query_only); a failing PostgreSQL"
+    " store: tests/fleet/test_store_faults.py"
+)
 def test_a_journal_that_refuses_writes_is_one_error_not_a_traceback(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sheetsync.adapters.store.journal_landing import LandingRecords
+from sheetsync.adapters.store.protocol import Store
 from sheetsync.errors import JournalError
 from sheetsync.invariants import People, sent_urls, violations
 from sheetsync.testing import World
@@ -238,17 +238,18 @@ def test_a_stray_found_by_a_write_answer_survives_a_kill_before_it_is_put_back(
     before = {f"https://{c}": row_of(world, f"https://{c}") for c in "bcdef"}
     world.google.insert_rows(sid, "Queue", 2, values=typed(people, "https://a"))
     calls = []
+    store = type(world.runtime().journal)  # the SQLite journal's class, or PostgreSQL's
 
-    def answered(self: LandingRecords, watch: str) -> None:
+    def answered(self: Store, watch: str) -> None:
         calls.append(watch)
         if len(calls) == 2:  # the result write's: killed between its stray and its end
             raise JournalError("killed")
         original(self, watch)
 
-    original = LandingRecords.answered
-    monkeypatch.setattr(LandingRecords, "answered", answered)
+    original = store.answered
+    monkeypatch.setattr(store, "answered", answered)
     hold_write(world, lambda: world.google.sort(sid, "Queue", 1, ascending=False), skip=1)
-    monkeypatch.setattr(LandingRecords, "answered", original)
+    monkeypatch.setattr(store, "answered", original)
     assert len(calls) == 2
     world.crash()
     world.once()

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import signal
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +21,9 @@ from sheetsync.adapters.pacing import RollingLimiter
 from sheetsync.adapters.store.budgets import keep_pace
 from sheetsync.adapters.store.journal import Journal
 from sheetsync.testing import Clock, DaemonProcess, World
+
+if TYPE_CHECKING:
+    from tests.conftest import StateQuery
 
 HEADER = ["url", "product"]
 WAIT = 30.0
@@ -41,18 +44,9 @@ def poll(check: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def journal_states(path: Path) -> dict[str, str]:
-    """row id -> state, read beside a running (or dead) daemon."""
-    if not path.exists():
-        return {}
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
-        return dict(db.execute("SELECT row_id, state FROM rows").fetchall())
-
-
-def waiting_for_slots(daemon: DaemonProcess, state: Path) -> bool:
+def waiting_for_slots(daemon: DaemonProcess, states: list[str]) -> bool:
     """Four rows answered, and three threads on to their next rows, waiting for a slot:
     they say so in the log (or, as sheetsync did before, show `sending` in the journal)."""
-    states = list(journal_states(state).values())
     if states.count("triggered") < 4:
         return False
     return daemon.log().count(PACE_LINE) >= 3 or states.count("sending") >= 4
@@ -64,7 +58,7 @@ def Daemon(world: World, config: Path) -> DaemonProcess:
 
 @pytest.mark.parametrize("how", ["second-sigterm", "sigkill"])
 def test_a_forced_stop_while_rows_wait_for_slots_leaves_no_false_unknown(
-    world: World, how: str
+    world: World, how: str, state_query: StateQuery
 ) -> None:
     """20 rows at 5 calls a minute: four answered, the fifth held at axiom, the other
     threads waiting for a slot. A forced stop there, then a restart: only the held row
@@ -75,10 +69,13 @@ def test_a_forced_stop_while_rows_wait_for_slots_leaves_no_false_unknown(
         path="/trigger", hold=threading.Event(), phase="after", skip=4, count=1
     )
     daemon = Daemon(world, config)
-    state = world.folder / "sheetsync.db"
+
+    def states() -> list[str]:  # read beside the running (or dead) daemon
+        return [state for (state,) in state_query(world, "SELECT state FROM rows")]
+
     try:
         assert fifth.arrived.wait(WAIT), daemon.log()
-        poll(lambda: waiting_for_slots(daemon, state), "three threads waiting for a slot")
+        poll(lambda: waiting_for_slots(daemon, states()), "three threads waiting for a slot")
     finally:
         if how == "sigkill":
             daemon.kill()
@@ -124,6 +121,10 @@ def test_kill_9_and_an_immediate_restart_keep_the_pace(world: World) -> None:
     assert world.axiom.calls_per_rolling_minute_max() <= 10
 
 
+@pytest.mark.sqlite_only(
+    "the SQLite journal's record of a pace's calls, failed with a pragma; the shared"
+    " pace's: tests/fleet/test_store_pacing.py"
+)
 def test_a_call_end_the_journal_cannot_record_keeps_the_pace(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

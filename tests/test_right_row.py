@@ -117,6 +117,7 @@ def test_a_row_deleted_between_the_read_and_the_claim_write(world: World) -> Non
     world.sheet([HEADER, ["https://p", "P"], ["https://q", "Q"]])
     world.config({"mode": "row"})
     world.once()
+    world.past_grace()  # PostgreSQL: this process's lost claims are not kept as a zombie's
     q_link = by_url(world)["https://q"]["Run link"]
     sid = world.spreadsheet_id
     world.google.insert_rows(sid, "Queue", 4, values=[["https://a", "A"], ["https://b", "B"]])
@@ -158,6 +159,7 @@ def test_a_claim_landing_far_away_on_a_handled_row_restores_it(world: World) -> 
     world.sheet([HEADER, *[[f"https://r{i}", f"R{i}"] for i in range(300)]])
     world.config({"mode": "batch", "max_rows_per_trigger": 500})
     world.once()
+    world.past_grace()  # PostgreSQL: this process's lost claims are not kept as a zombie's
     sid = world.spreadsheet_id
     world.google.insert_rows(sid, "Queue", 150, values=[["https://new", "N"]])
     hold_claim_then(world, lambda: world.google.delete_rows(sid, "Queue", 2, count=100))
@@ -178,6 +180,7 @@ def test_a_failed_final_write_after_a_misplaced_claim_heals_without_resending(
     world.sheet([HEADER, ["https://p", "P"], ["https://q", "Q"]])
     world.config({"mode": "row"})
     world.once()
+    world.past_grace()  # PostgreSQL: this process's lost claims are not kept as a zombie's
     sid = world.spreadsheet_id
     world.google.insert_rows(sid, "Queue", 4, values=[["https://a", "A"], ["https://b", "B"]])
     world.google.add_fault(path=r"values:batchUpdate$", method="POST", status=500, count=1, skip=1)

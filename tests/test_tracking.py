@@ -284,6 +284,9 @@ VALUES ('w0', 'rold', 'triggered', 'f', 'Scrape product page', '2026-01-01T00:00
 """
 
 
+@pytest.mark.sqlite_only(
+    "an old SQLite journal file migrated in place (PostgreSQL: tests/fleet/test_store_setup.py)"
+)
 def test_a_journal_from_before_tracking_is_migrated_in_place(tmp_path: Path) -> None:
     """Opening an older journal adds the new columns and keeps every row."""
     path = tmp_path / "old.db"

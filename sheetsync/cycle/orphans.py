@@ -1,15 +1,16 @@
-"""Ids on the sheet that the journal does not know: its state file was deleted or replaced.
+"""Ids on the sheet that the journal does not know: its state (file or database) was
+deleted or replaced.
 
 Noticed on a watch's first cycle after start and on every whole read: one ERROR names
-the state file and the count, and the rows are recorded as the sheet shows them, so
-that nothing is stranded and nothing is sent twice: a `waiting` row never reached
-axiom and is sent again; a `sending` row may have, and becomes `unknown`; every other
-row is left as it is. A watch's first read of a big tab (`first_read`) reads every
-row's result cells, so it adopts every row, without the inputs of the rows it did not
-read whole. Another narrow read (a plan from an older journal) leaves the recording to
-a whole read of the tab on the next cycle (it lacks the rows' other cells); it looks
-only at the rows that would be stranded (showing `waiting` or `sending`) and those it
-read whole.
+the state (the file, or the database by host and name) and the count, and the rows are
+recorded as the sheet shows them, so that nothing is stranded and nothing is sent twice:
+a `waiting` row never reached axiom and is sent again; a `sending` row may have, and
+becomes `unknown`; every other row is left as it is. A watch's first read of a big tab
+(`first_read`) reads every row's result cells, so it adopts every row, without the
+inputs of the rows it did not read whole. Another narrow read (a plan from an older
+journal) leaves the recording to a whole read of the tab on the next cycle (it lacks the
+rows' other cells); it looks only at the rows that would be stranded (showing `waiting`
+or `sending`) and those it read whole.
 """
 
 from __future__ import annotations
@@ -73,11 +74,13 @@ class Orphans:
         if not unknown:
             return True
         log.error(
-            "watch %s: the journal %s does not know %d rows this sheet shows as handled by "
-            "sheetsync: was the state file replaced?",
+            "watch %s: the %s %s does not know %d rows this sheet shows as handled by "
+            "sheetsync: was the %s replaced?",
             watch.name,
+            self.journal.noun,
             self.journal.where,
             len(unknown),
+            self.journal.noun,
         )
         self._adopt(watch, view, layout, found, unknown, entries)
         return True

@@ -64,13 +64,15 @@ class Daemon:
         *,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        pace_clock: Callable[[], float] | None = None,
     ) -> None:
         """Load the config and open the journal; raises ConfigError/JournalError (exit 2).
 
         `sleep` and `monotonic` are the adapters' (pace, backoff): a fake sleep must
-        advance the fake clock. The heartbeat counts in real time whatever they are.
+        advance the fake clock, and PostgreSQL's shared paces then count in `pace_clock`
+        (Unix seconds; None: the database's clock). The heartbeat counts in real time.
         """
-        self._pause, self._monotonic = sleep, monotonic
+        self._pause, self._monotonic, self._pace_clock = sleep, monotonic, pace_clock
         self.config_path = config_path
         self.environ = dict(environ)
         self.config: Config = load_config(config_path, self.environ)
@@ -119,7 +121,13 @@ class Daemon:
 
     # -- signs of life -------------------------------------------------------------
     def _open(self, config: Config, journal: Store | None = None) -> Runtime:
-        runtime = open_runtime(config, sleep=self._sleep, monotonic=self._clock, journal=journal)
+        runtime = open_runtime(
+            config,
+            sleep=self._sleep,
+            monotonic=self._clock,
+            journal=journal,
+            pace_clock=self._pace_clock,
+        )
         runtime.engine.progress = self._progress
         runtime.engine.stopping = self._past_grace  # a warm stop ends a long backlog early
         return runtime

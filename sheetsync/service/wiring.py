@@ -237,15 +237,17 @@ def open_runtime(
     monotonic: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] | None = None,
     journal: Store | None = None,
+    pace_clock: Callable[[], float] | None = None,
 ) -> Runtime:
     """Open the store (SQLite: taking its lock), take this instance's spreadsheets (each
     recovered from a previous holder's stop), build the engine. `journal`: a store open
     already (a reload keeps the daemon's). `now`: default `wall_clock()` (UTC; a test
-    may skew it)."""
+    may skew it). `pace_clock`: Unix seconds for PostgreSQL's shared paces (None: the
+    database's clock; a test's fake clock, whose `sleep` must advance it)."""
     now = now or wall_clock()
     sheets, axiom = build_clients(config, sleep=sleep, monotonic=monotonic, now=now)
     if journal is None:
-        journal = open_store(config, now=now, sleep=sleep)
+        journal = open_store(config, now=now, sleep=sleep, pace_clock=pace_clock)
         try:
             take_units(journal, now())
         except BaseException:

@@ -136,3 +136,34 @@ def test_a_slots_wait_replaces_the_sleep_and_may_give_up(
         pass
     clock.now += 60
     assert a.delay() == 0.0  # the refused wait took no slot
+
+
+class EpochClock:
+    """Unix seconds (where a float's resolution is ~2.4e-7 s) over an exact elapsed count,
+    as the harness's fake clock gives them; `elapsed` is what a server counting calls sees."""
+
+    def __init__(self) -> None:
+        self.origin, self.elapsed = 1_767_600_000.0, 0.0
+
+    def __call__(self) -> float:
+        return self.origin + self.elapsed
+
+    def sleep(self, seconds: float) -> None:
+        self.elapsed += seconds
+
+
+def test_a_window_at_epoch_magnitude_never_admits_one_call_too_many(pg_url: str) -> None:
+    """Stamps rounded to a float's resolution at today's Unix time must never let a call in
+    before the oldest one has left the window: 55 a minute, counted on the exact clock."""
+    from sheetsync.emulator.axiom_runs import rolling_max
+
+    clock = EpochClock()
+    limiter = SharedLimiter(
+        lambda: psycopg.connect(pg_url), "axiom-e", 55, 60.0, clock=clock, sleep=clock.sleep
+    )
+    calls = []
+    for i in range(200):  # stamped as they start (`acquire`): 56 before the margin
+        limiter.acquire()
+        calls.append(clock.elapsed)
+        clock.elapsed += 0.013 + (i % 7) * 0.0011  # each call takes a little while
+    assert rolling_max(calls, 60.0) == 55

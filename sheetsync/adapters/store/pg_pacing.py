@@ -15,6 +15,7 @@ a limiter needs no seeding and there is one record of calls, not two.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -28,6 +29,13 @@ log = logging.getLogger("sheetsync.budgets")
 
 STALE_AFTER = 2
 """Windows after which a call that never ended stops holding a slot."""
+
+ROUNDING_ULPS = 4
+"""A stamp leaves the window this many float steps (units in the last place) of the clock's
+magnitude late: Unix seconds are ~1.7e9, where a float's step is ~2.4e-7 s, so a stamp
+and `now` each carry up to half a step of rounding, and a window measured without this
+margin can let a call in up to a step before its oldest one has truly left (one call too
+many in a rolling minute). The margin makes rounding delay a call, never hasten it."""
 
 Connect = Callable[[], AbstractContextManager[Any]]
 """Lends a psycopg connection (`pool.connection`): its context commits on exit."""
@@ -133,15 +141,16 @@ class SharedLimiter:
             (self.key,),
         ).fetchone()
         blocked = float(found[0]) if found else float("-inf")
+        window = self.window + ROUNDING_ULPS * math.ulp(now)  # see ROUNDING_ULPS
         conn.execute(
             "DELETE FROM quota_calls WHERE key = %s AND (at <= %s OR started < %s)",
-            (self.key, now - self.window + 1e-9, now - STALE_AFTER * self.window),
+            (self.key, now - window, now - STALE_AFTER * self.window),
         )
         rows = conn.execute(
             "SELECT at FROM quota_calls WHERE key = %s ORDER BY at NULLS LAST", (self.key,)
         ).fetchall()
         stamps = [float(r[0]) for r in rows if r[0] is not None]
-        return free_in(stamps, len(rows) - len(stamps), self.limit, self.window, blocked, now)
+        return free_in(stamps, len(rows) - len(stamps), self.limit, window, blocked, now)
 
     def _now(self, conn: Any) -> float:
         if self._clock is not None:

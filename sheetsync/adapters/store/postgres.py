@@ -69,7 +69,8 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
         shared paces (None: the database's clock); `sleep`: how a pace waits; `now`:
         the journal's time, as `Journal`'s; `readonly`: a reader (`status`, `check`)
         that migrates, records and acquires nothing."""
-        self.where = shown_url(url)
+        self.where = shown_url(url)  # host and database, never the password
+        self.noun = "state database"
         self.units = units
         self.holder = uuid.uuid4().hex  # fresh per start: never mistaken for a dead self
         self.warnings: list[str] = []
@@ -139,6 +140,10 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
         self.warnings = check_database(conn, self.where, require_sync=self._require_sync)
         if not self._readonly:
             self.created, self.created_at = record_birth(conn, iso(self._now()))
+            if self.created:  # as the SQLite journal says it: a lost state starts here
+                logging.getLogger("sheetsync.journal").info(
+                    "created a new journal at %s", self.where
+                )
 
     def close(self) -> None:
         """Release every lease, stop renewing, close the pool."""

@@ -217,6 +217,8 @@ class Store(JournalOps, LandingOps, RunOps, OverviewOps, BudgetOps, Protocol):
 
     where: str
     """Where the state lives, safe to log (a path, or a URL without its password)."""
+    noun: str
+    """What the state is, for people: `state file` (SQLite) or `state database`."""
     created: bool
     """This open made the state: it knows no row yet (a lost state starts like this)."""
     created_at: str

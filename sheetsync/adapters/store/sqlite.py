@@ -48,6 +48,7 @@ class SqliteStore(Journal):
         self._readonly = readonly
         self.units = units
         self.where = str(path)
+        self.noun = "state file"
         self.warnings: list[str] = []
         self._held: dict[str, int] = {}
         self._unrecovered: list[str] = []
