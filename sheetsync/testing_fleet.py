@@ -52,6 +52,28 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, step: float = 
         time.sleep(step)
 
 
+def wait_progress(
+    measure: Callable[[], tuple[int, int]], quiet: float, cap: float, what: str, step: float = 0.25
+) -> None:
+    """Poll `measure` -> (done, total) until done == total. Fail naming `what` once `quiet`
+    s pass with `done` not growing, or after `cap` s in all (a slow fleet that keeps
+    finishing rows is waited for; a stuck one fails in `quiet` s)."""
+    start = last = time.monotonic()
+    best = -1
+    while True:
+        done, total = measure()
+        now = time.monotonic()
+        if done >= total:
+            return
+        if done > best:
+            best, last = done, now
+        if now - last > quiet or now - start > cap:
+            quiet_for = now - last
+            why = f"no progress for {quiet_for:.0f} s" if quiet_for > quiet else f"{cap:.0f} s cap"
+            raise AssertionError(f"{what}: {done} of {total} after {now - start:.0f} s ({why})")
+        time.sleep(step)
+
+
 class Instance:
     """One `sheetsync run` of the fleet."""
 
