@@ -141,6 +141,14 @@ def is_stray(row: Sequence[str], layout: Layout, target: Stray) -> bool:
     return inputs_of(row, layout) == target.fingerprint
 
 
+def held_again(row: Sequence[str], layout: Layout, target: Stray) -> bool:
+    """Whether a stray's row shows again all it held before the mistaken write (that write
+    changed nothing there, or the row was put back otherwise): nothing is left to put back."""
+    if target.prior is None:
+        return False
+    return all(cell(row, layout.results[k]).strip() == v.strip() for k, v in target.prior)
+
+
 def repair(
     row: Sequence[str],
     number: int,

@@ -22,7 +22,15 @@ from sheetsync.core.model import CellWrite, Entry
 from sheetsync.core.ownership import Owners, owners
 from sheetsync.core.plan import cell, new_row_id
 from sheetsync.core.projection import desired_cells
-from sheetsync.core.strays import chained, emptied, is_stray, prior_from_entry, repair, shows
+from sheetsync.core.strays import (
+    chained,
+    emptied,
+    held_again,
+    is_stray,
+    prior_from_entry,
+    repair,
+    shows,
+)
 from sheetsync.core.view import Scan, View
 from sheetsync.core.writes import Write
 
@@ -99,6 +107,7 @@ class Reconciler:
         table, known = view.table, view.known
         located: dict[int, Stray] = {}
         gone: list[Stray] = []
+        done: list[Stray] = []
         windows = known is not None and view.columns is None  # no id column: rows elsewhere
         for target, was_gone in self.journal.strays(watch.name):
             rows = _candidates(target, found, table)
@@ -108,13 +117,16 @@ class Reconciler:
                 out.unread.update(unseen)
                 continue
             hit = [n for n in rows if is_stray(table[n - 1], layout, target)]
-            if hit:
+            if hit and all(held_again(table[n - 1], layout, target) for n in hit):
+                done.append(target)  # else put back on every read, its row never sent
+            elif hit:
                 located.update((n, target) for n in hit)
                 if was_gone:  # an undo brought it back
                     self.journal.mark_strays_gone(watch.name, [target], gone=False)
             elif not was_gone:  # deleted (an undo may bring it back) or retyped meanwhile
                 gone.append(target)
         self.journal.mark_strays_gone(watch.name, gone)
+        self.journal.drop_strays(watch.name, done)
         return located
 
     def _entry(self, watch: Watch, row_id: str) -> Entry | None:
