@@ -102,40 +102,31 @@ def _row_paragraph(
     if not row_id:
         lines.append("    no id on the sheet")
         return "\n".join(lines)
-    journal = _safe(
-        lambda: query(
-            fleet.url,
-            "SELECT r.state, r.attempt, r.epoch, r.run_status, r.next_attempt_at, r.shown,"
-            " r.updated_at, r.checked, r.fingerprint = %s, p.row_number, p.preview"
-            " FROM rows r LEFT JOIN places p USING (watch, row_id)"
-            " WHERE r.watch = %s AND r.row_id = %s",
-            fingerprint([url, _product(url)]),
-            watch,
-            row_id,
-        ),
-        [],
+    journal = _rows(
+        fleet,
+        "SELECT r.state, r.attempt, r.epoch, r.run_status, r.next_attempt_at, r.shown,"
+        " r.updated_at, r.checked, r.fingerprint = %s, p.row_number, p.preview"
+        " FROM rows r LEFT JOIN places p USING (watch, row_id)"
+        " WHERE r.watch = %s AND r.row_id = %s",
+        fingerprint([url, _product(url)]),
+        watch,
+        row_id,
     )
     lines.append(f"    journal: {_journal(journal)}")
-    events = _safe(
-        lambda: query(
-            fleet.url,
-            "SELECT at, state, detail FROM events WHERE watch = %s AND row_id = %s"
-            " ORDER BY id DESC LIMIT %s",
-            watch,
-            row_id,
-            EVENTS,
-        ),
-        [],
+    events = _rows(
+        fleet,
+        "SELECT at, state, detail FROM events WHERE watch = %s AND row_id = %s"
+        " ORDER BY id DESC LIMIT %s",
+        watch,
+        row_id,
+        EVENTS,
     )
     lines += [f"    event {at} {state} {detail[:160]}" for at, state, detail in reversed(events)]
-    strays = _safe(
-        lambda: query(
-            fleet.url,
-            "SELECT wrote, prior, gone, at FROM strays WHERE watch = %s AND row_id = %s",
-            watch,
-            row_id,
-        ),
-        [],
+    strays = _rows(
+        fleet,
+        "SELECT wrote, prior, gone, at FROM strays WHERE watch = %s AND row_id = %s",
+        watch,
+        row_id,
     )
     lines += [f"    stray wrote {w} prior {p} gone {g} at {at}" for w, p, g, at in strays]
     return "\n".join(lines)
@@ -145,19 +136,9 @@ def _unit_paragraph(
     fleet: Fleet, n: int, leases: dict[str, tuple[int | None, int]], names: dict[int, str]
 ) -> str:
     watch, sheet = f"w{n}", fleet.sheets[n]
-    cycle = _safe(
-        lambda: query(
-            fleet.url, "SELECT at, held, settling, error FROM cycles WHERE watch = %s", watch
-        ),
-        [],
-    )
-    strays = _safe(
-        lambda: query(
-            fleet.url,
-            "SELECT row_id, wrote, prior, gone FROM strays WHERE watch = %s AND NOT gone",
-            watch,
-        ),
-        [],
+    cycle = _rows(fleet, "SELECT at, held, settling, error FROM cycles WHERE watch = %s", watch)
+    strays = _rows(
+        fleet, "SELECT row_id, wrote, prior, gone FROM strays WHERE watch = %s AND NOT gone", watch
     )
     lines = [
         f"* unit {sheet} ({watch}): {_held(sheet, leases, names)}; last cycle {cycle}; "
@@ -196,6 +177,11 @@ def _journal(rows: list[tuple[Any, ...]]) -> str:
 def _product(url: str) -> str:
     """The product cell `Fleet.add_row` typed beside `url` (its key)."""
     return url.rsplit("/", 1)[-1]
+
+
+def _rows(fleet: Fleet, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """A diagnostic query: its error (the database may be down) reads as no rows."""
+    return _safe(lambda: query(fleet.url, sql, *args), [])  # type: ignore[no-any-return]
 
 
 def _safe(read: Any, default: Any) -> Any:
