@@ -15,7 +15,7 @@ import click
 from sheetsync.distribution import DISTRIBUTION
 from sheetsync.errors import ConfigError, JournalError, SheetsyncError
 from sheetsync.service.emulator_cli import emulator
-from sheetsync.service.exits import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_ROWS
+from sheetsync.service.exits import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_ROWS, start_failure
 from sheetsync.service.exits import fail as _fail
 
 _config_option = click.option(
@@ -83,8 +83,10 @@ def run(config_path: Path, log_level: str, log_format: str) -> None:
     try:
         daemon = Daemon(config_path, os.environ)
         sys.exit(daemon.run())
-    except (ConfigError, JournalError) as exc:
+    except ConfigError as exc:
         _fail(str(exc), EXIT_CONFIG)
+    except JournalError as exc:
+        _fail(str(exc), start_failure(exc))
 
 
 @main.command()
@@ -93,7 +95,8 @@ def run(config_path: Path, log_level: str, log_format: str) -> None:
 def once(config_path: Path, log_level: str, log_format: str) -> None:
     """Run one cycle of every watch, then exit.
 
-    Exit 0 ok, 1 a cycle failed, 2 config error, 3 rows ended error/unknown/waiting.
+    Exit 0 ok, 1 a cycle failed (or the database cannot be reached), 2 config error,
+    3 rows ended error/unknown/waiting.
     """
     _setup_logging(log_level, log_format)
     from sheetsync.config import load_config
@@ -102,8 +105,11 @@ def once(config_path: Path, log_level: str, log_format: str) -> None:
     try:
         config = load_config(config_path, os.environ)
         runtime = open_runtime(config)
-    except (ConfigError, JournalError) as exc:
+    except ConfigError as exc:
         _fail(str(exc), EXIT_CONFIG)
+        return
+    except JournalError as exc:
+        _fail(str(exc), start_failure(exc))
         return
     from sheetsync.cycle.outcomes import ATTENTION
     from sheetsync.service.progress import progress_reporter

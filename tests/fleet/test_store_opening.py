@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from sheetsync.adapters.store.protocol import Change
 from sheetsync.adapters.store.units import plain_units
 from sheetsync.config import Config, parse_config
 from sheetsync.errors import JournalError, StoreError
+from sheetsync.testing import World
 
 if TYPE_CHECKING:
     from tests.fleet.conftest import Backend
@@ -115,3 +117,30 @@ def test_a_reload_retargets_the_units_held(backend: Backend) -> None:
             ("S2", True, UNITS.hashes["S2"]),
             ("S3", False, new.hashes["S3"]),
         ]
+
+
+def test_a_database_that_cannot_be_reached_at_start_exits_1_for_systemd_to_restart(
+    world: World,
+) -> None:
+    """A start that meets the database down (or restarting: "the database system is
+    starting up") exits 1, one line: systemd starts it again. Exit 2 (a config error,
+    RestartPreventExitStatus=) stopped that instance for good (the fleet soak)."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    world.sheet([["url"], ["https://a"]])
+    config = world.config(state={"url": f"postgresql://postgres@127.0.0.1:{port}/none"})
+    for command in ("run", "once"):
+        done = subprocess.run(
+            [sys.executable, "-m", "sheetsync", command, "-c", str(config)],
+            env={**os.environ, **world.environ},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert f"127.0.0.1:{port}" in done.stderr
