@@ -8,7 +8,11 @@ leases, black-hole one's database connections (its own TcpProxy) for 1-3 leases,
 test starts itself (initdb in a temporary folder, a free port), never the machine's
 shared server. Afterwards: 0 duplicates (axiom's log), 0 lost (every typed row final;
 each `triggered` row sent once), the spreadsheets spread within ±1 of the fair share.
-`SHEETSYNC_SOAK_SEED` replays a run; the seed and the figures are printed.
+An instance that ends by itself (a start meeting the database restarting) is started
+again, as systemd's `Restart=on-failure` would; a traceback fails the test. The final
+wait lasts while rows keep becoming final (QUIET, CAP); a failure prints each row not
+final (`testing_fleet_report`). `SHEETSYNC_SOAK_SEED` replays a run; the seed and the
+figures are printed.
 """
 
 from __future__ import annotations
@@ -118,6 +122,8 @@ class Chaos:
         self.undo: list[tuple[float, int, Callable[[], None]]] = []
         self.busy: set[int] = set()
         self.done: Counter[str] = Counter()
+        self.exits: list[str] = []
+        """Instances that ended by themselves: their name, exit code and last log line."""
         self._made = 0
 
     def spawn(self, slot: int | None = None) -> None:
@@ -153,6 +159,21 @@ class Chaos:
 
     def later(self, at: float, slot: int, action: Callable[[], None]) -> None:
         self.undo.append((at, slot, action))
+
+    def supervise(self) -> None:
+        """Start again, as systemd's `Restart=on-failure` would, an instance that ended by
+        itself (not one killed or paused here): a start that meets the database restarting
+        fails with a one-line error (exit 1). A traceback, or an exit systemd does not
+        restart (2, 243: RestartPreventExitStatus=), is a crash the test fails on."""
+        for slot, (instance, _) in enumerate(self.slots):
+            if slot in self.busy or instance.alive():
+                continue
+            code = instance.process.proc.returncode
+            lines = instance.process.lines()
+            self.exits.append(f"{instance.name} exit {code}: {lines[-1] if lines else ''}")
+            if code in (2, 243) or any("Traceback" in line for line in lines):
+                pytest.fail(f"{instance.name} crashed (exit {code}):\n" + "\n".join(lines[-30:]))
+            self.spawn(slot)
 
     def heal(self, now: float = math.inf) -> None:
         due = [u for u in self.undo if u[0] <= now]
@@ -193,12 +214,17 @@ def test_soak(fleet: Fleet, cluster: Cluster) -> None:
             strikes.pop(0)
             chaos.strike(now)
         chaos.heal(now)
+        chaos.supervise()
         time.sleep(0.05)
     chaos.heal()
     faulted = time.monotonic() - start
-    wait_for(lambda: all(i.alive() for i, _ in chaos.slots), 10, "three live instances")
+
+    def progress() -> tuple[int, int]:
+        chaos.supervise()
+        return final_count(fleet)
+
     try:
-        wait_progress(lambda: final_count(fleet), QUIET, CAP, "rows final")
+        wait_progress(progress, QUIET, CAP, "rows final")
     except AssertionError as failed:
         pytest.fail(f"{failed}; seed {seed}, faults {dict(chaos.done)}\n{stuck_report(fleet)}")
     settled = time.monotonic() - start
@@ -218,6 +244,7 @@ def test_soak(fleet: Fleet, cluster: Cluster) -> None:
         f"({sum(sent[u] for u, s in statuses.items() if s == 'unknown')} of them sent); "
         f"POSTs {sum(sent.values())}; duplicates {len(duplicates)}; "
         f"lost {len(lost) + len(unsent)}; misplaced {len(wrong)}; faults {dict(chaos.done)}; "
+        f"self exits {len(chaos.exits)} (started again) {chaos.exits}; "
         f"spread {spread} (fair share {share}); all final {settled - faulted:.0f} s after "
         f"the last row was typed ({settled:.0f} s after the first)"
     )
@@ -230,6 +257,7 @@ def test_soak(fleet: Fleet, cluster: Cluster) -> None:
 
 def spread_ok(fleet: Fleet, chaos: Chaos, share: int) -> list[int] | None:
     """Each live instance's count of spreadsheets, when every one is held within ±1."""
+    chaos.supervise()
     counts = sorted(len(fleet.held_by(i)) for i, _ in chaos.slots)
     fine = sum(counts) == SHEETS and all(abs(n - share) <= 1 for n in counts)
     return counts if fine else None
