@@ -59,8 +59,7 @@ class RunSql(RunFacts):
         statements = outcome_of(watch, row_ids, outcome, stamp)
         try:
             with self._tx(watch) as conn:
-                run(conn, statements)
-                self._started(conn, watch, row_ids, outcome, stamp, poll)
+                self._outcome(conn, watch, row_ids, outcome, stamp, poll, statements)
         except LeaseLostError as lost:
             # unfenced on purpose: the mailbox the unit's new holder reads
             with translated(self.where), self._pool.connection() as conn:
@@ -91,21 +90,12 @@ class RunSql(RunFacts):
         outcome: Outcome,
         stamp: str,
         poll: tuple[datetime, float] | None,
+        statements: list[Statement] | None = None,
     ) -> None:
-        """`Journal.record`'s statements inside an open fenced transaction."""
-        run(conn, outcome_of(watch, row_ids, outcome, stamp))
-        self._started(conn, watch, row_ids, outcome, stamp, poll)
-
-    def _started(
-        self,
-        conn: Any,
-        watch: str,
-        row_ids: Sequence[str],
-        outcome: Outcome,
-        stamp: str,
-        poll: tuple[datetime, float] | None,
-    ) -> None:
-        """A started or queued run supersedes the tracked run of its automation."""
+        """`Journal.record`'s statements inside an open fenced transaction (`statements`:
+        built beforehand, outside it); a started or queued run supersedes the tracked run
+        of its automation."""
+        run(conn, outcome_of(watch, row_ids, outcome, stamp) if statements is None else statements)
         if outcome.state in {"triggered", "queued"} and row_ids:
             self._start_run(conn, watch, row_ids, stamp, poll)
 
