@@ -125,7 +125,8 @@ def layout_of(watch: Watch, table: Sequence[Sequence[str]]) -> Layout:
 
 @dataclass
 class Scan:
-    """One pass over a view's status and id columns."""
+    """One pass over a view's status and id columns. An idle cycle may get the last
+    cycle's (`Memory.scan`): nothing changes a scan once made."""
 
     open_rows: list[int]
     """Rows whose status is empty, `retry` or `sending`: they may be sent."""

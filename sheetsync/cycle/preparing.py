@@ -19,7 +19,7 @@ from sheetsync.core.narrow import NARROW_FROM_ROWS, needs_inputs, next_plan
 from sheetsync.core.plan import find_candidates
 from sheetsync.core.projection import project_first
 from sheetsync.core.report import CycleReport
-from sheetsync.core.view import Scan, View, layout_of, scan
+from sheetsync.core.view import Scan, View, layout_of
 from sheetsync.core.writes import Selection, first_write, select
 from sheetsync.cycle.claims import Claims
 from sheetsync.cycle.memory import Memory
@@ -78,7 +78,7 @@ class Preparer:
         self.headers.see(watch, table, layout, data=view.known is None or view.adoptable)
         report.seen = len(table) - 1
         self.memory.small[watch.name] = len(table) < NARROW_FROM_ROWS
-        found = scan(view, layout, watch)
+        found = self.memory.scan(view, layout, watch)
         entries = self._entries(watch, view, found)
         whole_next = not self.orphans.notice(watch, view, layout, found, entries)
         settled = self.reconciler.reconcile(watch, view, layout, found, entries)
