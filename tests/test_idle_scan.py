@@ -60,9 +60,7 @@ def test_idle_cycles_scan_once_then_keep_it(world: World, scans: list[int]) -> N
     assert scans == [N + 1]  # the first narrow read scanned; three idle ones kept it
 
 
-def test_a_changed_cell_height_or_status_word_scans_again(
-    world: World, scans: list[int]
-) -> None:
+def test_a_changed_cell_height_or_status_word_scans_again(world: World, scans: list[int]) -> None:
     sid = served(world)
     world.once()
     scans.clear()
