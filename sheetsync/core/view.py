@@ -149,13 +149,15 @@ def scan(view: View, layout: Layout, watch: Watch) -> Scan:
     """Find the open rows and where every id is, in one pass (statuses repeat: memoised)."""
     status_col, id_col = layout.results["status"], layout.results["id"]
     table = view.table
+    words = {norm(watch.statuses.retry), norm(watch.statuses.sending), ""}
+    if view.columns is None and view.known is not None:
+        return _scan_windows(view, status_col, id_col, words)
     if view.columns is not None:
         # a column the cycle adds was not read: empty
         statuses, ids = view.columns.get(status_col, ()), view.columns.get(id_col, ())
     else:
         statuses = [cell(row, status_col) for row in table[1:]]
         ids = [cell(row, id_col) for row in table[1:]]
-    words = {norm(watch.statuses.retry), norm(watch.statuses.sending), ""}
     flags = {value: norm(value) in words for value in set(statuses)}
     open_rows = list(compress(count(2), map(flags.__getitem__, statuses)))
     open_rows += range(len(statuses) + 2, len(table) + 1)  # past the column's last value
@@ -169,3 +171,22 @@ def scan(view: View, layout: Layout, watch: Watch) -> Scan:
             if row_id and holders[row_id] != number:
                 extra.setdefault(row_id, []).append(number)
     return Scan(open_rows, holders, stripped, extra)
+
+
+def _scan_windows(view: View, status_col: int, id_col: int, words: set[str]) -> Scan:
+    """A flush read's scan (`narrow.window_view`): only the rows of its windows were read;
+    the others are neither open nor hold an id (walking 100,000 unread rows as open ones
+    cost a flush 4 MB and some 40 ms a watch)."""
+    table, known = view.table, sorted(view.known or ())
+    ids = [""] * (len(table) - 1)
+    open_rows: list[int] = []
+    holders: dict[str, int] = {}
+    extra: dict[str, list[int]] = {}
+    for number in known:
+        row = table[number - 1]
+        if norm(cell(row, status_col)) in words:
+            open_rows.append(number)
+        row_id = ids[number - 2] = cell(row, id_col).strip()
+        if row_id and holders.setdefault(row_id, number) != number:
+            extra.setdefault(row_id, []).append(number)
+    return Scan(open_rows, holders, ids, extra)
