@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sheetsync.adapters.google.lean import AnswerError, value_ranges
+from sheetsync.adapters.google.lean import AnswerError, one_string_each, value_ranges
 
 TRICKY = ["", "a]", '"quoted"', "back\\slash", "[[x]]", "{y}", "é ü 漢字 🙂", "a,b", " : ", "\n\t"]
 
@@ -70,3 +70,48 @@ def test_what_is_not_an_answer_is_refused(text: str) -> None:
     """A proxy's page or a cut answer is an `AnswerError` (a `ValueError`)."""
     with pytest.raises(AnswerError):
         listed(text, 1)
+
+
+@pytest.mark.parametrize("given", [0, 1, 3])
+def test_an_answer_with_another_number_of_value_ranges_is_refused(given: int) -> None:
+    """Google answers one value range per range asked: fewer or more is not its answer
+    (a narrow read taking a missing id column for an empty one would send rows again)."""
+    text = answer([[["a"]] for _ in range(given)])
+    with pytest.raises(AnswerError, match=f"{given} value ranges for 2 ranges"):
+        listed(text, 2)
+
+
+def test_a_column_of_repeated_values_keeps_one_string_per_value() -> None:
+    column = json.loads(json.dumps(["triggered", "failed"] * 500 + [""]))
+    assert len({id(c) for c in column}) > 3  # as decoded: a string per cell
+    kept = one_string_each(column)
+    assert kept == column and len({id(c) for c in kept}) == 3
+    ids = [f"r{i:012x}" for i in range(1000)]
+    assert one_string_each(ids) is ids  # distinct values: the column as it is
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_answer_arriving_in_pieces_reads_as_the_whole(seed: int) -> None:
+    """Cut anywhere (inside a string, an escape, a number, between a key and its colon),
+    the pieces read exactly as the whole text does."""
+    rng = random.Random(seed)
+    tables: list[list[list[str]] | None] = [
+        [[rng.choice(TRICKY) for _ in range(rng.randrange(0, 6))] for _ in range(80)],
+        None,
+        [["h"], ["x" * 3000]],
+    ]
+    text = answer(tables, indent=rng.choice([None, 1]))
+    text = text.replace('"h"', "12345", 1)  # a number to cut in two
+    cuts = [*sorted(rng.sample(range(1, len(text)), 40)), len(text)]
+    pieces = [text[a:b] for a, b in zip([0, *cuts[:-1]], cuts, strict=True)]
+    whole = value_ranges(text, 3, lambda _i, rows: list(rows))
+    assert value_ranges(iter(pieces), 3, lambda _i, rows: list(rows)) == whole
+    assert whole[2][0] == ["12345"]
+    one_char = value_ranges(iter(text), 3, lambda _i, rows: list(rows))
+    assert one_char == whole
+
+
+def test_an_answer_whose_pieces_stop_short_is_refused() -> None:
+    text = answer([[["a"], ["b"]]])
+    with pytest.raises(AnswerError):
+        value_ranges(iter([text[:20], text[20:-3]]), 1, lambda _i, rows: list(rows))

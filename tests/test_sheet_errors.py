@@ -55,3 +55,25 @@ def test_a_5xx_to_a_write_is_unsure_with_its_status(world: World) -> None:
     with pytest.raises(UnsureWriteError) as raised:
         adapter(world).write_cells(sid, {"Queue": [CellWrite(2, 3, "x")]})
     assert (raised.value.status, raised.value.spreadsheet, raised.value.tab) == (500, sid, "Queue")
+
+
+def test_an_answer_cut_off_midway_is_read_again(world: World) -> None:
+    """A big read's answer arrives a piece at a time: a connection lost in its middle is
+    retried as a lost connection is, and the rows read are those of the whole answer."""
+    rows = [[f"https://shop.example/{i}", f"P{i}" * 50] for i in range(3000)]
+    sid = world.sheet([HEADER, *rows])
+    cut = world.google.add_fault(path=r"values:batchGet$", phase="after", cut=True, count=2)
+    assert adapter(world).read_tabs(sid, ["Queue"]) == {"Queue": [HEADER, *rows]}
+    assert cut.hits == 2
+    assert len(world.google.requests_matching(r"values:batchGet$")) == 3
+
+
+def test_an_answer_cut_off_every_time_is_an_unreachable_google(world: World) -> None:
+    """Past the retries: a `SheetError` saying Google is unreachable, no traceback, no
+    cell of the half answer in it."""
+    rows = [[f"https://shop.example/{i}", "secret-ish cell"] for i in range(3000)]
+    sid = world.sheet([HEADER, *rows])
+    world.google.add_fault(path=r"values:batchGet$", phase="after", cut=True)
+    with pytest.raises(SheetError) as raised:
+        adapter(world).read_ranges(sid, ["'Queue'!B1:B3001"])
+    assert raised.value.reason == "unreachable" and "cell" not in str(raised.value)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sheetsync.emulator._http_server import QuietServer, make_handler
-from sheetsync.emulator.faults import Fault
+from sheetsync.emulator.faults import CUT_HEADER, Fault
 
 JsonBody = dict[str, Any] | list[Any]
 
@@ -206,6 +206,8 @@ class EmulatorServer:
                 return None
             if fault.status is not None:
                 return self._fault_response(fault, request)
+            if fault.cut:
+                response.headers[CUT_HEADER] = "1"
         return response
 
     def answer(

@@ -10,6 +10,8 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from sheetsync.emulator.faults import CUT_HEADER
+
 if TYPE_CHECKING:
     from sheetsync.emulator._http import EmulatorServer
 
@@ -42,13 +44,15 @@ def make_handler(app: EmulatorServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             status, payload, content_type, headers = answer
+            cut = headers.pop(CUT_HEADER, None) is not None
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             for key, value in headers.items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(payload)
+            self.wfile.write(payload[: len(payload) // 2] if cut else payload)
+            self.close_connection = self.close_connection or cut
 
         do_GET = _serve
         do_POST = _serve

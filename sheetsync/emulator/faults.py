@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from sheetsync.emulator._http import JsonBody, Request
 
 
+CUT_HEADER = "X-Emulator-Cut"
+"""Marks an answer the server binding sends only half of (`Fault.cut`); never sent."""
+
+
 @dataclass
 class Fault:
     """An injected failure for requests whose `METHOD path` matches `path` (a regex).
@@ -25,6 +29,8 @@ class Fault:
     `hold` blocks until the event is set; with `phase="after"` the request is handled
     first and only its answer is held or replaced by `status`/`body` (the client cannot
     know whether it took effect).
+    `cut` (with `phase="after"`) sends the answer's headers and half its body, then
+    hangs up: a connection lost in the middle of an answer.
     `skip` lets that many matching requests through untouched first.
     `arrived` is set when the first matching request comes in, so a test can wait for it.
     """
@@ -39,6 +45,7 @@ class Fault:
     retry_after: str | None = None
     body: JsonBody | str | None = None
     drop: bool = False
+    cut: bool = False
     skip: int = 0
     hits: int = 0
     skipped: int = 0

@@ -1,19 +1,20 @@
-"""A `values:batchGet` answer walked row by row, without decoding it all at once.
+"""A `values:batchGet` answer walked row by row as it arrives, never whole in memory.
 
 `json.loads` of a 100,000-row tab makes ~700,000 string objects and 100,000 lists at
-once: ~60 MB for a 10 MB answer. Walked here, each row is decoded (by the `json`
-module's C scanner) and handed to the caller's reducer, which keeps what it needs; the
-rest is garbage at once. Only the answer's text stays whole meanwhile (1 byte a
-character for ASCII).
+once: ~60 MB for a 10 MB answer; and the answer itself, whole, costs its size twice (the
+bytes, then the text). Walked here, the text comes in pieces (`Source`), each row is
+decoded (by the `json` module's C scanner) and handed to the caller's reducer, which
+keeps what it needs; the rest is garbage at once. Only a window of the text is held: the
+row being decoded and the next piece.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 Reducer = Callable[[int, Iterator[list[str]]], T]
@@ -23,78 +24,143 @@ _DECODER = json.JSONDecoder()
 _GAP = re.compile(r"[\s,]*")
 _COLON = re.compile(r"\s*:\s*")
 _TEXT = {str}
+AHEAD = 1 << 16
+"""Text kept past the place being decoded (unless the answer ends first): a scalar ends
+within it, so one decoded at the window's edge is never taken cut short."""
 
 
 class AnswerError(ValueError):
     """The text is not the shape of a `values:batchGet` answer."""
 
 
-def value_ranges(text: str, count: int, reduce: Reducer[T]) -> list[T]:
-    """What `reduce` made of each of the `count` value ranges of a batchGet answer (a
-    range without values: of no rows)."""
+class Source:
+    """The answer's text as a window over its pieces, addressed by absolute position."""
+
+    def __init__(self, pieces: Iterable[str]) -> None:
+        self._pieces = iter(pieces)
+        self._window, self._base, self._ended = "", 0, False
+
+    def _more(self, pos: int) -> bool:
+        """Add the next piece, dropping the text before `pos`; False at the end."""
+        piece = next(self._pieces, None)
+        if piece is None:
+            self._ended = True
+            return False
+        self._window = self._window[pos - self._base :] + piece
+        self._base = pos
+        return True
+
+    def _ahead(self, pos: int) -> None:
+        while self._base + len(self._window) < pos + AHEAD and self._more(pos):
+            pass
+
+    def char(self, pos: int) -> str:
+        self._ahead(pos)
+        return self._window[pos - self._base]  # IndexError past the end: a cut answer
+
+    def match(self, pattern: re.Pattern[str], pos: int) -> int:
+        """Where `pattern` (which matches the empty string) ends, matched at `pos`."""
+        self._ahead(pos)
+        while True:
+            end = pattern.match(self._window, pos - self._base).end()  # type: ignore[union-attr]
+            if end < len(self._window) or not self._more(pos):
+                return self._base + end
+
+    def decode(self, pos: int) -> tuple[Any, int]:
+        """The JSON value at `pos` and the position after it."""
+        self._ahead(pos)
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self._window, pos - self._base)
+            except json.JSONDecodeError:
+                if not self._more(pos):
+                    raise
+                continue
+            if end < len(self._window) or not self._more(pos):
+                return value, self._base + end
+
+
+def value_ranges(text: str | Iterable[str], count: int, reduce: Reducer[T]) -> list[T]:
+    """What `reduce` made of each of the `count` value ranges of a batchGet answer (its
+    text, or the pieces of it as they arrive; a range without values: of no rows)."""
+    source = Source([text] if isinstance(text, str) else text)
     made: dict[int, T] = {}
+    seen: list[int] = []
     try:
-        _walk_object(text, _skip(text, 0), lambda key, pos: _top(text, key, pos, reduce, made))
+        _walk_object(source, source.match(_GAP, 0), partial(_top, source, reduce, made, seen))
     except (json.JSONDecodeError, IndexError) as exc:
-        # not `from exc`: a JSONDecodeError keeps the whole answer (the sheet's cells)
+        # not `from exc`: a JSONDecodeError keeps the text it decoded (the sheet's cells)
         raise AnswerError(f"unreadable batchGet answer: {exc}") from None
-    if len(made) > count:
-        raise AnswerError("more value ranges than ranges asked for")
+    if seen != [count]:  # Google answers one value range per range asked, in order
+        raise AnswerError(f"{sum(seen)} value ranges for {count} ranges asked for")
     return [made[i] if i in made else reduce(i, iter(())) for i in range(count)]
 
 
-def _top(text: str, key: str, pos: int, reduce: Reducer[T], made: dict[int, T]) -> int:
+def _top(
+    source: Source, reduce: Reducer[T], made: dict[int, T], seen: list[int], key: str, pos: int
+) -> int:
     if key != "valueRanges":
-        return _DECODER.raw_decode(text, pos)[1]
-    _expect(text, pos, "[")
-    pos = _skip(text, pos + 1)
+        return source.decode(pos)[1]
+    _expect(source, pos, "[")
+    pos = source.match(_GAP, pos + 1)
     index = 0
-    while text[pos] != "]":
-        pos = _walk_object(text, pos, partial(_field, text, index=index, reduce=reduce, made=made))
-        pos = _skip(text, pos)
+    while source.char(pos) != "]":
+        on_key = partial(_field, source, index=index, reduce=reduce, made=made)
+        pos = source.match(_GAP, _walk_object(source, pos, on_key))
         index += 1
+    seen.append(index)
     return pos + 1
 
 
 def _field(
-    text: str, key: str, pos: int, *, index: int, reduce: Reducer[T], made: dict[int, T]
+    source: Source, key: str, pos: int, *, index: int, reduce: Reducer[T], made: dict[int, T]
 ) -> int:
     if key != "values":
-        return _DECODER.raw_decode(text, pos)[1]
-    rows = _Rows(text, pos)
+        return source.decode(pos)[1]
+    rows = _Rows(source, pos)
     made[index] = reduce(index, rows)
     return rows.drain()
 
 
-def _walk_object(text: str, pos: int, on_key: Callable[[str, int], int]) -> int:
+def _walk_object(source: Source, pos: int, on_key: Callable[[str, int], int]) -> int:
     """Walk the object at `pos`, `on_key(key, where its value starts)` returning where the
     value ends; the position after the object."""
-    _expect(text, pos, "{")
-    pos = _skip(text, pos + 1)
-    while text[pos] != "}":
-        key, pos = _DECODER.raw_decode(text, pos)
+    _expect(source, pos, "{")
+    pos = source.match(_GAP, pos + 1)
+    while source.char(pos) != "}":
+        key, pos = source.decode(pos)
         if not isinstance(key, str):
             raise AnswerError("an object key that is not a string")
-        found = _COLON.match(text, pos)
-        assert found is not None  # the pattern matches the empty string
-        pos = _skip(text, on_key(key, found.end()))
+        pos = source.match(_GAP, on_key(key, source.match(_COLON, pos)))
     return pos + 1
 
 
-class _Rows(Iterator[list[str]]):
-    """The rows of a `values` array, decoded one at a time as they are asked for."""
+def one_string_each(cells: list[str]) -> list[str]:
+    """The cells, each repeated value one string when values repeat (a status column: a
+    few words in 100,000 cells of some 60 bytes each), as soon as the column is decoded,
+    before the next one is; a column of distinct values (ids) as it is."""
+    distinct = set(cells)
+    if len(distinct) * 2 > len(cells):
+        return cells
+    same = {c: c for c in distinct}
+    return [same[c] for c in cells]
 
-    def __init__(self, text: str, pos: int) -> None:
-        _expect(text, pos, "[")
-        self.text = text
-        self.pos = _skip(text, pos + 1)
+
+class _Rows(Iterator[list[str]]):
+    """The rows (or, column-major, the columns) of a `values` array, decoded one at a time
+    as they are asked for."""
+
+    def __init__(self, source: Source, pos: int) -> None:
+        _expect(source, pos, "[")
+        self.source = source
+        self.pos = source.match(_GAP, pos + 1)
 
     def __next__(self) -> list[str]:
-        text = self.text
-        if text[self.pos] == "]":
+        source = self.source
+        if source.char(self.pos) == "]":
             raise StopIteration
-        row, end = _DECODER.raw_decode(text, self.pos)
-        self.pos = _skip(text, end)
+        row, end = source.decode(self.pos)
+        self.pos = source.match(_GAP, end)
         if not isinstance(row, list):
             raise AnswerError("a row that is not a list")
         return row if set(map(type, row)) <= _TEXT else [str(c) for c in row]
@@ -106,12 +172,6 @@ class _Rows(Iterator[list[str]]):
         return self.pos + 1
 
 
-def _skip(text: str, pos: int) -> int:
-    found = _GAP.match(text, pos)
-    assert found is not None  # the pattern matches the empty string
-    return found.end()
-
-
-def _expect(text: str, pos: int, char: str) -> None:
-    if text[pos] != char:
+def _expect(source: Source, pos: int, char: str) -> None:
+    if source.char(pos) != char:
         raise AnswerError(f"expected {char!r} at {pos}")

@@ -25,14 +25,13 @@ from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
 
 from sheetsync.adapters.google import failures
 from sheetsync.adapters.google.credentials import SCOPES, load_account
-from sheetsync.adapters.google.lean import AnswerError, value_ranges
+from sheetsync.adapters.google.lean import AnswerError, one_string_each, value_ranges
 from sheetsync.adapters.google.transport import PacedHTTPClient, bound_client
 from sheetsync.adapters.google.writes import (
     Echo,
     echo,
     resize_body,
     row_ranges,
-    strings,
     write_body,
 )
 from sheetsync.config.google_settings import GoogleSettings
@@ -167,11 +166,8 @@ class GoogleSheets:
     def read_tabs(self, spreadsheet_id: str, titles: Sequence[str]) -> dict[str, list[list[str]]]:
         """Every tab's formatted values in one `values:batchGet`."""
         ranges = [quote_title(t) for t in titles]
-        value_ranges = self._batch_get(spreadsheet_id, titles[0], ranges, "ROWS")
-        return {
-            title: [strings(row) for row in vr.get("values", [])]
-            for title, vr in zip(titles, value_ranges, strict=True)
-        }
+        tables = self._reduced(spreadsheet_id, titles[0], ranges, "ROWS", lambda _i, r: list(r))
+        return dict(zip(titles, tables, strict=True))
 
     def read_tabs_reduced(
         self,
@@ -182,53 +178,59 @@ class GoogleSheets:
         """Every tab's formatted values in one `values:batchGet`, each tab's rows handed to
         `reduce(title, rows)` as they are decoded (`lean`): no big tab is whole in memory."""
         ranges = [quote_title(t) for t in titles]
-        params = {"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"}
-        url = SPREADSHEET_VALUES_BATCH_URL % spreadsheet_id
-        response = self._call(
-            spreadsheet_id,
-            titles[0],
-            self.http.request,
-            "get",
-            url,
-            params={**params, "ranges": ranges},
+        made = self._reduced(
+            spreadsheet_id, titles[0], ranges, "ROWS", lambda i, rows: reduce(titles[i], rows)
         )
-        try:
-            text = response.content.decode("utf-8")
-            del response
-            made = value_ranges(text, len(titles), lambda i, rows: reduce(titles[i], rows))
-        except (AnswerError, UnicodeDecodeError):  # not JSON, or not UTF-8: a proxy's page
-            # not `from exc`: the decoder's error keeps the whole answer
-            message = f"spreadsheet {spreadsheet_id}: Google answered something that is not JSON"
-            raise SheetError(message, spreadsheet=spreadsheet_id, tab=titles[0]) from None
         return dict(zip(titles, made, strict=True))
 
     def read_ranges(self, spreadsheet_id: str, ranges: Sequence[str]) -> list[list[list[str]]]:
         """A1 ranges' formatted values in one `values:batchGet`, column-major.
 
-        Column-major keeps a narrow read of a big tab small: one list per column
-        instead of one single-cell list per row.
+        Column-major keeps a narrow read of a big tab small: one list per column instead
+        of one single-cell list per row. Walked a column at a time (`lean`): a column of
+        repeated values is a few strings before the next column is decoded.
         """
         title = ranges[0].split("!", 1)[0].strip("'").replace("''", "'")
-        value_ranges = self._batch_get(spreadsheet_id, title, ranges, "COLUMNS")
-        return [[strings(col) for col in vr.get("values", [])] for vr in value_ranges]
-
-    def _batch_get(
-        self, spreadsheet_id: str, title: str, ranges: Sequence[str], major: str
-    ) -> list[dict[str, Any]]:
-        """One `values:batchGet` of formatted values; its value ranges, one per range."""
-        answer = self._call(
+        return self._reduced(
             spreadsheet_id,
             title,
-            self.http.values_batch_get,
-            spreadsheet_id,
-            list(ranges),
-            params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": major},
+            ranges,
+            "COLUMNS",
+            lambda _i, columns: [one_string_each(col) for col in columns],
         )
-        value_ranges: list[dict[str, Any]] = answer.get("valueRanges", [])
-        if len(value_ranges) != len(ranges):
-            message = f"spreadsheet {spreadsheet_id}: unexpected batchGet answer"
-            raise SheetError(message, spreadsheet=spreadsheet_id, tab=title)
-        return value_ranges
+
+    def _reduced(
+        self,
+        spreadsheet_id: str,
+        title: str,
+        ranges: Sequence[str],
+        major: str,
+        reduce: Callable[[int, Iterator[list[str]]], T],
+    ) -> list[T]:
+        """One `values:batchGet` of formatted values, each range's rows (or columns) handed
+        to `reduce(index of the range, them)` as they are decoded (`lean`)."""
+        params = {"valueRenderOption": "FORMATTED_VALUE", "majorDimension": major}
+        url = SPREADSHEET_VALUES_BATCH_URL % spreadsheet_id
+
+        def consume(text: Iterator[str]) -> list[T]:
+            try:
+                return value_ranges(text, len(ranges), reduce)
+            except UnicodeDecodeError:  # not UTF-8: a proxy's page
+                message = (
+                    f"spreadsheet {spreadsheet_id}: Google answered something that is not JSON"
+                )
+                raise SheetError(message, spreadsheet=spreadsheet_id, tab=title) from None
+            except AnswerError as exc:  # its text names places in the answer, never cells
+                message = (
+                    f"spreadsheet {spreadsheet_id}: Google's answer is not a batchGet one ({exc})"
+                )
+                raise SheetError(message, spreadsheet=spreadsheet_id, tab=title) from None
+
+        params_ = {**params, "ranges": list(ranges)}
+        made: list[T] = self._call(
+            spreadsheet_id, title, self.http.read_streamed, url, params_, consume
+        )
+        return made
 
     def write_cells(
         self,

@@ -9,16 +9,18 @@ writes are never retried here (`sheetsync.adapters.google.sheet` says why).
 
 from __future__ import annotations
 
+import codecs
 import logging
 import random
 import re
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import gspread
 import requests
 from google.oauth2 import service_account
+from requests.exceptions import ChunkedEncodingError
 
 from sheetsync.adapters.google.sessions import remember_environment
 from sheetsync.adapters.pacing import Pace, fingerprint, limiter_for
@@ -27,11 +29,14 @@ from sheetsync.core.backoff import Backoff, parse_retry_after
 from sheetsync.core.telemetry import current
 
 log = logging.getLogger("sheetsync.sheet")
+T = TypeVar("T")
 
 GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 DEFAULT_CONNECT_TIMEOUT = 10.0
 USER_AGENT = "sheetsync (gzip)"
 """Google sends gzip only to clients whose User-Agent contains `gzip`."""
+STREAM_CHUNK_BYTES = 1 << 18
+"""A streamed answer is decoded 256 KiB (of decompressed bytes) at a time."""
 MAX_BACKOFF_SECONDS = 64.0
 RETRY = Backoff(1.0, MAX_BACKOFF_SECONDS, 0.5, 1.0, MAX_BACKOFF_SECONDS * 4)
 """Retries of one Sheets request: 0.5-1.5 s doubling to 32-96 s; Retry-After cut to 256 s."""
@@ -53,13 +58,34 @@ class PacedHTTPClient(gspread.HTTPClient):
 
     def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
         """Send one request, retrying 429/5xx/connection errors a bounded number of times."""
-        url = self._url(endpoint)
+        return self._attempts(
+            method,
+            self._url(endpoint),
+            lambda url: super(PacedHTTPClient, self).request(method, url, *args, **kwargs),
+        )
+
+    def read_streamed(
+        self, url: str, params: dict[str, Any], consume: Callable[[Iterator[str]], T]
+    ) -> T:
+        """A GET whose answer is handed to `consume` as text as it arrives (never whole in
+        memory, as bytes or as text), retried as `request` is, a connection lost mid-answer
+        included (`consume` then starts again on the next attempt's answer)."""
+
+        def attempt(where: str) -> T:
+            with self.session.get(where, params=params, timeout=self.timeout, stream=True) as got:
+                if not got.ok:
+                    raise gspread.exceptions.APIError(got)
+                return consume(_text(got))
+
+        return self._attempts("GET", self._url(url), attempt)
+
+    def _attempts(self, method: str, url: str, send: Callable[[str], T]) -> T:
         attempt = 0
         while True:
             attempt += 1
             self._pace(method, url)
             try:
-                response = super().request(method, url, *args, **kwargs)
+                answer = send(url)
             except gspread.exceptions.APIError as exc:
                 status = exc.response.status_code
                 current().request("sheets", request_kind(method, url), str(status))
@@ -73,7 +99,7 @@ class PacedHTTPClient(gspread.HTTPClient):
                 if wait is None or attempt > self.retries or _is_value_write(url):
                     raise
                 log.info("Google answered %s; retry %d in %.1fs", status, attempt, wait)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, ChunkedEncodingError) as exc:
                 current().request("sheets", request_kind(method, url), "connection")
                 if attempt > self.retries or _is_value_write(url):
                     raise
@@ -82,8 +108,9 @@ class PacedHTTPClient(gspread.HTTPClient):
                     "Google unreachable (%s); retry %d in %.1fs", type(exc).__name__, attempt, wait
                 )
             else:
-                current().request("sheets", request_kind(method, url), str(response.status_code))
-                return response
+                status = getattr(answer, "status_code", 200)  # a streamed answer: consumed
+                current().request("sheets", request_kind(method, url), str(status))
+                return answer
             self.sleep(wait)
 
     def once(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
@@ -113,6 +140,14 @@ class PacedHTTPClient(gspread.HTTPClient):
             shared = self.project_limiters.get("read" if limiter is self.read_limiter else "write")
             if shared is not None:
                 current().paced("sheets", shared.acquire())
+
+
+def _text(response: requests.Response) -> Iterator[str]:
+    """An answer's body as text, decompressed and decoded a piece at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for piece in response.iter_content(STREAM_CHUNK_BYTES):
+        yield decoder.decode(piece)
+    yield decoder.decode(b"", final=True)
 
 
 def request_kind(method: str, url: str) -> str:
