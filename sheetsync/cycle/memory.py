@@ -73,8 +73,8 @@ class Memory:
             return scan(view, layout, watch)
         status_col, id_col = layout.results["status"], layout.results["id"]
         words = (watch.statuses.retry, watch.statuses.sending)
-        key = (status_col, id_col, len(view.table), words)
-        key += (view.columns.get(status_col, ()), view.columns.get(id_col, ()))
+        cells = (view.columns.get(status_col, ()), view.columns.get(id_col, ()))
+        key: tuple[object, ...] = (status_col, id_col, len(view.table), words, *cells)
         kept = self._scans.get(watch.name)
         if kept is not None and kept[0] == key:
             return kept[1]
