@@ -94,6 +94,12 @@ class Instance:
         self.process.wait(30)
         return time.time()
 
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM once it serves (its handlers are set when it logs `sheetsync started`:
+        a SIGTERM before, on a loaded machine, ends it by the signal, -15); the exit code."""
+        wait_for(lambda: "sheetsync started" in self.process.log(), timeout, f"{self.name} serving")
+        return self.process.stop(timeout)
+
     def pause(self) -> None:
         os.kill(self.pid, signal.SIGSTOP)
 

@@ -92,7 +92,7 @@ def test_kill_at_every_step_with_two_instances(fleet: Fleet) -> None:
     settled(fleet, sid)
     for instance in fleet.instances:
         if instance.alive():
-            assert instance.process.stop() == 0
+            assert instance.stop() == 0
 
     sent = fleet.sent()
     statuses = fleet.statuses(sid)

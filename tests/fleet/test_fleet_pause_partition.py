@@ -110,7 +110,7 @@ def test_a_partitioned_holder_commits_nothing_until_it_reacquires(fleet: Fleet) 
     proxy.set_mode(Mode.PASS)
     time.sleep(2 * LEASE)  # A learns it lost; it must not write anything
     assert fleet.leases()[sid] == (b.pid, epoch + 1)
-    assert b.process.stop() == 0
+    assert b.stop() == 0
     wait_for(lambda: fleet.holder(sid) is a, LEASE + 15, "a re-acquiring after healing")
     retook = acquired(fleet, sid)
     back = fleet.add_row(sid, "healed")

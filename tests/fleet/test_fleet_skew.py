@@ -58,13 +58,13 @@ def test_skewed_clocks_change_neither_takeover_nor_duplicates(fleet: Fleet) -> N
     wait_for(lambda: sum(i.alive() for i in fleet.instances) == 2, 5, "c running")
     time.sleep(1.5)  # c is up and polling
     stopped = time.time()
-    assert b.process.stop() == 0
+    assert b.stop() == 0
     exited = time.time()
     wait_for(lambda: fleet.holder(sid) is c, 10, "c taking over")
     again = wait_for(lambda: fleet.reads_after(exited).get(sid), 10, "c's first cycle")
     last = fleet.add_row(sid, "after-stop")
     wait_for(lambda: fleet.all_final([sid]), 30, "c sending")
-    assert c.process.stop() == 0
+    assert c.stop() == 0
 
     statuses = fleet.statuses(sid)
     stamps = [datetime.fromisoformat(t) for (t,) in query(fleet.url, QUERY)]

@@ -65,7 +65,7 @@ def test_takeover_after_kill_and_after_stop(fleet: Fleet) -> None:
     moved = fleet.held_by(c)
     wait_for(lambda: set(moved) <= set(fleet.reads_after(time.time() - 0.3)), 10, "c's cycles")
     stopped_at = time.time()
-    assert c.process.stop() == 0
+    assert c.stop() == 0
     exited = time.time()
     wait_for(lambda: len(fleet.held_by(b)) == 6, 10, "b taking c's released spreadsheets")
     first = wait_for(
