@@ -77,7 +77,8 @@ def test_an_answer_with_another_number_of_value_ranges_is_refused(given: int) ->
     """Google answers one value range per range asked: fewer or more is not its answer
     (a narrow read taking a missing id column for an empty one would send rows again)."""
     text = answer([[["a"]] for _ in range(given)])
-    with pytest.raises(AnswerError, match=f"{given} value ranges for 2 ranges"):
+    told = "more value ranges than the 2" if given > 2 else f"{given} value ranges for 2 ranges"
+    with pytest.raises(AnswerError, match=told):
         listed(text, 2)
 
 
@@ -115,3 +116,27 @@ def test_an_answer_whose_pieces_stop_short_is_refused() -> None:
     text = answer([[["a"], ["b"]]])
     with pytest.raises(AnswerError):
         value_ranges(iter([text[:20], text[20:-3]]), 1, lambda _i, rows: list(rows))
+
+
+def test_a_column_of_megabytes_in_small_pieces_is_decoded_a_few_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A column-major answer's "row" is a whole column: cut at a window's end, it is
+    decoded again with twice the text, not once per piece (counted decodes)."""
+    from sheetsync.adapters.google import lean
+
+    decodes: list[int] = []
+    real = lean._DECODER.raw_decode
+
+    class Counted:
+        def raw_decode(self, text: str, pos: int = 0) -> tuple[object, int]:
+            decodes.append(pos)
+            return real(text, pos)
+
+    monkeypatch.setattr(lean, "_DECODER", Counted())
+    column = [f"https://shop.example/{i:08d}" for i in range(60_000)]
+    text = answer([[column]])
+    pieces = [text[i : i + 8192] for i in range(0, len(text), 8192)]
+    assert len(text) > 1_800_000 and len(pieces) > 200
+    assert value_ranges(iter(pieces), 1, lambda _i, rows: list(rows)) == [[column]]
+    assert len(decodes) < 25  # one per piece (before) would be over 200

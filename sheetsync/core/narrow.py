@@ -122,9 +122,9 @@ def first_ranges(title: str, plan: ReadPlan, layout: Layout) -> list[str]:
 
 def first_view(plan: ReadPlan, layout: Layout, answers: Sequence[Sequence[Sequence[str]]]) -> View:
     """Assemble a narrow first read (the answers to `first_ranges`) into a `View`."""
-    narrow, id_col = narrow_columns(layout), layout.results["id"]
+    narrow = narrow_columns(layout)
+    # repeated cells are one string each already (`lean.one_string_each`, as decoded)
     columns = [answer[0] if answer else () for answer in answers[1 : 1 + len(narrow)]]
-    columns = [c if i == id_col else shared(c) for i, c in zip(narrow, columns, strict=True)]
     blocks = runs(r for r in plan.rows if r < plan.tail)
     whole: dict[int, Sequence[str]] = {}
     for (first, last), answer in zip(blocks, answers[1 + len(narrow) : -1], strict=True):
@@ -137,13 +137,6 @@ def first_view(plan: ReadPlan, layout: Layout, answers: Sequence[Sequence[Sequen
         spread[col] = values
     table = NarrowTable(list(plan.header), spread, height, whole)
     return View(table, set(whole), dict(zip(narrow, columns, strict=True)))
-
-
-def shared(cells: Sequence[str]) -> list[str]:
-    """The cells, each repeated value one string: a status column read as 100,000 strings
-    of its own (some 60 bytes each) holds a few words."""
-    same: dict[str, str] = {}
-    return [same.setdefault(c, c) for c in cells]
 
 
 def window_spans(numbers: Iterable[int], height: int) -> list[tuple[int, int]]:

@@ -129,7 +129,8 @@ class Scan:
     cycle's (`Memory.scan`): nothing changes a scan once made."""
 
     open_rows: list[int]
-    """Rows whose status is empty, `retry` or `sending`: they may be sent."""
+    """Rows whose status is empty, `retry` or `sending`: they may be sent (of a flush's
+    windows, only the rows read)."""
     holders: dict[str, int]
     """Each id on the sheet -> the first row holding it."""
     ids: list[str]

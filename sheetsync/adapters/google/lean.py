@@ -1,11 +1,12 @@
-"""A `values:batchGet` answer walked row by row as it arrives, never whole in memory.
+"""A `values:batchGet` answer walked row by row as it arrives.
 
 `json.loads` of a 100,000-row tab makes ~700,000 string objects and 100,000 lists at
 once: ~60 MB for a 10 MB answer; and the answer itself, whole, costs its size twice (the
 bytes, then the text). Walked here, the text comes in pieces (`Source`), each row is
 decoded (by the `json` module's C scanner) and handed to the caller's reducer, which
 keeps what it needs; the rest is garbage at once. Only a window of the text is held: the
-row being decoded and the next piece.
+row being decoded and what follows it (a column-major answer's "row" is a whole column,
+so its window holds that column's text).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ _GAP = re.compile(r"[\s,]*")
 _COLON = re.compile(r"\s*:\s*")
 _TEXT = {str}
 AHEAD = 1 << 16
-"""Text kept past the place being decoded (unless the answer ends first): a scalar ends
-within it, so one decoded at the window's edge is never taken cut short."""
+"""Text kept past the place being decoded, unless the answer ends first: most rows are
+decoded straight from the window (`_Rows._near`). A value that reaches the window's end
+is decoded again with more text (`Source.decode`), so none is taken cut short."""
 
 
 class AnswerError(ValueError):
@@ -38,21 +40,28 @@ class Source:
 
     def __init__(self, pieces: Iterable[str]) -> None:
         self._pieces = iter(pieces)
-        self._window, self._base, self._ended = "", 0, False
+        self._window, self._base = "", 0
+
+    def _grow(self, pos: int, goal: int) -> bool:
+        """Drop the text before `pos` and add pieces until `goal` characters follow it;
+        False when no piece was left to add."""
+        parts = [self._window[pos - self._base :]]
+        size = len(parts[0])
+        while size < goal and (piece := next(self._pieces, None)) is not None:
+            parts.append(piece)
+            size += len(piece)
+        self._window, self._base = "".join(parts), pos
+        return len(parts) > 1
 
     def _more(self, pos: int) -> bool:
-        """Add the next piece, dropping the text before `pos`; False at the end."""
-        piece = next(self._pieces, None)
-        if piece is None:
-            self._ended = True
-            return False
-        self._window = self._window[pos - self._base :] + piece
-        self._base = pos
-        return True
+        """Twice the text past `pos` (a value cut at the window's end is decoded again
+        with it: doubling keeps a column of megabytes to a few attempts, not one per
+        piece); False at the answer's end."""
+        return self._grow(pos, 2 * (self._base + len(self._window) - pos) + 1)
 
     def _ahead(self, pos: int) -> None:
-        while self._base + len(self._window) < pos + AHEAD and self._more(pos):
-            pass
+        if self._base + len(self._window) < pos + AHEAD:
+            self._grow(pos, AHEAD)
 
     def near(self, pos: int) -> tuple[str, int] | None:
         """The window and where `pos` is in it, when `AHEAD` text follows `pos` there (a
@@ -62,15 +71,19 @@ class Source:
 
     def char(self, pos: int) -> str:
         self._ahead(pos)
-        return self._window[pos - self._base]  # IndexError past the end: a cut answer
+        if pos - self._base >= len(self._window):
+            raise AnswerError(f"the answer ends at {pos}, cut short")
+        return self._window[pos - self._base]
 
     def match(self, pattern: re.Pattern[str], pos: int) -> int:
-        """Where `pattern` (which matches the empty string) ends, matched at `pos`."""
+        """Where `pattern` ends, matched at `pos` (no match: not an answer)."""
         self._ahead(pos)
         while True:
-            end = pattern.match(self._window, pos - self._base).end()  # type: ignore[union-attr]
-            if end < len(self._window) or not self._more(pos):
-                return self._base + end
+            found = pattern.match(self._window, pos - self._base)
+            if found is None:
+                raise AnswerError(f"unexpected text at {pos}")
+            if found.end() < len(self._window) or not self._more(pos):
+                return self._base + found.end()
 
     def decode(self, pos: int) -> tuple[Any, int]:
         """The JSON value at `pos` and the position after it."""
@@ -93,8 +106,9 @@ def value_ranges(text: str | Iterable[str], count: int, reduce: Reducer[T]) -> l
     made: dict[int, T] = {}
     seen: list[int] = []
     try:
-        _walk_object(source, source.match(_GAP, 0), partial(_top, source, reduce, made, seen))
-    except (json.JSONDecodeError, IndexError) as exc:
+        on_key = partial(_top, source, reduce, made, seen, count)
+        _walk_object(source, source.match(_GAP, 0), on_key)
+    except json.JSONDecodeError as exc:
         # not `from exc`: a JSONDecodeError keeps the text it decoded (the sheet's cells)
         raise AnswerError(f"unreadable batchGet answer: {exc}") from None
     if seen != [count]:  # Google answers one value range per range asked, in order
@@ -103,7 +117,13 @@ def value_ranges(text: str | Iterable[str], count: int, reduce: Reducer[T]) -> l
 
 
 def _top(
-    source: Source, reduce: Reducer[T], made: dict[int, T], seen: list[int], key: str, pos: int
+    source: Source,
+    reduce: Reducer[T],
+    made: dict[int, T],
+    seen: list[int],
+    count: int,
+    key: str,
+    pos: int,
 ) -> int:
     if key != "valueRanges":
         return source.decode(pos)[1]
@@ -111,6 +131,8 @@ def _top(
     pos = source.match(_GAP, pos + 1)
     index = 0
     while source.char(pos) != "]":
+        if index == count:
+            raise AnswerError(f"more value ranges than the {count} ranges asked for")
         on_key = partial(_field, source, index=index, reduce=reduce, made=made)
         pos = source.match(_GAP, _walk_object(source, pos, on_key))
         index += 1
@@ -144,12 +166,16 @@ def _walk_object(source: Source, pos: int, on_key: Callable[[str, int], int]) ->
 def one_string_each(cells: list[str]) -> list[str]:
     """The cells, each repeated value one string when values repeat (a status column: a
     few words in 100,000 cells of some 60 bytes each), as soon as the column is decoded,
-    before the next one is; a column of distinct values (ids) as it is."""
-    distinct = set(cells)
-    if len(distinct) * 2 > len(cells):
+    before the next one is; a column whose first cells are all distinct (ids) as it is."""
+    sample = cells[:SAMPLE]
+    if len(set(sample)) * 2 > len(sample):
         return cells
-    same = {c: c for c in distinct}
-    return [same[c] for c in cells]
+    same: dict[str, str] = {}
+    return [same.setdefault(c, c) for c in cells]
+
+
+SAMPLE = 1000
+"""Cells a column is judged by: kept as decoded when most of them differ."""
 
 
 class _Rows(Iterator[list[str]]):

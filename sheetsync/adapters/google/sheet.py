@@ -3,10 +3,10 @@
 Built on gspread's low-level `HTTPClient` (not its Worksheet objects, which re-fetch
 metadata on every call). This module holds the port the engine uses and the identity
 behind it: its tabs' metadata, its reads and its writes. Every request passes through
-`transport.PacedHTTPClient.request` (base URL, pace, bounded retries with jittered backoff
-honouring `Retry-After`); `credentials` reads the service-account key; `failures`
-translates Google's refusals into the project's errors; `writes` shapes a write's ranges
-and reads back its answer.
+`transport.PacedHTTPClient` (base URL, pace, bounded retries with jittered backoff
+honouring `Retry-After`; reads streamed into `lean`); `credentials` reads the
+service-account key; `failures` translates Google's refusals into the project's errors;
+`writes` shapes a write's ranges and reads back its answer.
 
 Value writes are never retried here, and never wait long for the write budget: they
 address rows by position, and positions taken from a read go stale while people edit.
@@ -227,8 +227,11 @@ class GoogleSheets:
                 raise SheetError(message, spreadsheet=spreadsheet_id, tab=title) from None
 
         params_ = {**params, "ranges": list(ranges)}
+        # a column-major answer's "row" is a whole column: streamed, one cut at a piece's
+        # end is decoded again with more text; a narrow read's few columns come whole
+        whole = major == "COLUMNS"
         made: list[T] = self._call(
-            spreadsheet_id, title, self.http.read_streamed, url, params_, consume
+            spreadsheet_id, title, self.http.read_streamed, url, params_, consume, whole=whole
         )
         return made
 

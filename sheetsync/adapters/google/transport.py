@@ -1,4 +1,5 @@
-"""The Sheets request plumbing: every request passes through `PacedHTTPClient.request`.
+"""The Sheets request plumbing: every request passes through `PacedHTTPClient`: its
+`request`, or for a values read `read_streamed` (the answer consumed as it arrives).
 
 The URL is rewritten to the configured base URL, the identity's shared read or write
 budget is taken, and reads and absolute grid resizes are retried on 429/5xx/connection
@@ -65,21 +66,33 @@ class PacedHTTPClient(gspread.HTTPClient):
         )
 
     def read_streamed(
-        self, url: str, params: dict[str, Any], consume: Callable[[Iterator[str]], T]
+        self,
+        url: str,
+        params: dict[str, Any],
+        consume: Callable[[Iterator[str]], T],
+        *,
+        whole: bool = False,
     ) -> T:
         """A GET whose answer is handed to `consume` as text as it arrives (never whole in
-        memory, as bytes or as text), retried as `request` is, a connection lost mid-answer
-        included (`consume` then starts again on the next attempt's answer)."""
+        memory, as bytes or as text), or with `whole` in one piece; retried as `request`
+        is, a connection lost mid-answer included (`consume` then starts again on the next
+        attempt's answer)."""
 
         def attempt(where: str) -> T:
             with self.session.get(where, params=params, timeout=self.timeout, stream=True) as got:
                 if not got.ok:
                     raise gspread.exceptions.APIError(got)
-                return consume(_text(got))
+                # counted before its body is read: a body refused still took the budget
+                current().request("sheets", request_kind("GET", where), str(got.status_code))
+                return consume(_whole(got) if whole else _text(got))
 
-        return self._attempts("GET", self._url(url), attempt)
+        return self._attempts("GET", self._url(url), attempt, counted=True)
 
-    def _attempts(self, method: str, url: str, send: Callable[[str], T]) -> T:
+    def _attempts(
+        self, method: str, url: str, send: Callable[[str], T], *, counted: bool = False
+    ) -> T:
+        """`send(url)`, paced, retried as `request` says; `counted`: `send` counts its
+        answered requests itself (the failed ones are counted here)."""
         attempt = 0
         while True:
             attempt += 1
@@ -108,8 +121,9 @@ class PacedHTTPClient(gspread.HTTPClient):
                     "Google unreachable (%s); retry %d in %.1fs", type(exc).__name__, attempt, wait
                 )
             else:
-                status = getattr(answer, "status_code", 200)  # a streamed answer: consumed
-                current().request("sheets", request_kind(method, url), str(status))
+                if not counted:
+                    status = getattr(answer, "status_code", 200)
+                    current().request("sheets", request_kind(method, url), str(status))
                 return answer
             self.sleep(wait)
 
@@ -148,6 +162,11 @@ def _text(response: requests.Response) -> Iterator[str]:
     for piece in response.iter_content(STREAM_CHUNK_BYTES):
         yield decoder.decode(piece)
     yield decoder.decode(b"", final=True)
+
+
+def _whole(response: requests.Response) -> Iterator[str]:
+    """An answer's body as one text."""
+    yield response.content.decode("utf-8")
 
 
 def request_kind(method: str, url: str) -> str:
