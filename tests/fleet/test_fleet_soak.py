@@ -33,7 +33,7 @@ import pytest
 
 from sheetsync.testing import World
 from sheetsync.testing_fleet import LEASE, Fleet, Instance, wait_for, wait_progress
-from sheetsync.testing_fleet_report import final_count, misplaced, stuck_report
+from sheetsync.testing_fleet_report import final_count, misplaced, stuck_report, unknown_reasons
 from sheetsync.testing_proxy import Mode, TcpProxy
 
 pytestmark = pytest.mark.soak
@@ -241,7 +241,8 @@ def test_soak(fleet: Fleet, cluster: Cluster) -> None:
     print(
         f"soak: seed {seed}; rows {len(typed)} (typed in {faulted:.0f} s); "
         f"triggered {states['triggered']}; unknown {states['unknown']} "
-        f"({sum(sent[u] for u, s in statuses.items() if s == 'unknown')} of them sent); "
+        f"({sum(sent[u] for u, s in statuses.items() if s == 'unknown')} of them sent; "
+        f"why: {dict(unknown_reasons(fleet))}); "
         f"POSTs {sum(sent.values())}; duplicates {len(duplicates)}; "
         f"lost {len(lost) + len(unsent)}; misplaced {len(wrong)}; faults {dict(chaos.done)}; "
         f"self exits {len(chaos.exits)} (started again) {chaos.exits}; "
