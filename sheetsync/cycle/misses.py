@@ -52,13 +52,15 @@ class Misses:
             if len(pasts) < len(ids):  # a narrow read's entries lack settled rows
                 pasts.update(self.journal.entries_needed(watch.name, self.now(), ids))
             alive = [pasts[r] for r in ids if r in pasts]
-            strays.append(told(miss, alive, watch, blind=not alive and self._blind(watch, found)))
+            blind = not alive and self._blind(watch, found)
+            strays.append(told(miss, alive, watch, blind=blind))
             log.warning(
                 "watch %s: row %d shows claim %s beside other inputs (a late claim write "
-                "landed there): putting it back",
+                "landed there): putting back %s",
                 watch.name,
                 miss.number,
                 miss.claim,
+                _shown(strays[-1].prior, alive, blind),
             )
         if strays:
             self.journal.add_strays(watch.name, strays, (), self.now())
@@ -70,3 +72,16 @@ class Misses:
         return any(
             r not in found.holders for r in self.journal.ids_with_fingerprint(watch.name, "")
         )
+
+
+def _shown(prior: tuple[tuple[str, str], ...] | None, alive: list[Entry], blind: bool) -> str:
+    """What a miss's row gets back, for the log."""
+    if prior is not None:
+        cells = dict(prior)
+        return f"id {cells['id']!r}, status {cells['status']!r}" if cells["id"] else "a new row"
+    why = (
+        "rows adopted without inputs"
+        if blind
+        else ", ".join(f"{e.row_id} {e.state}" for e in alive)
+    )
+    return f"unknown (nothing tells: {why})"
