@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from sheetsync.adapters.store.journal_records import UNKNOWN_MESSAGE
@@ -115,6 +116,19 @@ def stuck_report(fleet: Fleet, limit: int = 20) -> str:
     head = f"{total} rows not final (the first {len(out)} shown):"
     tails = [_unit_paragraph(fleet, n, leases, names) for n in sorted(units)]
     return "\n".join([head, *out, *tails])
+
+
+def rows_report(fleet: Fleet, wanted: Callable[[SheetRow], bool], limit: int = 10) -> str:
+    """A paragraph per row `wanted` picks (at most `limit`): cells, journal row, events."""
+    leases = _safe(fleet.leases, {})
+    names = {i.pid: i.name for i in fleet.instances}
+    out = [
+        _row_paragraph(fleet, n, sheet, row, leases, names)
+        for n, sheet in enumerate(fleet.sheets)
+        for row in sheet_rows(fleet, sheet)
+        if wanted(row)
+    ]
+    return "\n".join(out[:limit])
 
 
 def _row_paragraph(
