@@ -16,7 +16,7 @@ from datetime import datetime
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.layout import Layout
-from sheetsync.core.misses import misses, told, unchecked
+from sheetsync.core.misses import GIVEN_UP, misses, told, unchecked
 from sheetsync.core.model import Entry
 from sheetsync.core.view import Scan, View
 
@@ -52,7 +52,8 @@ class Misses:
             if len(pasts) < len(ids):  # a narrow read's entries lack settled rows
                 pasts.update(self.journal.entries_needed(watch.name, self.now(), ids))
             alive = [pasts[r] for r in ids if r in pasts]
-            blind = not alive and self._blind(watch, found)
+            given_up = all(e.state in GIVEN_UP for e in alive)  # the row was new again
+            blind = given_up and self._blind(watch, found)
             strays.append(told(miss, alive, watch, blind=blind))
             log.warning(
                 "watch %s: row %d shows claim %s beside other inputs (a late claim write "
