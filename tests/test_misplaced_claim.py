@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from sheetsync.adapters.store.journal_landing import Adoption
 from sheetsync.core.plan import fingerprint
+from sheetsync.core.strays import UNTOLD_MESSAGE
 from sheetsync.invariants import sent_urls
 from sheetsync.testing import AUTOMATION, World
 
@@ -146,3 +148,28 @@ def test_the_claims_own_row_waits_while_the_claim_is_kept(world: World) -> None:
     for _ in range(3):
         world.once()
     assert_final(world, Counter({"https://aa": 1, "https://n0": 1, "https://n1": 1}))
+
+
+def test_a_row_no_input_tells_is_not_taken_for_new_beside_rows_adopted_blind(
+    world: World,
+) -> None:
+    """A journal that adopted rows without their inputs (a lost journal, a big tab read
+    narrowly) and shows one of them on no row: the row the late write hit may be it, so
+    it is shown `unknown` with why, and never sent on a guess."""
+    world.sheet([HEADER, ["https://aa", "aa"]])
+    world.config({"mode": "row"})
+    world.once()
+    journal = world.runtime().journal
+    blind = Adoption("rblind000001", "triggered", "", link="https://run/old")
+    journal.adopt("w0", [blind], world.clock.now, "adopted from a narrow read")
+    insert(world, "https://n1")
+    late_claim(world, ["https://n1", "n1"])
+    insert(world, "https://n0")
+    lands_on(world, 2)
+    world.past_grace()
+    for _ in range(3):
+        world.once()
+    assert sent_urls(world.axiom) == Counter({"https://aa": 1, "https://n1": 1})
+    n0 = rows(world)["https://n0"]
+    assert n0["Status"] == "unknown" and n0["Message"] == UNTOLD_MESSAGE
+    assert n0["sheetsync id"] not in {"", LATE}
