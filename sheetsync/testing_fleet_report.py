@@ -10,9 +10,14 @@ the watch. The next failure of a soak then explains itself.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from sheetsync.adapters.store.journal_records import UNKNOWN_MESSAGE
 from sheetsync.core.plan import fingerprint
+from sheetsync.core.strays import UNTOLD_MESSAGE
+from sheetsync.cycle.orphans import LOST_SENDING_MESSAGE
 from sheetsync.testing_fleet import FINAL, Fleet, query
 
 EVENTS, LOG_LINES = 6, 4
@@ -25,6 +30,7 @@ class SheetRow(NamedTuple):
     status: str
     id: str
     link: str
+    message: str
 
 
 def sheet_rows(fleet: Fleet, sheet: str) -> list[SheetRow]:
@@ -37,7 +43,13 @@ def sheet_rows(fleet: Fleet, sheet: str) -> list[SheetRow]:
         return row[col] if 0 <= col < len(row) else ""
 
     return [
-        SheetRow(row[0], at(row, "status"), at(row, "sheetsync id"), at(row, "run link"))
+        SheetRow(
+            row[0],
+            at(row, "status"),
+            at(row, "sheetsync id"),
+            at(row, "run link"),
+            at(row, "message"),
+        )
         for row in values[1:]
         if row
     ]
@@ -65,6 +77,25 @@ def misplaced(fleet: Fleet) -> list[str]:
     return wrong
 
 
+WHY_UNKNOWN = {
+    UNKNOWN_MESSAGE: "stopped while sending",
+    UNTOLD_MESSAGE: "stray untold",
+    LOST_SENDING_MESSAGE: "sending unknown to the journal",
+}
+
+
+def unknown_reasons(fleet: Fleet) -> Counter[str]:
+    """Why rows ended `unknown`, by their Message cell: sheetsync stopped (or lost its
+    lease) between `sending` and the answer; a stray nothing told the past of; a row
+    showing `sending` the journal did not know; else axiom's answer was unclear."""
+    reasons: Counter[str] = Counter()
+    for sheet in fleet.sheets:
+        for row in sheet_rows(fleet, sheet):
+            if row.status == "unknown":
+                reasons[WHY_UNKNOWN.get(row.message, "axiom unclear")] += 1
+    return reasons
+
+
 def stuck_report(fleet: Fleet, limit: int = 20) -> str:
     """One paragraph per row not final (at most `limit`), then each unit's last cycle."""
     leases = _safe(fleet.leases, {})
@@ -85,6 +116,19 @@ def stuck_report(fleet: Fleet, limit: int = 20) -> str:
     head = f"{total} rows not final (the first {len(out)} shown):"
     tails = [_unit_paragraph(fleet, n, leases, names) for n in sorted(units)]
     return "\n".join([head, *out, *tails])
+
+
+def rows_report(fleet: Fleet, wanted: Callable[[SheetRow], bool], limit: int = 10) -> str:
+    """A paragraph per row `wanted` picks (at most `limit`): cells, journal row, events."""
+    leases = _safe(fleet.leases, {})
+    names = {i.pid: i.name for i in fleet.instances}
+    out = [
+        _row_paragraph(fleet, n, sheet, row, leases, names)
+        for n, sheet in enumerate(fleet.sheets)
+        for row in sheet_rows(fleet, sheet)
+        if wanted(row)
+    ]
+    return "\n".join(out[:limit])
 
 
 def _row_paragraph(

@@ -23,6 +23,7 @@ from sheetsync.core.view import Scan, View, layout_of
 from sheetsync.core.writes import Selection, first_write, select
 from sheetsync.cycle.claims import Claims
 from sheetsync.cycle.memory import Memory
+from sheetsync.cycle.misses import Misses
 from sheetsync.cycle.orphans import Orphans
 from sheetsync.cycle.reconcile import Reconciled, Reconciler
 from sheetsync.cycle.skipping import Skipper, skip_cells
@@ -41,7 +42,7 @@ class Preparer:
         self.claims = claims
         self.memory = memory
         self.headers = HeaderWarnings()
-        self.reconciler = Reconciler(journal, now)
+        self.reconciler = Reconciler(journal, now, Misses(journal, now))
         self.orphans = Orphans(journal, now)
         self.skipper = Skipper(journal, now)
 

@@ -33,6 +33,7 @@ from sheetsync.core.strays import (
 )
 from sheetsync.core.view import Scan, View
 from sheetsync.core.writes import Write
+from sheetsync.cycle.misses import Misses
 
 log = logging.getLogger("sheetsync.engine")
 
@@ -60,9 +61,14 @@ class Reconciled:
 class Reconciler:
     """Checks a read against the journal's record of sheetsync's own writes."""
 
-    def __init__(self, journal: Store, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self, journal: Store, now: Callable[[], datetime], misses: Misses | None = None
+    ) -> None:
         self.journal = journal
         self.now = now
+        self.misses = misses
+        """Read 1's: late claim writes one row off become strays (read 2 leaves them to
+        the next read 1, which reads their rows whole: `narrow.needs_inputs`)."""
 
     def reconcile(
         self,
@@ -76,6 +82,8 @@ class Reconciler:
         table = view.table
         self._check_unanswered(watch, table, layout, found, entries)
         out = Reconciled(Owners({}))
+        if self.misses is not None:  # a late claim write one row off: a stray to locate
+            out.unread = self.misses.record(watch, view, layout, found, entries)
         located = self._locate(watch, view, layout, found, out)
         out.owners = owners(found.holders, found.extra, table, view.known, layout, entries, located)
         adoptions: list[Adoption] = []

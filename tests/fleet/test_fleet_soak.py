@@ -33,7 +33,13 @@ import pytest
 
 from sheetsync.testing import World
 from sheetsync.testing_fleet import LEASE, Fleet, Instance, wait_for, wait_progress
-from sheetsync.testing_fleet_report import final_count, misplaced, stuck_report
+from sheetsync.testing_fleet_report import (
+    final_count,
+    misplaced,
+    rows_report,
+    stuck_report,
+    unknown_reasons,
+)
 from sheetsync.testing_proxy import Mode, TcpProxy
 
 pytestmark = pytest.mark.soak
@@ -241,18 +247,31 @@ def test_soak(fleet: Fleet, cluster: Cluster) -> None:
     print(
         f"soak: seed {seed}; rows {len(typed)} (typed in {faulted:.0f} s); "
         f"triggered {states['triggered']}; unknown {states['unknown']} "
-        f"({sum(sent[u] for u, s in statuses.items() if s == 'unknown')} of them sent); "
+        f"({sum(sent[u] for u, s in statuses.items() if s == 'unknown')} of them sent; "
+        f"why: {dict(unknown_reasons(fleet))}); "
         f"POSTs {sum(sent.values())}; duplicates {len(duplicates)}; "
+        f"late claim writes put back {late_claim_writes(fleet)}; "
         f"lost {len(lost) + len(unsent)}; misplaced {len(wrong)}; faults {dict(chaos.done)}; "
         f"self exits {len(chaos.exits)} (started again) {chaos.exits}; "
         f"spread {spread} (fair share {share}); all final {settled - faulted:.0f} s after "
         f"the last row was typed ({settled:.0f} s after the first)"
     )
+    if wrong:  # each misplaced row's cells, journal row, events and strays
+        print(rows_report(fleet, lambda r: any(w.startswith(f"{r.url} ") for w in wrong)))
     assert sum(chaos.done.values()) == FAULTS
     assert duplicates == {}
     assert lost == [] and unsent == []
     assert wrong == []
     assert set(sent) <= set(typed) and len(statuses) == ROWS
+
+
+def late_claim_writes(fleet: Fleet) -> int:
+    """How many rows a late claim write hit one row off were put back (`cycle/misses`)."""
+    return sum(
+        "a late claim write landed there" in line
+        for instance in fleet.instances
+        for line in instance.process.lines()
+    )
 
 
 def spread_ok(fleet: Fleet, chaos: Chaos, share: int) -> list[int] | None:

@@ -1,0 +1,125 @@
+"""`misses`: a late claim write one row off, found by its row's inputs, and what that row
+held told from the journal by them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sheetsync.config import Watch
+from sheetsync.config.schema import build
+from sheetsync.core.landing import inputs_of
+from sheetsync.core.layout import Layout
+from sheetsync.core.misses import Miss, misses, told, unchecked
+from sheetsync.core.model import Entry
+from sheetsync.core.plan import fingerprint
+from sheetsync.core.view import Scan
+
+RESULTS = {"status": 1, "link": 2, "message": 3, "id": 4}
+LAYOUT = Layout(("url", "Status", "Run link", "Message", "sheetsync id"), (0,), RESULTS)
+WATCH: Watch = build(Watch, {"name": "w", "spreadsheet": "s", "worksheet": "Q", "automation": "A"})
+CLAIM = Entry("rx", "claimed", fingerprint(["https://mine"]), checked=False)
+
+
+def entry(row_id: str, state: str, url: str, **kw: Any) -> Entry:
+    return Entry(row_id, state, fingerprint([url]), **kw)
+
+
+def scan_of(table: list[list[str]]) -> Scan:
+    ids = [r[4] if len(r) > 4 else "" for r in table[1:]]
+    holders: dict[str, int] = {}
+    extra: dict[str, list[int]] = {}
+    for number, rid in enumerate(ids, start=2):
+        if rid and holders.setdefault(rid, number) != number:
+            extra.setdefault(rid, []).append(number)
+    return Scan([], holders, ids, extra)
+
+
+HEAD = ["url", "Status", "Run link", "Message", "sheetsync id"]
+
+
+@pytest.mark.parametrize(
+    ("row", "hit"),
+    [
+        (["https://other", "sending", "", "", "rx"], True),  # one row off: a miss
+        (["https://mine", "sending", "", "", "rx"], False),  # its own row: no miss
+        (["https://other", " Sending ", "", "", "rx"], True),  # as people read it
+        (["https://other", "done by hand", "", "", "rx"], False),  # not a claim write's
+        (["https://other", "", "", "", "rx"], False),
+    ],
+)
+def test_a_miss_is_sending_and_the_claims_id_beside_other_inputs(row: list[str], hit: bool) -> None:
+    table = [HEAD, ["https://a", "triggered", "L", "", "ra"], row]
+    found, unread = misses(table, None, scan_of(table), LAYOUT, WATCH, [CLAIM])
+    expected = [Miss(3, "rx", inputs_of(row, LAYOUT), row[1].strip())] if hit else []
+    assert found == expected and unread == set()
+
+
+def test_rows_not_read_whole_are_left_to_the_next_read() -> None:
+    table = [HEAD, ["", "sending", "", "", "rx"]]
+    found, unread = misses(table, {5}, scan_of(table), LAYOUT, WATCH, [CLAIM])
+    assert found == [] and unread == {2}
+
+
+def test_a_copy_beside_the_claims_own_row_is_a_miss_too() -> None:
+    table = [
+        HEAD,
+        ["https://mine", "sending", "", "", "rx"],
+        ["https://b", "sending", "", "", "rx"],
+    ]
+    found, _ = misses(table, None, scan_of(table), LAYOUT, WATCH, [CLAIM])
+    assert [m.number for m in found] == [3]
+
+
+def test_only_unchecked_claims_the_sheet_shows_are_walked() -> None:
+    entries = {
+        "rx": CLAIM,
+        "ry": Entry("ry", "claimed", "f", checked=True),  # seen on its row
+        "rz": Entry("rz", "claimed", "f", checked=False),  # shown nowhere
+        "ra": Entry("ra", "abandoned", "f", checked=False),  # given up: tombstones' rules
+        "rt": Entry("rt", "triggered", "f"),
+    }
+    assert unchecked(entries, {"rx", "ry", "ra", "rt"}) == [CLAIM]
+
+
+MISS = Miss(3, "rx", fingerprint(["https://b"]), "sending")
+WROTE = (("status", "sending"), ("id", "rx"))
+
+
+@pytest.mark.parametrize(
+    ("pasts", "prior"),
+    [
+        ([], (("status", ""), ("id", ""))),  # a new row: it held nothing
+        ([entry("ra", "abandoned", "https://b")], (("status", ""), ("id", ""))),  # new again
+        ([entry("rb", "triggered", "https://b")], (("status", "triggered"), ("id", "rb"))),
+        ([entry("rb", "claimed", "https://b")], (("status", "sending"), ("id", "rb"))),
+        ([entry("rb", "error", "https://b")], (("status", "error"), ("id", "rb"))),
+        (
+            [entry("rb", "triggered", "https://b"), entry("ra", "abandoned", "https://b")],
+            (("status", "triggered"), ("id", "rb")),
+        ),
+        ([entry("rb", "foreign", "https://b")], None),  # a person's cells: not kept
+        ([entry("rb", "triggered", "https://b"), entry("rc", "error", "https://b")], None),
+    ],
+)
+def test_what_the_row_held_is_told_by_its_own_inputs(
+    pasts: list[Entry], prior: tuple[tuple[str, str], ...] | None
+) -> None:
+    stray = told(MISS, pasts, WATCH)
+    assert stray.row_id == "rx" and stray.fingerprint == MISS.fingerprint
+    assert stray.wrote == WROTE
+    assert stray.prior == prior
+
+
+def test_the_claim_itself_is_never_the_rows_past() -> None:
+    stray = told(MISS, [Entry("rx", "claimed", MISS.fingerprint, checked=False)], WATCH)
+    assert stray.prior == (("status", ""), ("id", ""))
+
+
+def test_no_past_while_the_journal_holds_rows_without_inputs_tells_nothing() -> None:
+    """A journal that adopted rows from a narrow read holds them without their inputs: a
+    row no input tells may be one of them, so it is not taken for a new row."""
+    assert told(MISS, [], WATCH, blind=True).prior is None
+    held = told(MISS, [entry("rb", "triggered", "https://b")], WATCH, blind=True)
+    assert held.prior == (("status", "triggered"), ("id", "rb"))
