@@ -8,7 +8,7 @@ its row look new).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +22,16 @@ from sheetsync.adapters.store.pg_bulk import (
     last_by_key,
     run,
 )
-from sheetsync.adapters.store.pg_journal_sql import CLAIM, PLACED, PLACES, SHOWN, SKIP, TOMBSTONES
-from sheetsync.core.model import Entry
+from sheetsync.adapters.store.pg_journal_sql import (
+    CLAIM,
+    PLACED,
+    PLACES,
+    RESULT_PAGE,
+    SHOWN,
+    SKIP,
+    TOMBSTONES,
+)
+from sheetsync.core.model import Entry, Result
 
 
 class JournalSql(PgBase):
@@ -49,6 +57,19 @@ class JournalSql(PgBase):
             " OR state IN ('claimed', 'waiting', 'abandoned', 'sending'))",
             (watch, list(dict.fromkeys(row_ids))),
         )
+
+    def result_pages(self, watch: str, size: int = 10_000) -> Iterator[list[Result]]:
+        """Every row's result fields, `size` rows a query (one JSON value each: no row per
+        round trip or per Python tuple), in row id order; see `core.reprojection`."""
+        after = ""
+        while True:
+            found = self._rows(RESULT_PAGE, (watch, after, size))[0][0] or []
+            if not found:
+                return
+            yield [Result(*r) for r in found]
+            if len(found) < size:
+                return
+            after = found[-1][0]
 
     def has_unchecked(self, watch: str) -> bool:
         """Whether a claim of this watch was not yet seen on the row holding its inputs."""
