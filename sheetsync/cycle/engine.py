@@ -131,7 +131,9 @@ class Engine:
         watches = [c.watch for c in cycles]
         memory = self.memory
         narrows = narrow_plans(self.journal, watches, memory.plan_text, memory.has_started)
-        lean = lean_watches(self.journal, watches, narrows, memory.lean)
+        lean = lean_watches(
+            self.journal, watches, narrows, lambda n: memory.lean(n) or memory.reprojects(n)
+        )
         self.preparer.prepare_all(cycles, reads.first(watches, narrows, lean), paused)
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:

@@ -44,10 +44,18 @@ class Memory:
     def lean(self, name: str) -> bool:
         """Whether a whole read of this watch's tab is kept as `first_read` says: on its
         first cycle ever (or with a lost journal), or once this process served it and found
-        it big; not on the first cycle after a takeover, which projects every row again."""
+        it big; not on the first cycle after a takeover, which projects every row again
+        (unless kept lean by `reprojects`)."""
         if name in self.small:
             return not self.small[name]
         return not self.journal.has_started(name)
+
+    def reprojects(self, name: str) -> bool:
+        """Whether a whole read of this watch's tab is its first since this process took
+        its spreadsheet, the watch having started before (a takeover, or a restart without
+        a read plan that fits): it is kept lean too, and every row's result cells are
+        compared with the journal's (`core.reprojection`) instead of projected whole."""
+        return name not in self.small and self.journal.has_started(name)
 
     def has_started(self, watch: Watch) -> bool:
         return watch.name in self._started or self.journal.has_started(watch.name)
