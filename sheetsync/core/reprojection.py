@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, count
+from operator import itemgetter, ne
 
 from sheetsync.config import Watch
 from sheetsync.core.layout import Layout, norm
 from sheetsync.core.model import Result
-from sheetsync.core.projection import desired_cells
+from sheetsync.core.plan import CELL_LIMIT
+from sheetsync.core.projection import clip, desired_cells
 from sheetsync.core.view import Scan
 
 
@@ -48,37 +51,68 @@ def reproject(
     found: Scan,
 ) -> Reprojection:
     """Compare the journal's results (`pages`, any order) with the cells a lean read kept
-    (`columns`: index -> cells from row 2 down, as `View.columns`)."""
+    (`columns`: index -> cells from row 2 down, as `View.columns`), column by column."""
     height = len(found.ids)
-    cells = [(kind, _padded(columns.get(col, ()), height)) for kind, col in layout.results.items()]
-    statuses = _padded(columns.get(layout.results["status"], ()), height)
+    cells = {kind: _padded(columns.get(col, ()), height) for kind, col in layout.results.items()}
+    wants = _Wants(watch)
     retry = norm(watch.statuses.retry)
-    left_alone = {value: norm(value) == retry for value in set(statuses)}
+    left_alone = {value: norm(value) == retry for value in set(cells["status"])}
     holders, extra = found.holders, found.extra
     seen = bytearray(height + 2)
     out = Reprojection()
     for page in pages:
-        for result in page:
-            number = holders.get(result.row_id)
-            if number is None:
-                continue  # not on the sheet: `project_first` tells by its shown flag
+        numbers = [holders.get(r.row_id, 0) for r in page]  # 0: not on the sheet
+        at = itemgetter(*[n - 2 if n else height for n in numbers], height)  # never one index
+        odd: set[int] = set()
+        for kind, column in cells.items():
+            shown = at(column)
+            odd.update(compress(count(), map(ne, shown, wants.of(kind, page))))
+        for i in sorted(odd):
+            result, number = page[i], numbers[i]
+            if number and result.state != "foreign" and not left_alone[cells["status"][number - 2]]:
+                out.differ.add(result.row_id)  # else: the projection leaves it alone
+        for number in numbers:
             seen[number] = 1
-            out.compared += 1
-            if result.row_id in extra:
-                out.differ.add(result.row_id)
-                continue
-            k = number - 2
-            if result.state == "foreign" or left_alone[statuses[k]]:
-                continue  # a person's row, or a retry asked for: the projection leaves it
-            want = desired_cells(result, watch)
-            if any(shown[k] != want[kind] for kind, shown in cells):
-                out.differ.add(result.row_id)
+        out.compared += len(numbers) - numbers.count(0)
+        if extra:  # the projection tells their owners by the inputs
+            out.differ.update(r.row_id for r in page if r.row_id in extra)
     out.unknown = [rid for rid, number in holders.items() if not seen[number]]
     return out
 
 
+class _Wants:
+    """Each result kind's cells as `desired_cells` says, for a page of results at once."""
+
+    def __init__(self, watch: Watch) -> None:
+        self.watch = watch
+        self._status: dict[str, str] = {}
+        self._run: dict[str, str] = {}
+
+    def of(self, kind: str, page: Sequence[Result]) -> list[str]:
+        if kind == "status":
+            return [self._word(self._status, kind, r.state) for r in page]
+        if kind == "run_status":
+            return [self._word(self._run, kind, r.run_status) for r in page]
+        if kind == "link":
+            return [r.link[:CELL_LIMIT] for r in page]
+        if kind == "message":
+            return [clip(r.message) for r in page]
+        if kind == "triggered_at":
+            return [r.triggered_at for r in page]
+        return [r.row_id for r in page]  # id
+
+    def _word(self, memo: dict[str, str], kind: str, value: str) -> str:
+        """The status (or run status) word `desired_cells` shows for a state (a run's)."""
+        word = memo.get(value)
+        if word is None:
+            state, run = (value, "") if kind == "status" else ("queued", value)
+            word = memo[value] = desired_cells(
+                Result("", state, "", "", "", run, True), self.watch
+            )[kind]
+        return word
+
+
 def _padded(cells: Sequence[str], height: int) -> Sequence[str]:
-    """A column's cells for rows 2..height+1 (a column read ends at its last value)."""
-    if len(cells) >= height:
-        return cells
-    return [*cells, *([""] * (height - len(cells)))]
+    """A column's cells for rows 2..height+1 (a column read ends at its last value), and
+    one `""` more: where results not on the sheet are looked up."""
+    return [*cells[:height], *([""] * (height + 1 - min(len(cells), height)))]

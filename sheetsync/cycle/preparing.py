@@ -90,7 +90,7 @@ class Preparer:
         # a first read keeps whole the first row with data under no header (`first_read`)
         self.headers.see(watch, table, layout, data=view.known is None or view.adoptable)
         report.seen = len(table) - 1
-        again = self.memory.reprojects(watch.name)
+        again = self.memory.reprojects(watch)
         self.memory.small[watch.name] = len(table) < NARROW_FROM_ROWS
         found = scan(view, layout, watch)
         redo = self._reprojection(watch, view, layout, found, again)

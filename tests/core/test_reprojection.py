@@ -43,7 +43,8 @@ def _big_from_ten_rows(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def entry(i: int, rng: random.Random) -> Entry:
-    state = rng.choice(["triggered", "error", "unknown", "queued", "foreign", "skipped"])
+    states = ["triggered", "error", "unknown", "queued", "foreign", "skipped", "claimed"]
+    state = rng.choice([*states, "sending", "waiting", "abandoned"])
     link = f"https://run/{i}" if state == "triggered" else ""
     message = rng.choice(["", "ok", "axiom said no", "x" * 60_000])
     run = rng.choice(["", "", "running", "success", "overlapped"])
@@ -81,7 +82,7 @@ def as_result(e: Entry) -> Result:
     return Result(e.row_id, e.state, e.link, e.message, e.triggered_at, e.run_status, e.shown)
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(20))
 def test_it_names_exactly_the_rows_a_whole_projection_writes(seed: int) -> None:
     rng = random.Random(seed)
     w = watch()
