@@ -89,10 +89,10 @@ class _Wants:
         self._run: dict[str, str] = {}
 
     def of(self, kind: str, page: Sequence[Result]) -> list[str]:
-        if kind == "status":
-            return [self._word(self._status, kind, r.state) for r in page]
-        if kind == "run_status":
-            return [self._word(self._run, kind, r.run_status) for r in page]
+        if kind in ("status", "run_status"):
+            memo = self._status if kind == "status" else self._run
+            values = [r.state for r in page] if kind == "status" else [r.run_status for r in page]
+            return [memo[v] if v in memo else self._word(memo, kind, v) for v in values]
         if kind == "link":
             return [r.link[:CELL_LIMIT] for r in page]
         if kind == "message":

@@ -66,7 +66,7 @@ class JournalSql(PgBase):
             found = self._rows(RESULT_PAGE, (watch, after, size))[0][0] or []
             if not found:
                 return
-            yield [Result(*r) for r in found]
+            yield list(map(Result._make, found))
             if len(found) < size:
                 return
             after = found[-1][0]
