@@ -53,23 +53,24 @@ def reproject(
     """Compare the journal's results (`pages`, any order) with the cells a lean read kept
     (`columns`: index -> cells from row 2 down, as `View.columns`), column by column."""
     height = len(found.ids)
-    cells = {kind: _padded(columns.get(col, ()), height) for kind, col in layout.results.items()}
+    cells = {kind: columns.get(col, ()) for kind, col in layout.results.items()}
     wants = _Wants(watch)
     retry = norm(watch.statuses.retry)
-    left_alone = {value: norm(value) == retry for value in set(cells["status"])}
-    holders, extra = found.holders, found.extra
+    left_alone = {value: norm(value) == retry for value in {"", *cells["status"]}}
+    holders, extra, status = found.holders, found.extra, cells["status"]
     seen = bytearray(height + 2)
     out = Reprojection()
     for page in pages:
         numbers = [holders.get(r.row_id, 0) for r in page]  # 0: not on the sheet
-        at = itemgetter(*[n - 2 if n else height for n in numbers], height)  # never one index
+        places = [n - 2 if n else height for n in numbers]
         odd: set[int] = set()
         for kind, column in cells.items():
-            shown = at(column)
+            shown = _at(column, places)
             odd.update(compress(count(), map(ne, shown, wants.of(kind, page))))
         for i in sorted(odd):
             result, number = page[i], numbers[i]
-            if number and result.state != "foreign" and not left_alone[cells["status"][number - 2]]:
+            shows = _at(status, [number - 2])[0] if number else ""
+            if number and result.state != "foreign" and not left_alone[shows]:
                 out.differ.add(result.row_id)  # else: the projection leaves it alone
         for number in numbers:
             seen[number] = 1
@@ -112,7 +113,10 @@ class _Wants:
         return word
 
 
-def _padded(cells: Sequence[str], height: int) -> Sequence[str]:
-    """A column's cells for rows 2..height+1 (a column read ends at its last value), and
-    one `""` more: where results not on the sheet are looked up."""
-    return [*cells[:height], *([""] * (height + 1 - min(len(cells), height)))]
+def _at(column: Sequence[str], places: list[int]) -> Sequence[str]:
+    """A column's cells at these places (0: row 2); past its last value (a column read
+    ends there) or past the tab, `""`. Not a padded copy of the column: 100,000 rows."""
+    end = len(column)
+    if all(p < end for p in places):
+        return itemgetter(*places, 0)(column) if end else [""] * len(places)
+    return [column[p] if p < end else "" for p in places]
