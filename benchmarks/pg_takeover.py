@@ -2,7 +2,8 @@
 
 A `once` process acquires the spreadsheet's lease (the last run released it at its end):
 that is a takeover (FLEET.md), whose recovery drops the read plans, so its cycle reads
-the tab whole and projects every row again. Measured against the real PostgreSQL named
+the tab whole (kept lean) and compares every row's result cells with the journal
+(`core.reprojection`). Measured against the real PostgreSQL named
 by `SHEETSYNC_BENCH_PG` (an admin URL on 127.0.0.1, e.g.
 `postgresql://postgres@127.0.0.1:5432/postgres`), in a fresh database dropped afterwards.
 """

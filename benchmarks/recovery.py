@@ -186,7 +186,8 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
         "the tab read whole once, walked once for both watches, kept lean for each.",
         f"PostgreSQL once = `sheetsync once` with `[state] url` on a sheet of the size with "
         f"{SIZE_NEW} new rows, served by an earlier `once`: each run takes the spreadsheet "
-        f"over (its lease was released), so its cycle reads the tab whole and projects every "
-        f"row (measured when {pg_takeover.ENV} names a PostgreSQL admin URL).",
+        f"over (its lease was released), so its cycle reads the tab whole, keeps it lean and "
+        f"compares every row's result cells with the journal (measured when "
+        f"{pg_takeover.ENV} names a PostgreSQL admin URL).",
     ]
     return section

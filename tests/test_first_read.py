@@ -172,12 +172,13 @@ def test_header_problems_of_a_big_tab_are_still_reported(
     assert "C62" in warning and "I72" in warning
 
 
-def test_the_first_cycle_after_a_takeover_still_reads_and_projects_every_row(
+def test_the_first_cycle_after_a_takeover_keeps_the_tab_lean_and_projects_every_row(
     world: World, views: list[View]
 ) -> None:
-    """A takeover (its read plans dropped) is not a first cycle: that cycle reads the tab
-    whole as before and puts back a result cell a person changed on a handled row; a
-    later cycle reads by the plan again."""
+    """A takeover (its read plans dropped) reads the tab whole and keeps it lean, as a
+    first read does; every row's result cells are compared with the journal, so a result
+    cell a person changed on a handled row is put back; a later cycle reads by the plan
+    again."""
     world.sheet([HEADER, *[handled(i) for i in range(HANDLED)], ["https://new", "N"]])
     world.config({"mode": "row"})
     world.once()
@@ -188,7 +189,7 @@ def test_the_first_cycle_after_a_takeover_still_reads_and_projects_every_row(
         journal.recover_unit(unit, world.clock.now)  # as a new holder does
     world.google.set_cell(world.spreadsheet_id, "Queue", 11, 4, "typed over")
     world.once()
-    assert len(views) == 1  # not kept lean: every row projected
+    assert len(views) == 2 and views[1].known == set()  # every row handled: none whole
     assert world.row(11)["Run link"] == "https://run/9"
     world.google.reset_counters()
     world.once()

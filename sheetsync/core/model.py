@@ -6,7 +6,7 @@ the cells that make the sheet show the journal (`Projection`). See docs/ARCHITEC
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from sheetsync.core.landing import Aim
@@ -29,6 +29,19 @@ class Entry:
     row that people moved in the instant between the read and the claim write)."""
     shown: bool = True
     """The sheet was last written with these result cells (false: write them again)."""
+
+
+class Result(NamedTuple):
+    """What the journal says one row should show (`Store.result_pages`): an `Entry`'s
+    result fields and its shown flag, without its inputs; cheap by the 100,000."""
+
+    row_id: str
+    state: str
+    link: str
+    message: str
+    triggered_at: str
+    run_status: str
+    shown: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,12 @@ must meet (`landing`).
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 
 from sheetsync.config import STATES_WITH_WORDS, Watch
 from sheetsync.core.landing import Aim, aim, aims, id_aim
 from sheetsync.core.layout import Layout, norm
-from sheetsync.core.model import Candidate, CellWrite, Entry, Projection
+from sheetsync.core.model import Candidate, CellWrite, Entry, Projection, Result
 from sheetsync.core.ownership import Owners
 from sheetsync.core.plan import CELL_LIMIT, cell, numbered
 from sheetsync.core.view import Scan, View
@@ -39,7 +39,7 @@ later run of that automation is seen to end. `untracked`: its outcome is unknown
 """
 
 
-def desired_cells(entry: Entry, watch: Watch) -> dict[str, str]:
+def desired_cells(entry: Entry | Result, watch: Watch) -> dict[str, str]:
     """The result cells the journal says a row should show."""
     words = watch.statuses
     status = getattr(words, entry.state) if entry.state in STATES_WITH_WORDS else ""
@@ -110,13 +110,16 @@ def project_first(
     entries: Mapping[str, Entry],
     found: Scan,
     owners: Owners,
+    differ: Collection[str] = (),
 ) -> Projection:
-    """The first write's projection: every row, or (narrow) rows read whole and rows the
-    sheet does not show yet. Rows not shown whose id left the sheet count as shown."""
+    """The first write's projection: every row, or (narrow) rows read whole, rows the
+    sheet does not show yet and the rows of `differ` (ids whose rows show other result
+    cells, `core.reprojection`). Rows not shown whose id left the sheet count as shown."""
     if view.known is None:
         projection = project(view.table, layout, watch, entries, owners)
     else:
         unshown = {rid for rid, e in entries.items() if not e.shown}
+        unshown.update(differ)
         rows = view.known | {found.holders[rid] for rid in unshown if rid in found.holders}
         only = unshown | found.ids_on(view.known)
         projection = project(

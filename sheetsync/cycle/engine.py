@@ -131,7 +131,8 @@ class Engine:
         watches = [c.watch for c in cycles]
         memory = self.memory
         narrows = narrow_plans(self.journal, watches, memory.plan_text, memory.has_started)
-        lean = lean_watches(self.journal, watches, narrows, memory.lean)
+        again = {w.name for w in watches if memory.reprojects(w)}  # kept lean too
+        lean = lean_watches(self.journal, watches, narrows, lambda n: memory.lean(n) or n in again)
         self.preparer.prepare_all(cycles, reads.first(watches, narrows, lean), paused)
         ready = [c for c in cycles if c.report.error is None]
         for cycle in ready:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.layout import Layout
-from sheetsync.core.narrow import ReadPlan
+from sheetsync.core.narrow import ReadPlan, settings_key
 from sheetsync.core.view import Scan, View, scan
 
 
@@ -49,10 +49,23 @@ class Memory:
     def lean(self, name: str) -> bool:
         """Whether a whole read of this watch's tab is kept as `first_read` says: on its
         first cycle ever (or with a lost journal), or once this process served it and found
-        it big; not on the first cycle after a takeover, which projects every row again."""
+        it big; not on the first cycle after a takeover, which projects every row again
+        (unless kept lean by `reprojects`)."""
         if name in self.small:
             return not self.small[name]
         return not self.journal.has_started(name)
+
+    def reprojects(self, watch: Watch) -> bool:
+        """Whether this watch's first cycle in this process reads its tab whole although it
+        started before, for want of a read plan that fits (a takeover dropped it, or the
+        settings changed): every row is projected again. Such a read is kept lean too,
+        and every row's result cells compared with the journal's (`core.reprojection`).
+        (With a plan that fits, a whole read is a crash's to recover, kept lean as ever.)"""
+        if watch.name in self.small or not self.journal.has_started(watch.name):
+            return False
+        text = self.plan_text(watch)
+        plan = ReadPlan.loads(text) if text is not None else None
+        return plan is None or plan.settings != settings_key(watch)
 
     def has_started(self, watch: Watch) -> bool:
         return watch.name in self._started or self.journal.has_started(watch.name)

@@ -54,9 +54,16 @@ class Orphans:
         self._started.discard(watch)
 
     def notice(
-        self, watch: Watch, view: View, layout: Layout, found: Scan, entries: dict[str, Entry]
+        self,
+        watch: Watch,
+        view: View,
+        layout: Layout,
+        found: Scan,
+        entries: dict[str, Entry],
+        unknown: list[str] | None = None,
     ) -> bool:
-        """Record the unknown ids of a read in the journal (adding them to `entries`).
+        """Record the unknown ids of a read in the journal (adding them to `entries`);
+        `unknown`: a lean read's, already found (`core.reprojection`).
         False: a narrow read saw unknown ids; the tab must be read whole next cycle."""
         whole = view.known is None
         if not whole and not view.adoptable:
@@ -66,7 +73,9 @@ class Orphans:
             ids = found.ids_on(_stranded(view, layout, watch)) | found.ids_on(view.known or ())
             return not ids - self.journal.known_ids(watch.name, ids)
         self._started.add(watch.name)
-        if whole:
+        if unknown is not None:
+            pass
+        elif whole:
             unknown = [rid for rid in found.holders if rid not in entries]
         else:
             known = self.journal.known_ids(watch.name, found.holders)

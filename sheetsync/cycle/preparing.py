@@ -19,6 +19,7 @@ from sheetsync.core.narrow import NARROW_FROM_ROWS, needs_inputs, next_plan
 from sheetsync.core.plan import find_candidates
 from sheetsync.core.projection import project_first
 from sheetsync.core.report import CycleReport
+from sheetsync.core.reprojection import Reprojection, reproject
 from sheetsync.core.view import Scan, View, layout_of
 from sheetsync.core.writes import Selection, first_write, select
 from sheetsync.cycle.claims import Claims
@@ -60,14 +61,26 @@ class Preparer:
                 except SheetError as exc:
                     cycle.report.fail(str(exc), exc.reason)
 
-    def _entries(self, watch: Watch, view: View, found: Scan) -> dict[str, Entry]:
+    def _entries(
+        self, watch: Watch, view: View, found: Scan, redo: Reprojection | None
+    ) -> dict[str, Entry]:
         """The journal's entries a cycle needs: every row's after a whole read; after a
-        narrow one, those of the open rows (they may be new) and of the rows read whole
-        (they are projected)."""
+        narrow one, those of the open rows (they may be new), of the rows read whole and
+        of the rows a re-projection found different (they are projected)."""
         if view.known is None:
             return self.journal.entries(watch.name, self.now())
         ids = found.ids_on(found.open_rows) | found.ids_on(view.known)
-        return self.journal.entries_needed(watch.name, self.now(), ids)
+        return self.journal.entries_needed(watch.name, self.now(), ids | differ(redo))
+
+    def _reprojection(
+        self, watch: Watch, view: View, layout: Layout, found: Scan, again: bool
+    ) -> Reprojection | None:
+        """A lean first read after a takeover (`Memory.reprojects`, `again`) compared with
+        the journal's results; `None` for any other read."""
+        if not again or not view.adoptable or view.columns is None:
+            return None
+        pages = self.journal.result_pages(watch.name)
+        return reproject(pages, view.columns, layout, watch, found)
 
     def _prepare(self, cycle: WatchCycle, view: View, paused: bool) -> None:
         """Read 1's decisions for one watch, in their I/O order; the first write's (what to
@@ -78,15 +91,20 @@ class Preparer:
         # a first read keeps whole the first row with data under no header (`first_read`)
         self.headers.see(watch, table, layout, data=view.known is None or view.adoptable)
         report.seen = len(table) - 1
+        again = self.memory.reprojects(watch)
         self.memory.small[watch.name] = len(table) < NARROW_FROM_ROWS
         found = self.memory.scan(view, layout, watch)
-        entries = self._entries(watch, view, found)
-        whole_next = not self.orphans.notice(watch, view, layout, found, entries)
+        redo = self._reprojection(watch, view, layout, found, again)
+        entries = self._entries(watch, view, found, redo)
+        unknown = redo.unknown if redo is not None else None
+        whole_next = not self.orphans.notice(watch, view, layout, found, entries, unknown)
         settled = self.reconciler.reconcile(watch, view, layout, found, entries)
         candidates, skips = self._candidates(watch, view, layout, found, entries, settled)
         report.skipped = len(skips) // 2
         going = self._select(watch, layout, candidates, report, paused)
-        projection = project_first(view, layout, watch, entries, found, settled.owners)
+        projection = project_first(
+            view, layout, watch, entries, found, settled.owners, differ(redo)
+        )
         decided = first_write(
             watch, layout, table, entries, going.chosen, projection, settled.put_back, skips
         )
@@ -146,3 +164,8 @@ class Preparer:
         self.memory.first_seen[watch.name] = going.first_seen
         report.settling, report.paused, report.held = going.settling, going.paused, going.held
         return going
+
+
+def differ(redo: Reprojection | None) -> set[str]:
+    """The ids a re-projection found showing other results (none without one)."""
+    return redo.differ if redo is not None else set()

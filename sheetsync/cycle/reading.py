@@ -102,7 +102,7 @@ def lean_watches(
 
 def recovering(journal: Store, watch: Watch) -> bool:
     """Whether a claim of the watch waits to be checked on a tab its saved plan still fits
-    (same settings; no takeover since: a takeover drops the plans and projects every row)."""
+    (same settings; no takeover since: a takeover drops the plans, `Memory.reprojects`)."""
     if not journal.has_unchecked(watch.name):
         return False
     text = journal.read_plan(watch.name)

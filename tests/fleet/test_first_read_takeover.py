@@ -1,5 +1,6 @@
 """A big tab's first read after a takeover (PostgreSQL): the new holder's recovery drops
-the spreadsheet's read plan, so its first cycle reads and projects every row, and puts
+the spreadsheet's read plan, so its first cycle reads every row (kept lean) and compares
+its result cells with the journal's (`core.reprojection`), and puts
 back what a person changed on a handled row; then it reads by its plan again.
 
 (On SQLite a restart keeps the plan: one process owns every spreadsheet, nothing changed

@@ -5,13 +5,13 @@ counts and history. Read-only; the writes are `journal_writes`'s.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from sheetsync.adapters.store.journal_records import Event, iso
-from sheetsync.core.model import Entry
+from sheetsync.core.model import Entry, Result
 
 
 class RowReads:
@@ -53,6 +53,23 @@ class RowReads:
             marks = ",".join("?" * len(chunk))
             found.update(self._select(now, f"watch = ? AND row_id IN ({marks})", (watch, *chunk)))
         return found
+
+    def result_pages(self, watch: str, size: int = 10_000) -> Iterator[list[Result]]:
+        """Every row's result fields (what the sheet should show), `size` rows a query,
+        in row id order: a takeover compares them with the sheet (`core.reprojection`)."""
+        after = ""
+        while True:
+            found = self._query(
+                "SELECT row_id, state, link, message, triggered_at, run_status, shown FROM rows"
+                " WHERE watch = ? AND row_id > ? ORDER BY row_id LIMIT ?",
+                (watch, after, size),
+            )
+            if not found:
+                return
+            yield [Result(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in found]
+            if len(found) < size:
+                return
+            after = found[-1][0]
 
     def has_unchecked(self, watch: str) -> bool:
         """Whether a claim of this watch was not yet seen on the row holding its inputs."""

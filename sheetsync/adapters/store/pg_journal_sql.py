@@ -54,3 +54,16 @@ TOMBSTONES = (
     + rows_of("row_id text", "epoch bigint", "fingerprint text")
     + " u ON CONFLICT DO NOTHING"
 )
+
+RESULT_PAGE = (
+    "SELECT json_agg(json_build_array(row_id, state, link, message, triggered_at, run_status,"
+    " shown) ORDER BY row_id) FROM (SELECT row_id, state, link, message, triggered_at,"
+    " run_status, shown FROM rows WHERE watch = %s AND row_id > %s ORDER BY row_id LIMIT %s) p"
+)
+"""One page of `result_pages`, as one JSON value (parsed in C, not tuple by tuple); the
+first page asks for row ids after `''`, which every id is (no row has an empty id)."""
+
+ORDERED_READ = (
+    "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)"
+)
+"""`result_pages`' transaction walks `rows_pkey` in order (see there)."""

@@ -227,7 +227,8 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
             why = f"recovered at takeover (epoch {epoch})"
             histories(conn, [(stamp, w, r, "unknown", why) for w, r in sorted(stuck)])
             self._apply_late(conn, watches, stamp)
-            # the first cycle under this epoch reads whole and so re-projects every row
+            # the first cycle under this epoch reads whole and compares every row with the
+            # journal (`Memory.reprojects`, `core.reprojection`)
             conn.execute("DELETE FROM plans WHERE watch = ANY(%s)", (watches,))
             self._settle(conn, watches, stamp)
         return len(stuck)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +28,7 @@ from sheetsync.adapters.store.overview import CycleView, RowView
 from sheetsync.adapters.store.runs import Tracked
 from sheetsync.adapters.store.units import Units
 from sheetsync.core.landing import Sent, Stray
-from sheetsync.core.model import Entry
+from sheetsync.core.model import Entry, Result
 
 
 class Change(enum.Enum):
@@ -86,6 +86,7 @@ class JournalOps(Protocol):
     def entries_needed(
         self, watch: str, now: datetime, row_ids: Iterable[str]
     ) -> dict[str, Entry]: ...
+    def result_pages(self, watch: str, size: int = 10_000) -> Iterator[list[Result]]: ...
     def has_unchecked(self, watch: str) -> bool: ...
     def ids_to_check(self, watch: str) -> set[str]: ...
     def mark_shown(
