@@ -92,6 +92,22 @@ def misplaced_claim(world: World) -> None:
         world.google.set_cell(world.spreadsheet_id, "Queue", 30, col, value)
 
 
+def lean_and_whole(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    happen: Callable[[World], None],
+) -> list[Ending]:
+    """`run` on a tab big from 50 rows (kept lean), then on one kept whole."""
+    endings = []
+    for big_from in (50, 10**6):
+        world = World.start(tmp_path_factory.mktemp(f"big{big_from}"))
+        try:
+            endings.append(run(world, monkeypatch, big_from, happen))
+        finally:
+            world.stop()
+    return endings
+
+
 @pytest.mark.sqlite_only(
     "a new process keeps the read plan on SQLite only; on PostgreSQL every start is a"
     " takeover that drops it (FLEET.md): test_a_crash_after_a_takeover_keeps_the_tab_lean_too"
@@ -102,14 +118,7 @@ def test_a_crash_on_a_big_tab_keeps_lean_and_ends_as_a_whole_read_does(
     monkeypatch: pytest.MonkeyPatch,
     crash: Callable[[World], None],
 ) -> None:
-    endings = []
-    for big_from in (50, 10**6):
-        world = World.start(tmp_path_factory.mktemp(f"big{big_from}"))
-        try:
-            endings.append(run(world, monkeypatch, big_from, crash))
-        finally:
-            world.stop()
-    lean, whole = endings
+    lean, whole = lean_and_whole(tmp_path_factory, monkeypatch, crash)
     [view] = lean.views
     assert isinstance(view.table, NarrowTable)
     expected = {HANDLED + 2, HANDLED + 3} | ({30} if crash is misplaced_claim else set())
@@ -174,14 +183,7 @@ def test_a_crash_after_a_takeover_keeps_the_tab_lean_too(
     """A takeover drops the plans: its first cycle reads the tab whole, keeps it lean (the
     rows of the claims to check whole) and compares every row's result cells with the
     journal (`core.reprojection`); it ends as a tab kept whole does."""
-    endings = []
-    for big_from in (50, 10**6):
-        world = World.start(tmp_path_factory.mktemp(f"big{big_from}"))
-        try:
-            endings.append(run(world, monkeypatch, big_from, takeover))
-        finally:
-            world.stop()
-    lean, whole = endings
+    lean, whole = lean_and_whole(tmp_path_factory, monkeypatch, takeover)
     [view] = lean.views
     assert isinstance(view.table, NarrowTable) and view.known == {HANDLED + 2, HANDLED + 3}
     assert all(v.known is None for v in whole.views)

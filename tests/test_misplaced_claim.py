@@ -73,15 +73,21 @@ def assert_final(world: World, sent: Counter[str]) -> None:
     assert world.runtime().journal.strays("w0") == []
 
 
-def test_a_late_claim_write_on_a_new_neighbour(world: World) -> None:
-    """The former holder read n1 at row 2 and claimed it; n0 was typed above it since, and
-    the claim write hit n0: n0 is a new row again (sent once), n1 too."""
+def n1_claimed_late_then_n0_typed(world: World) -> None:
+    """A served row aa; n1 typed and claimed by a former holder whose claim write is
+    late; then n0 typed above it, at row 2, where that write will land."""
     world.sheet([HEADER, ["https://aa", "aa"]])
     world.config({"mode": "row"})
     world.once()
     insert(world, "https://n1")
     late_claim(world, ["https://n1", "n1"])
     insert(world, "https://n0")
+
+
+def test_a_late_claim_write_on_a_new_neighbour(world: World) -> None:
+    """The former holder read n1 at row 2 and claimed it; n0 was typed above it since, and
+    the claim write hit n0: n0 is a new row again (sent once), n1 too."""
+    n1_claimed_late_then_n0_typed(world)
     lands_on(world, 2)
     world.past_grace()  # PostgreSQL: the late claim is a former holder's, kept a while
     for _ in range(3):
@@ -113,12 +119,7 @@ def test_a_late_claim_write_on_a_neighbour_claimed_meanwhile(world: World) -> No
     """The new holder claimed n0 (its write showed `sending` and its id), then the late
     claim write overwrote that row: n0 gets its claim's cells back; that claim, never
     sent, is found on no row this cycle and given up like any other: n0 is sent once."""
-    world.sheet([HEADER, ["https://aa", "aa"]])
-    world.config({"mode": "row"})
-    world.once()
-    insert(world, "https://n1")
-    late_claim(world, ["https://n1", "n1"])
-    insert(world, "https://n0")
+    n1_claimed_late_then_n0_typed(world)
     journal = world.runtime().journal
     mine = fingerprint(["https://n0", "n0"])
     journal.claim("w0", [("rown0claim01", mine, AUTOMATION)], world.clock.now)
@@ -134,12 +135,7 @@ def test_a_late_claim_write_on_a_neighbour_claimed_meanwhile(world: World) -> No
 def test_the_claims_own_row_waits_while_the_claim_is_kept(world: World) -> None:
     """Before the grace ends (PostgreSQL) the claim's own row is not sent as new; the
     neighbour the write hit is put back at once. Afterwards each is sent once."""
-    world.sheet([HEADER, ["https://aa", "aa"]])
-    world.config({"mode": "row"})
-    world.once()
-    insert(world, "https://n1")
-    late_claim(world, ["https://n1", "n1"])
-    insert(world, "https://n0")
+    n1_claimed_late_then_n0_typed(world)
     lands_on(world, 2)
     world.once()
     assert rows(world)["https://n0"]["sheetsync id"] != LATE
