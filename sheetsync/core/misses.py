@@ -4,8 +4,8 @@ A former holder (paused, partitioned, killed late) can land its claim write (`se
 the claim's id) after the new holder read the sheet, one row off when people moved rows
 meanwhile: no unanswered write tells the new holder of it (FLEET.md, zombie claim write).
 The row it hit shows `sending` and the id of a claim the journal holds unchecked, beside
-other inputs than that claim's (`misses`). It is a stray (`landing.Stray`): what it held
-is told from the journal by its own inputs (`told`), and the claim is one whose write is
+other inputs than that claim's (`misses`). It is a stray (`landing.Stray`) whose past
+nothing tells (`told`): shown `unknown`, never sent; and the claim is one whose write is
 not seen on its row (kept for the grace, then given up: it was never sent).
 """
 
@@ -19,11 +19,7 @@ from sheetsync.core.landing import Stray, inputs_of
 from sheetsync.core.layout import Layout, norm
 from sheetsync.core.model import Entry
 from sheetsync.core.plan import cell
-from sheetsync.core.projection import desired_cells
 from sheetsync.core.view import Scan
-
-GIVEN_UP = frozenset({"abandoned"})
-"""States of journal rows a row with those inputs no longer holds: it is new again."""
 
 
 @dataclass(frozen=True)
@@ -78,26 +74,12 @@ def misses(
     return found_misses, unread
 
 
-def told(miss: Miss, pasts: Sequence[Entry], watch: Watch, *, blind: bool = False) -> Stray:
-    """The stray a miss left, with what its row held: `pasts` are the journal's rows with
-    the row's inputs that no other row shows (its own claim or result, the claim aside);
-    `blind`: the journal also holds rows recorded without their inputs (adopted from a
-    narrow read) that no row shows, so a row without a past may be one of them.
-
-    - none (or only claims given up), and not `blind`: a new row, it held nothing;
-    - one row of sheetsync's: its id and status;
-    - else (several, a person's row the journal keeps no cells of: `foreign`, or none
-      but `blind`): nothing tells (`prior` None: the row is shown `unknown` and a person
-      decides; never sent again on a guess).
-    """
+def told(miss: Miss) -> Stray:
+    """The stray a miss left. What its row held is never told from the journal by its
+    inputs: no input, and no journal row with them, tells a row typed new from one a
+    person finished by hand, from a copy of another row, or from a row typed again after
+    one with the same inputs was deleted (each, put back as new or as that journal row,
+    was sent twice or showed another run's result). `prior` None: the row is shown
+    `unknown` with `UNTOLD_MESSAGE`, never sent on a guess; a person decides."""
     wrote = (("status", miss.status), ("id", miss.claim))
-    alive = [e for e in pasts if e.row_id != miss.claim and e.state not in GIVEN_UP]
-    prior: tuple[tuple[str, str], ...] | None
-    if not alive:
-        prior = None if blind else (("status", ""), ("id", ""))
-    elif len(alive) == 1 and alive[0].state != "foreign":
-        cells = desired_cells(alive[0], watch)
-        prior = (("status", cells["status"]), ("id", alive[0].row_id))
-    else:
-        prior = None
-    return Stray(miss.claim, miss.fingerprint, wrote, prior)
+    return Stray(miss.claim, miss.fingerprint, wrote, None)
