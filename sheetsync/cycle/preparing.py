@@ -92,9 +92,10 @@ class Preparer:
         self.headers.see(watch, table, layout, data=view.known is None or view.adoptable)
         report.seen = len(table) - 1
         again = self.memory.reprojects(watch)
-        self.memory.small[watch.name] = len(table) < NARROW_FROM_ROWS
         found = self.memory.scan(view, layout, watch)
         redo = self._reprojection(watch, view, layout, found, again)
+        # after the comparison: one that failed midway is made again by the next cycle
+        self.memory.small[watch.name] = len(table) < NARROW_FROM_ROWS
         entries = self._entries(watch, view, found, redo)
         unknown = redo.unknown if redo is not None else None
         whole_next = not self.orphans.notice(watch, view, layout, found, entries, unknown)

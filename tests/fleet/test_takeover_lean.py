@@ -29,6 +29,7 @@ from sheetsync.adapters.store.pg_journal import JournalSql
 from sheetsync.core.first_read import lean_views
 from sheetsync.core.model import Entry
 from sheetsync.core.view import View
+from sheetsync.errors import SheetError
 from sheetsync.invariants import sent_urls
 from sheetsync.testing import World
 
@@ -137,3 +138,30 @@ def test_the_first_cycle_after_a_takeover_loads_and_writes_only_what_differs(
     counts.views.clear()
     world.once()  # the next cycle reads by the plan the takeover saved
     assert world.google.reads() == 1 and world.google.writes() == 0 and not counts.views
+
+
+def test_a_comparison_that_failed_midway_is_made_again(
+    taken: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure while the takeover's first cycle compares (here, raised by the journal's
+    pages): that cycle fails, the next one compares again and puts the cell back."""
+    taken.google.set_cell(taken.spreadsheet_id, "Queue", 10, 4, "typed over")
+    pages = {cls: cls.result_pages for cls in (RowReads, JournalSql)}
+    failed: list[bool] = []
+
+    def once_broken(cls: Any) -> Any:
+        def broken(store: Any, *args: Any, **kw: Any) -> Any:
+            if not failed:
+                failed.append(True)
+                raise SheetError("a failure midway")
+            return pages[cls](store, *args, **kw)
+
+        return broken
+
+    for cls in pages:
+        monkeypatch.setattr(cls, "result_pages", once_broken(cls))
+    [first] = taken.once()
+    assert failed and first.error is not None
+    for _ in range(2):
+        taken.once()
+    assert taken.values()[9][3] == handled(8)[3]
