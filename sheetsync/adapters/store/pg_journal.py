@@ -62,11 +62,13 @@ class JournalSql(PgBase):
 
     def result_pages(self, watch: str, size: int = 10_000) -> Iterator[list[Result]]:
         """Every row's result fields, `size` rows a statement (one JSON value each: no row
-        per round trip or per Python tuple), in row id order, from one snapshot; see
-        `core.reprojection`. The pages walk the primary key in order: on a journal never
-        analyzed the planner would sort every row after the page's start for each page
-        (a 200,000-row takeover: 20 such sorts), so sorts and bitmap scans are off in
-        this read's transaction."""
+        per round trip or per Python tuple), in the database's order of row ids (its
+        collation; `core.reprojection` needs no order), in one READ COMMITTED transaction:
+        each page sees the journal as of its own statement, which only this holder
+        writes. The pages walk the primary key in order: on a journal never analyzed the
+        planner would sort every row after the page's start for each page (a 200,000-row
+        takeover: 20 such sorts), so sorts and bitmap scans are off in this read's
+        transaction."""
         with translated(self.where), self._pool.connection() as conn, conn.transaction():
             conn.execute(ORDERED_READ)
             after = ""
