@@ -78,12 +78,25 @@ def assert_final(world: World, sent: Counter[str], untold: frozenset[str] = froz
     assert world.runtime().journal.strays("w0") == []
 
 
-def n1_claimed_late_then_n0_typed(world: World) -> None:
-    """A served row aa; n1 typed and claimed by a former holder whose claim write is
-    late; then n0 typed above it, at row 2, where that write will land."""
+def served_aa(world: World) -> None:
+    """A tab with one row, aa, sent and shown triggered."""
     world.sheet([HEADER, ["https://aa", "aa"]])
     world.config({"mode": "row"})
     world.once()
+
+
+def past_grace_and_settle(world: World) -> None:
+    """Past the claim grace (PostgreSQL: a former holder's claim is kept a while), then
+    cycles until every row is final."""
+    world.past_grace()
+    for _ in range(3):
+        world.once()
+
+
+def n1_claimed_late_then_n0_typed(world: World) -> None:
+    """A served row aa; n1 typed and claimed by a former holder whose claim write is
+    late; then n0 typed above it, at row 2, where that write will land."""
+    served_aa(world)
     insert(world, "https://n1")
     late_claim(world, ["https://n1", "n1"])
     insert(world, "https://n0")
@@ -95,9 +108,7 @@ def test_a_late_claim_write_on_a_new_neighbour(world: World) -> None:
     same), so it is shown `unknown`, never sent; n1 is sent once."""
     n1_claimed_late_then_n0_typed(world)
     lands_on(world, 2)
-    world.past_grace()  # PostgreSQL: the late claim is a former holder's, kept a while
-    for _ in range(3):
-        world.once()
+    past_grace_and_settle(world)
     assert_final(world, Counter({"https://aa": 1, "https://n1": 1}), frozenset({"https://n0"}))
     assert world.runtime().journal.counts("w0").get("claimed", 0) == 0
 
@@ -112,9 +123,7 @@ def test_a_late_claim_write_on_a_triggered_neighbour(world: World) -> None:
     insert(world, "https://n1")
     late_claim(world, ["https://n1", "n1"])
     lands_on(world, 3)
-    world.past_grace()
-    for _ in range(3):
-        world.once()
+    past_grace_and_settle(world)
     assert_final(world, Counter({"https://hh": 1, "https://n1": 1}), frozenset({"https://hh"}))
 
 
@@ -128,9 +137,7 @@ def test_a_late_claim_write_on_a_neighbour_claimed_meanwhile(world: World) -> No
     journal.claim("w0", [("rown0claim01", mine, AUTOMATION)], world.clock.now)
     journal.mark_checked("w0", ["rown0claim01"])
     lands_on(world, 2)
-    world.past_grace()
-    for _ in range(3):
-        world.once()
+    past_grace_and_settle(world)
     assert_final(world, Counter({"https://aa": 1, "https://n1": 1}), frozenset({"https://n0"}))
     assert journal.counts("w0").get("claimed", 0) == 0
 
@@ -143,9 +150,7 @@ def test_the_claims_own_row_waits_while_the_claim_is_kept(world: World) -> None:
     world.once()
     assert rows(world)["https://n0"]["sheetsync id"] != LATE
     assert sent_urls(world.axiom)["https://n1"] <= 1
-    world.past_grace()
-    for _ in range(3):
-        world.once()
+    past_grace_and_settle(world)
     assert_final(world, Counter({"https://aa": 1, "https://n1": 1}), frozenset({"https://n0"}))
 
 
@@ -155,9 +160,7 @@ def test_a_row_no_input_tells_is_not_taken_for_new_beside_rows_adopted_blind(
     """A journal that adopted rows without their inputs (a lost journal, a big tab read
     narrowly) and shows one of them on no row: the row the late write hit may be it, so
     it is shown `unknown` with why, and never sent on a guess."""
-    world.sheet([HEADER, ["https://aa", "aa"]])
-    world.config({"mode": "row"})
-    world.once()
+    served_aa(world)
     journal = world.runtime().journal
     blind = Adoption("rblind000001", "triggered", "", link="https://run/old")
     journal.adopt("w0", [blind], world.clock.now, "adopted from a narrow read")
@@ -165,9 +168,7 @@ def test_a_row_no_input_tells_is_not_taken_for_new_beside_rows_adopted_blind(
     late_claim(world, ["https://n1", "n1"])
     insert(world, "https://n0")
     lands_on(world, 2)
-    world.past_grace()
-    for _ in range(3):
-        world.once()
+    past_grace_and_settle(world)
     assert sent_urls(world.axiom) == Counter({"https://aa": 1, "https://n1": 1})
     n0 = rows(world)["https://n0"]
     assert n0["Status"] == "unknown" and n0["Message"] == UNTOLD_MESSAGE
@@ -177,16 +178,12 @@ def test_a_row_no_input_tells_is_not_taken_for_new_beside_rows_adopted_blind(
 def test_a_late_claim_write_on_a_copy_of_a_triggered_row(world: World) -> None:
     """A person copied aa's row, id included, above n1; the late write hit the copy: the
     copy is shown `unknown`, never sent; aa is sent once (taken for new, it was twice)."""
-    world.sheet([HEADER, ["https://aa", "aa"]])
-    world.config({"mode": "row"})
-    world.once()
+    served_aa(world)
     insert(world, "https://n1")
     late_claim(world, ["https://n1", "n1"])
     world.google.insert_rows(world.spreadsheet_id, "Queue", 2, values=[world.values()[2]])
     lands_on(world, 2)
-    world.past_grace()
-    for _ in range(3):
-        world.once()
+    past_grace_and_settle(world)
     assert sent_urls(world.axiom) == Counter({"https://aa": 1, "https://n1": 1})
     copy, original = (r for r in world.values()[1:] if r[0] == "https://aa")
     assert (copy[2], copy[4]) == ("unknown", UNTOLD_MESSAGE)
@@ -197,9 +194,7 @@ def test_a_late_claim_write_on_a_row_typed_again_after_a_deleted_one(world: Worl
     """aa was triggered and deleted; a person typed aa again as a new row and the late
     write hit it: it is not given the deleted row's id and link (another run's result),
     it is shown `unknown`."""
-    world.sheet([HEADER, ["https://aa", "aa"]])
-    world.config({"mode": "row"})
-    world.once()
+    served_aa(world)
     old = rows(world)["https://aa"]
     world.google.delete_rows(world.spreadsheet_id, "Queue", 2)
     world.once()
@@ -207,9 +202,7 @@ def test_a_late_claim_write_on_a_row_typed_again_after_a_deleted_one(world: Worl
     late_claim(world, ["https://n1", "n1"])
     insert(world, "https://aa")
     lands_on(world, 2)
-    world.past_grace()
-    for _ in range(3):
-        world.once()
+    past_grace_and_settle(world)
     again = rows(world)["https://aa"]
     assert again["Status"] == "unknown" and again["sheetsync id"] != old["sheetsync id"]
     assert again["Run link"] != old["Run link"]

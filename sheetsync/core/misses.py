@@ -60,9 +60,7 @@ def misses(
     found_misses: list[Miss] = []
     unread: set[int] = set()
     for claim in claims:
-        first = found.holders.get(claim.row_id)
-        rows = [] if first is None else [first, *found.extra.get(claim.row_id, ())]
-        for number in rows:
+        for number in found.rows_of(claim.row_id):
             if known is not None and number not in known:
                 unread.add(number)
                 continue

@@ -138,6 +138,11 @@ class Scan:
     extra: dict[str, list[int]] = field(default_factory=dict)
     """Ids on more than one row -> the rows after the first (see `ownership`)."""
 
+    def rows_of(self, row_id: str) -> list[int]:
+        """The rows holding this id, the first first (none: it is on no row)."""
+        first = self.holders.get(row_id)
+        return [] if first is None else [first, *self.extra.get(row_id, ())]
+
     def ids_on(self, rows: Iterable[int]) -> set[str]:
         """The ids these rows hold (rows without one add nothing)."""
         ids = self.ids

@@ -73,12 +73,8 @@ class Orphans:
             ids = found.ids_on(_stranded(view, layout, watch)) | found.ids_on(view.known or ())
             return not ids - self.journal.known_ids(watch.name, ids)
         self._started.add(watch.name)
-        if unknown is not None:
-            pass
-        elif whole:
-            unknown = [rid for rid in found.holders if rid not in entries]
-        else:
-            known = self.journal.known_ids(watch.name, found.holders)
+        if unknown is None:
+            known = entries if whole else self.journal.known_ids(watch.name, found.holders)
             unknown = [rid for rid in found.holders if rid not in known]
         if not unknown:
             return True

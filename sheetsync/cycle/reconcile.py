@@ -237,8 +237,7 @@ def _landings(
     other row: those showing that link (a link belongs to one run)."""
     if not target.row_id:
         return [n for n, row_id in enumerate(found.ids, start=2) if not row_id]
-    first = found.holders.get(target.row_id)
-    rows = [] if first is None else [first, *found.extra.get(target.row_id, [])]
+    rows = found.rows_of(target.row_id)
     link = dict(target.wrote).get("link", "").strip()
     if link and id_kept(target.wrote) and "link" in layout.results:
         col = layout.results["link"]
@@ -253,8 +252,7 @@ def _landings(
 def _candidates(target: Stray, found: Scan, table: Sequence[Sequence[str]]) -> list[int]:
     """Rows that may be the stray: those holding its id (or, without one, rows without)."""
     if target.row_id:
-        first = found.holders.get(target.row_id)
-        return [] if first is None else [first, *found.extra.get(target.row_id, [])]
+        return found.rows_of(target.row_id)
     return [n for n, row_id in enumerate(found.ids, start=2) if not row_id and n <= len(table)]
 
 

@@ -209,8 +209,12 @@ class GoogleSheets:
     ) -> list[T]:
         """One `values:batchGet` of formatted values, each range's rows (or columns) handed
         to `reduce(index of the range, them)` as they are decoded (`lean`)."""
-        params = {"valueRenderOption": "FORMATTED_VALUE", "majorDimension": major}
         url = SPREADSHEET_VALUES_BATCH_URL % spreadsheet_id
+        params = {
+            "valueRenderOption": "FORMATTED_VALUE",
+            "majorDimension": major,
+            "ranges": list(ranges),
+        }
 
         def consume(text: Iterator[str]) -> list[T]:
             try:
@@ -226,12 +230,11 @@ class GoogleSheets:
                 )
                 raise SheetError(message, spreadsheet=spreadsheet_id, tab=title) from None
 
-        params_ = {**params, "ranges": list(ranges)}
         # a column-major answer's "row" is a whole column: streamed, one cut at a piece's
         # end is decoded again with more text; a narrow read's few columns come whole
         whole = major == "COLUMNS"
         made: list[T] = self._call(
-            spreadsheet_id, title, self.http.read_streamed, url, params_, consume, whole=whole
+            spreadsheet_id, title, self.http.read_streamed, url, params, consume, whole=whole
         )
         return made
 

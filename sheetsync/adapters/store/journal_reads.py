@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sheetsync.adapters.store.journal_records import Event, iso
+from sheetsync.adapters.store.journal_records import Event, iso, keyset_pages
 from sheetsync.core.model import Entry, Result
 
 
@@ -57,19 +57,16 @@ class RowReads:
     def result_pages(self, watch: str, size: int = 10_000) -> Iterator[list[Result]]:
         """Every row's result fields (what the sheet should show), `size` rows a query,
         in row id order: a takeover compares them with the sheet (`core.reprojection`)."""
-        after = ""
-        while True:
+
+        def page(after: str) -> list[Result]:
             found = self._query(
                 "SELECT row_id, state, link, message, triggered_at, run_status, shown FROM rows"
                 " WHERE watch = ? AND row_id > ? ORDER BY row_id LIMIT ?",
                 (watch, after, size),
             )
-            if not found:
-                return
-            yield [Result(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in found]
-            if len(found) < size:
-                return
-            after = found[-1][0]
+            return [Result(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in found]
+
+        return keyset_pages(page, size)
 
     def has_unchecked(self, watch: str) -> bool:
         """Whether a claim of this watch was not yet seen on the row holding its inputs."""

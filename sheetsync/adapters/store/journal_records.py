@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 IN_FLIGHT_SQL = "run_status IN ('running', 'overlapped')"
 """Runs still going or queued behind one, as far as sheetsync can tell. Written as literals,
@@ -224,3 +225,18 @@ def start_run(
         " WHERE watch = ? AND row_id = ?",
         [(row_ids[0], iso(poll_at), seconds, watch, row_id) for row_id in row_ids],
     )
+
+
+P = TypeVar("P", bound=Sequence[object])
+
+
+def keyset_pages(page: Callable[[str], list[P]], size: int) -> Iterator[list[P]]:
+    """Pages of rows in row id order, `page(after)` giving at most `size` rows whose id
+    (their first field) comes after `after`; the first page starts after `""`, which
+    every id is (no row has an empty id). Both stores' `result_pages`."""
+    after = ""
+    while found := page(after):
+        yield found
+        if len(found) < size:
+            return
+        after = str(found[-1][0])

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sheetsync.adapters.store.journal_records import SKIPPED_MESSAGE, Event, iso
+from sheetsync.adapters.store.journal_records import SKIPPED_MESSAGE, Event, iso, keyset_pages
 from sheetsync.adapters.store.pg_base import ENTRY_COLUMNS, PgBase, entry, event
 from sheetsync.adapters.store.pg_bulk import (
     each_batch,
@@ -71,15 +71,12 @@ class JournalSql(PgBase):
         transaction."""
         with translated(self.where), self._pool.connection() as conn, conn.transaction():
             conn.execute(ORDERED_READ)
-            after = ""
-            while True:
-                found = conn.execute(RESULT_PAGE, (watch, after, size)).fetchall()[0][0] or []
-                if not found:
-                    return
-                yield list(map(Result._make, found))
-                if len(found) < size:
-                    return
-                after = found[-1][0]
+
+            def page(after: str) -> list[Result]:
+                found = conn.execute(RESULT_PAGE, (watch, after, size)).fetchall()[0][0]
+                return list(map(Result._make, found or []))
+
+            yield from keyset_pages(page, size)
 
     def has_unchecked(self, watch: str) -> bool:
         """Whether a claim of this watch was not yet seen on the row holding its inputs."""
