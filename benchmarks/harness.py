@@ -7,6 +7,7 @@ counted (`TimedGoogleEmulator.busy`) so it can be told apart from the client's o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -216,7 +217,15 @@ def machine() -> str:
 def done_row(i: int) -> list[str]:
     """A row sheetsync already handled: inputs, `triggered`, its link, no message, its id."""
     url, product = new_row(i)
-    return [url, product, "triggered", DONE_LINK, "", f"r{i:012x}"]
+    return [url, product, "triggered", DONE_LINK, "", row_id(i)]
+
+
+def row_id(i: int, salt: str = "") -> str:
+    """Row `i`'s id, random-looking as sheetsync's own (`r` + 12 hex digits) and the same
+    every run: ids in sheet order would flatter the journal, whose key index then only
+    grows at its end."""
+    digest = hashlib.blake2b(f"{salt}{i}".encode(), digest_size=6).hexdigest()
+    return f"r{digest}"
 
 
 def new_row(i: int) -> list[str]:

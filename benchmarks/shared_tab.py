@@ -21,6 +21,7 @@ from benchmarks.harness import (
     keep_journal,
     new_row,
     restore_journal,
+    row_id,
     seed_journal,
 )
 
@@ -33,7 +34,7 @@ def shared_runs(bench: Bench, n: int, repeats: int) -> tuple[list[ProcessRun], l
     with no journal (a first cycle)."""
     world = bench.world(f"shared-{n}")
     done = [done_row(i) for i in range(n - SIZE_NEW)]
-    second = [[*r[:2], "triggered", DONE_LINK, "", f"s{i:012x}"] for i, r in enumerate(done)]
+    second = [[*r[:2], "triggered", DONE_LINK, "", row_id(i, "w1")] for i, r in enumerate(done)]
     rows = [[*a, *b[2:]] for a, b in zip(done, second, strict=True)]
     world.sheet([[*FULL_HEADER, *SECOND], *rows, *([""] * 2 for _ in range(SIZE_NEW))])
     columns = dict(zip(("status", "link", "message", "id"), SECOND, strict=True))

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from sheetsync.adapters.store.journal_landing import Adoption
 from sheetsync.core import narrow
+from sheetsync.cycle import orphans
 from sheetsync.invariants import sent_urls
 from sheetsync.testing import World
 
@@ -160,3 +163,35 @@ def test_a_lost_journal_on_a_big_tab_loads_only_the_entries_it_needs(
     assert sent_urls(world.axiom) == Counter({"https://w": 1, "https://new": 1})
     after = by_url(world)
     assert all(after[r[0]] == before[r[0]] for r in done)
+
+
+def test_a_lost_journal_adopts_a_big_tab_a_chunk_at_a_time(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows a big tab shows alike are adopted `ADOPT_CHUNK` ids a statement (the ids
+    of 100,000 rows at once cost a few MB more at the cycle's peak), every one of them,
+    each with its history line."""
+    monkeypatch.setattr(narrow, "NARROW_FROM_ROWS", 10)
+    monkeypatch.setattr(orphans, "ADOPT_CHUNK", 7)
+    done = [
+        [f"https://{i}", f"P{i}", "triggered", "https://run/x", "", f"r{(i * 7919) % 1000:011d}"]
+        for i in range(40)
+    ]
+    world.sheet([HEADER, *done, ["https://new", "N"]])
+    world.config({"mode": "row"})
+    journal = world.runtime().journal
+    sizes: list[int] = []
+    adopt_alike = journal.adopt_alike
+
+    def counting(watch: str, like: Adoption, ids: Sequence[str], *rest: Any) -> None:
+        sizes.append(len(ids))
+        adopt_alike(watch, like, ids, *rest)
+
+    monkeypatch.setattr(journal, "adopt_alike", counting)
+    world.once()
+    assert sizes == [7, 7, 7, 7, 7, 5]
+    assert journal.known_ids("w0", [r[5] for r in done]) == {r[5] for r in done}
+    ids = {r[5] for r in done}
+    adopted = Counter(e.row_id for e in journal.latest("w0", 100) if e.row_id in ids)
+    assert adopted == Counter(ids)  # each its history line
+    assert sent_urls(world.axiom) == Counter({"https://new": 1})
