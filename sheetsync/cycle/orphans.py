@@ -118,6 +118,7 @@ class Orphans:
                 alike.setdefault(shown.like(number), []).append(rid)
         self._record(watch, rows, busy, entries)
         for like, all_ids in alike.items():
+            all_ids.sort()  # each chunk a range of the key index, not strewn over it
             every = not like.shown or like.due
             for start in range(0, len(all_ids), ADOPT_CHUNK):  # a few MB of ids at a time
                 ids = all_ids[start : start + ADOPT_CHUNK]
