@@ -135,7 +135,7 @@ class Orphans:
             entries.update(self.journal.entries_needed(watch.name, now, _needed(rows, busy)))
 
 
-ADOPTED = "the journal did not know this row"
+ADOPTED = "not in the journal"
 ADOPT_CHUNK = 20_000
 """Rows adopted per journal transaction."""
 

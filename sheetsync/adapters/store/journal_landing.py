@@ -17,7 +17,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from sheetsync.adapters.store.journal_records import event, iso
+from sheetsync.adapters.store.journal_records import ADOPTED_EVENT, adopted_detail, event, iso
 from sheetsync.core.landing import Cells, Sent, Stray
 
 MANY_IDS = 5_000
@@ -147,16 +147,19 @@ class LandingRecords:
             )
             db.executemany(
                 "INSERT INTO events (at, watch, row_id, state, detail) VALUES (?, ?, ?, ?, ?)",
-                [(stamp, watch, row.row_id, row.state, why) for row in rows],
+                [
+                    (stamp, watch, row.row_id, ADOPTED_EVENT, adopted_detail(why, row.state))
+                    for row in rows
+                ],
             )
 
     def adopt_alike(
         self, watch: str, like: Adoption, row_ids: Sequence[str], now: datetime, why: str
     ) -> None:
         """`adopt` rows that show the same cells (`like`, its row id aside): one statement
-        for all of them (a lost journal's big tab: ~100,000 rows showing `triggered`).
-        Rows go in in id order: the key's index grows at its end, not at random places
-        (half the CPU of sheet order at 200,000 rows); history lines keep the order given."""
+        for all of them (a lost journal's big tab: ~100,000 rows showing `triggered`), and
+        one history line. Rows go in in id order: the key's index grows at its end, not at
+        random places (half the CPU of sheet order at 200,000 rows)."""
         stamp, ids = iso(now), json.dumps(list(row_ids))
         with self._transaction() as db:
             db.execute(
@@ -169,11 +172,8 @@ class LandingRecords:
                     *(int(like.shown), ids),
                 ),
             )
-            db.execute(
-                "INSERT INTO events (at, watch, row_id, state, detail)"
-                " SELECT ?, ?, value, ?, ? FROM json_each(?) ORDER BY key",
-                (stamp, watch, like.state, why, ids),
-            )
+            detail = adopted_detail(why, like.state, len(row_ids))
+            event(db, stamp, watch, "*", ADOPTED_EVENT, detail)
 
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
         """The rows of a watch recorded with these inputs."""

@@ -188,6 +188,18 @@ def event(
     )
 
 
+ADOPTED_EVENT = "adopted"
+"""The history line of rows recorded as the sheet showed them (`Store.adopt`): not a
+trigger, so never counted as one (`triggered_since`, the STATUS line's "triggered today")."""
+
+
+def adopted_detail(why: str, state: str, rows: int | None = None) -> str:
+    """What an adoption's history line says: why, and the state the row (or, in one line
+    for many, `rows` rows) was recorded in."""
+    said = f"{why}; recorded as {state}"
+    return said if rows is None else f"{rows} rows: {said}"
+
+
 SKIPPED_MESSAGE = "present before sheetsync started watching (start_from = now); type retry to send"
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sheetsync.adapters.store.journal_landing import Adoption, _cells, _dump, _pairs
-from sheetsync.adapters.store.journal_records import iso
+from sheetsync.adapters.store.journal_records import ADOPTED_EVENT, adopted_detail, iso
 from sheetsync.adapters.store.pg_base import PgBase
 from sheetsync.adapters.store.pg_bulk import (
     each_batch,
@@ -161,7 +161,12 @@ class LandingSql(PgBase):
         ]
         statements = [
             *each_batch(_ADOPT, adopted, watch, stamp, stamp),
-            *histories_of([(stamp, watch, row.row_id, row.state, why) for row in rows]),
+            *histories_of(
+                [
+                    (stamp, watch, r.row_id, ADOPTED_EVENT, adopted_detail(why, r.state))
+                    for r in rows
+                ]
+            ),
         ]
         with self._tx(watch) as conn:
             run(conn, statements)
@@ -169,7 +174,8 @@ class LandingSql(PgBase):
     def adopt_alike(
         self, watch: str, like: Adoption, row_ids: Sequence[str], now: datetime, why: str
     ) -> None:
-        """`adopt` rows that show the same cells (`like`, its row id aside), a statement a batch."""
+        """`adopt` rows that show the same cells (`like`, its row id aside), a statement a
+        batch, and one history line."""
         stamp, ids = iso(now), list(row_ids)
         alike = (
             *(watch, like.state, like.fingerprint, like.link, like.message),
@@ -177,7 +183,9 @@ class LandingSql(PgBase):
         )
         statements = [
             *each_batch(_ADOPT_ALIKE, [[i] for i in ids], *alike),
-            *history_of(stamp, watch, ids, like.state, why),
+            *history_of(
+                stamp, watch, ["*"], ADOPTED_EVENT, adopted_detail(why, like.state, len(ids))
+            ),
         ]
         with self._tx(watch) as conn:
             run(conn, statements)
