@@ -180,21 +180,22 @@ def test_a_lost_journal_adopts_a_big_tab_a_chunk_at_a_time(
     world.sheet([HEADER, *done, ["https://new", "N"]])
     world.config({"mode": "row"})
     journal = world.runtime().journal
-    sizes: list[int] = []
+    chunks: list[list[str]] = []
     adopt_alike = journal.adopt_alike
 
     def counting(watch: str, like: Adoption, ids: Sequence[str], *rest: Any) -> None:
-        sizes.append(len(ids))
+        chunks.append(list(ids))
         adopt_alike(watch, like, ids, *rest)
 
     monkeypatch.setattr(journal, "adopt_alike", counting)
     world.once()
-    assert sizes == [7, 7, 7, 7, 7, 5]
-    assert journal.known_ids("w0", [r[5] for r in done]) == {r[5] for r in done}
-    lines = [e.detail for e in journal.latest("w0", 100) if e.state == "adopted"]
-    assert (
-        lines
-        == ["5 rows: not in the journal; recorded as triggered"]
-        + ["7 rows: not in the journal; recorded as triggered"] * 5
-    )  # a line a chunk, newest first
+    ids = [r[5] for r in done]
+    assert [len(c) for c in chunks] == [7, 7, 7, 7, 7, 5]
+    assert [i for c in chunks for i in c] == sorted(ids)  # each chunk a run of the sorted ids
+    assert journal.known_ids("w0", ids) == set(ids)
+    lines = [e.detail for e in reversed(journal.latest("w0", 100)) if e.state == "adopted"]
+    assert lines == [
+        f"{len(c)} rows, {c[0]} to {c[-1]}: not in the journal; recorded as triggered"
+        for c in chunks
+    ]  # a line a chunk
     assert sent_urls(world.axiom) == Counter({"https://new": 1})

@@ -117,14 +117,14 @@ class Orphans:
             else:
                 alike.setdefault(shown.like(number), []).append(rid)
         self._record(watch, rows, busy, entries)
-        for like, all_ids in alike.items():
-            all_ids.sort()  # each chunk a range of the key index, not strewn over it
-            every = not like.shown or like.due
-            for start in range(0, len(all_ids), ADOPT_CHUNK):  # a few MB of ids at a time
-                ids = all_ids[start : start + ADOPT_CHUNK]
-                self.journal.adopt_alike(watch.name, like, ids, now, ADOPTED)
-                wanted = ids if busy is None or every else busy.intersection(ids)
-                entries.update(self.journal.entries_needed(watch.name, now, wanted))
+        for like, ids in alike.items():
+            ids.sort()  # each chunk a range of the key index, not strewn over it
+            for start in range(0, len(ids), ADOPT_CHUNK):  # a few MB of ids at a time
+                self.journal.adopt_alike(
+                    watch.name, like, ids[start : start + ADOPT_CHUNK], now, ADOPTED
+                )
+            wanted = ids if busy is None or not like.shown or like.due else busy.intersection(ids)
+            entries.update(self.journal.entries_needed(watch.name, now, wanted))
 
     def _record(
         self, watch: Watch, rows: list[Adoption], busy: set[str] | None, entries: dict[str, Entry]

@@ -118,7 +118,9 @@ def test_rows_showing_the_same_cells_are_adopted_in_one_go(store: Store) -> None
         assert entry.run_status == "untracked" and entry.shown and entry.checked
     [line] = [e for e in store.latest("a", 5) if e.state != "claimed"]
     assert (line.row_id, line.state) == ("*", "adopted")
-    assert line.detail == "3 rows: the journal did not know this row; recorded as triggered"
+    assert (
+        line.detail == "3 rows, r1 to r3: the journal did not know this row; recorded as triggered"
+    )
     assert store.triggered_since(at(0)) == 0
     waiting = Adoption("", "waiting", "", message="later", due=True, shown=True)
     store.adopt_alike("a", waiting, ["r4"], at(2), "the journal did not know this row")

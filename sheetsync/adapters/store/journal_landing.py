@@ -172,7 +172,7 @@ class LandingRecords:
                     *(int(like.shown), ids),
                 ),
             )
-            detail = adopted_detail(why, like.state, len(row_ids))
+            detail = adopted_detail(why, like.state, row_ids)
             event(db, stamp, watch, "*", ADOPTED_EVENT, detail)
 
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:

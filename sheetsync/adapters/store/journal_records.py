@@ -193,11 +193,11 @@ ADOPTED_EVENT = "adopted"
 trigger, so never counted as one (`triggered_since`, the STATUS line's "triggered today")."""
 
 
-def adopted_detail(why: str, state: str, rows: int | None = None) -> str:
+def adopted_detail(why: str, state: str, ids: Sequence[str] = ()) -> str:
     """What an adoption's history line says: why, and the state the row (or, in one line
-    for many, `rows` rows) was recorded in."""
+    for many, the rows of `ids`: their count and their first and last id) was recorded in."""
     said = f"{why}; recorded as {state}"
-    return said if rows is None else f"{rows} rows: {said}"
+    return f"{len(ids)} rows, {min(ids)} to {max(ids)}: {said}" if ids else said
 
 
 SKIPPED_MESSAGE = "present before sheetsync started watching (start_from = now); type retry to send"

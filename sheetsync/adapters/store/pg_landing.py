@@ -183,9 +183,7 @@ class LandingSql(PgBase):
         )
         statements = [
             *each_batch(_ADOPT_ALIKE, [[i] for i in ids], *alike),
-            *history_of(
-                stamp, watch, ["*"], ADOPTED_EVENT, adopted_detail(why, like.state, len(ids))
-            ),
+            *history_of(stamp, watch, ["*"], ADOPTED_EVENT, adopted_detail(why, like.state, ids)),
         ]
         with self._tx(watch) as conn:
             run(conn, statements)
