@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from sheetsync.adapters.store import pg_bulk
-from sheetsync.adapters.store.journal_landing import Adoption
+from sheetsync.adapters.store.journal_landing import MANY_IDS, Adoption
 from sheetsync.adapters.store.journal_records import Outcome
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.landing import Stray
@@ -282,3 +282,30 @@ def test_a_write_bigger_than_a_batch_is_split_and_reaches_every_row(
     few = scenario(fresh(), row_ids(5), counted)
     many = scenario(fresh(), row_ids(20), counted)
     assert many > few
+
+
+def test_many_ids_are_looked_up_a_batch_at_a_time(
+    fresh: Callable[[], Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`known_ids` of a big tab's 100,000 ids (a first cycle) sends them `MANY_IDS` at a
+    time: as one array parameter they raised the client's peak by some 20 MB."""
+    store = fresh()
+    store.adopt(
+        "a", [Adoption("x5000", "triggered", "fp"), Adoption("x12000", "foreign", "")], at(0), "t"
+    )
+    import psycopg
+
+    sizes: list[int] = []
+    execute = psycopg.Cursor.execute
+
+    def sized(cursor: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+        sizes.extend(len(p) for p in params or () if isinstance(p, list))
+        return execute(cursor, query, params, **kw)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", sized)
+    ids = {f"x{i}": i for i in range(12_001)}  # a dict, as `Scan.holders` is
+    assert store.known_ids("a", ids) == {"x5000", "x12000"}
+    assert sizes == [MANY_IDS, MANY_IDS, 2_001]
+    sizes.clear()
+    assert store.known_ids("a", ["x5000", "x1", "x5000"]) == {"x5000"}
+    assert sizes == [2]  # each id once
