@@ -160,12 +160,12 @@ class LandingRecords:
         for all of them (a lost journal's big tab: ~100,000 rows showing `triggered`), and
         one history line. Rows go in in id order: the key's index grows at its end, not at
         random places (half the CPU of sheet order at 200,000 rows)."""
-        stamp, ids = iso(now), json.dumps(list(row_ids))
+        stamp, ids = iso(now), json.dumps(sorted(row_ids))  # orphans gives them sorted: linear
         with self._transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, link, message,"
                 " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
-                " SELECT ?, value, ?, ?, ?, ?, ?, ?, ?, ?, 1, ? FROM json_each(?) ORDER BY value",
+                " SELECT ?, value, ?, ?, ?, ?, ?, ?, ?, ?, 1, ? FROM json_each(?)",
                 (
                     *(watch, like.state, like.fingerprint, like.link, like.message),
                     *(like.triggered_at, like.run_status, stamp if like.due else "", stamp),
