@@ -207,3 +207,21 @@ def test_a_late_claim_write_on_a_row_typed_again_after_a_deleted_one(world: Worl
     assert again["Status"] == "unknown" and again["sheetsync id"] != old["sheetsync id"]
     assert again["Run link"] != old["Run link"]
     assert sent_urls(world.axiom)["https://n1"] == 1
+
+
+def test_an_earlier_attempts_claim_write_lands_after_the_row_was_sent(world: World) -> None:
+    """Fleet soak, seed 3502720904: n1's claim was seen on its own row and sent; then a
+    claim write of an earlier attempt at it (same id) landed one row off, on n0 typed above
+    it since. The id is on two rows; n1 owns it by its inputs. n0 showed `sending` for
+    good (never final); it is shown `unknown` (nothing tells what it held), never sent."""
+    served_aa(world)
+    insert(world, "https://n1")
+    world.once()
+    sent = rows(world)["https://n1"]
+    assert sent["Status"] == "triggered"
+    insert(world, "https://n0")
+    for col, value in ((3, "sending"), (6, sent["sheetsync id"])):
+        world.google.set_cell(world.spreadsheet_id, "Queue", 2, col, value)
+    past_grace_and_settle(world)
+    assert_final(world, Counter({"https://aa": 1, "https://n1": 1}), frozenset({"https://n0"}))
+    assert rows(world)["https://n1"] == sent

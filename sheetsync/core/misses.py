@@ -6,7 +6,10 @@ meanwhile: no unanswered write tells the new holder of it (FLEET.md, zombie clai
 The row it hit shows `sending` and the id of a claim the journal holds unchecked, beside
 other inputs than that claim's (`misses`). It is a stray (`landing.Stray`) whose past
 nothing tells (`told`): shown `unknown`, never sent; and the claim is one whose write is
-not seen on its row (kept for the grace, then given up: it was never sent).
+not seen on its row (kept for the grace, then given up: it was never sent). An earlier
+attempt's claim write can also land one row off after the claim was seen on its own row
+and sent: the id is then on two rows, its own row owns it by its inputs, and the row the
+write hit is a miss too (else it showed `sending` for good).
 """
 
 from __future__ import annotations
@@ -35,12 +38,18 @@ class Miss:
     """The status cell as the write left it."""
 
 
-def unchecked(entries: Mapping[str, Entry], shown: Collection[str]) -> list[Entry]:
-    """The claims not yet seen on their row (state `claimed`) whose id the sheet shows."""
+def unchecked(entries: Mapping[str, Entry], found: Scan) -> list[Entry]:
+    """The journal rows whose id may be on a row a claim write hit: the claims not yet
+    seen on their row (state `claimed`) whose id the sheet shows, and any row whose id the
+    sheet shows on more than one row (an earlier attempt's claim write, landed one row off
+    after the claim was seen on its own row and sent: that row would show `sending` for
+    good). Rows adopted without their inputs are left out: nothing to compare."""
+    shown, twice = found.holders, found.extra
     return [
         e
         for rid, e in entries.items()
-        if not e.checked and e.state == "claimed" and e.fingerprint and rid in shown
+        if e.fingerprint
+        and (rid in twice or (not e.checked and e.state == "claimed" and rid in shown))
     ]
 
 
@@ -61,13 +70,15 @@ def misses(
     unread: set[int] = set()
     for claim in claims:
         for number in found.rows_of(claim.row_id):
+            row = table[number - 1]  # a narrow read's rows show their status too
+            status = cell(row, status_col).strip()
+            if norm(status) != sending:
+                continue
             if known is not None and number not in known:
                 unread.add(number)
                 continue
-            row = table[number - 1]
-            status = cell(row, status_col).strip()
             mine = inputs_of(row, layout)
-            if norm(status) == sending and mine != claim.fingerprint:
+            if mine != claim.fingerprint:
                 found_misses.append(Miss(number, claim.row_id, mine, status))
     return found_misses, unread
 

@@ -34,7 +34,7 @@ class Misses:
     ) -> set[int]:
         """Record the strays late claim writes left; returns the rows that may be such but
         were not read whole (the next read takes them whole)."""
-        claims = unchecked(entries, found.holders)
+        claims = unchecked(entries, found)
         if not claims:
             return set()
         hits, unread = misses(view.table, view.known, found, layout, watch, claims)

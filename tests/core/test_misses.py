@@ -80,7 +80,30 @@ def test_only_unchecked_claims_the_sheet_shows_are_walked() -> None:
         "ra": Entry("ra", "abandoned", "f", checked=False),  # given up: tombstones' rules
         "rt": Entry("rt", "triggered", "f"),
     }
-    assert unchecked(entries, {"rx", "ry", "ra", "rt"}) == [CLAIM]
+    shown = Scan([], {"rx": 2, "ry": 3, "ra": 4, "rt": 5}, ["rx", "ry", "ra", "rt"])
+    assert unchecked(entries, shown) == [CLAIM]
+
+
+def test_any_row_whose_id_is_on_two_rows_is_walked_too() -> None:
+    """An earlier attempt's claim write can land one row off after its claim was seen on
+    its own row and sent; rows adopted without inputs have nothing to compare."""
+    entries = {
+        "rt": Entry("rt", "triggered", "f"),
+        "ru": Entry("ru", "triggered", ""),  # adopted from its result cells alone
+        "rv": Entry("rv", "triggered", "f"),  # on one row
+    }
+    twice = Scan(
+        [], {"rt": 2, "ru": 3, "rv": 5}, ["rt", "ru", "rt", "rv", "ru"], {"rt": [4], "ru": [6]}
+    )
+    assert unchecked(entries, twice) == [entries["rt"]]
+
+
+def test_a_row_not_read_whole_is_left_alone_unless_it_shows_sending() -> None:
+    """A copied row showing a result is no claim write's: it does not make the next read
+    whole (a copied row would, every cycle)."""
+    table = [HEAD, ["", "triggered", "L", "", "rx"], ["", "sending", "", "", "rx"]]
+    found, unread = misses(table, set(), scan_of(table), LAYOUT, WATCH, [CLAIM])
+    assert found == [] and unread == {3}
 
 
 MISS = Miss(3, "rx", fingerprint(["https://b"]), "sending")
