@@ -9,7 +9,8 @@ nothing tells (`told`): shown `unknown`, never sent; and the claim is one whose 
 not seen on its row (kept for the grace, then given up: it was never sent). An earlier
 attempt's claim write can also land one row off after the claim was seen on its own row
 and sent: the id is then on two rows, its own row owns it by its inputs, and the row the
-write hit is a miss too (else it showed `sending` for good).
+write hit is a miss too (else it showed `sending` for good), while a row read whole shows
+the claim's inputs (no holder does: a person edited them, ownership decides).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sheetsync.core.view import Scan
 
 @dataclass(frozen=True)
 class Miss:
-    """A row showing an unchecked claim's `sending` and id beside other inputs."""
+    """A row showing a claim's `sending` and id beside other inputs."""
 
     number: int
     claim: str
@@ -40,7 +41,7 @@ class Miss:
 
 def unchecked(entries: Mapping[str, Entry], found: Scan) -> list[Entry]:
     """The journal rows whose id may be on a row a claim write hit: the claims not yet
-    seen on their row (state `claimed`) whose id the sheet shows, and any row whose id the
+    seen on their row (`pending`) whose id the sheet shows, and the live rows whose id the
     sheet shows on more than one row (an earlier attempt's claim write, landed one row off
     after the claim was seen on its own row and sent: that row would show `sending` for
     good). Rows adopted without their inputs are left out: nothing to compare."""
@@ -49,8 +50,17 @@ def unchecked(entries: Mapping[str, Entry], found: Scan) -> list[Entry]:
         e
         for rid, e in entries.items()
         if e.fingerprint
-        and (rid in twice or (not e.checked and e.state == "claimed" and rid in shown))
+        and ((rid in twice and e.state not in GIVEN_UP) or (pending(e) and rid in shown))
     ]
+
+
+GIVEN_UP = frozenset({"abandoned", "foreign", "skipped"})
+"""States no claim is alive in (an abandoned claim's id follows the tombstones' rules)."""
+
+
+def pending(entry: Entry) -> bool:
+    """A claim not yet seen on its row."""
+    return not entry.checked and entry.state == "claimed"
 
 
 def misses(
@@ -63,23 +73,32 @@ def misses(
 ) -> tuple[list[Miss], set[int]]:
     """The rows showing `sending` and the id of one of `claims` (`unchecked`) beside other
     inputs than it holds; and the rows that may be such but were not read whole (`known`:
-    a narrow read's whole rows; the next read takes them whole)."""
+    a narrow read's whole rows; the next read takes them whole). Of a claim already seen
+    on its row, only while another row holding its id, read whole, shows its inputs: that
+    row owns it, else ownership gives the id to its first row (a person edited the
+    inputs) and nothing here is told a miss."""
     status_col = layout.results["status"]
     sending = norm(watch.statuses.sending)
     found_misses: list[Miss] = []
     unread: set[int] = set()
     for claim in claims:
-        for number in found.rows_of(claim.row_id):
-            row = table[number - 1]  # a narrow read's rows show their status too
-            status = cell(row, status_col).strip()
-            if norm(status) != sending:
-                continue
-            if known is not None and number not in known:
-                unread.add(number)
-                continue
-            mine = inputs_of(row, layout)
-            if mine != claim.fingerprint:
-                found_misses.append(Miss(number, claim.row_id, mine, status))
+        rows = found.rows_of(claim.row_id)
+        statuses = {n: cell(table[n - 1], status_col).strip() for n in rows}
+        if not any(norm(status) == sending for status in statuses.values()):
+            continue  # a narrow read's rows show their status too
+        hidden = {n for n in rows if known is not None and n not in known}
+        if hidden and not pending(claim):  # its owner is told by every holder's inputs
+            unread |= hidden
+            continue
+        unread |= {n for n in hidden if norm(statuses[n]) == sending}
+        inputs = {n: inputs_of(table[n - 1], layout) for n in rows if n not in hidden}
+        if not pending(claim) and claim.fingerprint not in inputs.values():
+            continue
+        found_misses += [
+            Miss(n, claim.row_id, mine, statuses[n])
+            for n, mine in inputs.items()
+            if norm(statuses[n]) == sending and mine != claim.fingerprint
+        ]
     return found_misses, unread
 
 

@@ -2,8 +2,10 @@
 
 Before a read's strays are located (`reconcile`): the rows showing `sending` and the id of
 a claim not yet checked, beside other inputs, are recorded as strays whose past nothing
-tells, so that the same cycle shows them `unknown` and the claim owns no row. Only the
-unchecked claims the sheet shows are walked.
+tells, so that the same cycle shows them `unknown` and the claim owns no row; so are the
+rows showing `sending` and the id of a claim already seen on its own row and sent (an
+earlier attempt's claim write, landed late), while that row shows the claim's inputs.
+Only the claims the sheet shows (and live ids on two rows) are walked.
 """
 
 from __future__ import annotations

@@ -117,3 +117,44 @@ def test_what_the_row_held_is_never_told() -> None:
     assert stray.row_id == "rx" and stray.fingerprint == MISS.fingerprint
     assert stray.wrote == WROTE
     assert stray.prior is None
+
+
+SENT = Entry("rx", "triggered", fingerprint(["https://mine"]))
+"""A claim seen on its row and sent: its id on two rows is walked for a late claim write."""
+
+
+def test_a_sent_claims_id_on_a_row_showing_sending_beside_other_inputs_is_a_miss() -> None:
+    table = [
+        HEAD,
+        ["https://b", "sending", "", "", "rx"],
+        ["https://mine", "triggered", "L", "", "rx"],
+    ]
+    found, unread = misses(table, None, scan_of(table), LAYOUT, WATCH, [SENT])
+    assert [m.number for m in found] == [2] and unread == set()
+
+
+def test_no_holder_showing_a_sent_claims_inputs_leaves_the_id_to_ownership() -> None:
+    """A person edited the inputs: ownership gives the id to its first row; neither row is
+    told a miss (the owner would be shown unknown and its run's results reach no row)."""
+    table = [
+        HEAD,
+        ["https://edited", "sending", "", "", "rx"],
+        ["https://b", "sending", "", "", "rx"],
+    ]
+    found, unread = misses(table, None, scan_of(table), LAYOUT, WATCH, [SENT])
+    assert found == [] and unread == set()
+
+
+def test_a_sent_claims_holders_not_read_whole_are_read_before_any_is_told() -> None:
+    table = [HEAD, ["", "sending", "", "", "rx"], ["", "triggered", "L", "", "rx"]]
+    found, unread = misses(table, {2}, scan_of(table), LAYOUT, WATCH, [SENT])
+    assert found == [] and unread == {3}
+
+
+def test_given_up_rows_are_not_walked_for_being_on_two_rows() -> None:
+    entries = {
+        "rx": Entry("rx", "abandoned", "f", checked=False),
+        "ry": Entry("ry", "skipped", "f"),
+    }
+    twice = Scan([], {"rx": 2, "ry": 3}, ["rx", "ry", "rx", "ry"], {"rx": [4], "ry": [5]})
+    assert unchecked(entries, twice) == []
