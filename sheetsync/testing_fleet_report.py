@@ -18,6 +18,7 @@ from sheetsync.adapters.store.journal_records import UNKNOWN_MESSAGE
 from sheetsync.core.plan import fingerprint
 from sheetsync.core.strays import UNTOLD_MESSAGE
 from sheetsync.cycle.orphans import LOST_SENDING_MESSAGE
+from sheetsync.cycle.unsettled import LOST_ANSWER_MESSAGE
 from sheetsync.testing_fleet import FINAL, Fleet, query
 
 EVENTS, LOG_LINES = 6, 4
@@ -81,6 +82,7 @@ WHY_UNKNOWN = {
     UNKNOWN_MESSAGE: "stopped while sending",
     UNTOLD_MESSAGE: "stray untold",
     LOST_SENDING_MESSAGE: "sending unknown to the journal",
+    LOST_ANSWER_MESSAGE: "answer lost with the store",
 }
 
 

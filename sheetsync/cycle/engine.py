@@ -46,6 +46,7 @@ from sheetsync.cycle.sending import Sender, TriggerPort
 from sheetsync.cycle.state import WatchCycle
 from sheetsync.cycle.tenure import Tenure
 from sheetsync.cycle.tracking import RunDataPort, Tracker, first_poll
+from sheetsync.cycle.unsettled import Unsettled
 from sheetsync.cycle.writeback import Writer
 from sheetsync.errors import JournalError, LeaseLostError, SheetError
 
@@ -95,6 +96,7 @@ class Engine:
         self.claims = Claims(journal, now, timer)
         self.memory = Memory(journal, now)
         self.preparer = Preparer(journal, now, self.claims, self.memory)
+        self.unsettled = Unsettled(journal, now)
 
     def run_group(self, watches: Sequence[Watch]) -> list[CycleReport]:
         """One cycle of watches on one spreadsheet; a failing watch never stops the others."""
@@ -122,6 +124,7 @@ class Engine:
         tenure = Tenure(self.journal, spreadsheet)
         tenure.check()  # a spreadsheet this instance does not serve (now): nothing to do
         self.claims.serving(spreadsheet, tenure.epoch)
+        self.unsettled.settle({c.watch.name for c in cycles})  # an earlier cycle's lost ends
         for cycle in cycles:  # axiom calls first: nothing may widen the read->claim window
             if cycle.watch.track_runs:
                 cycle.report.polled = self.tracker.poll_due(cycle.watch)
@@ -174,7 +177,7 @@ class Engine:
         cycle.report.polled += self.tracker.last_look({p.automation for p in cycle.plans}, watch)
         sender = Sender(watch.name, self.axiom, self.journal, self.now, self.rand)
         sender.stopping, sender.pace_wait = self.stopping, backlog.wait
-        sender.guard = tenure.check
+        sender.guard, sender.unrecorded = tenure.check, self.unsettled.add
         sender.on_outcome = OutcomeLog(
             watch.name, watch.worksheet, rows_seen(cycle.candidates, cycle.entries)
         )
@@ -203,7 +206,12 @@ class Engine:
             cycle.view = cycle.found = None
 
     def forget(self, unit: str, watches: Sequence[str]) -> None:
-        """Drop what this process remembers of a spreadsheet that changed hands."""
+        """Drop what this process remembers of a spreadsheet that changed hands; sends it
+        failed to record are recorded now (or left for the new holder, see `unsettled`)."""
+        try:
+            self.unsettled.settle(watches)
+        except JournalError as exc:  # kept: the unit's next cycle here tries again
+            log.debug("spreadsheet %s: unrecorded sends kept: %s", unit, exc)
         self.claims.forget(unit)
         for name in watches:
             self.memory.forget(name)

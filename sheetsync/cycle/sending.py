@@ -29,7 +29,8 @@ from sheetsync.core.departure import Departure
 from sheetsync.core.model import TriggerPlan
 from sheetsync.core.plan import waiting_delay
 from sheetsync.core.telemetry import current
-from sheetsync.errors import JournalError, StoppedError, StoreError, StoreReason
+from sheetsync.cycle.unsettled import LOST_ANSWER_MESSAGE, Unrecorded
+from sheetsync.errors import JournalError, LeaseLostError, StoppedError, StoreError, StoreReason
 
 log = logging.getLogger("sheetsync.sending")
 
@@ -110,6 +111,8 @@ class Sender:
     """Waits for pace slots and retries (the engine's: see `backlog`)."""
     guard: Callable[[], None] = lambda: None
     """Raises when no trigger may leave: the cycle's lease is lost (see `tenure`)."""
+    unrecorded: Callable[[Unrecorded], None] = lambda item: None
+    """Told a send whose end the journal failed to record (see `unsettled`)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def send_all(
@@ -149,10 +152,21 @@ class Sender:
             self.tally.add(stopped.state, len(ids), sent=False)
             self._tell(ids, stopped)
             return
+        except JournalError:  # a pace or the outage gate failed to record around the POST
+            if rows.posted or rows.sending:
+                lost = Outcome("unknown", "", LOST_ANSWER_MESSAGE) if rows.posted else None
+                self.unrecorded(Unrecorded(self.watch, tuple(ids), lost, self.now()))
+            raise
         outcome = self._outcome(ids, result)
         now = self.now()
         poll = self.first_poll(now) if self.first_poll is not None else None
-        self.journal.record(self.watch, ids, outcome, now, poll=poll)
+        try:
+            self.journal.record(self.watch, ids, outcome, now, poll=poll)
+        except LeaseLostError:  # PostgreSQL left the answer for the spreadsheet's new holder
+            raise
+        except JournalError:
+            self.unrecorded(Unrecorded(self.watch, tuple(ids), outcome, now, poll))
+            raise
         if rows.left:  # not when the outage gate kept it back
             current().trigger(self.watch, outcome.state)
         self.tally.add(outcome.state, len(ids), sent=outcome.state in {"triggered", "queued"})
@@ -196,6 +210,10 @@ class _Rows:
         self.waited = False
         self.left = False
         """A POST left (the last one's outcome is the trigger's)."""
+        self.sending = False
+        """The journal may show the rows `sending` (a commit of it may have happened)."""
+        self.posted = False
+        """A POST may have started a run (it left, and axiom did not say it took none)."""
 
     def wait(self, seconds: float) -> None:
         """Wait as the sender does (the engine's backlog flushes and heeds stop requests)."""
@@ -219,19 +237,24 @@ class _Rows:
             sender.journal.mark_sending(sender.watch, self.ids, sender.now())
         except StoreError as exc:
             if exc.reason is StoreReason.UNCERTAIN:
+                self.sending = True
                 self._unsent()
             raise
-        self.left = True
+        self.sending = self.left = self.posted = True
 
     def _unsent(self) -> None:
         """After a `sending` commit that may have happened: nothing left, so the rows are
         only claimed (else they would show `sending` until the next takeover)."""
         try:
             self.sender.journal.mark_unsent(self.sender.watch, self.ids, self.sender.now())
-        except JournalError as exc:  # then the next holder or start makes them `unknown`
+        except JournalError as exc:  # then the next cycle does it (see `unsettled`)
             log.warning("watch %s: rows not marked unsent: %s", self.sender.watch, exc)
+        else:
+            self.sending = False
 
     def stayed(self) -> None:
         """Axiom did not take it; a retry follows a wait: only claimed meanwhile."""
+        self.posted = False
         current().trigger(self.sender.watch, "retried")
         self.sender.journal.mark_unsent(self.sender.watch, self.ids, self.sender.now())
+        self.sending = False

@@ -281,6 +281,7 @@ class Daemon:
     def _adopt(self, config: Config, runtime: Runtime) -> None:
         reloading.warn_kept(self.config, config, self.journal.where)
         runtime.problems = self.runtime.problems  # a problem that lasts is not logged again
+        runtime.engine.unsettled = self.runtime.engine.unsettled  # sends still to record
         runtime.problems.forget({w.name for w in config.watches})
         before, self.config, self.runtime = self.config, config, runtime
         self.status.watches = len(config.watches)

@@ -1,0 +1,156 @@
+"""A store that fails around a POST while the process goes on serving its spreadsheet
+(fleet soak, seed 2929488582: a database restart mid-POST left a row `sending` for good).
+
+No takeover or restart follows, so nothing turns such rows `unknown`: the sender keeps
+what it knows and the next cycle of the spreadsheet records it (`cycle.unsettled`).
+Each case fails one journal call the way a restart of the database or a full disk does,
+then runs the next cycle on the same runtime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sheetsync.adapters.axiom.client import AxiomClient
+from sheetsync.cycle.unsettled import LOST_ANSWER_MESSAGE
+from sheetsync.errors import StoreError, StoreReason
+from sheetsync.invariants import sent_urls
+from sheetsync.service.daemon import Daemon
+from sheetsync.testing import World
+
+HEADER = ["url", "product"]
+URLS = ["https://shop.example/p/1", "https://shop.example/p/2"]
+
+
+def fail_once(
+    monkeypatch: pytest.MonkeyPatch,
+    owner: type,
+    name: str,
+    *,
+    reason: StoreReason = StoreReason.UNAVAILABLE,
+    after: bool = False,
+) -> list[int]:
+    """Make `owner.name` fail at its first call (`after`: once it has done its work, as a
+    commit whose answer was lost); return the list of calls made."""
+    original: Callable[..., Any] = getattr(owner, name)
+    calls: list[int] = []
+
+    def failing(self: object, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) > 1:
+            return original(self, *args, **kwargs)
+        if after:
+            original(self, *args, **kwargs)
+        raise StoreError("connection lost: server closed the connection", reason)
+
+    monkeypatch.setattr(owner, name, failing)
+    return calls
+
+
+def start(world: World) -> type:
+    world.sheet([HEADER, *[[u, u[-1]] for u in URLS]])
+    world.config({"mode": "row"})
+    return type(world.runtime().journal)
+
+
+def statuses(world: World) -> list[str]:
+    return world.column("Status")
+
+
+def test_an_answer_the_store_failed_to_record_lands_at_the_next_cycle(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The POST went and axiom answered; recording the answer failed: the first row shows
+    `sending` after the failed cycle, then `triggered` with its own link, never re-sent."""
+    store = start(world)
+    calls = fail_once(monkeypatch, store, "record")
+    [report] = world.once()
+    assert report.error is not None and len(calls) == 1
+    assert statuses(world)[0] == "sending"
+    world.once()
+    world.once()
+    assert sent_urls(world.axiom) == {u: 1 for u in URLS}
+    assert statuses(world) == ["triggered", "triggered"]
+    assert world.column("Run link") == [r.link for r in world.axiom.runs]
+
+
+def test_an_answer_recorded_before_its_commit_failed_is_recorded_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer's commit happened but its acknowledgement was lost (UNCERTAIN): the
+    next cycle finds the row no longer `sending` and leaves it."""
+    store = start(world)
+    fail_once(monkeypatch, store, "record", reason=StoreReason.UNCERTAIN, after=True)
+    world.once()
+    world.once()
+    assert sent_urls(world.axiom) == {u: 1 for u in URLS}
+    assert statuses(world) == ["triggered", "triggered"]
+    history = [e.state for e in world.runtime().journal.latest("w0", 50)]
+    assert history.count("triggered") == 2, history
+
+
+def test_a_sending_commit_in_doubt_and_not_undone_sends_the_row_at_the_next_cycle(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sending` committed but its acknowledgement was lost, and putting the row back to
+    claimed failed too: no POST left, so the next cycle makes the row claimed again and it
+    goes once."""
+    store = start(world)
+    fail_once(monkeypatch, store, "mark_sending", reason=StoreReason.UNCERTAIN, after=True)
+    fail_once(monkeypatch, store, "mark_unsent")
+    [report] = world.once()
+    assert report.error is not None
+    assert world.axiom.triggers == []
+    for _ in range(3):
+        world.once()
+    assert sent_urls(world.axiom) == {u: 1 for u in URLS}
+    assert statuses(world) == ["triggered", "triggered"]
+
+
+def test_a_store_failure_after_the_post_without_an_answer_makes_the_row_unknown(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store failed inside the trigger call once the POST had left (the outage gate's
+    or a pace's record): the answer is lost, so the row becomes `unknown`, never re-sent."""
+    start(world)
+    original = AxiomClient.trigger
+    calls: list[int] = []
+
+    def trigger(self: AxiomClient, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreError("connection lost", StoreReason.UNAVAILABLE)
+        return result
+
+    monkeypatch.setattr(AxiomClient, "trigger", trigger)
+    world.once()
+    world.once()
+    world.once()
+    assert sent_urls(world.axiom) == {u: 1 for u in URLS}
+    assert statuses(world) == ["unknown", "triggered"]
+    assert world.column("Message")[0] == LOST_ANSWER_MESSAGE
+
+
+def test_a_reload_keeps_the_sends_still_to_record(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's reload builds a new engine on the same journal: what the old one still
+    had to record goes with it, and the reloaded daemon's next cycle records it."""
+    store = start(world)
+    world.close_runtime()
+    fail_once(monkeypatch, store, "record")
+    daemon = Daemon(world.folder / "sheetsync.toml", world.environ)
+    try:
+        daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
+        assert statuses(world)[0] == "sending"
+        daemon.reload()
+        for _ in range(2):
+            daemon.dispatcher.run_cycle(daemon.runtime, daemon.config.watches)
+    finally:
+        daemon.runtime.close()
+    assert sent_urls(world.axiom) == {u: 1 for u in URLS}
+    assert statuses(world) == ["triggered", "triggered"]
