@@ -69,7 +69,7 @@ class Writer:
                 self.journal.expect_answer(cycle.watch.name, [*expected.values(), *near])
                 asked.append(cycle)
         try:
-            echo = self.sheets.write_cells(spreadsheet, cells, reach) if cells else {}
+            echo = self.sheets.write_cells(spreadsheet, cells, reach, guard) if cells else {}
         except UnsureWriteError:
             raise  # the next read checks the rows
         except SheetError:

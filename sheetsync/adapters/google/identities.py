@@ -98,9 +98,11 @@ class SheetRouter:
         spreadsheet_id: str,
         cells: Mapping[str, Sequence[CellWrite]],
         reach: Mapping[str, int] | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> Echo:
         """Cells of several tabs in one batched RAW write; the rows as the write left them."""
-        return self.identity(spreadsheet_id).sheets.write_cells(spreadsheet_id, cells, reach)
+        sheets = self.identity(spreadsheet_id).sheets
+        return sheets.write_cells(spreadsheet_id, cells, reach, guard)
 
     def ensure_columns(self, spreadsheet_id: str, title: str, count: int) -> None:
         """Grow a tab's grid (a metadata read, maybe a resize)."""

@@ -26,7 +26,7 @@ from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
 from sheetsync.adapters.google import failures
 from sheetsync.adapters.google.credentials import SCOPES, load_account
 from sheetsync.adapters.google.lean import AnswerError, one_string_each, value_ranges
-from sheetsync.adapters.google.transport import PacedHTTPClient, bound_client
+from sheetsync.adapters.google.transport import PacedHTTPClient, bound_client, departing
 from sheetsync.adapters.google.writes import (
     Echo,
     echo,
@@ -70,9 +70,12 @@ class SheetPort(Protocol):
         spreadsheet_id: str,
         cells: Mapping[str, Sequence[CellWrite]],
         reach: Mapping[str, int] | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> Echo:
         """Write cells of several tabs in one batched RAW write; return every written row
-        as it is right after the write (from column A, at least `reach[tab]` wide)."""
+        as it is right after the write (from column A, at least `reach[tab]` wide).
+        `guard` is called once the write's pace slot is held, right before it leaves, and
+        raises to keep it back (the cycle's lease is lost)."""
         ...
 
     def ensure_columns(self, spreadsheet_id: str, title: str, count: int) -> None:
@@ -243,9 +246,11 @@ class GoogleSheets:
         spreadsheet_id: str,
         cells: Mapping[str, Sequence[CellWrite]],
         reach: Mapping[str, int] | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> Echo:
         """All cells of several tabs in one `values:batchUpdate` with RAW input; the answer
-        carries every written row as the write left it (`includeValuesInResponse`)."""
+        carries every written row as the write left it (`includeValuesInResponse`);
+        `guard` runs once the pace slot is held (`transport.departing`)."""
         reach = reach or {}
         data: list[dict[str, Any]] = []
         where: list[tuple[str, int]] = []
@@ -264,9 +269,15 @@ class GoogleSheets:
             )
         title = next(iter(cells))
         body = write_body(data)
-        answer = self._call(
-            spreadsheet_id, title, self.http.values_batch_update, spreadsheet_id, body, write=True
-        )
+        with departing(guard):
+            answer = self._call(
+                spreadsheet_id,
+                title,
+                self.http.values_batch_update,
+                spreadsheet_id,
+                body,
+                write=True,
+            )
         return echo(where, answer)
 
     def ensure_columns(self, spreadsheet_id: str, title: str, count: int) -> None:

@@ -16,6 +16,8 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import gspread
@@ -43,6 +45,22 @@ RETRY = Backoff(1.0, MAX_BACKOFF_SECONDS, 0.5, 1.0, MAX_BACKOFF_SECONDS * 4)
 """Retries of one Sheets request: 0.5-1.5 s doubling to 32-96 s; Retry-After cut to 256 s."""
 _VALUE_WRITE = re.compile(r"/values:batchUpdate$")
 _READ_PATH = re.compile(r"/v4/spreadsheets/[^/:]+(/values(/[^:]*|:batchGet))?$")
+
+
+_DEPARTING: ContextVar[Callable[[], None] | None] = ContextVar("departing", default=None)
+
+
+@contextmanager
+def departing(check: Callable[[], None] | None) -> Iterator[None]:
+    """Requests sent in this block (this thread) call `check` once their pace slot is held,
+    right before they leave: it raises to keep the request back. A write's positions are
+    only good while the cycle's lease is: a wait for the shared write budget (a database
+    call that a network cut can hold up) must not let a write land after a takeover."""
+    token = _DEPARTING.set(check)
+    try:
+        yield
+    finally:
+        _DEPARTING.reset(token)
 
 
 class PacedHTTPClient(gspread.HTTPClient):
@@ -97,6 +115,9 @@ class PacedHTTPClient(gspread.HTTPClient):
         while True:
             attempt += 1
             self._pace(method, url)
+            check = _DEPARTING.get()
+            if check is not None:
+                check()
             try:
                 answer = send(url)
             except gspread.exceptions.APIError as exc:
