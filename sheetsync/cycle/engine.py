@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sheetsync.adapters.google.sheet import SheetPort
+from sheetsync.adapters.google.port import SheetPort
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.plan import plan_triggers

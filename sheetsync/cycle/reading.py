@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from sheetsync.adapters.google.sheet import SheetPort
+from sheetsync.adapters.google.port import SheetPort
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.a1 import quote_title

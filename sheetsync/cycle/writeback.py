@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sheetsync.adapters.google.sheet import SheetPort
+from sheetsync.adapters.google.port import SheetPort
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.landing import Stray, landed, neighbours, sent
 from sheetsync.core.model import CellWrite

@@ -1,8 +1,8 @@
 """The Google Sheets adapter: one batched read of tabs, one batched RAW write of cells.
 
 Built on gspread's low-level `HTTPClient` (not its Worksheet objects, which re-fetch
-metadata on every call). This module holds the port the engine uses and the identity
-behind it: its tabs' metadata, its reads and its writes. Every request passes through
+metadata on every call). This module holds one identity behind the engine's port
+(`port.SheetPort`): its tabs' metadata, its reads and its writes. Every request passes through
 `transport.PacedHTTPClient` (base URL, pace, bounded retries with jittered backoff
 honouring `Retry-After`; reads streamed into `lean`); `credentials` reads the
 service-account key; `failures` translates Google's refusals into the project's errors;
@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
 
@@ -43,44 +43,6 @@ T = TypeVar("T")
 
 MAX_WRITE_WAIT_SECONDS = 2.0
 """A positional write waits at most this long for the write budget, else it is postponed."""
-
-
-class SheetPort(Protocol):
-    """What the engine needs from Google Sheets."""
-
-    def read_tabs(self, spreadsheet_id: str, titles: Sequence[str]) -> dict[str, list[list[str]]]:
-        """Every tab's values (formatted), in one read."""
-        ...
-
-    def read_tabs_reduced(
-        self,
-        spreadsheet_id: str,
-        titles: Sequence[str],
-        reduce: Callable[[str, Iterator[list[str]]], T],
-    ) -> dict[str, T]:
-        """`read_tabs`, each tab's rows handed to `reduce(title, rows)` as they are decoded."""
-        ...
-
-    def read_ranges(self, spreadsheet_id: str, ranges: Sequence[str]) -> list[list[list[str]]]:
-        """A1 ranges' formatted values, column by column, in one read."""
-        ...
-
-    def write_cells(
-        self,
-        spreadsheet_id: str,
-        cells: Mapping[str, Sequence[CellWrite]],
-        reach: Mapping[str, int] | None = None,
-        guard: Callable[[], None] | None = None,
-    ) -> Echo:
-        """Write cells of several tabs in one batched RAW write; return every written row
-        as it is right after the write (from column A, at least `reach[tab]` wide).
-        `guard` is called once the write's pace slot is held, right before it leaves, and
-        raises to keep it back (the cycle's lease is lost)."""
-        ...
-
-    def ensure_columns(self, spreadsheet_id: str, title: str, count: int) -> None:
-        """Grow a tab's grid to at least `count` columns."""
-        ...
 
 
 @dataclass
