@@ -121,16 +121,19 @@ def stuck_report(fleet: Fleet, limit: int = 20) -> str:
 
 
 def rows_report(fleet: Fleet, wanted: Callable[[SheetRow], bool], limit: int = 10) -> str:
-    """A paragraph per row `wanted` picks (at most `limit`): cells, journal row, events."""
+    """A paragraph per row `wanted` picks (at most `limit`): cells, journal row, events;
+    then one per unit of those rows (its strays, its instances' last lines about it)."""
     leases = _safe(fleet.leases, {})
     names = {i.pid: i.name for i in fleet.instances}
-    out = [
-        _row_paragraph(fleet, n, sheet, row, leases, names)
+    picked = [
+        (n, sheet, row)
         for n, sheet in enumerate(fleet.sheets)
         for row in sheet_rows(fleet, sheet)
         if wanted(row)
-    ]
-    return "\n".join(out[:limit])
+    ][:limit]
+    out = [_row_paragraph(fleet, n, sheet, row, leases, names) for n, sheet, row in picked]
+    units = sorted({n for n, _, _ in picked})
+    return "\n".join([*out, *(_unit_paragraph(fleet, n, leases, names) for n in units)])
 
 
 def _row_paragraph(
@@ -146,8 +149,7 @@ def _row_paragraph(
     held = _held(sheet, leases, names)
     lines = [f"- {sheet} ({watch}) row {url}: Status {status!r}, id {row_id!r}, {held}"]
     if not row_id:
-        lines.append("    no id on the sheet")
-        return "\n".join(lines)
+        return "\n".join([*lines, *_without_id(fleet, watch, row)])
     journal = _rows(
         fleet,
         "SELECT r.state, r.attempt, r.epoch, r.run_status, r.next_attempt_at, r.shown,"
@@ -176,6 +178,30 @@ def _row_paragraph(
     )
     lines += [f"    stray wrote {w} prior {p} gone {g} at {at}" for w, p, g, at in strays]
     return "\n".join(lines)
+
+
+def _without_id(fleet: Fleet, watch: str, row: SheetRow) -> list[str]:
+    """A row without an id: what it shows, whose run its link is, and the watch's record
+    of rows written by mistake (strays, writes whose answer never came, adoptions)."""
+    owner = next((str(r.data[1][0]) for r in fleet.world.axiom.runs if r.link == row.link), "")
+    lines = [
+        f"    no id on the sheet; Run link {row.link!r} (a run of {owner or 'no row'}), "
+        f"Message {row.message[:80]!r}"
+    ]
+    strays = _rows(
+        fleet, "SELECT row_id, wrote, prior, gone, at FROM strays WHERE watch = %s", watch
+    )
+    lines += [f"    stray {r} wrote {w} prior {p} gone {g} at {at}" for r, w, p, g, at in strays]
+    waiting = _rows(fleet, "SELECT * FROM unanswered WHERE watch = %s", watch)
+    lines += [f"    unanswered {line}" for line in waiting]
+    adopted = _rows(
+        fleet,
+        "SELECT at, row_id, detail FROM events WHERE watch = %s AND detail LIKE %s ORDER BY id",
+        watch,
+        "%by mistake%",
+    )
+    lines += [f"    event {at} {r} {detail[:160]}" for at, r, detail in adopted]
+    return lines
 
 
 def _unit_paragraph(
