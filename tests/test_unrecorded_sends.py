@@ -16,7 +16,7 @@ import pytest
 
 from sheetsync.adapters.axiom.client import AxiomClient
 from sheetsync.cycle.unsettled import LOST_ANSWER_MESSAGE
-from sheetsync.errors import StoreError, StoreReason
+from sheetsync.errors import LeaseLostError, StoreError, StoreReason
 from sheetsync.invariants import sent_urls
 from sheetsync.service.daemon import Daemon
 from sheetsync.testing import World
@@ -154,3 +154,42 @@ def test_a_reload_keeps_the_sends_still_to_record(
         daemon.runtime.close()
     assert sent_urls(world.axiom) == {u: 1 for u in URLS}
     assert statuses(world) == ["triggered", "triggered"]
+
+
+def test_a_waiting_answer_lands_when_reading_the_waits_fails(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """axiom said the account is out of runtime; the journal failed to say how often the
+    rows waited already (a read after the POST): the answer lands anyway, with a shorter
+    wait, and the rows show `waiting`, not `sending` for good."""
+    store = start(world)
+    world.axiom.set_quota_exceeded(True)
+    calls = fail_once(monkeypatch, store, "waits")
+    [report] = world.once()
+    assert calls == [1] and report.error is None
+    assert statuses(world) == ["waiting", "waiting"]
+    assert len(world.axiom.triggers) == 1
+
+
+def test_a_lease_lost_while_settling_stops_the_cycle(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spreadsheet changed hands before an unrecorded answer could be recorded: the
+    answer goes to the new holder, and this cycle stops there, sending nothing more."""
+    store = start(world)
+    original: Callable[..., Any] = store.record  # type: ignore[attr-defined]
+    calls: list[int] = []
+
+    def record(self: object, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreError("connection lost", StoreReason.UNAVAILABLE)
+        if len(calls) == 2:
+            raise LeaseLostError(world.spreadsheet_id, 1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(store, "record", record)
+    world.once()
+    [report] = world.once()
+    assert report.lost and len(calls) == 2
+    assert len(world.axiom.triggers) == 1  # the second row waits for the holder

@@ -193,7 +193,10 @@ class Sender:
             return Outcome(result.status, result.link, result.message)
         if result.reason in AT_ONCE:
             return Outcome("waiting", "", result.message, self.now(), result.reason)
-        waits = max(self.journal.waits(self.watch, ids).values(), default=0)
+        try:
+            waits = max(self.journal.waits(self.watch, ids).values(), default=0)
+        except JournalError:  # after the POST: a shorter wait harms nothing, a lost answer does
+            waits = 0
         delay = waiting_delay(result.reason, waits, self.rand())
         at = self.now() + timedelta(seconds=delay)
         how = "checks /remaining-runtime" if result.reason == "quota" else "retries by itself"

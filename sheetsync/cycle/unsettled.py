@@ -73,20 +73,26 @@ class Unsettled:
 
     def settle(self, watches: Collection[str]) -> int:
         """Record what is kept for `watches`; return the rows recorded. A journal that
-        fails again keeps the rest and raises (the cycle fails, and the next one retries)."""
+        fails again keeps the rest and raises (the cycle fails, and the next one retries).
+        A lease lost meanwhile: every item goes to the new holder (PostgreSQL's `record`
+        leaves an answer in `late_outcomes`; takeover recovered the rest), then it raises:
+        the cycle must not go on."""
         with self._lock:
             mine = [i for i in self._items if i.watch in watches]
             self._items = [i for i in self._items if i.watch not in watches]
         done = 0
+        lost: LeaseLostError | None = None
         for number, item in enumerate(mine):
             try:
                 done += self._settle(item)
-            except LeaseLostError:  # its new holder has it: recovered, the answer left to it
-                continue
+            except LeaseLostError as exc:  # its new holder has it: recovered, answer left
+                lost = exc
             except JournalError:
                 with self._lock:
                     self._items[:0] = mine[number:]
                 raise
+        if lost is not None:
+            raise lost
         return done
 
     def _settle(self, item: Unrecorded) -> int:
