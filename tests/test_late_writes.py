@@ -49,6 +49,21 @@ def test_a_write_asks_its_guard_once_its_pace_slot_is_held(
     assert world.values()[1] == ["https://shop.example/1", "P1", "x"]
 
 
+def test_a_write_refreshes_an_expired_token_before_its_guard(world: World) -> None:
+    """An expired access token is renewed before the slot and the guard, not between the
+    guard and the write (google-auth would do it inside the write's request)."""
+    sid = world.sheet([HEADER, ["https://shop.example/1", "P1"]])
+    world.config()
+    http = adapter(world).http
+    http.auth.token = None  # as an hour after the last one
+    valid: list[bool] = []
+    adapter(world).write_cells(
+        sid, {"Queue": [CellWrite(2, 3, "x")]}, guard=lambda: valid.append(http.auth.valid)
+    )
+    assert valid == [True]
+    assert world.values()[1] == ["https://shop.example/1", "P1", "x"]
+
+
 def test_a_result_write_whose_slot_came_after_the_lease_ended_does_not_go(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,6 +11,8 @@ HEADER = ["url", "product", "Status", "Run link", "Message", "sheetsync id"]
 
 
 def test_a_misplaced_row_without_an_id_is_explained(world: World, pg_url: str) -> None:
+    """A row showing `triggered` and a link no run of its own has, without an id: listed
+    as misplaced, and its paragraph says whose run the link is and who held the unit."""
     fleet = Fleet(world, pg_url)
     (sheet,) = fleet.spreadsheets(1, rows=0)
     google = world.google

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from sheetsync.adapters.google.writes import Echo
-from sheetsync.core.plan import CellWrite
+from sheetsync.core.model import CellWrite
 
 T = TypeVar("T")
 

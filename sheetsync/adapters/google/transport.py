@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+import google.auth.transport.requests
 import gspread
 import requests
 from google.oauth2 import service_account
@@ -114,8 +115,10 @@ class PacedHTTPClient(gspread.HTTPClient):
         attempt = 0
         while True:
             attempt += 1
-            self._pace(method, url)
             check = _DEPARTING.get()
+            if check is not None:
+                self._fresh()
+            self._pace(method, url)
             if check is not None:
                 check()
             try:
@@ -147,6 +150,14 @@ class PacedHTTPClient(gspread.HTTPClient):
                     current().request("sheets", request_kind(method, url), str(status))
                 return answer
             self.sleep(wait)
+
+    def _fresh(self) -> None:
+        """Refresh an expired or expiring access token now, before the slot and the guard:
+        the refresh is a request of its own, which must not come between the guard and
+        the write leaving (google-auth would make it inside the write's `request`)."""
+        credentials = getattr(self, "auth", None)
+        if credentials is not None and not credentials.valid:
+            credentials.refresh(google.auth.transport.requests.Request())
 
     def once(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
         """One request, neither paced nor retried (a Drive look: the next tick retries)."""
