@@ -193,3 +193,18 @@ def test_a_lease_lost_while_settling_stops_the_cycle(
     [report] = world.once()
     assert report.lost and len(calls) == 2
     assert len(world.axiom.triggers) == 1  # the second row waits for the holder
+
+
+def test_an_answer_kept_at_close_is_recorded_before_the_journal_closes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sheetsync stops (or `once` ends) with an answer still to record: closing records
+    it, so the next start shows the run, not `unknown`."""
+    store = start(world)
+    fail_once(monkeypatch, store, "record")
+    world.once()
+    world.close_runtime()
+    world.once()
+    assert statuses(world)[0] == "triggered"
+    assert world.column("Run link")[0] == world.axiom.runs[0].link
+    assert len(world.axiom.triggers) == 2

@@ -95,6 +95,17 @@ class Unsettled:
             raise lost
         return done
 
+    def settle_all(self) -> None:
+        """At close: record what can be; what cannot, start-up recovery shows `unknown`."""
+        with self._lock:
+            watches = {i.watch for i in self._items}
+        if not watches:
+            return
+        try:
+            self.settle(watches)
+        except JournalError as exc:
+            log.warning("sends not recorded before closing (shown unknown at start): %s", exc)
+
     def _settle(self, item: Unrecorded) -> int:
         if item.outcome is None:  # nothing left: the rows still `sending` are only claimed
             self.journal.mark_unsent(item.watch, item.row_ids, self.now())

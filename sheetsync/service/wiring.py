@@ -114,7 +114,9 @@ class Runtime:
         return [r for group in mine for r in self.cycle_group(group)]
 
     def close(self) -> None:
-        """Release the journal and its lock (the shared paces and gate stop recording)."""
+        """Release the journal and its lock (the shared paces and gate stop recording);
+        sends whose record failed are recorded first where the journal lets them."""
+        self.engine.unsettled.settle_all()
         for limiter in paces(self.sheets, self.axiom):
             if isinstance(limiter, RollingLimiter):
                 limiter.log = None
