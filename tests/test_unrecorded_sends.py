@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from sheetsync.adapters.axiom.client import AxiomClient
+from sheetsync.core import telemetry
 from sheetsync.cycle.unsettled import LOST_ANSWER_MESSAGE
 from sheetsync.errors import LeaseLostError, StoreError, StoreReason
 from sheetsync.invariants import sent_urls
@@ -67,14 +68,30 @@ def test_an_answer_the_store_failed_to_record_lands_at_the_next_cycle(
     `sending` after the failed cycle, then `triggered` with its own link, never re-sent."""
     store = start(world)
     calls = fail_once(monkeypatch, store, "record")
-    [report] = world.once()
-    assert report.error is not None and len(calls) == 1
-    assert statuses(world)[0] == "sending"
-    world.once()
-    world.once()
+    counted = Counted()
+    previous = telemetry.install(counted)
+    try:
+        [report] = world.once()
+        assert report.error is not None and len(calls) == 1
+        assert statuses(world)[0] == "sending"
+        world.once()
+        world.once()
+    finally:
+        telemetry.install(previous)
     assert sent_urls(world.axiom) == {u: 1 for u in URLS}
     assert statuses(world) == ["triggered", "triggered"]
     assert world.column("Run link") == [r.link for r in world.axiom.runs]
+    assert counted.triggers == [("w0", "triggered")] * 2  # the settled one counted too
+
+
+class Counted(telemetry.Telemetry):
+    """Telemetry that keeps the triggers it was told of."""
+
+    def __init__(self) -> None:
+        self.triggers: list[tuple[str, str]] = []
+
+    def trigger(self, watch: str, result: str) -> None:
+        self.triggers.append((watch, result))
 
 
 def test_an_answer_recorded_before_its_commit_failed_is_recorded_once(

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from sheetsync.adapters.store.journal_records import Outcome
 from sheetsync.adapters.store.protocol import Store
+from sheetsync.core.telemetry import current
 from sheetsync.errors import JournalError, LeaseLostError
 
 log = logging.getLogger("sheetsync.engine")
@@ -115,10 +116,11 @@ class Unsettled:
         ids = [r for r in item.row_ids if r in found and found[r].state in states]
         if ids:
             self.journal.record(item.watch, ids, item.outcome, item.at, poll=item.poll)
+            current().trigger(item.watch, item.outcome.state)  # counted once recorded
             log.info(
-                "watch %s: %d row(s) recorded as %s after the journal failed",
+                "watch %s: row(s) %s recorded as %s after the journal failed",
                 item.watch,
-                len(ids),
+                ", ".join(ids),
                 item.outcome.state,
             )
         return len(ids)
