@@ -199,3 +199,62 @@ def test_a_lost_journal_adopts_a_big_tab_a_chunk_at_a_time(
         for c in chunks
     ]  # a line a chunk
     assert sent_urls(world.axiom) == Counter({"https://new": 1})
+
+
+def test_a_lost_journal_adopts_rows_that_each_show_their_own_run_a_chunk_at_a_time(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every row shows a run link of its own (and some a message of their own): still a
+    statement and a history line a chunk of rows alike in status, not a transaction and
+    a history line a row (100,000 of them took minutes); each row keeps its own cells."""
+    monkeypatch.setattr(narrow, "NARROW_FROM_ROWS", 10)
+    monkeypatch.setattr(orphans, "ADOPT_CHUNK", 7)
+    done = [
+        [f"https://{i}", f"P{i}", "triggered", f"https://run/{i}", "", f"r{i:011d}"]
+        for i in range(20)
+    ]
+    done[3][4] = "a note of its own"
+    failed = [[f"https://f{i}", "F", "error", "", f"HTTP 50{i}", f"rf{i:010d}"] for i in range(3)]
+    sending = ["https://s", "S", "sending", "https://run/s", "", "rs0000000001"]
+    waiting = ["https://w", "W", "waiting", "https://run/w", "Rate limit", "rw0000000001"]
+    by_hand = ["https://h", "H", "done by hand", "https://elsewhere", "note", "rh0000000001"]
+    world.sheet([HEADER, *done, *failed, sending, waiting, by_hand, ["https://new", "N"]])
+    world.config({"mode": "row"})
+    journal = world.runtime().journal
+    calls: list[tuple[str, int]] = []
+
+    def counted(name: str, many: int) -> None:  # `many`: the position of the rows or ids
+        original = getattr(journal, name)
+
+        def counting(*args: Any) -> None:
+            calls.append((name, len(args[many])))
+            original(*args)
+
+        monkeypatch.setattr(journal, name, counting)
+
+    counted("adopt", 1)
+    counted("adopt_alike", 2)
+    counted("adopt_shown", 2)
+    world.once()
+    assert sorted(calls) == [
+        ("adopt", 2),  # the `sending` and `waiting` rows, read whole
+        ("adopt_alike", 1),  # a person's row: none of its cells is the journal's
+        ("adopt_shown", 3),
+        ("adopt_shown", 6),
+        ("adopt_shown", 7),
+        ("adopt_shown", 7),
+    ]
+    entries = journal.entries("w0", world.clock())
+    for row in [*done, *failed]:
+        entry = entries[row[5]]
+        assert (entry.state, entry.link, entry.message) == (
+            "error" if row in failed else "triggered",
+            row[3],
+            row[4],
+        )
+    assert (entries["rs0000000001"].state, entries["rs0000000001"].link) == ("unknown", "")
+    assert entries["rs0000000001"].message == orphans.LOST_SENDING_MESSAGE
+    assert (entries["rh0000000001"].state, entries["rh0000000001"].link) == ("foreign", "")
+    adopted = Counter(e.row_id for e in journal.latest("w0", 100) if e.state == "adopted")
+    assert adopted == Counter({"*": 5, "rs0000000001": 1, "rw0000000001": 1})
+    assert sent_urls(world.axiom) == Counter({"https://w": 1, "https://new": 1})

@@ -101,11 +101,10 @@ class Orphans:
     ) -> None:
         """Adopt `unknown` ids: rows read whole with their inputs, in chunks (a few
         thousand objects alive at a time); others (`View.adoptable`) from their result
-        cells, one statement for the rows that show the same."""
-        table, known, now = view.table, view.known, self.now()
+        cells, a statement per chunk of the rows alike in status (`_Shown`)."""
+        table, known = view.table, view.known
         busy = _busy(found)
         shown = _Shown(view, layout, watch)
-        alike: dict[Adoption, list[str]] = {}
         rows: list[Adoption] = []
         for rid in unknown:
             number = found.holders[rid]
@@ -115,16 +114,29 @@ class Orphans:
                     self._record(watch, rows, busy, entries)
                     rows = []
             else:
-                alike.setdefault(shown.like(number), []).append(rid)
+                shown.add(number, rid)
         self._record(watch, rows, busy, entries)
-        for like, ids in alike.items():
-            ids.sort()  # each chunk a range of the key index, not strewn over it
+        for group in shown.groups.values():
+            self._record_alike(watch, group, busy, entries)
+
+    def _record_alike(
+        self, watch: Watch, group: _Alike, busy: set[str] | None, entries: dict[str, Entry]
+    ) -> None:
+        """One group of `_Shown`, `ADOPT_CHUNK` rows a statement, the ids sorted (each
+        chunk a range of the key index, not strewn over it)."""
+        now, like, ids = self.now(), group.like, group.ids
+        if group.shown is None:  # every row shows the same: only their ids differ
+            ids.sort()
             for start in range(0, len(ids), ADOPT_CHUNK):  # a few MB of ids at a time
-                self.journal.adopt_alike(
-                    watch.name, like, ids[start : start + ADOPT_CHUNK], now, ADOPTED
-                )
-            wanted = ids if busy is None or not like.shown or like.due else busy.intersection(ids)
-            entries.update(self.journal.entries_needed(watch.name, now, wanted))
+                chunk = ids[start : start + ADOPT_CHUNK]
+                self.journal.adopt_alike(watch.name, like, chunk, now, ADOPTED)
+        else:
+            rows = sorted(zip(ids, *zip(*group.shown, strict=True), strict=True))
+            for start in range(0, len(rows), ADOPT_CHUNK):
+                part = rows[start : start + ADOPT_CHUNK]
+                self.journal.adopt_shown(watch.name, like, part, now, ADOPTED)
+        wanted = ids if busy is None or not like.shown or like.due else busy.intersection(ids)
+        entries.update(self.journal.entries_needed(watch.name, now, wanted))
 
     def _record(
         self, watch: Watch, rows: list[Adoption], busy: set[str] | None, entries: dict[str, Entry]
@@ -157,26 +169,76 @@ def _needed(rows: Sequence[Adoption], busy: set[str] | None) -> list[str]:
     return [r.row_id for r in rows if not r.shown or r.due or r.row_id in busy]
 
 
+class _Alike:
+    """Rows adopted alike: `like`, and each row's id; with `shown`, each row's own link,
+    message and time triggered (once one differs from the first row's)."""
+
+    def __init__(self, like: Adoption) -> None:
+        self.like = like
+        self.first = (like.link, like.message, like.triggered_at)
+        self.ids: list[str] = []
+        self.shown: list[tuple[str, str, str]] | None = None
+
+    def add(self, row_id: str, shown: tuple[str, str, str]) -> None:
+        if self.shown is None and shown != self.first:
+            self.shown = [self.first] * len(self.ids)
+        self.ids.append(row_id)
+        if self.shown is not None:
+            self.shown.append(shown)
+
+
 class _Shown:
     """Rows not read whole, adopted from their result cells as read column by column,
-    without their inputs; rows showing the same results share one `like`."""
+    without their inputs. Rows alike in status and run status share one `like`, each
+    with its own link, message and time triggered where `adoption` takes them from the
+    sheet (each row a run link of its own: one group, not one a row)."""
 
     def __init__(self, view: View, layout: Layout, watch: Watch) -> None:
         self.view, self.layout, self.watch = view, layout, watch
-        columns = view.columns or {}
-        kinds = [k for k in layout.results if k != "id"]
-        self.cells = [columns.get(layout.results[k], ()) for k in kinds]
-        self.made: dict[tuple[str, ...], Adoption] = {}
+        columns, results = view.columns or {}, layout.results
 
-    def like(self, number: int) -> Adoption:
-        """How row `number` is adopted, its row id aside."""
+        def column(kind: str) -> Sequence[str]:
+            return columns.get(results[kind], ()) if kind in results else ()
+
+        self.deciding = [column("status"), column("run_status")]
+        self.cells = [column(k) for k in ("link", "message", "triggered_at")]
+        self.groups: dict[tuple[str, ...], _Alike] = {}
+        self._taken: dict[tuple[str, ...], list[Sequence[str] | None]] = {}
+
+    def add(self, number: int, row_id: str) -> None:
+        """Row `number`, holding `row_id`, into its group."""
         k = number - 2
-        key = tuple([cells[k] if k < len(cells) else "" for cells in self.cells])
-        found = self.made.get(key)
-        if found is None:
+        key = tuple([cells[k] if k < len(cells) else "" for cells in self.deciding])
+        group = self.groups.get(key)
+        if group is None:
             row = self.view.table[number - 1]
-            found = self.made[key] = adoption(row, "", self.layout, self.watch, inputs=False)
-        return found
+            like = adoption(row, "", self.layout, self.watch, inputs=False)
+            group = self.groups[key] = _Alike(like)
+            sending = norm(key[0]) == norm(self.watch.statuses.sending)
+            kinds = ("link", "message", "triggered_at")
+            self._taken[key] = [
+                cells if _takes(like, kind, sending) else None
+                for cells, kind in zip(self.cells, kinds, strict=True)
+            ]
+        link, message, triggered = self._taken[key]
+        first = group.first
+        group.add(
+            row_id, (_at(link, k, first[0]), _at(message, k, first[1]), _at(triggered, k, first[2]))
+        )
+
+
+def _at(cells: Sequence[str] | None, k: int, kept: str) -> str:
+    """Row `k`'s cell of a column `adoption` takes (else what the group's `like` holds)."""
+    if cells is None:
+        return kept
+    return cells[k] if k < len(cells) else ""
+
+
+def _takes(like: Adoption, kind: str, sending: bool) -> bool:
+    """Whether `adoption` takes the row's `kind` cell (link, message, time triggered)."""
+    if like.state == "foreign" or sending:
+        return False
+    return kind == "message" or not like.due  # `waiting`: its message only
 
 
 def _stranded(view: View, layout: Layout, watch: Watch) -> list[int]:

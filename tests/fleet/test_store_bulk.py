@@ -208,8 +208,11 @@ def adopt(store: Store, ids: list[str], counted: Statements) -> int:
     like = Adoption("", "triggered", "fp", link="l")
     others = [f"o{i}" for i in ids]
     sent += counted.during(lambda: store.adopt_alike("a", like, others, at(1), "adopted"))
-    assert store.counts("a") == {"triggered": 2 * len(ids)}
+    own = [(f"s{i}", f"https://run/{i}", "", "") for i in ids]
+    sent += counted.during(lambda: store.adopt_shown("a", like, own, at(1), "adopted"))
+    assert store.counts("a") == {"triggered": 3 * len(ids)}
     assert set(store.unshown("a", at(1))) == set(ids)
+    assert store.entries_needed("a", at(1), [own[-1][0]])[own[-1][0]].link == own[-1][1]
     return sent
 
 

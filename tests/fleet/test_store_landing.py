@@ -127,6 +127,31 @@ def test_rows_showing_the_same_cells_are_adopted_in_one_go(store: Store) -> None
     assert store.entries("a", at(2))["r4"].retry_due
 
 
+def test_rows_each_showing_their_own_run_are_adopted_in_one_go(store: Store) -> None:
+    """`adopt_shown`: each row with its own link, message and time triggered, the rest
+    shared (a known id left as it is), and one history line for them all."""
+    store.claim("a", [("r2", "F", "A")], at(0))
+    like = Adoption("", "triggered", "", run_status="untracked")
+    rows = [
+        ("r3", "https://v/3", "", "2026-01-05 09:00:03"),
+        ("r1", "https://v/1", "a note", ""),
+        ("r2", "https://v/2", "", ""),
+    ]
+    store.adopt_shown("a", like, rows, at(1), "the journal did not know this row")
+    entries = store.entries("a", at(1))
+    assert entries["r2"].state == "claimed"
+    for row_id, link, message, triggered in (rows[0], rows[1]):
+        entry = entries[row_id]
+        assert (entry.state, entry.link, entry.message) == ("triggered", link, message)
+        assert entry.triggered_at == triggered
+        assert entry.run_status == "untracked" and entry.shown and entry.checked
+    [line] = [e for e in store.latest("a", 5) if e.state != "claimed"]
+    assert (line.row_id, line.state) == ("*", "adopted")
+    assert (
+        line.detail == "3 rows, r1 to r3: the journal did not know this row; recorded as triggered"
+    )
+
+
 def test_a_lost_units_landing_records_are_refused(pg_backend: Backend) -> None:
     """PostgreSQL: every landing record is a row of its watch's unit: written fenced."""
     store = pg_backend.open()

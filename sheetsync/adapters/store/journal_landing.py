@@ -42,6 +42,10 @@ class Adoption:
     """False when the sheet must still be written to show it."""
 
 
+Shown = tuple[str, str, str, str]
+"""A row adopted from what it shows: `(row_id, link, message, triggered_at)`."""
+
+
 class LandingRecords:
     """Methods of `Journal` (a mixin): it provides `_transaction` and `_query`."""
 
@@ -174,6 +178,28 @@ class LandingRecords:
             )
             detail = adopted_detail(why, like.state, row_ids)
             event(db, stamp, watch, "*", ADOPTED_EVENT, detail)
+
+    def adopt_shown(
+        self, watch: str, like: Adoption, rows: Sequence[Shown], now: datetime, why: str
+    ) -> None:
+        """`adopt_alike` rows that differ in what they show: each `(row_id, link, message,
+        triggered_at)`, the rest as `like` (a lost journal's tab whose every row shows a
+        run link of its own: one statement, not one transaction a row)."""
+        stamp, ordered = iso(now), sorted(rows)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, link, message,"
+                " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
+                " SELECT ?, json_extract(value, '$[0]'), ?, ?, json_extract(value, '$[1]'),"
+                " json_extract(value, '$[2]'), json_extract(value, '$[3]'), ?, ?, ?, 1, ?"
+                " FROM json_each(?)",
+                (
+                    *(watch, like.state, like.fingerprint, like.run_status),
+                    *(stamp if like.due else "", stamp, int(like.shown), json.dumps(ordered)),
+                ),
+            )
+            ids = [r[0] for r in ordered]
+            event(db, stamp, watch, "*", ADOPTED_EVENT, adopted_detail(why, like.state, ids))
 
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
         """The rows of a watch recorded with these inputs."""

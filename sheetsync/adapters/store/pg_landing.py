@@ -15,7 +15,14 @@ from collections.abc import Set as AbstractSet
 from datetime import datetime
 from itertools import islice
 
-from sheetsync.adapters.store.journal_landing import MANY_IDS, Adoption, _cells, _dump, _pairs
+from sheetsync.adapters.store.journal_landing import (
+    MANY_IDS,
+    Adoption,
+    Shown,
+    _cells,
+    _dump,
+    _pairs,
+)
 from sheetsync.adapters.store.journal_records import ADOPTED_EVENT, adopted_detail, iso
 from sheetsync.adapters.store.pg_base import PgBase
 from sheetsync.adapters.store.pg_bulk import (
@@ -65,6 +72,15 @@ _ADOPT_ALIKE = (
     " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
     " SELECT %s, row_id, %s, %s, %s, %s, %s, %s, %s, %s, true, %s FROM "
     + rows_of("row_id text")
+    + " u ON CONFLICT DO NOTHING"
+)
+
+
+_ADOPT_SHOWN = (
+    "INSERT INTO rows (watch, row_id, state, fingerprint, link, message,"
+    " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
+    " SELECT %s, row_id, %s, %s, link, message, triggered_at, %s, %s, %s, true, %s FROM "
+    + rows_of("row_id text", "link text", "message text", "triggered_at text")
     + " u ON CONFLICT DO NOTHING"
 )
 
@@ -186,6 +202,28 @@ class LandingSql(PgBase):
         statements = [
             *each_batch(_ADOPT_ALIKE, [[i] for i in ids], *alike),
             *history_of(stamp, watch, ["*"], ADOPTED_EVENT, adopted_detail(why, like.state, ids)),
+        ]
+        with self._tx(watch) as conn:
+            run(conn, statements)
+
+    def adopt_shown(
+        self, watch: str, like: Adoption, rows: Sequence[Shown], now: datetime, why: str
+    ) -> None:
+        """`adopt_alike` rows that differ in their link, message and time triggered (see
+        `LandingRecords.adopt_shown`): a statement a batch, and one history line."""
+        stamp, ordered = iso(now), sorted(rows)
+        alike = (watch, like.state, like.fingerprint, like.run_status)
+        statements = [
+            *each_batch(
+                _ADOPT_SHOWN, ordered, *alike, stamp if like.due else "", stamp, like.shown
+            ),
+            *history_of(
+                stamp,
+                watch,
+                ["*"],
+                ADOPTED_EVENT,
+                adopted_detail(why, like.state, [r[0] for r in ordered]),
+            ),
         ]
         with self._tx(watch) as conn:
             run(conn, statements)
