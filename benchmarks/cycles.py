@@ -205,8 +205,8 @@ def whole_read_section(results: list[SizeFigures], repeats: int) -> Section:
         section.add(
             f"{f.rows:,}",
             f"{fmt_s(served)} / {fmt_mb(f.rss())}",
-            _whole(f.first),
-            _whole(f.fallback),
+            whole_figures(f.first),
+            whole_figures(f.fallback),
             f"{first_cpu / served:.1f}x",
             f"{f.first_requests}, {f.fallback_requests}",
         )
@@ -223,7 +223,8 @@ def whole_read_section(results: list[SizeFigures], repeats: int) -> Section:
     return section
 
 
-def _whole(runs: list[ProcessRun]) -> str:
+def whole_figures(runs: list[ProcessRun]) -> str:
+    """Median wall and CPU, and the highest peak RSS, of `once` runs."""
     wall = median([r.seconds for r in runs])
     cpu = median([r.cpu_seconds for r in runs])
     return f"{fmt_s(wall)} / {fmt_s(cpu)} / {fmt_mb(max(r.peak_rss_mb for r in runs))}"

@@ -9,6 +9,8 @@ loop run as child processes, so their time, CPU and memory are their own.
     recovery   `sheetsync once` on the big sizes (100,000 / 200,000 rows by default) after
                a crash (claims never written) and as a first read batched with a narrow one;
                with SHEETSYNC_BENCH_PG (an admin URL) also `once` on PostgreSQL (a takeover)
+    ownlinks   `sheetsync once` on the big sizes whose rows each show their own run link:
+               the first cycle (no journal: every row adopted) and the served one
     naive200   200 new rows: sheetsync's requests versus the naive loop's
     backlog    rows triggered per second at a high axiom limit; a 300-row backlog at the
                default 90/min to its end, against axiom's own 100/min (and the naive loop)
@@ -29,11 +31,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmarks import backlog, cycles, drive, idle, naive_compare, recovery
+from benchmarks import backlog, cycles, drive, idle, naive_compare, own_links, recovery
 from benchmarks.harness import Bench, machine, median
 from benchmarks.report import Section, markdown, print_rich
 
-SECTIONS = ("requests", "sizes", "recovery", "naive200", "backlog", "idle", "drive")
+SECTIONS = ("requests", "sizes", "recovery", "ownlinks", "naive200", "backlog", "idle", "drive")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +111,11 @@ def measure(
         results.sections.append(
             recovery.recovery_section(recovery.recovery_cases(bench, runs, big), runs)
         )
+    if "ownlinks" in chosen:
+        runs = repeats or (1 if quick else 3)
+        big = tuple(n for n in sizes if n >= 100_000) or own_links.SIZES
+        progress.log(f"big sheets whose rows show their own run links, {runs} run(s) each ...")
+        results.sections.append(own_links.own_links_section(bench, runs, big))
     if "naive200" in chosen:
         progress.log(f"{naive_compare.ROWS} new rows: sheetsync and the naive loop ...")
         results.naive200 = naive_compare.compare(bench)
