@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sheetsync.adapters.store.journal_landing import Adoption
+from sheetsync.adapters.store.journal_landing import Adoption, Shown
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core import narrow
@@ -125,15 +125,15 @@ class Orphans:
         """One group of `_Shown`, `ADOPT_CHUNK` rows a statement, the ids sorted (each
         chunk a range of the key index, not strewn over it)."""
         now, like, ids = self.now(), group.like, group.ids
-        if group.shown is None:  # every row shows the same: only their ids differ
+        if group.uniform:  # every row shows the same: only their ids differ
             ids.sort()
             for start in range(0, len(ids), ADOPT_CHUNK):  # a few MB of ids at a time
                 chunk = ids[start : start + ADOPT_CHUNK]
                 self.journal.adopt_alike(watch.name, like, chunk, now, ADOPTED)
-        else:
-            rows = sorted(zip(ids, *zip(*group.shown, strict=True), strict=True))
-            for start in range(0, len(rows), ADOPT_CHUNK):
-                part = rows[start : start + ADOPT_CHUNK]
+        else:  # each row's own cells, read from the view's columns a chunk at a time
+            order = sorted(range(len(ids)), key=ids.__getitem__)
+            for start in range(0, len(order), ADOPT_CHUNK):
+                part = [group.shown(i) for i in order[start : start + ADOPT_CHUNK]]
                 self.journal.adopt_shown(watch.name, like, part, now, ADOPTED)
         wanted = ids if busy is None or not like.shown or like.due else busy.intersection(ids)
         entries.update(self.journal.entries_needed(watch.name, now, wanted))
@@ -170,21 +170,36 @@ def _needed(rows: Sequence[Adoption], busy: set[str] | None) -> list[str]:
 
 
 class _Alike:
-    """Rows adopted alike: `like`, and each row's id; with `shown`, each row's own link,
-    message and time triggered (once one differs from the first row's)."""
+    """Rows adopted alike: `like`, each row's id and number; the columns of the cells
+    `adoption` takes from each row (None: `like`'s), and whether every row shows the
+    same there (then only their ids differ)."""
 
-    def __init__(self, like: Adoption) -> None:
+    def __init__(self, like: Adoption, taken: list[Sequence[str] | None]) -> None:
         self.like = like
-        self.first = (like.link, like.message, like.triggered_at)
+        self.taken = taken
+        self.kept = (like.link, like.message, like.triggered_at)
         self.ids: list[str] = []
-        self.shown: list[tuple[str, str, str]] | None = None
+        self.numbers: list[int] = []
+        self.uniform = True
 
-    def add(self, row_id: str, shown: tuple[str, str, str]) -> None:
-        if self.shown is None and shown != self.first:
-            self.shown = [self.first] * len(self.ids)
+    def add(self, row_id: str, number: int) -> None:
         self.ids.append(row_id)
-        if self.shown is not None:
-            self.shown.append(shown)
+        self.numbers.append(number)
+        if self.uniform:
+            k = number - 2
+            self.uniform = all(
+                cells is None or _at(cells, k) == kept
+                for cells, kept in zip(self.taken, self.kept, strict=True)
+            )
+
+    def shown(self, i: int) -> Shown:
+        """Row `i`'s id, link, message and time triggered (`adopt_shown`)."""
+        k = self.numbers[i] - 2
+        link, message, triggered = (
+            kept if cells is None else _at(cells, k)
+            for cells, kept in zip(self.taken, self.kept, strict=True)
+        )
+        return (self.ids[i], link, message, triggered)
 
 
 class _Shown:
@@ -203,7 +218,6 @@ class _Shown:
         self.deciding = [column("status"), column("run_status")]
         self.cells = [column(k) for k in ("link", "message", "triggered_at")]
         self.groups: dict[tuple[str, ...], _Alike] = {}
-        self._taken: dict[tuple[str, ...], list[Sequence[str] | None]] = {}
 
     def add(self, number: int, row_id: str) -> None:
         """Row `number`, holding `row_id`, into its group."""
@@ -213,24 +227,18 @@ class _Shown:
         if group is None:
             row = self.view.table[number - 1]
             like = adoption(row, "", self.layout, self.watch, inputs=False)
-            group = self.groups[key] = _Alike(like)
             sending = norm(key[0]) == norm(self.watch.statuses.sending)
             kinds = ("link", "message", "triggered_at")
-            self._taken[key] = [
+            taken = [
                 cells if _takes(like, kind, sending) else None
                 for cells, kind in zip(self.cells, kinds, strict=True)
             ]
-        link, message, triggered = self._taken[key]
-        first = group.first
-        group.add(
-            row_id, (_at(link, k, first[0]), _at(message, k, first[1]), _at(triggered, k, first[2]))
-        )
+            group = self.groups[key] = _Alike(like, taken)
+        group.add(row_id, number)
 
 
-def _at(cells: Sequence[str] | None, k: int, kept: str) -> str:
-    """Row `k`'s cell of a column `adoption` takes (else what the group's `like` holds)."""
-    if cells is None:
-        return kept
+def _at(cells: Sequence[str], k: int) -> str:
+    """Cell `k` of a column as read (a column ends at its last non-empty cell)."""
     return cells[k] if k < len(cells) else ""
 
 
