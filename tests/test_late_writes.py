@@ -64,6 +64,30 @@ def test_a_write_refreshes_an_expired_token_before_its_guard(world: World) -> No
     assert world.values()[1] == ["https://shop.example/1", "P1", "x"]
 
 
+def test_a_token_that_ages_while_the_write_waits_for_its_slot_is_renewed_before_the_guard(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait for the slot took the token past google-auth's renewal threshold (a few
+    minutes before it ends): renewed after the slot, still before the guard."""
+    sid = world.sheet([HEADER, ["https://shop.example/1", "P1"]])
+    world.config()
+    http = adapter(world).http
+    limiter = http.write_limiter
+    assert limiter is not None
+    original = limiter.acquire
+
+    def acquire() -> float:
+        http.auth.token = None  # aged while waiting
+        return original()
+
+    monkeypatch.setattr(limiter, "acquire", acquire)
+    valid: list[bool] = []
+    adapter(world).write_cells(
+        sid, {"Queue": [CellWrite(2, 3, "y")]}, guard=lambda: valid.append(http.auth.valid)
+    )
+    assert valid == [True]
+
+
 def test_a_result_write_whose_slot_came_after_the_lease_ended_does_not_go(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

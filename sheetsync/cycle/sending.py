@@ -165,7 +165,7 @@ class Sender:
         except LeaseLostError:  # PostgreSQL left the answer for the spreadsheet's new holder
             raise
         except JournalError:
-            self.unrecorded(Unrecorded(self.watch, tuple(ids), outcome, now, poll))
+            self.unrecorded(Unrecorded(self.watch, tuple(ids), outcome, now, poll, rows.left))
             raise
         if rows.left:  # not when the outage gate kept it back
             current().trigger(self.watch, outcome.state)

@@ -48,6 +48,8 @@ class Unrecorded:
     at: datetime
     poll: tuple[datetime, float] | None = None
     """A tracked run's first poll (see `Sender.first_poll`)."""
+    left: bool = True
+    """A POST left (counted as a trigger once recorded; not when the outage gate kept it)."""
 
 
 class Unsettled:
@@ -104,6 +106,8 @@ class Unsettled:
             return
         try:
             self.settle(watches)
+        except LeaseLostError as exc:
+            log.info("sends not recorded before closing: %s; its new holder records them", exc)
         except JournalError as exc:
             log.warning("sends not recorded before closing (shown unknown at start): %s", exc)
 
@@ -116,7 +120,8 @@ class Unsettled:
         ids = [r for r in item.row_ids if r in found and found[r].state in states]
         if ids:
             self.journal.record(item.watch, ids, item.outcome, item.at, poll=item.poll)
-            current().trigger(item.watch, item.outcome.state)  # counted once recorded
+            if item.left:  # counted once recorded, as the sender counts a recorded one
+                current().trigger(item.watch, item.outcome.state)
             log.info(
                 "watch %s: row(s) %s recorded as %s after the journal failed",
                 item.watch,

@@ -73,6 +73,8 @@ class PacedHTTPClient(gspread.HTTPClient):
     project_limiters: dict[str, Pace] = {}  # noqa: RUF012 (set per bound class)
     """The Cloud project's budgets ("read", "write"), shared by its identities."""
     retries = 5
+    _token_request: google.auth.transport.requests.Request | None = None
+    """The token endpoint's requests (`_fresh`): one session, made at the first refresh."""
     sleep: Callable[[float], None] = staticmethod(time.sleep)
     rand: Callable[[], float] = staticmethod(random.random)
 
@@ -115,11 +117,10 @@ class PacedHTTPClient(gspread.HTTPClient):
         attempt = 0
         while True:
             attempt += 1
+            self._pace(method, url)
             check = _DEPARTING.get()
             if check is not None:
-                self._fresh()
-            self._pace(method, url)
-            if check is not None:
+                self._fresh()  # after the slot: a long wait for it may age the token
                 check()
             try:
                 answer = send(url)
@@ -152,12 +153,14 @@ class PacedHTTPClient(gspread.HTTPClient):
             self.sleep(wait)
 
     def _fresh(self) -> None:
-        """Refresh an expired or expiring access token now, before the slot and the guard:
-        the refresh is a request of its own, which must not come between the guard and
-        the write leaving (google-auth would make it inside the write's `request`)."""
+        """Refresh an expired or expiring access token now, before the guard: the refresh
+        is a request of its own, which must not come between the guard and the write
+        leaving (google-auth would make it inside the write's `request`)."""
         credentials = getattr(self, "auth", None)
         if credentials is not None and not credentials.valid:
-            credentials.refresh(google.auth.transport.requests.Request())
+            if self._token_request is None:
+                self._token_request = google.auth.transport.requests.Request()
+            credentials.refresh(self._token_request)
 
     def once(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
         """One request, neither paced nor retried (a Drive look: the next tick retries)."""
