@@ -105,15 +105,13 @@ def measure(
         results.sizes = cycles.sheet_sizes(bench, runs, sizes)
         results.sections += cycles.sizes_sections(results.sizes, runs)
     if "recovery" in chosen:
-        runs = repeats or (1 if quick else 3)
-        big = tuple(n for n in sizes if n >= 100_000) or recovery.SIZES
+        runs, big = _big(repeats, quick, sizes)
         progress.log(f"whole reads that are not first cycles, {runs} run(s) each ...")
         results.sections.append(
             recovery.recovery_section(recovery.recovery_cases(bench, runs, big), runs)
         )
     if "ownlinks" in chosen:
-        runs = repeats or (1 if quick else 3)
-        big = tuple(n for n in sizes if n >= 100_000) or own_links.SIZES
+        runs, big = _big(repeats, quick, sizes)
         progress.log(f"big sheets whose rows show their own run links, {runs} run(s) each ...")
         results.sections.append(own_links.own_links_section(bench, runs, big))
     if "naive200" in chosen:
@@ -137,6 +135,15 @@ def measure(
         section, results.drive = drive.drive_section(quick)
         results.sections.append(section)
     return results
+
+
+def _big(repeats: int | None, quick: bool, sizes: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+    """Runs per size and the big sizes (100,000 rows and more) of a big-sheets section."""
+    return repeats or (1 if quick else 3), tuple(n for n in sizes if n >= 100_000) or BIG
+
+
+BIG = (100_000, 200_000)
+"""The big sheets' sizes when `--sizes` names none."""
 
 
 class Results:

@@ -221,20 +221,7 @@ def test_a_lost_journal_adopts_rows_that_each_show_their_own_run_a_chunk_at_a_ti
     world.sheet([HEADER, *done, *failed, sending, waiting, by_hand, ["https://new", "N"]])
     world.config({"mode": "row"})
     journal = world.runtime().journal
-    calls: list[tuple[str, int]] = []
-
-    def counted(name: str, many: int) -> None:  # `many`: the position of the rows or ids
-        original = getattr(journal, name)
-
-        def counting(*args: Any) -> None:
-            calls.append((name, len(args[many])))
-            original(*args)
-
-        monkeypatch.setattr(journal, name, counting)
-
-    counted("adopt", 1)
-    counted("adopt_alike", 2)
-    counted("adopt_shown", 2)
+    calls = adoptions(journal, monkeypatch)
     world.once()
     assert sorted(calls) == [
         ("adopt", 2),  # the `sending` and `waiting` rows, read whole
@@ -258,3 +245,21 @@ def test_a_lost_journal_adopts_rows_that_each_show_their_own_run_a_chunk_at_a_ti
     adopted = Counter(e.row_id for e in journal.latest("w0", 100) if e.state == "adopted")
     assert adopted == Counter({"*": 5, "rs0000000001": 1, "rw0000000001": 1})
     assert sent_urls(world.axiom) == Counter({"https://w": 1, "https://new": 1})
+
+
+def adoptions(journal: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """The journal's adoptions from now on: (method, rows or ids), one per call."""
+    calls: list[tuple[str, int]] = []
+
+    def counted(name: str, many: int) -> None:  # `many`: the position of the rows or ids
+        original = getattr(journal, name)
+
+        def counting(*args: Any) -> None:
+            calls.append((name, len(args[many])))
+            original(*args)
+
+        monkeypatch.setattr(journal, name, counting)
+
+    for name, many in (("adopt", 1), ("adopt_alike", 2), ("adopt_shown", 2)):
+        counted(name, many)
+    return calls
