@@ -18,6 +18,7 @@ from sheetsync.adapters.store.journal_records import UNKNOWN_MESSAGE
 from sheetsync.core.plan import fingerprint
 from sheetsync.core.strays import UNTOLD_MESSAGE
 from sheetsync.cycle.orphans import LOST_SENDING_MESSAGE
+from sheetsync.cycle.reconcile import HIT_BY_MISTAKE
 from sheetsync.cycle.unsettled import LOST_ANSWER_MESSAGE
 from sheetsync.testing_fleet import FINAL, Fleet, query
 
@@ -198,7 +199,7 @@ def _without_id(fleet: Fleet, watch: str, row: SheetRow) -> list[str]:
         fleet,
         "SELECT at, row_id, detail FROM events WHERE watch = %s AND detail LIKE %s ORDER BY id",
         watch,
-        "%by mistake%",
+        f"%{HIT_BY_MISTAKE}%",
     )
     lines += [f"    event {at} {r} {detail[:160]}" for at, r, detail in adopted]
     return lines

@@ -37,6 +37,8 @@ LOST_SENDING_MESSAGE = (
     "automation's run history in axiom; type retry in the status cell to send it again."
 )
 RESULT_STATES = ("triggered", "queued", "error", "unknown", "skipped")
+SHOWN = ("link", "message", "triggered_at")
+"""A row's cells an adoption may take as they are (`adopted` says which it took)."""
 RUN_STATES = {"success": "success", "failure": "failure", "untracked": "untracked"}
 """Run-status words kept as they are; `running` cannot be tracked without the journal."""
 
@@ -188,7 +190,7 @@ class _Alike:
         if self.uniform:
             k = number - 2
             self.uniform = all(
-                cells is None or _at(cells, k) == kept
+                cells is None or cell(cells, k) == kept
                 for cells, kept in zip(self.taken, self.kept, strict=True)
             )
 
@@ -196,7 +198,7 @@ class _Alike:
         """Row `i`'s id, link, message and time triggered (`adopt_shown`)."""
         k = self.numbers[i] - 2
         link, message, triggered = (
-            kept if cells is None else _at(cells, k)
+            kept if cells is None else cell(cells, k)
             for cells, kept in zip(self.taken, self.kept, strict=True)
         )
         return (self.ids[i], link, message, triggered)
@@ -216,37 +218,20 @@ class _Shown:
             return columns.get(results[kind], ()) if kind in results else ()
 
         self.deciding = [column("status"), column("run_status")]
-        self.cells = [column(k) for k in ("link", "message", "triggered_at")]
+        self.cells = [column(k) for k in SHOWN]
         self.groups: dict[tuple[str, ...], _Alike] = {}
 
     def add(self, number: int, row_id: str) -> None:
         """Row `number`, holding `row_id`, into its group."""
         k = number - 2
-        key = tuple([cells[k] if k < len(cells) else "" for cells in self.deciding])
+        key = tuple([cell(cells, k) for cells in self.deciding])
         group = self.groups.get(key)
         if group is None:
             row = self.view.table[number - 1]
-            like = adoption(row, "", self.layout, self.watch, inputs=False)
-            sending = norm(key[0]) == norm(self.watch.statuses.sending)
-            kinds = ("link", "message", "triggered_at")
-            taken = [
-                cells if _takes(like, kind, sending) else None
-                for cells, kind in zip(self.cells, kinds, strict=True)
-            ]
+            like, takes = adopted(row, "", self.layout, self.watch, inputs=False)
+            taken = [c if k in takes else None for c, k in zip(self.cells, SHOWN, strict=True)]
             group = self.groups[key] = _Alike(like, taken)
         group.add(row_id, number)
-
-
-def _at(cells: Sequence[str], k: int) -> str:
-    """Cell `k` of a column as read (a column ends at its last non-empty cell)."""
-    return cells[k] if k < len(cells) else ""
-
-
-def _takes(like: Adoption, kind: str, sending: bool) -> bool:
-    """Whether `adoption` takes the row's `kind` cell (link, message, time triggered)."""
-    if like.state == "foreign" or sending:
-        return False
-    return kind == "message" or not like.due  # `waiting`: its message only
 
 
 def _stranded(view: View, layout: Layout, watch: Watch) -> list[int]:
@@ -262,26 +247,35 @@ def adoption(
 ) -> Adoption:
     """A row with an unknown id, recorded so that the sheet keeps showing what it shows
     (without `inputs`: its inputs were not read, and no comparison will match them)."""
+    return adopted(row, row_id, layout, watch, inputs=inputs)[0]
+
+
+def adopted(
+    row: Sequence[str], row_id: str, layout: Layout, watch: Watch, *, inputs: bool = True
+) -> tuple[Adoption, frozenset[str]]:
+    """`adoption`, and which of the row's cells of `SHOWN` it took as they are."""
     words = watch.statuses
     status = norm(cell(row, layout.results["status"]))
     fingerprint = inputs_of(row, layout) if inputs else ""
     if status == norm(words.sending):
-        return Adoption(row_id, "unknown", fingerprint, message=LOST_SENDING_MESSAGE, shown=False)
+        lost = Adoption(row_id, "unknown", fingerprint, message=LOST_SENDING_MESSAGE, shown=False)
+        return lost, frozenset()
 
     def shown(kind: str) -> str:
         col = layout.results.get(kind)
         return cell(row, col) if col is not None else ""
 
     if status == norm(words.waiting):
-        return Adoption(row_id, "waiting", fingerprint, message=shown("message"), due=True)
+        waiting = Adoption(row_id, "waiting", fingerprint, message=shown("message"), due=True)
+        return waiting, frozenset({"message"})
     state = next((s for s in RESULT_STATES if status == norm(getattr(words, s))), "foreign")
     if state == "foreign":
-        return Adoption(row_id, state, fingerprint)
+        return Adoption(row_id, state, fingerprint), frozenset()
     run = norm(shown("run_status"))
     run_state = next((s for s, w in RUN_STATES.items() if run == norm(getattr(words, w))), "")
     if run and run == norm(words.running):
         run_state = "untracked"
-    return Adoption(
+    done = Adoption(
         row_id,
         state,
         fingerprint,
@@ -291,3 +285,4 @@ def adoption(
         run_status=run_state,
         shown=not run or (bool(run_state) and run != norm(words.running)),
     )
+    return done, frozenset(SHOWN)

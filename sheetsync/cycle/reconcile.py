@@ -37,6 +37,9 @@ from sheetsync.cycle.misses import Misses
 
 log = logging.getLogger("sheetsync.engine")
 
+HIT_BY_MISTAKE = "a write hit it by mistake"
+"""Why a stray given an id of its own is recorded (its history line says so)."""
+
 
 @dataclass
 class Reconciled:
@@ -96,7 +99,7 @@ class Reconciler:
             if adopt is not None:
                 adoptions.append(_adoption(adopt, target, writes, row, layout))
         if adoptions:
-            self.journal.adopt(watch.name, adoptions, self.now(), "a write hit it by mistake")
+            self.journal.adopt(watch.name, adoptions, self.now(), HIT_BY_MISTAKE)
             ids = [a.row_id for a in adoptions]
             entries.update(self.journal.entries_needed(watch.name, self.now(), ids))
         if located:

@@ -46,6 +46,13 @@ Shown = tuple[str, str, str, str]
 """A row adopted from what it shows: `(row_id, link, message, triggered_at)`."""
 
 
+_INTO_ROWS = (
+    "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, link, message,"
+    " triggered_at, run_status, next_attempt_at, updated_at, checked, shown) "
+)
+"""The start of an adoption's insert: a row the journal knows is never replaced."""
+
+
 class LandingRecords:
     """Methods of `Journal` (a mixin): it provides `_transaction` and `_query`."""
 
@@ -135,9 +142,7 @@ class LandingRecords:
         stamp = iso(now)
         with self._transaction() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, link, message,"
-                " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                _INTO_ROWS + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
                 [
                     (
                         *(watch, row.row_id, row.state, row.fingerprint, row.link),
@@ -167,9 +172,7 @@ class LandingRecords:
         stamp, ids = iso(now), json.dumps(sorted(row_ids))  # orphans gives them sorted: linear
         with self._transaction() as db:
             db.execute(
-                "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, link, message,"
-                " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
-                " SELECT ?, value, ?, ?, ?, ?, ?, ?, ?, ?, 1, ? FROM json_each(?)",
+                _INTO_ROWS + "SELECT ?, value, ?, ?, ?, ?, ?, ?, ?, ?, 1, ? FROM json_each(?)",
                 (
                     *(watch, like.state, like.fingerprint, like.link, like.message),
                     *(like.triggered_at, like.run_status, stamp if like.due else "", stamp),
@@ -188,9 +191,8 @@ class LandingRecords:
         stamp, ordered = iso(now), sorted(rows)
         with self._transaction() as db:
             db.execute(
-                "INSERT OR IGNORE INTO rows (watch, row_id, state, fingerprint, link, message,"
-                " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
-                " SELECT ?, json_extract(value, '$[0]'), ?, ?, json_extract(value, '$[1]'),"
+                _INTO_ROWS
+                + "SELECT ?, json_extract(value, '$[0]'), ?, ?, json_extract(value, '$[1]'),"
                 " json_extract(value, '$[2]'), json_extract(value, '$[3]'), ?, ?, ?, 1, ?"
                 " FROM json_each(?)",
                 (

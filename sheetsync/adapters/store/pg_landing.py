@@ -55,10 +55,14 @@ _STRAYS = (
     " prior = excluded.prior, at = excluded.at, gone = false"
 )
 
+_INTO_ROWS = (
+    "INSERT INTO rows (watch, row_id, state, fingerprint, link, message,"
+    " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
+)
+"""The start of an adoption's insert (each ends ON CONFLICT DO NOTHING: a known row stays)."""
+
 _ADOPT = (
-    "INSERT INTO rows (watch, row_id, state, fingerprint, link, message, triggered_at,"
-    " run_status, next_attempt_at, updated_at, checked, shown)"
-    " SELECT %s, row_id, state, fingerprint, link, message, triggered_at, run_status,"
+    _INTO_ROWS + " SELECT %s, row_id, state, fingerprint, link, message, triggered_at, run_status,"
     " CASE WHEN due THEN %s ELSE '' END, %s, true, shown FROM "
     + rows_of(
         *("row_id text", "state text", "fingerprint text", "link text", "message text"),
@@ -68,18 +72,16 @@ _ADOPT = (
 )
 
 _ADOPT_ALIKE = (
-    "INSERT INTO rows (watch, row_id, state, fingerprint, link, message,"
-    " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
-    " SELECT %s, row_id, %s, %s, %s, %s, %s, %s, %s, %s, true, %s FROM "
+    _INTO_ROWS
+    + " SELECT %s, row_id, %s, %s, %s, %s, %s, %s, %s, %s, true, %s FROM "
     + rows_of("row_id text")
     + " u ON CONFLICT DO NOTHING"
 )
 
 
 _ADOPT_SHOWN = (
-    "INSERT INTO rows (watch, row_id, state, fingerprint, link, message,"
-    " triggered_at, run_status, next_attempt_at, updated_at, checked, shown)"
-    " SELECT %s, row_id, %s, %s, link, message, triggered_at, %s, %s, %s, true, %s FROM "
+    _INTO_ROWS
+    + " SELECT %s, row_id, %s, %s, link, message, triggered_at, %s, %s, %s, true, %s FROM "
     + rows_of("row_id text", "link text", "message text", "triggered_at text")
     + " u ON CONFLICT DO NOTHING"
 )
