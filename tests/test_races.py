@@ -9,7 +9,6 @@ person typed lost, and in the end every row the person left to sheetsync handled
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 import pytest
 
@@ -17,50 +16,9 @@ from sheetsync.core import narrow
 from sheetsync.core.strays import UNTOLD_MESSAGE
 from sheetsync.invariants import People, sent_urls, violations
 from sheetsync.testing import DaemonProcess, World
+from sheetsync.testing_races import WAIT, WRITE, hold_write, row_of, settle, typed
 
 HEADER = ["url", "product"]
-WAIT = 20.0
-WRITE = r"values:batchUpdate$"
-
-
-def typed(people: People, *urls: str) -> list[list[str]]:
-    """Rows a person types: a url and a product each, recorded in `people`."""
-    rows = []
-    for url in urls:
-        product = url.rsplit("/", 1)[-1].upper()
-        people.typed(url, product=product)
-        rows.append([url, product])
-    return rows
-
-
-def hold_write(world: World, edit: Callable[[], None], *, skip: int = 0) -> None:
-    """One cycle whose `skip`-th values write (0: the claims) waits until `edit` is done."""
-    hold = threading.Event()
-    fault = world.google.add_fault(path=WRITE, method="POST", hold=hold, count=1, skip=skip)
-    thread = threading.Thread(target=world.once)
-    thread.start()
-    assert fault.arrived.wait(WAIT), "the write never came"
-    edit()
-    hold.set()
-    thread.join(WAIT)
-    assert not thread.is_alive(), "the cycle did not finish"
-
-
-def settle(world: World, people: People, cycles: int = 4) -> None:
-    """A few quiet cycles, then every invariant holds and every row has a final status."""
-    world.past_grace()  # PostgreSQL: claims not found are given up, as a settled process does
-    for _ in range(cycles):
-        world.once()
-    problems = violations(world.values(), world.axiom, people, settled=True)
-    assert problems == [], "\n".join(problems)
-
-
-def row_of(world: World, url: str) -> dict[str, str]:
-    values = world.values()
-    for number, row in enumerate(values[1:], start=2):
-        if row and row[0] == url:
-            return world.row(number)
-    raise AssertionError(f"{url} is not on the sheet")
 
 
 def test_a_result_write_held_while_a_row_is_typed_below_and_the_sent_row_deleted(

@@ -5,58 +5,15 @@ claim, belongs to it.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.errors import JournalError
 from sheetsync.invariants import People, sent_urls, violations
 from sheetsync.testing import World
+from sheetsync.testing_races import WRITE, hold_write, row_of, settle, typed
 
 HEADER = ["url", "product"]
-WAIT = 20.0
-WRITE = r"values:batchUpdate$"
-
-
-def typed(people: People, *urls: str) -> list[list[str]]:
-    """Rows a person types: a url and a product each, recorded in `people`."""
-    rows = []
-    for url in urls:
-        product = url.rsplit("/", 1)[-1].upper()
-        people.typed(url, product=product)
-        rows.append([url, product])
-    return rows
-
-
-def hold_write(world: World, edit: Callable[[], None], *, skip: int = 0) -> None:
-    """One cycle whose `skip`-th values write (0: the claims) waits until `edit` is done."""
-    hold = threading.Event()
-    fault = world.google.add_fault(path=WRITE, method="POST", hold=hold, count=1, skip=skip)
-    thread = threading.Thread(target=world.once)
-    thread.start()
-    assert fault.arrived.wait(WAIT), "the write never came"
-    edit()
-    hold.set()
-    thread.join(WAIT)
-    assert not thread.is_alive(), "the cycle did not finish"
-
-
-def settle(world: World, people: People, cycles: int = 4) -> None:
-    """A few quiet cycles, then every invariant holds and every row has a final status."""
-    for _ in range(cycles):
-        world.once()
-    problems = violations(world.values(), world.axiom, people, settled=True)
-    assert problems == [], "\n".join(problems)
-
-
-def row_of(world: World, url: str) -> dict[str, str]:
-    values = world.values()
-    for number, row in enumerate(values[1:], start=2):
-        if row and row[0] == url:
-            return world.row(number)
-    raise AssertionError(f"{url} is not on the sheet")
 
 
 def test_inputs_edited_while_the_result_write_is_held_keep_the_result(world: World) -> None:
@@ -102,21 +59,6 @@ def test_a_row_finished_while_its_claim_write_is_held_is_sent_once(world: World)
     assert violations(world.values(), world.axiom, people, settled=True) == []
 
 
-def hold_write_and_kill(world: World, edit: Callable[[], None], *, skip: int = 0) -> None:
-    """As `hold_write`, and sheetsync is killed while the write is held: its answer is lost
-    (the write itself still goes through, as it may)."""
-    hold = threading.Event()
-    fault = world.google.add_fault(path=WRITE, method="POST", hold=hold, count=1, skip=skip)
-    thread = threading.Thread(target=world.once)
-    thread.start()
-    assert fault.arrived.wait(WAIT), "the write never came"
-    edit()
-    world.crash()
-    hold.set()
-    thread.join(WAIT)
-    assert not thread.is_alive(), "the cycle did not finish"
-
-
 def test_inputs_edited_while_the_result_write_is_held_and_killed(world: World) -> None:
     """Finding 1 with a kill: the write's answer never comes; the next read finds the
     result on the row holding its id and keeps it."""
@@ -129,7 +71,7 @@ def test_inputs_edited_while_the_result_write_is_held_and_killed(world: World) -
         world.google.set_cell(sid, "Queue", 2, 2, "A2")
         people.typed("https://a", product="A2")
 
-    hold_write_and_kill(world, edit_a, skip=1)
+    hold_write(world, edit_a, skip=1, kill=True)
     link = row_of(world, "https://a")["Run link"]
     assert link
     settle(world, people)
@@ -153,7 +95,7 @@ def test_a_result_write_on_a_row_typed_in_its_place_and_killed_is_found_by_its_l
         world.google.delete_rows(sid, "Queue", 2)
         people.deleted.add("https://a")
 
-    hold_write_and_kill(world, type_b_and_delete_a, skip=1)
+    hold_write(world, type_b_and_delete_a, skip=1, kill=True)
     assert world.values()[1][:3] == ["https://b", "B", "triggered"]
     world.once()
     b = row_of(world, "https://b")
