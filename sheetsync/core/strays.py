@@ -126,6 +126,25 @@ def chained(new: Stray, older: Iterable[Stray]) -> tuple[Stray, list[Stray]]:
     return new, []
 
 
+def kept_strays(
+    new: Iterable[Stray], older: Sequence[Stray], *, keep_told: bool = False
+) -> tuple[list[Stray], list[Stray]]:
+    """New strays to record, each chained to the older one of its row (`chained`), and
+    the older ones they replace. A new stray whose row has a told one kept is dropped
+    when it tells nothing (never replace what it held with less) or, with `keep_told`,
+    always (a lost answer's check finding a hit its answer recorded)."""
+    told = {old.key for old in older if old.prior is not None}
+    kept: list[Stray] = []
+    replaced: list[Stray] = []
+    for stray in new:
+        if stray.key in told and (keep_told or stray.prior is None):
+            continue
+        found, gone = chained(stray, older)
+        kept.append(found)
+        replaced += gone
+    return kept, replaced
+
+
 def shows(row: Sequence[str], layout: Layout, target: Stray) -> bool:
     """Whether a row holds the stray's inputs and still all that the mistaken write left."""
     if inputs_of(row, layout) != target.fingerprint:

@@ -23,10 +23,10 @@ from sheetsync.core.ownership import Owners, owners
 from sheetsync.core.plan import cell, new_row_id
 from sheetsync.core.projection import desired_cells
 from sheetsync.core.strays import (
-    chained,
     emptied,
     held_again,
     is_stray,
+    kept_strays,
     prior_from_entry,
     repair,
     shows,
@@ -185,11 +185,12 @@ class Reconciler:
         for row_id in claims:
             entries[row_id] = replace(entries[row_id], checked=True)
         # a stray the write's answer already recorded (a kill came before the write's end)
-        # was told from the read before the write: never replace it with less
-        known = {old.key for old, _ in self.journal.strays(watch.name) if old.prior is not None}
-        strays = [s for s in strays if s.key not in known]
-        if strays:
-            self.journal.add_strays(watch.name, strays, (), self.now())
+        # was told from the read before the write: never replace it with less; a row hit
+        # before keeps what it held before the first hit, not what that hit left
+        older = [old for old, _ in self.journal.strays(watch.name)]
+        kept, replaced = kept_strays(strays, older, keep_told=True)
+        if kept:
+            self.journal.add_strays(watch.name, kept, replaced, self.now())
         self.journal.answered(watch.name)
 
     def _past(self, watch: Watch, target: Stray, found: Scan, entries: dict[str, Entry]) -> Stray:
@@ -206,8 +207,7 @@ class Reconciler:
         if entry is None or entry.state == "foreign":  # a person's cells: the journal lacks them
             return target
         cells = desired_cells(entry, watch)
-        placed = prior_from_entry(target, orphans[0], cells)
-        return chained(placed, ())[0]
+        return prior_from_entry(target, orphans[0], cells)
 
 
 def _shifted(

@@ -17,7 +17,7 @@ from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.landing import Stray, landed, neighbours, sent
 from sheetsync.core.model import CellWrite
 from sheetsync.core.projection import desired_cells
-from sheetsync.core.strays import Past, as_read, chained, edited, prior_from_entry, stray
+from sheetsync.core.strays import Past, as_read, edited, kept_strays, prior_from_entry, stray
 from sheetsync.core.writes import Write
 from sheetsync.cycle.state import WatchCycle
 from sheetsync.errors import SheetError, UnsureWriteError
@@ -148,15 +148,7 @@ class Writer:
     def _keep(self, cycle: WatchCycle, strays: list[Stray]) -> None:
         """Journal new strays (a row hit twice keeps what it held before the first hit)."""
         older = [found for found, _ in self.journal.strays(cycle.watch.name)]
-        kept: list[Stray] = []
-        replaced: list[Stray] = []
-        told = {old.key for old in older if old.prior is not None}
-        for new in strays:
-            if new.prior is None and new.key in told:
-                continue  # what it held is kept already: never replaced with less
-            found, gone = chained(new, older)
-            kept.append(found)
-            replaced += gone
+        kept, replaced = kept_strays(strays, older)
         self.journal.add_strays(cycle.watch.name, kept, replaced, self.now())
         log.warning(
             "watch %s: %d written row(s) had moved before the write reached them; "
