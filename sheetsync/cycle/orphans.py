@@ -1,5 +1,4 @@
-"""Ids on the sheet that the journal does not know: its state (file or database) was
-deleted or replaced.
+"""Ids on the sheet that the journal does not know: its state was deleted or replaced.
 
 Noticed on a watch's first cycle after start and on every whole read: one ERROR names
 the state (the file, or the database by host and name) and the count, and the rows are
@@ -18,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from itertools import repeat
 
 from sheetsync.adapters.store.journal_landing import Adoption, Shown
 from sheetsync.adapters.store.protocol import Store
@@ -101,13 +101,13 @@ class Orphans:
         unknown: Sequence[str],
         entries: dict[str, Entry],
     ) -> None:
-        """Adopt `unknown` ids: rows read whole with their inputs, in chunks (a few
-        thousand objects alive at a time); others (`View.adoptable`) from their result
-        cells, a statement per chunk of the rows alike in status (`_Shown`)."""
+        """Adopt `unknown` ids: rows read whole with their inputs, others (`View.adoptable`)
+        from their result cells grouped by status (`_Shown`), `ADOPT_CHUNK` at a time."""
         table, known = view.table, view.known
         busy = _busy(found)
-        shown = _Shown(view, layout, watch)
         rows: list[Adoption] = []
+        numbers: list[int] = []
+        ids: list[str] = []
         for rid in unknown:
             number = found.holders[rid]
             if known is None or number in known:
@@ -116,16 +116,16 @@ class Orphans:
                     self._record(watch, rows, busy, entries)
                     rows = []
             else:
-                shown.add(number, rid)
+                numbers.append(number)
+                ids.append(rid)
         self._record(watch, rows, busy, entries)
-        for group in shown.groups.values():
+        for group in _Shown(view, layout, watch).groups(numbers, ids):
             self._record_alike(watch, group, busy, entries)
 
     def _record_alike(
         self, watch: Watch, group: _Alike, busy: set[str] | None, entries: dict[str, Entry]
     ) -> None:
-        """One group of `_Shown`, `ADOPT_CHUNK` rows a statement, the ids sorted (each
-        chunk a range of the key index, not strewn over it)."""
+        """One group of `_Shown`, the ids sorted (each chunk a range of the key index)."""
         now, like, ids = self.now(), group.like, group.ids
         if group.uniform:  # every row shows the same: only their ids differ
             ids.sort()
@@ -135,7 +135,7 @@ class Orphans:
         else:  # each row's own cells, read from the view's columns a chunk at a time
             order = sorted(range(len(ids)), key=ids.__getitem__)
             for start in range(0, len(order), ADOPT_CHUNK):
-                part = [group.shown(i) for i in order[start : start + ADOPT_CHUNK]]
+                part = group.shown(order[start : start + ADOPT_CHUNK])
                 self.journal.adopt_shown(watch.name, like, part, now, ADOPTED)
         wanted = ids if busy is None or not like.shown or like.due else busy.intersection(ids)
         entries.update(self.journal.entries_needed(watch.name, now, wanted))
@@ -150,8 +150,9 @@ class Orphans:
 
 
 ADOPTED = "not in the journal"
-ADOPT_CHUNK = 20_000
-"""Rows adopted per journal transaction."""
+ADOPT_CHUNK = 5_000
+"""Rows adopted per journal transaction: 20,000 raised a 100,000-row first cycle's peak
+RSS by 10 MB (the chunk's cells, their JSON and SQLite's parse of it) for no CPU."""
 
 
 def _busy(found: Scan) -> set[str] | None:
@@ -173,8 +174,7 @@ def _needed(rows: Sequence[Adoption], busy: set[str] | None) -> list[str]:
 
 class _Alike:
     """Rows adopted alike: `like`, each row's id and number; the columns of the cells
-    `adoption` takes from each row (None: `like`'s), and whether every row shows the
-    same there (then only their ids differ)."""
+    `adoption` takes from each row (None: `like`'s)."""
 
     def __init__(self, like: Adoption, taken: list[Sequence[str] | None]) -> None:
         self.like = like
@@ -182,26 +182,32 @@ class _Alike:
         self.kept = (like.link, like.message, like.triggered_at)
         self.ids: list[str] = []
         self.numbers: list[int] = []
-        self.uniform = True
 
-    def add(self, row_id: str, number: int) -> None:
-        self.ids.append(row_id)
-        self.numbers.append(number)
-        if self.uniform:
-            k = number - 2
-            self.uniform = all(
-                cells is None or cell(cells, k) == kept
-                for cells, kept in zip(self.taken, self.kept, strict=True)
-            )
-
-    def shown(self, i: int) -> Shown:
-        """Row `i`'s id, link, message and time triggered (`adopt_shown`)."""
-        k = self.numbers[i] - 2
-        link, message, triggered = (
-            kept if cells is None else cell(cells, k)
+    @property
+    def uniform(self) -> bool:
+        """Whether every row shows the same cells as `like` (then only their ids differ)."""
+        ks = [n - 2 for n in self.numbers]
+        return all(
+            cells is None or all(v == kept for v in _pick(cells, ks))
             for cells, kept in zip(self.taken, self.kept, strict=True)
         )
-        return (self.ids[i], link, message, triggered)
+
+    def shown(self, order: Sequence[int]) -> list[Shown]:
+        """Rows `order`'s ids, links, messages, times triggered (`adopt_shown`)."""
+        ids, numbers = self.ids, self.numbers
+        ks = [numbers[i] - 2 for i in order]
+        cols = [
+            repeat(kept, len(ks)) if cells is None else _pick(cells, ks)
+            for cells, kept in zip(self.taken, self.kept, strict=True)
+        ]
+        return list(zip([ids[i] for i in order], *cols, strict=True))
+
+
+def _pick(cells: Sequence[str], ks: Sequence[int]) -> Sequence[str]:
+    """The cells `ks` of a column (`""` past its end, as `plan.cell`)."""
+    if max(ks, default=-1) < len(cells):
+        return list(map(cells.__getitem__, ks))
+    return [cell(cells, k) for k in ks] if cells else [""] * len(ks)
 
 
 class _Shown:
@@ -219,19 +225,25 @@ class _Shown:
 
         self.deciding = [column("status"), column("run_status")]
         self.cells = [column(k) for k in SHOWN]
-        self.groups: dict[tuple[str, ...], _Alike] = {}
 
-    def add(self, number: int, row_id: str) -> None:
-        """Row `number`, holding `row_id`, into its group."""
-        k = number - 2
-        key = tuple([cell(cells, k) for cells in self.deciding])
-        group = self.groups.get(key)
-        if group is None:
-            row = self.view.table[number - 1]
-            like, takes = adopted(row, "", self.layout, self.watch, inputs=False)
-            taken = [c if k in takes else None for c, k in zip(self.cells, SHOWN, strict=True)]
-            group = self.groups[key] = _Alike(like, taken)
-        group.add(row_id, number)
+    def groups(self, numbers: Sequence[int], ids: Sequence[str]) -> list[_Alike]:
+        """Rows `numbers`, holding `ids`, grouped."""
+        ks = [n - 2 for n in numbers]
+        keys = zip(*(_pick(cells, ks) for cells in self.deciding), strict=True)
+        groups: dict[tuple[str, ...], _Alike] = {}
+        for key, number, row_id in zip(keys, numbers, ids, strict=True):
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = self._group(number)
+            group.ids.append(row_id)
+            group.numbers.append(number)
+        return list(groups.values())
+
+    def _group(self, number: int) -> _Alike:
+        row = self.view.table[number - 1]
+        like, takes = adopted(row, "", self.layout, self.watch, inputs=False)
+        taken = [c if k in takes else None for c, k in zip(self.cells, SHOWN, strict=True)]
+        return _Alike(like, taken)
 
 
 def _stranded(view: View, layout: Layout, watch: Watch) -> list[int]:
