@@ -107,10 +107,13 @@ def _blank(row: Sequence[str], skip: Collection[int]) -> bool:
 
 
 def chained(new: Stray, older: Iterable[Stray]) -> tuple[Stray, list[Stray]]:
-    """A row hit twice: what it held before the first hit is what to put back. Returns
-    the stray to keep and the older one it replaces."""
+    """A row hit twice: what it held before the first hit is what to put back, and the
+    cells only the first hit wrote are put back too. Returns the stray to keep and the
+    older one it replaces. A second hit whose past nothing tells replaces the one kept
+    for its row (the journal keeps one a row) and nothing tells the row's past either."""
     if new.prior is None:
-        return new, []
+        same = [old for old in older if old.key == new.key]
+        return (_merged(new, same[0], None), same[:1]) if same else (new, [])
     now = dict(new.prior)
     held_id = now.get("id", new.row_id)
     for old in older:
@@ -119,25 +122,35 @@ def chained(new: Stray, older: Iterable[Stray]) -> tuple[Stray, list[Stray]]:
         if any(now.get(k, v).strip() != v.strip() for k, v in old.wrote):
             continue  # it held something else than the first mistake left
         if old.prior is None:
-            return Stray(new.row_id, new.fingerprint, new.wrote, None), [old]
+            return _merged(new, old, None), [old]
         before = dict(old.prior)
         prior = tuple((k, before.get(k, v)) for k, v in new.prior)
-        return Stray(new.row_id, new.fingerprint, new.wrote, prior), [old]
+        prior += tuple((k, v) for k, v in old.prior if k not in now)
+        return _merged(new, old, prior), [old]
     return new, []
+
+
+def _merged(new: Stray, old: Stray, prior: Cells | None) -> Stray:
+    """`new`, also showing the cells `old` wrote that `new` did not (still shown)."""
+    kinds = {k for k, _ in new.wrote}
+    wrote = new.wrote + tuple((k, v) for k, v in old.wrote if k not in kinds)
+    return Stray(new.row_id, new.fingerprint, wrote, prior)
 
 
 def kept_strays(
     new: Iterable[Stray], older: Sequence[Stray], *, keep_told: bool = False
 ) -> tuple[list[Stray], list[Stray]]:
     """New strays to record, each chained to the older one of its row (`chained`), and
-    the older ones they replace. A new stray whose row has a told one kept is dropped
-    when it tells nothing (never replace what it held with less) or, with `keep_told`,
-    always (a lost answer's check finding a hit its answer recorded)."""
-    told = {old.key for old in older if old.prior is not None}
+    the older ones they replace. A hit found again (the same cells written) is dropped
+    when its row's stray is told and it is not (never replace what it held with less)
+    or, with `keep_told`, whenever its row's stray is told (a lost answer's check finding
+    a hit the write's answer recorded, from the read before the write)."""
+    told = {old.key: old for old in older if old.prior is not None}
     kept: list[Stray] = []
     replaced: list[Stray] = []
     for stray in new:
-        if stray.key in told and (keep_told or stray.prior is None):
+        old = told.get(stray.key)
+        if old is not None and old.wrote == stray.wrote and (keep_told or stray.prior is None):
             continue
         found, gone = chained(stray, older)
         kept.append(found)
@@ -148,6 +161,15 @@ def kept_strays(
 def shows(row: Sequence[str], layout: Layout, target: Stray) -> bool:
     """Whether a row holds the stray's inputs and still all that the mistaken write left."""
     if inputs_of(row, layout) != target.fingerprint:
+        return False
+    return all(cell(row, layout.results[k]).strip() == v.strip() for k, v in target.wrote)
+
+
+def shows_link(row: Sequence[str], layout: Layout, target: Stray) -> bool:
+    """Whether a row shows all that the stray's mistaken write left, a run's link among
+    it, whatever its inputs now (a person retyped them): a link is one run's, so the row
+    is the stray still."""
+    if not dict(target.wrote).get("link", "").strip() or "link" not in layout.results:
         return False
     return all(cell(row, layout.results[k]).strip() == v.strip() for k, v in target.wrote)
 
@@ -182,6 +204,8 @@ def repair(
     cells = dict(target.prior) if target.prior is not None else _untold(target, watch)
     adopt = None
     blank = target.prior is not None and not any(v for _, v in target.prior)
+    if "id" not in cells and not target.row_id and target.prior is not None and not blank:
+        cells["id"] = ""  # a person's row without id: the put-back must be findable too
     mine = {layout.results[k] for k in cells}
     if "id" in cells and not cells["id"] and not (blank and _blank(row, mine)):
         cells["id"] = new_id()  # every write carries an id: a miss is found again

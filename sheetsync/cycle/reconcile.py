@@ -30,6 +30,7 @@ from sheetsync.core.strays import (
     prior_from_entry,
     repair,
     shows,
+    shows_link,
 )
 from sheetsync.core.view import Scan, View
 from sheetsync.core.writes import Write
@@ -128,13 +129,14 @@ class Reconciler:
                 out.unread.update(unseen)
                 continue
             hit = [n for n in rows if is_stray(table[n - 1], layout, target)]
+            hit = hit or [n for n in rows if shows_link(table[n - 1], layout, target)]
             if hit and all(held_again(table[n - 1], layout, target) for n in hit):
                 done.append(target)  # else put back on every read, its row never sent
             elif hit:
                 located.update((n, target) for n in hit)
                 if was_gone:  # an undo brought it back
                     self.journal.mark_strays_gone(watch.name, [target], gone=False)
-            elif not was_gone:  # deleted (an undo may bring it back) or retyped meanwhile
+            elif not was_gone:  # deleted (an undo may bring it back), or put back by a person
                 gone.append(target)
         self.journal.mark_strays_gone(watch.name, gone)
         self.journal.drop_strays(watch.name, done)
@@ -172,7 +174,7 @@ class Reconciler:
                     continue  # not (or no longer) what that write left
                 # a write that left the id alone reached the row holding it (identity is
                 # the id: a person may have edited its inputs since)
-                mine = kept and row_id == target.row_id
+                mine = kept and bool(row_id) and row_id == target.row_id
                 if mine or signature(row, layout, target.skip) == target.signature:
                     landed.append(target.row_id)
                     continue
@@ -188,9 +190,9 @@ class Reconciler:
         # was told from the read before the write: never replace it with less; a row hit
         # before keeps what it held before the first hit, not what that hit left
         older = [old for old, _ in self.journal.strays(watch.name)]
-        kept, replaced = kept_strays(strays, older, keep_told=True)
-        if kept:
-            self.journal.add_strays(watch.name, kept, replaced, self.now())
+        found_now, replaced = kept_strays(strays, older, keep_told=True)
+        if found_now:
+            self.journal.add_strays(watch.name, found_now, replaced, self.now())
         self.journal.answered(watch.name)
 
     def _past(self, watch: Watch, target: Stray, found: Scan, entries: dict[str, Entry]) -> Stray:
@@ -239,7 +241,7 @@ def _landings(
     A write that left the id alone and wrote a run's link may also have landed on any
     other row: those showing that link (a link belongs to one run)."""
     if not target.row_id:
-        return [n for n, row_id in enumerate(found.ids, start=2) if not row_id]
+        return _without_id(found, table)
     rows = found.rows_of(target.row_id)
     link = dict(target.wrote).get("link", "").strip()
     if link and id_kept(target.wrote) and "link" in layout.results:
@@ -256,7 +258,13 @@ def _candidates(target: Stray, found: Scan, table: Sequence[Sequence[str]]) -> l
     """Rows that may be the stray: those holding its id (or, without one, rows without)."""
     if target.row_id:
         return found.rows_of(target.row_id)
-    return [n for n, row_id in enumerate(found.ids, start=2) if not row_id and n <= len(table)]
+    return _without_id(found, table)
+
+
+def _without_id(found: Scan, table: Sequence[Sequence[str]]) -> list[int]:
+    """The rows showing no id (a narrow read's id column ends at its last id)."""
+    ids = found.ids
+    return [n for n in range(2, len(table) + 1) if n - 2 >= len(ids) or not ids[n - 2]]
 
 
 def _adoption(
