@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from itertools import islice
+from operator import attrgetter
 
 from sheetsync.adapters.store.journal_landing import (
     MANY_IDS,
@@ -177,7 +178,7 @@ class LandingSql(PgBase):
                 *(row.row_id, row.state, row.fingerprint, row.link, row.message),
                 *(row.triggered_at, row.run_status, row.due, row.shown),
             )
-            for row in rows
+            for row in sorted(rows, key=attrgetter("row_id"))  # as SQLite's: in key order
         ]
         statements = [
             *each_batch(_ADOPT, adopted, watch, stamp, stamp),
