@@ -141,16 +141,18 @@ def kept_strays(
     new: Iterable[Stray], older: Sequence[Stray], *, keep_told: bool = False
 ) -> tuple[list[Stray], list[Stray]]:
     """New strays to record, each chained to the older one of its row (`chained`), and
-    the older ones they replace. A hit found again (the same cells written) is dropped
-    when its row's stray is told and it is not (never replace what it held with less)
-    or, with `keep_told`, whenever its row's stray is told (a lost answer's check finding
-    a hit the write's answer recorded, from the read before the write)."""
+    the older ones they replace. A hit found again (its cells among those the row's
+    stray says were written) is dropped when that stray is told and it is not (never
+    replace what it held with less) or, with `keep_told`, whenever that stray is told (a
+    lost answer's check finding a hit the write's answer recorded, from the read before
+    the write, maybe merged with an earlier hit)."""
     told = {old.key: old for old in older if old.prior is not None}
     kept: list[Stray] = []
     replaced: list[Stray] = []
     for stray in new:
         old = told.get(stray.key)
-        if old is not None and old.wrote == stray.wrote and (keep_told or stray.prior is None):
+        again = old is not None and set(stray.wrote) <= set(old.wrote)
+        if again and (keep_told or stray.prior is None):
             continue
         found, gone = chained(stray, older)
         kept.append(found)

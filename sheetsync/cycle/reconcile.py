@@ -238,20 +238,21 @@ def _landings(
 ) -> list[int]:
     """Rows a write whose answer never came may have landed on: those holding the id it
     wrote (or left alone), or (it wrote no id: it emptied a row) every row without one.
-    A write that left the id alone and wrote a run's link may also have landed on any
-    other row: those showing that link (a link belongs to one run)."""
+    A write that left the id alone may also have landed on any other row: those showing
+    the run's link it wrote (a link belongs to one run), or, writing no link (an error,
+    a queued run), the rows without an id (the next check is whether they show it)."""
     if not target.row_id:
         return _without_id(found, table)
     rows = found.rows_of(target.row_id)
+    if not id_kept(target.wrote):
+        return rows
     link = dict(target.wrote).get("link", "").strip()
-    if link and id_kept(target.wrote) and "link" in layout.results:
+    if link and "link" in layout.results:
         col = layout.results["link"]
-        rows += [
-            n
-            for n, row in enumerate(table[1:], start=2)
-            if n not in rows and cell(row, col).strip() == link
-        ]
-    return rows
+        others = [n for n, row in enumerate(table[1:], start=2) if cell(row, col).strip() == link]
+    else:
+        others = _without_id(found, table)
+    return rows + [n for n in others if n not in rows]
 
 
 def _candidates(target: Stray, found: Scan, table: Sequence[Sequence[str]]) -> list[int]:
