@@ -34,6 +34,7 @@ from sheetsync.core.strays import (
 )
 from sheetsync.core.view import Scan, View
 from sheetsync.core.writes import Write
+from sheetsync.cycle.landings import Places, without_id
 from sheetsync.cycle.misses import Misses
 
 log = logging.getLogger("sheetsync.engine")
@@ -162,16 +163,17 @@ class Reconciler:
         written: dict[tuple[int, ...], dict[str, Sent]] = {}
         for target in rows:
             written.setdefault(target.skip, {})[target.signature] = target
+        places, hit_rows = Places(found, table, layout, rows), set()
         for target in rows:
             if not target.written:
                 continue  # a row next to a written one: only a past to look up
             kept = id_kept(target.wrote)
-            for number in _landings(target, found, table, layout):
+            for number in places.landings(target):
                 row = table[number - 1]
                 row_id = cell(row, layout.results["id"]).strip() if kept else target.row_id
                 probe = Stray(row_id, inputs_of(row, layout), target.wrote, None)
-                if not shows(row, layout, probe):
-                    continue  # not (or no longer) what that write left
+                if number in hit_rows or not shows(row, layout, probe):
+                    continue  # not (or no longer) what that write left, or told already
                 # a write that left the id alone reached the row holding it (identity is
                 # the id: a person may have edited its inputs since)
                 mine = kept and bool(row_id) and row_id == target.row_id
@@ -182,6 +184,7 @@ class Reconciler:
                 hit = told or self._past(watch, probe, found, entries)
                 if target.row_id or hit.prior is not None:  # else: a new row, as it was
                     strays.append(hit)
+                    hit_rows.add(number)
         claims = [r for r in landed if (e := entries.get(r)) and e.state == "claimed"]
         self.journal.mark_checked(watch.name, claims)
         for row_id in claims:
@@ -233,39 +236,11 @@ def _shifted(
     return None
 
 
-def _landings(
-    target: Sent, found: Scan, table: Sequence[Sequence[str]], layout: Layout
-) -> list[int]:
-    """Rows a write whose answer never came may have landed on: those holding the id it
-    wrote (or left alone), or (it wrote no id: it emptied a row) every row without one.
-    A write that left the id alone may also have landed on any other row: those showing
-    the run's link it wrote (a link belongs to one run), or, writing no link (an error,
-    a queued run), the rows without an id (the next check is whether they show it)."""
-    if not target.row_id:
-        return _without_id(found, table)
-    rows = found.rows_of(target.row_id)
-    if not id_kept(target.wrote):
-        return rows
-    link = dict(target.wrote).get("link", "").strip()
-    if link and "link" in layout.results:
-        col = layout.results["link"]
-        others = [n for n, row in enumerate(table[1:], start=2) if cell(row, col).strip() == link]
-    else:
-        others = _without_id(found, table)
-    return rows + [n for n in others if n not in rows]
-
-
 def _candidates(target: Stray, found: Scan, table: Sequence[Sequence[str]]) -> list[int]:
     """Rows that may be the stray: those holding its id (or, without one, rows without)."""
     if target.row_id:
         return found.rows_of(target.row_id)
-    return _without_id(found, table)
-
-
-def _without_id(found: Scan, table: Sequence[Sequence[str]]) -> list[int]:
-    """The rows showing no id (a narrow read's id column ends at its last id)."""
-    ids = found.ids
-    return [n for n in range(2, len(table) + 1) if n - 2 >= len(ids) or not ids[n - 2]]
+    return without_id(found, table)
 
 
 def _adoption(

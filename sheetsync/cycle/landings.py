@@ -1,0 +1,77 @@
+"""Where a write whose answer never came may have landed, for `reconcile`.
+
+A read is walked once for all the rows of a lost write (a batch's thousands of rows share
+one run link: looking them up row by row walked the tab once a row): its rows without an
+id, and the rows showing each run link, minus the rows another row of the same write
+owns (they hold its id and show its cells: its landing, not a stray).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sheetsync.core.landing import Sent, id_kept
+from sheetsync.core.layout import Layout
+from sheetsync.core.plan import cell
+from sheetsync.core.view import Scan
+
+
+class Places:
+    """A read's rows, looked up by what a lost write may have left there."""
+
+    def __init__(
+        self, found: Scan, table: Sequence[Sequence[str]], layout: Layout, aims: Sequence[Sent]
+    ) -> None:
+        self.found, self.table, self.layout = found, table, layout
+        self.aimed = {t.row_id: t for t in aims if t.written and t.row_id}
+        self._without: list[int] | None = None
+        self._links: dict[str, list[int]] | None = None
+
+    def landings(self, target: Sent) -> list[int]:
+        """Rows `target` may have landed on: those holding the id it wrote (or left
+        alone), or (it wrote no id: it emptied a row) every row without one. A write that
+        left the id alone may also have landed on any other row: those showing the run's
+        link it wrote (a link belongs to one run), or, writing no link (an error, a
+        queued run), the rows without an id (the caller checks what they show)."""
+        if not target.row_id:
+            return self.without_id()
+        rows = self.found.rows_of(target.row_id)
+        if not id_kept(target.wrote):
+            return rows
+        link = dict(target.wrote).get("link", "").strip()
+        others = self._showing(link) if link else self.without_id()
+        return rows + [n for n in others if n not in rows]
+
+    def without_id(self) -> list[int]:
+        """The rows showing no id (a narrow read's id column ends at its last id)."""
+        if self._without is None:
+            self._without = without_id(self.found, self.table)
+        return self._without
+
+    def _showing(self, link: str) -> list[int]:
+        """The rows showing `link`, but those another row of the write owns."""
+        col = self.layout.results.get("link")
+        if col is None:
+            return []
+        if self._links is None:
+            self._links = {}
+            for number, row in enumerate(self.table[1:], start=2):
+                shown = cell(row, col).strip()
+                if shown and not self._owned(row):
+                    self._links.setdefault(shown, []).append(number)
+        return self._links.get(link, [])
+
+    def _owned(self, row: Sequence[str]) -> bool:
+        """Whether a row holds the id of a row of the write and shows its cells: that
+        row's landing (a batch's rows show one run link), not a stray."""
+        results = self.layout.results
+        other = self.aimed.get(cell(row, results["id"]).strip())
+        if other is None:
+            return False
+        return all(cell(row, results[k]).strip() == v.strip() for k, v in other.wrote)
+
+
+def without_id(found: Scan, table: Sequence[Sequence[str]]) -> list[int]:
+    """The rows showing no id (a narrow read's id column ends at its last id)."""
+    ids = found.ids
+    return [n for n in range(2, len(table) + 1) if n - 2 >= len(ids) or not ids[n - 2]]
