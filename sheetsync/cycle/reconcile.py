@@ -185,6 +185,12 @@ class Reconciler:
                 if target.row_id or hit.prior is not None:  # else: a new row, as it was
                     strays.append(hit)
                     hit_rows.add(number)
+        self._answered(watch, landed, strays, entries)
+
+    def _answered(
+        self, watch: Watch, landed: list[str], strays: list[Stray], entries: dict[str, Entry]
+    ) -> None:
+        """Record what a lost answer's check found: claims seen on their rows, strays."""
         claims = [r for r in landed if (e := entries.get(r)) and e.state == "claimed"]
         self.journal.mark_checked(watch.name, claims)
         for row_id in claims:
