@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sheetsync.core.landing import Sent, id_kept
+from sheetsync.core.landing import Cells, Sent, id_kept
 from sheetsync.core.layout import Layout
 from sheetsync.core.plan import cell
 from sheetsync.core.view import Scan
@@ -26,20 +26,28 @@ class Places:
         self.aimed = {t.row_id: t for t in aims if t.written and t.row_id}
         self._without: list[int] | None = None
         self._links: dict[str, list[int]] | None = None
+        self._bares: dict[tuple[str, ...], dict[tuple[str, ...], list[int]]] = {}
 
     def landings(self, target: Sent) -> list[int]:
         """Rows `target` may have landed on: those holding the id it wrote (or left
         alone), or (it wrote no id: it emptied a row) every row without one. A write that
         left the id alone may also have landed on any other row: those showing the run's
-        link it wrote (a link belongs to one run), or, writing no link (an error, a
-        queued run), the rows without an id (the caller checks what they show)."""
+        link it wrote (a link belongs to one run), or, writing a status but no link (an
+        error, a queued run), the rows without an id showing what it wrote; a write of
+        neither (a cleared note) is looked for by its id only."""
         if not target.row_id:
             return self.without_id()
         rows = self.found.rows_of(target.row_id)
         if not id_kept(target.wrote):
             return rows
-        link = dict(target.wrote).get("link", "").strip()
-        others = self._showing(link) if link else self.without_id()
+        wrote = dict(target.wrote)
+        link, status = wrote.get("link", "").strip(), wrote.get("status", "").strip()
+        if link:
+            others = self._showing(link)
+        elif status:  # an error, a queued run: a status but no link
+            others = self._bare(target.wrote)
+        else:  # a cleared note, a run status: what any row may show, never a stray's sign
+            others = []
         return rows + [n for n in others if n not in rows]
 
     def without_id(self) -> list[int]:
@@ -47,6 +55,19 @@ class Places:
         if self._without is None:
             self._without = without_id(self.found, self.table)
         return self._without
+
+    def _bare(self, wrote: Cells) -> list[int]:
+        """The rows without an id that show exactly `wrote`'s cells (indexed once for
+        each set of kinds written: a batch's lost error result is thousands of rows)."""
+        kinds = tuple(k for k, _ in wrote)
+        index = self._bares.get(kinds)
+        if index is None:
+            cols = [self.layout.results[k] for k in kinds]
+            index = self._bares[kinds] = {}
+            for number in self.without_id():
+                row = self.table[number - 1]
+                index.setdefault(tuple(cell(row, c).strip() for c in cols), []).append(number)
+        return index.get(tuple(v.strip() for _, v in wrote), [])
 
     def _showing(self, link: str) -> list[int]:
         """The rows showing `link`, but those another row of the write owns."""

@@ -122,8 +122,12 @@ class Reconciler:
         gone: list[Stray] = []
         done: list[Stray] = []
         windows = known is not None and view.columns is None  # no id column: rows elsewhere
+        bare: list[int] | None = None  # the rows without an id, walked once
         for target, was_gone in self.journal.strays(watch.name):
-            rows = _candidates(target, found, table)
+            if target.row_id:
+                rows = found.rows_of(target.row_id)
+            else:
+                rows = bare = without_id(found, table) if bare is None else bare
             unseen = [n for n in rows if known is not None and n not in known]
             if windows or unseen:
                 out.unsure = out.unsure or not was_gone
@@ -240,13 +244,6 @@ def _shifted(
             prior = tuple((k, before[k]) for k, _ in target.wrote)
             return Stray(target.row_id, target.fingerprint, target.wrote, prior)
     return None
-
-
-def _candidates(target: Stray, found: Scan, table: Sequence[Sequence[str]]) -> list[int]:
-    """Rows that may be the stray: those holding its id (or, without one, rows without)."""
-    if target.row_id:
-        return found.rows_of(target.row_id)
-    return without_id(found, table)
 
 
 def _adoption(
