@@ -32,21 +32,21 @@ class Places:
         """Rows `target` may have landed on: those holding the id it wrote (or left
         alone), or (it wrote no id: it emptied a row) every row without one. A write that
         left the id alone may also have landed on any other row: those showing the run's
-        link it wrote (a link belongs to one run), or, writing a status but no link (an
-        error, a queued run), the rows without an id showing what it wrote; a write of
-        neither (a cleared note) is looked for by its id only."""
+        link it wrote (a link belongs to one run), or, writing no link (an error, a
+        queued run, a run's outcome), the rows without an id showing what it wrote; a
+        write of empty cells only (a cleared note) is looked for by its id only."""
         if not target.row_id:
             return self.without_id()
         rows = self.found.rows_of(target.row_id)
         if not id_kept(target.wrote):
             return rows
         wrote = dict(target.wrote)
-        link, status = wrote.get("link", "").strip(), wrote.get("status", "").strip()
+        link = wrote.get("link", "").strip()
         if link:
             others = self._showing(link)
-        elif status:  # an error, a queued run: a status but no link
+        elif any(v.strip() for v in wrote.values()):  # an error, a run's outcome: no link
             others = self._bare(target.wrote)
-        else:  # a cleared note, a run status: what any row may show, never a stray's sign
+        else:  # a cleared note: what any row may show, never a stray's sign
             others = []
         return rows + [n for n in others if n not in rows]
 
