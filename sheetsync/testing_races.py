@@ -63,3 +63,19 @@ def number_of(world: World, url: str) -> int:
 def row_of(world: World, url: str) -> dict[str, str]:
     """The row showing `url`, by header."""
     return world.row(number_of(world, url))
+
+
+def type_above(world: World, people: People, url: str) -> None:
+    """A person types a row at the top of the tab (row 2), the other rows moving down."""
+    world.google.insert_rows(world.spreadsheet_id, "Queue", 2, values=typed(people, url))
+
+
+def result_on_a_new_row(world: World, people: People) -> str:
+    """Row mode, one row `https://a`; a's result write lands on `https://b`, typed above
+    it while the write was held (nothing tells b's past). The run link b shows."""
+    world.sheet([["url", "product"], *typed(people, "https://a")])
+    world.config({"mode": "row"})
+    hold_write(world, lambda: type_above(world, people, "https://b"), skip=1)
+    link = row_of(world, "https://b")["Run link"]
+    assert link and row_of(world, "https://a")["Run link"] == "", world.values()
+    return link

@@ -13,27 +13,23 @@ from __future__ import annotations
 
 from sheetsync.invariants import People, sent_urls
 from sheetsync.testing import World
-from sheetsync.testing_races import hold_write, number_of, row_of, settle, typed
-
-HEADER = ["url", "product"]
+from sheetsync.testing_races import (
+    hold_write,
+    number_of,
+    result_on_a_new_row,
+    row_of,
+    settle,
+    type_above,
+)
 
 
 def test_a_row_hit_twice_by_a_result_never_keeps_it(world: World) -> None:
     people = People()
-    world.sheet([HEADER, *typed(people, "https://a")])
-    world.config({"mode": "row"})
+    link = result_on_a_new_row(world, people)  # b's past is unknown
     sid = world.spreadsheet_id
-
-    def type_above(url: str) -> None:
-        world.google.insert_rows(sid, "Queue", 2, values=typed(people, url))
-
-    # a's result write lands on b, typed above a meanwhile: b's past is unknown
-    hold_write(world, lambda: type_above("https://b"), skip=1)
-    link = row_of(world, "https://b")["Run link"]
-    assert link and row_of(world, "https://a")["Run link"] == ""
     # the next write puts b back and writes a's result again; c is typed above meanwhile
     # and sheetsync is killed: the write lands one row high, its answer is lost
-    hold_write(world, lambda: type_above("https://c"), kill=True)
+    hold_write(world, lambda: type_above(world, people, "https://c"), kill=True)
     assert row_of(world, "https://b")["Run link"] == link, world.values()
     for _ in range(3):
         world.once()

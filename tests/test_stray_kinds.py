@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from sheetsync.invariants import People, violations
 from sheetsync.testing import World
-from sheetsync.testing_races import hold_write, row_of, settle, typed
+from sheetsync.testing_races import (
+    hold_write,
+    result_on_a_new_row,
+    row_of,
+    settle,
+    type_above,
+    typed,
+)
 
 HEADER = ["url", "product"]
 
@@ -19,17 +26,9 @@ def test_a_row_hit_by_a_result_then_by_a_claim_never_keeps_the_result_link(
     is chained to the first (`chained`) but keeps only the cells the claim wrote
     (status, id): b's put-back writes `unknown`, the message and an id, never the link."""
     people = People()
-    world.sheet([HEADER, *typed(people, "https://a")])
-    world.config({"mode": "row"})
+    link = result_on_a_new_row(world, people)
     sid = world.spreadsheet_id
-
-    def type_above(url: str) -> None:
-        world.google.insert_rows(sid, "Queue", 2, values=typed(people, url))
-
-    hold_write(world, lambda: type_above("https://b"), skip=1)
-    link = row_of(world, "https://b")["Run link"]
-    assert link and row_of(world, "https://a")["Run link"] == ""
-    type_above("https://d")
+    type_above(world, people, "https://d")
 
     def delete_d() -> None:
         world.google.delete_rows(sid, "Queue", 2)
@@ -99,16 +98,8 @@ def test_a_stray_whose_inputs_a_person_retyped_never_keeps_the_run_link(world: W
     back, the person retypes b's product. The row still shows a's run link: it is the
     stray still, shown `unknown` (type retry to send it), never left with the link."""
     people = People()
-    world.sheet([HEADER, *typed(people, "https://a")])
-    world.config({"mode": "row"})
+    result_on_a_new_row(world, people)
     sid = world.spreadsheet_id
-
-    def type_above(url: str) -> None:
-        world.google.insert_rows(sid, "Queue", 2, values=typed(people, url))
-
-    hold_write(world, lambda: type_above("https://b"), skip=1)
-    link = row_of(world, "https://b")["Run link"]
-    assert link
     world.google.set_cell(sid, "Queue", 2, 2, "B2")
     people.typed("https://b", product="B2")
     world.once()
