@@ -160,11 +160,16 @@ def kept_strays(
     return kept, replaced
 
 
+def shows_cells(row: Sequence[str], layout: Layout, cells: Cells) -> bool:
+    """Whether a row shows these result cells (spaces around them aside)."""
+    return all(cell(row, layout.results[k]).strip() == v.strip() for k, v in cells)
+
+
 def shows(row: Sequence[str], layout: Layout, target: Stray) -> bool:
     """Whether a row holds the stray's inputs and still all that the mistaken write left."""
     if inputs_of(row, layout) != target.fingerprint:
         return False
-    return all(cell(row, layout.results[k]).strip() == v.strip() for k, v in target.wrote)
+    return shows_cells(row, layout, target.wrote)
 
 
 def shows_link(row: Sequence[str], layout: Layout, target: Stray) -> bool:
@@ -173,7 +178,7 @@ def shows_link(row: Sequence[str], layout: Layout, target: Stray) -> bool:
     is the stray still."""
     if not dict(target.wrote).get("link", "").strip() or "link" not in layout.results:
         return False
-    return all(cell(row, layout.results[k]).strip() == v.strip() for k, v in target.wrote)
+    return shows_cells(row, layout, target.wrote)
 
 
 def is_stray(row: Sequence[str], layout: Layout, target: Stray) -> bool:
@@ -189,7 +194,7 @@ def held_again(row: Sequence[str], layout: Layout, target: Stray) -> bool:
     changed nothing there, or the row was put back otherwise): nothing is left to put back."""
     if target.prior is None:
         return False
-    return all(cell(row, layout.results[k]).strip() == v.strip() for k, v in target.prior)
+    return shows_cells(row, layout, target.prior)
 
 
 def repair(
@@ -206,8 +211,8 @@ def repair(
     cells = dict(target.prior) if target.prior is not None else _untold(target, watch)
     adopt = None
     blank = target.prior is not None and not any(v for _, v in target.prior)
-    if "id" not in cells and not target.row_id and target.prior is not None and not blank:
-        cells["id"] = ""  # a person's row without id: the put-back must be findable too
+    if not target.row_id and not blank:
+        cells.setdefault("id", "")  # a row that showed no id gets one: findable too
     mine = {layout.results[k] for k in cells}
     if "id" in cells and not cells["id"] and not (blank and _blank(row, mine)):
         cells["id"] = new_id()  # every write carries an id: a miss is found again

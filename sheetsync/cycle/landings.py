@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from sheetsync.core.landing import Cells, Sent, id_kept
 from sheetsync.core.layout import Layout
 from sheetsync.core.plan import cell
+from sheetsync.core.strays import shows_cells
 from sheetsync.core.view import Scan
 
 
@@ -20,7 +21,11 @@ class Places:
     """A read's rows, looked up by what a lost write may have left there."""
 
     def __init__(
-        self, found: Scan, table: Sequence[Sequence[str]], layout: Layout, aims: Sequence[Sent]
+        self,
+        found: Scan,
+        table: Sequence[Sequence[str]],
+        layout: Layout,
+        aims: Sequence[Sent] = (),
     ) -> None:
         self.found, self.table, self.layout = found, table, layout
         self.aimed = {t.row_id: t for t in aims if t.written and t.row_id}
@@ -53,7 +58,8 @@ class Places:
     def without_id(self) -> list[int]:
         """The rows showing no id (a narrow read's id column ends at its last id)."""
         if self._without is None:
-            self._without = without_id(self.found, self.table)
+            ids, height = self.found.ids, len(self.table)
+            self._without = [n for n in range(2, height + 1) if n - 2 >= len(ids) or not ids[n - 2]]
         return self._without
 
     def _bare(self, wrote: Cells) -> list[int]:
@@ -85,14 +91,5 @@ class Places:
     def _owned(self, row: Sequence[str]) -> bool:
         """Whether a row holds the id of a row of the write and shows its cells: that
         row's landing (a batch's rows show one run link), not a stray."""
-        results = self.layout.results
-        other = self.aimed.get(cell(row, results["id"]).strip())
-        if other is None:
-            return False
-        return all(cell(row, results[k]).strip() == v.strip() for k, v in other.wrote)
-
-
-def without_id(found: Scan, table: Sequence[Sequence[str]]) -> list[int]:
-    """The rows showing no id (a narrow read's id column ends at its last id)."""
-    ids = found.ids
-    return [n for n in range(2, len(table) + 1) if n - 2 >= len(ids) or not ids[n - 2]]
+        other = self.aimed.get(cell(row, self.layout.results["id"]).strip())
+        return other is not None and shows_cells(row, self.layout, other.wrote)

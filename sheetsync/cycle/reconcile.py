@@ -34,7 +34,7 @@ from sheetsync.core.strays import (
 )
 from sheetsync.core.view import Scan, View
 from sheetsync.core.writes import Write
-from sheetsync.cycle.landings import Places, without_id
+from sheetsync.cycle.landings import Places
 from sheetsync.cycle.misses import Misses
 
 log = logging.getLogger("sheetsync.engine")
@@ -122,12 +122,9 @@ class Reconciler:
         gone: list[Stray] = []
         done: list[Stray] = []
         windows = known is not None and view.columns is None  # no id column: rows elsewhere
-        bare: list[int] | None = None  # the rows without an id, walked once
+        places = Places(found, table, layout)  # the rows without an id, walked once
         for target, was_gone in self.journal.strays(watch.name):
-            if target.row_id:
-                rows = found.rows_of(target.row_id)
-            else:
-                rows = bare = without_id(found, table) if bare is None else bare
+            rows = found.rows_of(target.row_id) if target.row_id else places.without_id()
             unseen = [n for n in rows if known is not None and n not in known]
             if windows or unseen:
                 out.unsure = out.unsure or not was_gone
