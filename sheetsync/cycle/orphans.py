@@ -105,20 +105,18 @@ class Orphans:
         from their result cells grouped by status (`_Shown`), `ADOPT_CHUNK` at a time."""
         table, known = view.table, view.known
         busy = _busy(found)
-        rows: list[Adoption] = []
-        numbers: list[int] = []
-        ids: list[str] = []
-        for rid in unknown:
-            number = found.holders[rid]
-            if known is None or number in known:
-                rows.append(adoption(table[number - 1], rid, layout, watch))
-                if len(rows) == ADOPT_CHUNK:
-                    self._record(watch, rows, busy, entries)
-                    rows = []
-            else:
-                numbers.append(number)
-                ids.append(rid)
-        self._record(watch, rows, busy, entries)
+        numbers = list(map(found.holders.__getitem__, unknown))
+        whole: Sequence[int] = range(len(numbers))  # which of them were read whole
+        if known is not None:
+            whole = [i for i, n in enumerate(numbers) if n in known]
+        for start in range(0, len(whole), ADOPT_CHUNK):
+            part = whole[start : start + ADOPT_CHUNK]
+            rows = [adoption(table[numbers[i] - 1], unknown[i], layout, watch) for i in part]
+            self._record(watch, rows, busy, entries)
+        if known is None:
+            return
+        ids = [rid for rid, n in zip(unknown, numbers, strict=True) if n not in known]
+        numbers = [n for n in numbers if n not in known]
         for group in _Shown(view, layout, watch).groups(numbers, ids):
             self._record_alike(watch, group, busy, entries)
 
@@ -187,10 +185,8 @@ class _Alike:
     def uniform(self) -> bool:
         """Whether every row shows the same cells as `like` (then only their ids differ)."""
         ks = [n - 2 for n in self.numbers]
-        return all(
-            cells is None or all(v == kept for v in _pick(cells, ks))
-            for cells, kept in zip(self.taken, self.kept, strict=True)
-        )
+        pairs = zip(self.taken, self.kept, strict=True)
+        return all(_pick(c, ks).count(k) == len(ks) for c, k in pairs if c is not None)
 
     def shown(self, order: Sequence[int]) -> list[Shown]:
         """Rows `order`'s ids, links, messages, times triggered (`adopt_shown`)."""
@@ -229,7 +225,11 @@ class _Shown:
     def groups(self, numbers: Sequence[int], ids: Sequence[str]) -> list[_Alike]:
         """Rows `numbers`, holding `ids`, grouped."""
         ks = [n - 2 for n in numbers]
-        keys = zip(*(_pick(cells, ks) for cells in self.deciding), strict=True)
+        keys = list(zip(*(_pick(cells, ks) for cells in self.deciding), strict=True))
+        if len(set(keys)) == 1:  # every row alike (a big tab mostly is): no walk
+            alike = self._group(numbers[0])
+            alike.ids, alike.numbers = list(ids), list(numbers)
+            return [alike]
         groups: dict[tuple[str, ...], _Alike] = {}
         for key, number, row_id in zip(keys, numbers, ids, strict=True):
             group = groups.get(key)
