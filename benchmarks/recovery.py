@@ -153,6 +153,7 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
             "shared / served",
             "shared, first cycle: CPU / peak RSS",
             "shared first / served",
+            "shared first / shared",
             "PostgreSQL once: wall / CPU / peak RSS",
             "PostgreSQL / served",
         ],
@@ -166,6 +167,8 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
         for runs in (f.shared, f.shared_first):
             shared = median([r.cpu_seconds for r in runs])
             ratios += [pg_takeover.cell(runs), f"{shared / cpu['served']:.1f}x"]
+        firsts = [r.cpu_seconds for r in f.shared_first]
+        ratios.append(f"{median(firsts) / median([r.cpu_seconds for r in f.shared]):.1f}x")
         pg = ["not measured", "n/a"]
         if isinstance(f.takeover, str):
             pg = [f.takeover, "n/a"]
