@@ -222,14 +222,15 @@ class _Shown:
         self.deciding = [column("status"), column("run_status")]
         self.cells = [column(k) for k in SHOWN]
 
-    def groups(self, numbers: Sequence[int], ids: Sequence[str]) -> list[_Alike]:
-        """Rows `numbers`, holding `ids`, grouped."""
+    def groups(self, numbers: list[int], ids: list[str]) -> list[_Alike]:
+        """Rows `numbers`, holding `ids`, grouped (the lists become one group's, if alike)."""
         ks = [n - 2 for n in numbers]
-        keys = list(zip(*(_pick(cells, ks) for cells in self.deciding), strict=True))
-        if len(set(keys)) == 1:  # every row alike (a big tab mostly is): no walk
+        picked = [_pick(cells, ks) for cells in self.deciding]
+        if numbers and all(p.count(p[0]) == len(p) for p in picked):  # all alike: no walk
             alike = self._group(numbers[0])
-            alike.ids, alike.numbers = list(ids), list(numbers)
+            alike.ids, alike.numbers = ids, numbers
             return [alike]
+        keys = zip(*picked, strict=True)
         groups: dict[tuple[str, ...], _Alike] = {}
         for key, number, row_id in zip(keys, numbers, ids, strict=True):
             group = groups.get(key)
