@@ -6,7 +6,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from benchmarks.harness import INPUTS, RESULTS, Bench, fmt_s, new_row, stop_process
+from benchmarks.harness import INPUTS, RESULTS, Bench, fmt_s, new_row
+from benchmarks.processes import stop_process
 from benchmarks.report import Section
 from sheetsync.emulator.axiom import AxiomEmulator
 from sheetsync.emulator.axiom_runs import TriggerRecord, rolling_max

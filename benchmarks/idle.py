@@ -13,15 +13,13 @@ from benchmarks.harness import (
     INPUTS,
     RESULTS,
     Bench,
-    ProcSample,
     check_run,
     done_row,
     fmt_mb,
     fmt_s,
-    sample,
     seed_journal,
-    stop_process,
 )
+from benchmarks.processes import ProcSample, sample, stop_process
 from benchmarks.report import Section
 
 POLL_SECONDS = 5.0

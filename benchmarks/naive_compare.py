@@ -8,12 +8,12 @@ from benchmarks.harness import (
     INPUTS,
     RESULTS,
     Bench,
-    ProcessRun,
     Requests,
     check_run,
     fmt_s,
     new_row,
 )
+from benchmarks.processes import ProcessRun
 from benchmarks.report import Section
 
 ROWS = 200

@@ -14,13 +14,13 @@ from benchmarks.cycles import FULL_HEADER, SIZE_NEW, whole_figures
 from benchmarks.harness import (
     DONE_LINK,
     Bench,
-    ProcessRun,
     check_run,
     clear_results,
     median,
     new_row,
     row_id,
 )
+from benchmarks.processes import ProcessRun
 from benchmarks.report import Section
 
 SIZES = (100_000, 200_000)

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit, urlunsplit
 from benchmarks.cycles import FULL_HEADER, SIZE_NEW
 from benchmarks.harness import (
     Bench,
-    ProcessRun,
     clear_results,
     done_row,
     fmt_mb,
@@ -24,6 +23,7 @@ from benchmarks.harness import (
     median,
     new_row,
 )
+from benchmarks.processes import ProcessRun
 
 ENV = "SHEETSYNC_BENCH_PG"
 

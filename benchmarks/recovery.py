@@ -21,7 +21,6 @@ from benchmarks import pg_takeover, shared_tab
 from benchmarks.cycles import FULL_HEADER, SIZE_NEW
 from benchmarks.harness import (
     Bench,
-    ProcessRun,
     check_run,
     clear_results,
     done_row,
@@ -33,6 +32,7 @@ from benchmarks.harness import (
     restore_journal,
     seed_journal,
 )
+from benchmarks.processes import ProcessRun
 from benchmarks.report import Section
 from sheetsync.adapters.store.journal import Journal
 from sheetsync.core.plan import fingerprint

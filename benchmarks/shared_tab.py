@@ -14,7 +14,6 @@ from benchmarks.harness import (
     DONE_LINK,
     INPUTS,
     Bench,
-    ProcessRun,
     check_run,
     clear_results,
     done_row,
@@ -24,6 +23,7 @@ from benchmarks.harness import (
     row_id,
     seed_journal,
 )
+from benchmarks.processes import ProcessRun
 
 SECOND = ["Status 2", "Run link 2", "Message 2", "sheetsync id 2"]
 """The second watch's result columns, right of the first's."""

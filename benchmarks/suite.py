@@ -31,8 +31,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmarks import backlog, cycles, drive, idle, naive_compare, own_links, recovery
-from benchmarks.harness import Bench, machine, median
+from benchmarks import (
+    backlog,
+    cycles,
+    drive,
+    idle,
+    naive_compare,
+    own_links,
+    recovery,
+    request_counts,
+)
+from benchmarks.harness import Bench, median
+from benchmarks.processes import machine
 from benchmarks.report import Section, markdown, print_rich
 
 SECTIONS = ("requests", "sizes", "recovery", "ownlinks", "naive200", "backlog", "idle", "drive")
@@ -98,7 +108,7 @@ def measure(
     results = Results()
     if "requests" in chosen:
         progress.log("Sheets requests per cycle ...")
-        results.sections.append(cycles.requests_per_cycle(bench))
+        results.sections.append(request_counts.requests_per_cycle(bench))
     if "sizes" in chosen:
         runs = repeats or (1 if quick else 5)
         progress.log(f"sheet sizes, {runs} run(s) each ...")

@@ -113,12 +113,11 @@ class Orphans:
             part = whole[start : start + ADOPT_CHUNK]
             rows = [adoption(table[numbers[i] - 1], unknown[i], layout, watch) for i in part]
             self._record(watch, rows, busy, entries)
-        if known is None:
-            return
-        ids = [rid for rid, n in zip(unknown, numbers, strict=True) if n not in known]
-        numbers = [n for n in numbers if n not in known]
-        for group in _Shown(view, layout, watch).groups(numbers, ids):
-            self._record_alike(watch, group, busy, entries)
+        if known is not None:  # the others, from their result cells
+            ids = [rid for rid, n in zip(unknown, numbers, strict=True) if n not in known]
+            numbers = [n for n in numbers if n not in known]
+            for group in _Shown(view, layout, watch).groups(numbers, ids):
+                self._record_alike(watch, group, busy, entries)
 
     def _record_alike(
         self, watch: Watch, group: _Alike, busy: set[str] | None, entries: dict[str, Entry]
