@@ -2,8 +2,8 @@
 
 A tab sheetsync has no read plan for is read whole, in the one request a cycle's first
 read always was. Kept whole, a 100,000-row tab costs the client ~60 MB of row lists and
-strings, and every step of the cycle then walks 100,000 rows. So its rows are taken one
-at a time as they are decoded (`adapters/google/lean`), and of a tab of
+strings, and every step of the cycle then walks 100,000 rows. So its rows are decoded one
+at a time (`adapters/google/lean`) and taken `BATCH` at a time, and of a tab of
 `NARROW_FROM_ROWS` rows or more the view keeps:
 
     the header row
