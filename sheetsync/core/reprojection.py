@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, count
+from itertools import compress, count, repeat
 from operator import itemgetter, ne
+from typing import Any
 
 from sheetsync.config import Watch
 from sheetsync.core.layout import Layout, norm
@@ -60,13 +61,14 @@ def reproject(
     holders, extra, status = found.holders, found.extra, cells["status"]
     seen = bytearray(height + 2)
     out = Reprojection()
-    for page in pages:
-        numbers = [holders.get(r.row_id, 0) for r in page]  # 0: not on the sheet
+    for page in filter(None, pages):
+        fields = _Fields(page)
+        numbers = list(map(holders.get, fields[0], repeat(0)))  # 0: not on the sheet
         places = [n - 2 if n else height for n in numbers]
         odd: set[int] = set()
         for kind, column in cells.items():
             shown = _at(column, places)
-            odd.update(compress(count(), map(ne, shown, wants.of(kind, page))))
+            odd.update(compress(count(), map(ne, shown, wants.of(kind, fields))))
         for i in sorted(odd):
             result, number = page[i], numbers[i]
             shows = _at(status, [number - 2])[0] if number else ""
@@ -81,6 +83,24 @@ def reproject(
     return out
 
 
+class _Fields:
+    """A page's results field by field (`Result`'s order), each taken when first asked for."""
+
+    def __init__(self, page: Sequence[Result]) -> None:
+        self.page = page
+        self.taken: dict[int, list[Any]] = {}
+
+    def __getitem__(self, index: int) -> list[Any]:
+        found = self.taken.get(index)
+        if found is None:
+            found = self.taken[index] = list(map(itemgetter(index), self.page))
+        return found
+
+
+_FIELD = {name: i for i, name in enumerate(Result._fields)} | {"status": 1, "id": 0}
+"""Where each result kind's field is in a page's columns."""
+
+
 class _Wants:
     """Each result kind's cells as `desired_cells` says, for a page of results at once."""
 
@@ -89,18 +109,17 @@ class _Wants:
         self._status: dict[str, str] = {}
         self._run: dict[str, str] = {}
 
-    def of(self, kind: str, page: Sequence[Result]) -> list[str]:
+    def of(self, kind: str, fields: _Fields) -> Sequence[str]:
+        """The cells of `kind` a page's results want (`fields`: the page column by column)."""
+        values: Sequence[str] = fields[_FIELD[kind]]
         if kind in ("status", "run_status"):
             memo = self._status if kind == "status" else self._run
-            values = [r.state for r in page] if kind == "status" else [r.run_status for r in page]
-            return [memo[v] if v in memo else self._word(memo, kind, v) for v in values]
-        if kind == "link":
-            return [r.link[:CELL_LIMIT] for r in page]
-        if kind == "message":
-            return [clip(r.message) for r in page]
-        if kind == "triggered_at":
-            return [r.triggered_at for r in page]
-        return [r.row_id for r in page]  # id
+            for value in set(values).difference(memo):
+                self._word(memo, kind, value)
+            return list(map(memo.__getitem__, values))
+        if kind in ("link", "message") and max(map(len, values), default=0) > CELL_LIMIT:
+            return [v[:CELL_LIMIT] for v in values] if kind == "link" else list(map(clip, values))
+        return values  # id, triggered_at, and links and messages that fit their cell
 
     def _word(self, memo: dict[str, str], kind: str, value: str) -> str:
         """The status (or run status) word `desired_cells` shows for a state (a run's)."""
@@ -117,6 +136,9 @@ def _at(column: Sequence[str], places: list[int]) -> Sequence[str]:
     """A column's cells at these places (0: row 2); past its last value (a column read
     ends there) or past the tab, `""`. Not a padded copy of the column: 100,000 rows."""
     end = len(column)
-    if all(p < end for p in places):
-        return itemgetter(*places, 0)(column) if end else [""] * len(places)
+    if not end:
+        return [""] * len(places)
+    if max(places, default=0) < end:
+        picked: Sequence[str] = itemgetter(*places, 0)(column)
+        return picked
     return [column[p] if p < end else "" for p in places]
