@@ -187,12 +187,14 @@ class _Kept:
         return out
 
     def _shared(self, cells: list[str]) -> list[str]:
-        """Cells of a column, each repeated value one string when most of them repeat."""
+        """Cells of a column, each repeated value one string: across the tab where most
+        cells repeat (statuses, a batch's shared link), within the batch where some do
+        (links of runs of a few rows), as decoded where none does (a link per row)."""
         distinct = set(cells)
-        if len(distinct) * 2 > len(cells):
+        if len(distinct) == len(cells):
             return cells
-        same = self.same
-        shared = {c: same.setdefault(c, c) for c in distinct}
+        pool = self.same if len(distinct) * 2 <= len(cells) else {}
+        shared = {c: pool.setdefault(c, c) for c in distinct}
         return list(map(shared.__getitem__, cells))
 
     def view(self) -> View:

@@ -8,7 +8,7 @@ import pytest
 
 from sheetsync.config import Watch
 from sheetsync.config.schema import build
-from sheetsync.core import first_read, narrow
+from sheetsync.core import narrow
 from sheetsync.core.first_read import lean_view, lean_views
 from sheetsync.core.view import NarrowTable
 
@@ -95,34 +95,3 @@ def test_two_watches_of_one_tab_each_keep_their_own_rows_whole_from_one_walk() -
     views = lean_views(iter(rows), {"w": (first, ()), "w3": (broken, ())})
     assert views["w"].known == {8} and views["w3"].known is None
     assert list(views["w3"].table) == rows
-
-
-def test_the_rows_are_kept_alike_whatever_the_batches_they_come_in(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A keeper takes rows `first_read.BATCH` at a time: rows kept whole (a copy's id seen
-    batches above, data under a blank header or under no header first met in a later
-    batch, the ids to check), result cells and shared strings come out the same as with
-    one batch for the whole tab."""
-    header = ["url", "", "Status", "Run link", "Message", "sheetsync id"]
-    rows: list[list[str]] = [header]
-    for i in range(60):
-        rows.append([f"u{i}", "", ["triggered", "done", "", "retry "][i % 4], "L", "", f"r{i}"])
-    rows[12] = []
-    rows[20] = [*rows[20][:5], "r3 "]  # a copy of an id seen 17 rows above
-    rows[33] = ["u32", "note"]  # data under the blank header
-    rows[41] = [*rows[41], "", "beyond"]  # data under no header
-    rows[51] = [*rows[51][:5], "r49"]  # a copy of the row above's id
-    check = {"r7", "r44"}
-
-    def kept(batch: int) -> tuple[Any, ...]:
-        monkeypatch.setattr(first_read, "BATCH", batch)
-        view = lean_view(iter([list(r) for r in rows]), watch(), check)
-        table = [tuple(row) for row in view.table]
-        return view.known, view.columns, table
-
-    whole = kept(1_000)
-    open_rows = {n for n in range(2, 62) if n % 4 in (0, 1)}  # no status, or retry
-    assert whole[0] == open_rows | {21, 34, 42, 52, 9, 46}
-    for batch in (1, 3, 7, 16):
-        assert kept(batch) == whole
