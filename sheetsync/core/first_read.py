@@ -86,10 +86,14 @@ def lean_views(
     return views
 
 
-BATCH = 1_000
+BATCH = 100
 """Rows a keeper takes at a time, each step one pass over them in C where it can be (a
-column by `itemgetter`, a copy check by sets): 200,000 rows (each its own run link) took
-0.19 s of CPU one row at a time, 0.12 s so (best of 5, the rows already decoded)."""
+column by `itemgetter`, a copy check by sets). 200,000 rows (each its own run link, the
+rows already decoded, best of 5): 0.195 s of CPU one row at a time, 0.165 s 100 at a
+time, 0.12 s 1,000 at a time; but 1,000 at a time raised a shared tab's first-cycle peak
+at 100,000 rows from 96.6-97.5 MB to 98.8-101.1 MB (three runs each, old and new in
+turns; not explained: a guess is the batch's short-lived cells among the kept ones), 100
+at a time to 97.5 MB (96.4-96.5 before)."""
 
 
 def _chain(top: list[list[str]], rows: Iterator[list[str]]) -> Iterator[list[str]]:
