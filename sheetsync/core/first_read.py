@@ -116,7 +116,7 @@ class _Kept:
         status_col, id_col = (layout.results[k] for k in ("status", "id"))
         self.status_col = status_col if status_col in self.columns else absent
         self.id_col = id_col if id_col in self.columns else absent
-        self.others = [(col, cells) for col, cells in self.columns.items() if col != id_col]
+        self.others = [(c, cells) for c, cells in self.columns.items() if c != self.id_col]
         words = {norm(w) for w in (watch.statuses.retry, watch.statuses.sending)}
         self.words = words | {"", norm(watch.statuses.waiting)}
         self.wants: dict[str, bool] = {}
@@ -210,9 +210,9 @@ class _Kept:
 
 def _trim(cells: list[str]) -> None:
     """Drop the empty cells at the column's end, as a column read of the tab would end."""
-    end = len(cells)
-    while end and not any(cells[max(0, end - BATCH) : end]):
-        end = max(0, end - BATCH)
+    end, step = len(cells), 1_000  # a blank run, a slice at a time
+    while end and not any(cells[max(0, end - step) : end]):
+        end = max(0, end - step)
     while end and not cells[end - 1]:
         end -= 1
     del cells[end:]

@@ -9,12 +9,25 @@ owns (they hold its id and show its cells: its landing, not a stray).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sheetsync.core.landing import Cells, Sent, id_kept
+from sheetsync.adapters.store.protocol import Store
+from sheetsync.core.landing import Cells, Sent, Stray, id_kept
 from sheetsync.core.layout import Layout
 from sheetsync.core.plan import cell
-from sheetsync.core.strays import shows_cells
+from sheetsync.core.strays import kept_strays, shows_cells
 from sheetsync.core.view import Scan
+
+
+def keep_strays(
+    journal: Store, watch: str, strays: list[Stray], now: datetime, *, keep_told: bool = False
+) -> None:
+    """Journal strays found by a write's answer or, with `keep_told`, by a lost answer's
+    check, each chained to the one kept for its row (`strays.kept_strays`)."""
+    older = [old for old, _ in journal.strays(watch)]
+    kept, replaced = kept_strays(strays, older, keep_told=keep_told)
+    if kept:
+        journal.add_strays(watch, kept, replaced, now)
 
 
 class Places:

@@ -26,7 +26,6 @@ from sheetsync.core.strays import (
     emptied,
     held_again,
     is_stray,
-    kept_strays,
     prior_from_entry,
     repair,
     shows,
@@ -34,7 +33,7 @@ from sheetsync.core.strays import (
 )
 from sheetsync.core.view import Scan, View
 from sheetsync.core.writes import Write
-from sheetsync.cycle.landings import Places
+from sheetsync.cycle.landings import Places, keep_strays
 from sheetsync.cycle.misses import Misses
 
 log = logging.getLogger("sheetsync.engine")
@@ -199,10 +198,7 @@ class Reconciler:
         # a stray the write's answer already recorded (a kill came before the write's end)
         # was told from the read before the write: never replace it with less; a row hit
         # before keeps what it held before the first hit, not what that hit left
-        older = [old for old, _ in self.journal.strays(watch.name)]
-        found_now, replaced = kept_strays(strays, older, keep_told=True)
-        if found_now:
-            self.journal.add_strays(watch.name, found_now, replaced, self.now())
+        keep_strays(self.journal, watch.name, strays, self.now(), keep_told=True)
         self.journal.answered(watch.name)
 
     def _past(self, watch: Watch, target: Stray, found: Scan, entries: dict[str, Entry]) -> Stray:

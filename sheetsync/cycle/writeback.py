@@ -17,8 +17,9 @@ from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.landing import Stray, landed, neighbours, sent
 from sheetsync.core.model import CellWrite
 from sheetsync.core.projection import desired_cells
-from sheetsync.core.strays import Past, as_read, edited, kept_strays, prior_from_entry, stray
+from sheetsync.core.strays import Past, as_read, edited, prior_from_entry, stray
 from sheetsync.core.writes import Write
+from sheetsync.cycle.landings import keep_strays
 from sheetsync.cycle.state import WatchCycle
 from sheetsync.errors import SheetError, UnsureWriteError
 
@@ -147,9 +148,7 @@ class Writer:
 
     def _keep(self, cycle: WatchCycle, strays: list[Stray]) -> None:
         """Journal new strays (a row hit twice keeps what it held before the first hit)."""
-        older = [found for found, _ in self.journal.strays(cycle.watch.name)]
-        kept, replaced = kept_strays(strays, older)
-        self.journal.add_strays(cycle.watch.name, kept, replaced, self.now())
+        keep_strays(self.journal, cycle.watch.name, strays, self.now())
         log.warning(
             "watch %s: %d written row(s) had moved before the write reached them; "
             "the rows hit instead are put back",
