@@ -140,3 +140,37 @@ def test_a_column_of_megabytes_in_small_pieces_is_decoded_a_few_times(
     assert len(text) > 1_800_000 and len(pieces) > 200
     assert value_ranges(iter(pieces), 1, lambda _i, rows: list(rows)) == [[column]]
     assert len(decodes) < 25  # one per piece (before) would be over 200
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_runs_of_rows_read_as_json_loads_reads_them(seed: int) -> None:
+    """Rows are decoded a run at a time, the text cut after a row's `],`: a cut falling
+    inside a cell that holds `],` (or `"],["`) decodes rows one at a time there, and
+    every layout of the JSON, in any pieces, reads as `json.loads` does (an answer big
+    enough for runs: several times `AHEAD`)."""
+    rng = random.Random(seed)
+    tricky = [*TRICKY, "x],y", '"],["', "],", "]]", 'a\\"],']
+    tables: list[list[list[str]] | None] = [
+        [
+            [rng.choice(tricky) * rng.randrange(1, 40) for _ in range(rng.randrange(0, 7))]
+            for _ in range(6_000)
+        ],
+        None,
+        [[str(i), "],"] for i in range(3_000)],
+    ]
+    text = answer(tables, indent=rng.choice([None, 1, 2]), ensure_ascii=rng.random() < 0.5)
+    assert len(text) > 4 * 65_536
+    cuts = [*sorted(rng.sample(range(1, len(text)), 60)), len(text)]
+    pieces = [text[a:b] for a, b in zip([0, *cuts[:-1]], cuts, strict=True)]
+    expected = [t or [] for t in tables]
+    assert value_ranges(iter(pieces), 3, lambda _i, rows: list(rows)) == expected
+
+
+def test_a_run_holding_a_number_or_an_object_reads_as_one_row_at_a_time_does() -> None:
+    """A number in a run is made text; an object where a row should be is refused."""
+    rows = [["a", "b"]] * 30_000  # the odd row well before the last `AHEAD` of text
+    text = json.dumps({"valueRanges": [{"values": [*rows, ["c", 7], *rows]}]})
+    assert listed(text, 1) == [[*rows, ["c", "7"], *rows]]
+    bad = json.dumps({"valueRanges": [{"values": [*rows, {"a": 1}, *rows]}]})
+    with pytest.raises(AnswerError, match="not a list"):
+        listed(bad, 1)
