@@ -62,7 +62,7 @@ def test_rows_adopted_from_their_columns_are_recorded_as_rows_read_whole(
         original = getattr(journal, name)
 
         def adopting(*args: Any) -> None:
-            ids = args[2] if name == "adopt_alike" else [r[0] for r in args[2]]
+            ids = args[2] if name == "adopt_alike" else args[2].row_ids
             assert list(ids) == sorted(ids)  # a range of the key index each
             original(*args)
             entries.update(journal.entries_needed(args[0], world.clock(), ids))

@@ -18,8 +18,9 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from itertools import repeat
+from operator import sub
 
-from sheetsync.adapters.store.journal_landing import Adoption, Shown
+from sheetsync.adapters.store.journal_landing import Adoption, ShownRows
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core import narrow
@@ -187,15 +188,14 @@ class _Alike:
         pairs = zip(self.taken, self.kept, strict=True)
         return all(_pick(c, ks).count(k) == len(ks) for c, k in pairs if c is not None)
 
-    def shown(self, order: Sequence[int]) -> list[Shown]:
+    def shown(self, order: Sequence[int]) -> ShownRows:
         """Rows `order`'s ids, links, messages, times triggered (`adopt_shown`)."""
-        ids, numbers = self.ids, self.numbers
-        ks = [numbers[i] - 2 for i in order]
+        ks = list(map(sub, map(self.numbers.__getitem__, order), repeat(2)))
         cols = [
-            repeat(kept, len(ks)) if cells is None else _pick(cells, ks)
+            [kept] * len(ks) if cells is None else _pick(cells, ks)
             for cells, kept in zip(self.taken, self.kept, strict=True)
         ]
-        return list(zip([ids[i] for i in order], *cols, strict=True))
+        return ShownRows(list(map(self.ids.__getitem__, order)), *cols)
 
 
 def _pick(cells: Sequence[str], ks: Sequence[int]) -> Sequence[str]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from sheetsync.adapters.store import pg_bulk
-from sheetsync.adapters.store.journal_landing import MANY_IDS, Adoption
+from sheetsync.adapters.store.journal_landing import MANY_IDS, Adoption, ShownRows
 from sheetsync.adapters.store.journal_records import Outcome
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.landing import Stray
@@ -209,7 +209,9 @@ def adopt(store: Store, ids: list[str], counted: Statements) -> int:
     others = [f"o{i}" for i in ids]
     sent += counted.during(lambda: store.adopt_alike("a", like, others, at(1), "adopted"))
     own = [(f"s{i}", f"https://run/{i}", "", "") for i in ids]
-    sent += counted.during(lambda: store.adopt_shown("a", like, own, at(1), "adopted"))
+    sent += counted.during(
+        lambda: store.adopt_shown("a", like, ShownRows.of(own), at(1), "adopted")
+    )
     assert store.counts("a") == {"triggered": 3 * len(ids)}
     assert set(store.unshown("a", at(1))) == set(ids)
     assert store.entries_needed("a", at(1), [own[-1][0]])[own[-1][0]].link == own[-1][1]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from sheetsync.adapters.store.journal_landing import Adoption
+from sheetsync.adapters.store.journal_landing import Adoption, ShownRows
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.core.landing import Sent, Stray
 from sheetsync.errors import LeaseLostError
@@ -127,6 +127,34 @@ def test_rows_showing_the_same_cells_are_adopted_in_one_go(store: Store) -> None
     assert store.entries("a", at(2))["r4"].retry_due
 
 
+def test_shown_rows_sort_by_id_stably_and_bind_row_after_row() -> None:
+    """`ShownRows`: sorted by id keeping the given order of an id given twice (no sort when
+    sorted already), bound row after row; columns of different lengths are refused."""
+    rows = ShownRows.of([("b", "l1", "m1", "t1"), ("a", "l2", "", ""), ("b", "l3", "", "")])
+    ordered = rows.in_key_order()
+    assert ordered.rows() == [("a", "l2", "", ""), ("b", "l1", "m1", "t1"), ("b", "l3", "", "")]
+    assert ordered.interleaved() == ["a", "l2", "", "", "b", "l1", "m1", "t1", "b", "l3", "", ""]
+    same = ShownRows.of([("a", "x", "", ""), ("b", "y", "", "")])
+    assert same.in_key_order() is same and len(same) == 2
+    assert len(ShownRows.of([])) == 0 and ShownRows.of([]).interleaved() == []
+    with pytest.raises(ValueError, match="different lengths"):
+        ShownRows(["a"], [], [], [])
+
+
+def test_an_id_given_twice_to_adopt_shown_is_recorded_as_first_given(store: Store) -> None:
+    """Both stores keep the first of an id's rows (in the order given), in any position."""
+    like = Adoption("", "triggered", "")
+    twice = [
+        ("r2", "https://v/a", "", ""),
+        ("r1", "https://v/1", "", ""),
+        ("r2", "https://v/b", "", ""),
+    ]
+    store.adopt_shown("a", like, ShownRows.of(twice), at(1), "the journal did not know this row")
+    entries = store.entries("a", at(1))
+    assert (entries["r1"].link, entries["r2"].link) == ("https://v/1", "https://v/a")
+    assert store.counts("a") == {"triggered": 2}
+
+
 def test_rows_each_showing_their_own_run_are_adopted_in_one_go(store: Store) -> None:
     """`adopt_shown`: each row with its own link, message and time triggered, the rest
     shared (a known id left as it is), and one history line for them all."""
@@ -137,7 +165,7 @@ def test_rows_each_showing_their_own_run_are_adopted_in_one_go(store: Store) -> 
         ("r1", "https://v/1", "a note", ""),
         ("r2", "https://v/2", "", ""),
     ]
-    store.adopt_shown("a", like, rows, at(1), "the journal did not know this row")
+    store.adopt_shown("a", like, ShownRows.of(rows), at(1), "the journal did not know this row")
     entries = store.entries("a", at(1))
     assert entries["r2"].state == "claimed"
     for row_id, link, message, triggered in (rows[0], rows[1]):

@@ -19,7 +19,7 @@ from operator import attrgetter
 from sheetsync.adapters.store.journal_landing import (
     MANY_IDS,
     Adoption,
-    Shown,
+    ShownRows,
     _cells,
     _dump,
     _pairs,
@@ -210,22 +210,22 @@ class LandingSql(PgBase):
             run(conn, statements)
 
     def adopt_shown(
-        self, watch: str, like: Adoption, rows: Sequence[Shown], now: datetime, why: str
+        self, watch: str, like: Adoption, rows: ShownRows, now: datetime, why: str
     ) -> None:
         """`adopt_alike` rows that differ in their link, message and time triggered (see
         `LandingRecords.adopt_shown`): a statement a batch, and one history line."""
-        stamp, ordered = iso(now), sorted(rows)
+        stamp, ordered = iso(now), rows.in_key_order()
         alike = (watch, like.state, like.fingerprint, like.run_status)
         statements = [
             *each_batch(
-                _ADOPT_SHOWN, ordered, *alike, stamp if like.due else "", stamp, like.shown
+                _ADOPT_SHOWN, ordered.rows(), *alike, stamp if like.due else "", stamp, like.shown
             ),
             *history_of(
                 stamp,
                 watch,
                 ["*"],
                 ADOPTED_EVENT,
-                adopted_detail(why, like.state, [r[0] for r in ordered]),
+                adopted_detail(why, like.state, ordered.row_ids),
             ),
         ]
         with self._tx(watch) as conn:

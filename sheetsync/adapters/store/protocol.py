@@ -22,7 +22,7 @@ from typing import Protocol
 
 from sheetsync.adapters.axiom.outage import OutageGate
 from sheetsync.adapters.pacing import Pace, RollingLimiter
-from sheetsync.adapters.store.journal_landing import Adoption, Shown
+from sheetsync.adapters.store.journal_landing import Adoption, ShownRows
 from sheetsync.adapters.store.journal_records import Event, Outcome
 from sheetsync.adapters.store.overview import CycleView, RowView
 from sheetsync.adapters.store.runs import Tracked
@@ -162,7 +162,7 @@ class LandingOps(Protocol):
         self, watch: str, like: Adoption, row_ids: Sequence[str], now: datetime, why: str
     ) -> None: ...
     def adopt_shown(
-        self, watch: str, like: Adoption, rows: Sequence[Shown], now: datetime, why: str
+        self, watch: str, like: Adoption, rows: ShownRows, now: datetime, why: str
     ) -> None: ...
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]: ...
     def known_ids(self, watch: str, row_ids: Iterable[str]) -> set[str]: ...
