@@ -11,6 +11,8 @@ import threading
 from collections import Counter
 from typing import TYPE_CHECKING
 
+import pytest
+
 from sheetsync.adapters import pacing
 from sheetsync.adapters.axiom import outage
 from sheetsync.adapters.store.postgres import PostgresStore
@@ -47,6 +49,7 @@ def kill_mid_post(world: World) -> None:
     world.axiom.clear_faults()
 
 
+@pytest.mark.sqlite_only("moves a SQLite journal file to PostgreSQL: its source is that file")
 def test_a_migrated_journals_rows_are_never_sent_again(world: World, pg_backend: Backend) -> None:
     """Sent rows stay sent, the row killed mid-POST becomes `unknown`, a new row goes once."""
     world.sheet([HEADER, *ROWS[:3]])

@@ -227,6 +227,7 @@ def test_check_and_status_on_an_empty_database_say_the_first_run_creates_it(
     assert query(pg_url, "SELECT to_regclass('schema_version')") == [(None,)]
 
 
+@pytest.mark.sqlite_only("moves a SQLite journal file to PostgreSQL: its source is that file")
 def test_migrate_state_moves_the_journal_and_nothing_is_sent_again(
     world: World, pg_url: str
 ) -> None:
@@ -258,6 +259,9 @@ def test_migrate_state_moves_the_journal_and_nothing_is_sent_again(
     assert code == 1 and "already holds sheetsync state" in one_error_line(output)
 
 
+@pytest.mark.sqlite_only(
+    "refusals to move a SQLite journal file (missing, locked by a running sheetsync)"
+)
 def test_migrate_state_refusals_are_one_line(world: World, pg_url: str, tmp_path: Path) -> None:
     """A missing journal, a running sheetsync (its lock), a served database, a SQLite config."""
     world.sheet([HEADER, *ROWS[:1]])
@@ -295,6 +299,7 @@ def scrape(port: int) -> dict[str, float]:
     return {s.name: s.value for f in families for s in f.samples if not s.labels}
 
 
+@pytest.mark.sqlite_only("sets a PostgreSQL daemon beside one on the SQLite file (its second half)")
 def test_status_line_and_metrics_show_the_spreadsheets_held(
     world: World, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
