@@ -174,3 +174,59 @@ def test_a_run_holding_a_number_or_an_object_reads_as_one_row_at_a_time_does() -
     bad = json.dumps({"valueRanges": [{"values": [*rows, {"a": 1}, *rows]}]})
     with pytest.raises(AnswerError, match="not a list"):
         listed(bad, 1)
+
+
+class _Counted:
+    """`lean._DECODER` counting its calls (both kinds)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.real = json.JSONDecoder()
+
+    def raw_decode(self, text: str, pos: int = 0) -> tuple[object, int]:
+        self.calls += 1
+        return self.real.raw_decode(text, pos)
+
+    def decode(self, text: str) -> object:
+        self.calls += 1
+        return self.real.decode(text)
+
+
+def test_plain_rows_are_decoded_a_run_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """20,000 short rows take a few hundred decodes, not one each; rows whose cells hold
+    `],` (every cut falls in a cell) take about one each, not a failed run and a row."""
+    from sheetsync.adapters.google import lean
+
+    counted = _Counted()
+    monkeypatch.setattr(lean, "_DECODER", counted)
+    rows = [[f"r{i}", "triggered", "https://run/x"] for i in range(20_000)]
+    assert listed(answer([rows], indent=2), 1) == [rows]
+    assert counted.calls < 1_000
+    counted.calls = 0
+    tricky = [[f"r{i}", "a],b" * 30] for i in range(5_000)]
+    assert listed(answer([tricky]), 1) == [tricky]
+    assert counted.calls < 1.2 * len(tricky)
+
+
+@pytest.mark.parametrize("shift", [2, 10, 20])
+def test_a_run_cut_where_the_window_ends_in_the_gap_after_it(shift: int) -> None:
+    """Pretty-printed rows (`],` then a newline and spaces): a run ending at a long row's
+    end, near the window's end, and a piece ending inside the gap after it (the long
+    cell's length puts the run there: the second review's case); the next row is found."""
+    rows = [[f"r{i}", "triggered", "https://run/x"] for i in range(400)]
+    rows += [["a" * 33_466, "b" * 30_000], *([["z"]] * 3_000)]
+    value = {"range": "T!A1:C", "majorDimension": "ROWS", "values": rows}
+    text = json.dumps({"spreadsheetId": "s", "valueRanges": [value]}, indent=2)
+    cut = text.index("],", text.index("b" * 30_000)) + shift
+    assert value_ranges(iter([text[:cut], text[cut:]]), 1, lambda _i, r: list(r)) == [rows]
+
+
+@pytest.mark.parametrize("before", [["ok"], ["],"], []])
+def test_a_null_row_is_refused_wherever_it_falls(before: list[str]) -> None:
+    """A `null` where a row should be is not a row: refused, never skipped, whether it is
+    decoded in a run, alone from the window, or at the window's end."""
+    tail = [["a", "b"]] * 20_000
+    for values in ([["x" * 8180], None, before, *tail], [*tail, None, before], [None]):
+        text = json.dumps({"valueRanges": [{"values": values}]}, separators=(",", ":"))
+        with pytest.raises(AnswerError, match="not a list"):
+            listed(text, 1)

@@ -142,17 +142,29 @@ def test_shown_rows_sort_by_id_stably_and_bind_row_after_row() -> None:
 
 
 def test_an_id_given_twice_to_adopt_shown_is_recorded_as_first_given(store: Store) -> None:
-    """Both stores keep the first of an id's rows (in the order given), in any position."""
+    """Both stores keep the first of an id's rows (in the order given), in any position (until
+    becf4a7: the smallest row, `https://v/a`, as the rows were sorted whole), and put the
+    rows in in id order (SQLite: its rowids; PostgreSQL: the heap, fresh, in insert order),
+    the order two stores' transactions take keys in."""
     like = Adoption("", "triggered", "")
     twice = [
-        ("r2", "https://v/a", "", ""),
-        ("r1", "https://v/1", "", ""),
         ("r2", "https://v/b", "", ""),
+        ("r1", "https://v/1", "", ""),
+        ("r2", "https://v/a", "", ""),
     ]
     store.adopt_shown("a", like, ShownRows.of(twice), at(1), "the journal did not know this row")
     entries = store.entries("a", at(1))
-    assert (entries["r1"].link, entries["r2"].link) == ("https://v/1", "https://v/a")
+    assert (entries["r1"].link, entries["r2"].link) == ("https://v/1", "https://v/b")
     assert store.counts("a") == {"triggered": 2}
+    assert inserted(store) == ["r1", "r2"]
+
+
+def inserted(store: Store) -> list[str]:
+    """The journal's row ids in the order they went in."""
+    if hasattr(store, "_query"):  # SQLite
+        return [r[0] for r in store._query("SELECT row_id FROM rows ORDER BY rowid")]
+    rows = store._rows("SELECT row_id FROM rows ORDER BY ctid")  # type: ignore[attr-defined]
+    return [r[0] for r in rows]
 
 
 def test_rows_each_showing_their_own_run_are_adopted_in_one_go(store: Store) -> None:

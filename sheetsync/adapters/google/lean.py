@@ -27,10 +27,13 @@ _GAP = re.compile(r"[\s,]*")
 _COLON = re.compile(r"\s*:\s*")
 _TEXT = {str}
 _LIST = {list}
+_FAR = object()
+"""`_Rows._near`: the row is not in the window whole (a `null` row is None)."""
 AHEAD = 1 << 16
 """Text kept past the place being decoded, unless the answer ends first: most rows are
-decoded straight from the window (`_Rows._near`). A value that reaches the window's end
-is decoded again with more text (`Source.decode`), so none is taken cut short."""
+decoded straight from the window, a run of them at a time (`_Rows._run`). A value that
+reaches the window's end is decoded again with more text (`Source.decode`), so none is
+taken cut short."""
 
 
 RUN_TEXT = 8_192
@@ -211,7 +214,7 @@ class _Rows(Iterator[list[str]]):
             self._ready = iter(run)
             return next(self._ready)
         row = self._near()
-        if row is None:  # near the window's end, or a row longer than `AHEAD`
+        if row is _FAR:  # near the window's end, or a row longer than `AHEAD`
             if source.char(self.pos) == "]":
                 raise StopIteration
             row, end = source.decode(self.pos)
@@ -237,7 +240,7 @@ class _Rows(Iterator[list[str]]):
         except json.JSONDecodeError:
             self._plain = self.source.at(cut) + 1
             return None
-        self.pos += _GAP.match(window, cut + 1).end() - local  # type: ignore[union-attr]
+        self.pos = self.source.match(_GAP, self.source.at(cut + 1))  # may reach past the window
         if not set(map(type, run)) <= _LIST:
             raise AnswerError("a row that is not a list")
         if set(map(type, chain.from_iterable(run))) <= _TEXT:
@@ -245,21 +248,22 @@ class _Rows(Iterator[list[str]]):
         return [_text(row) for row in run]
 
     def _near(self) -> Any:
-        """The next row decoded straight from the window, or None when only the general
-        path can tell."""
+        """The next row decoded straight from the window (what it is: a `null` is refused
+        by the caller, as any row not a list), or `_FAR` when only the general path can
+        tell."""
         near = self.source.near(self.pos)
         if near is None:
-            return None
+            return _FAR
         window, local = near
         if window[local] == "]":
             raise StopIteration
         try:
             row, end = _DECODER.raw_decode(window, local)
         except json.JSONDecodeError:
-            return None
+            return _FAR
         gap = _GAP.match(window, end).end()  # type: ignore[union-attr]
         if gap == len(window):
-            return None
+            return _FAR
         self.pos += gap - local
         return row
 
