@@ -26,6 +26,8 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from sheetsync.adapters.store.pg_text import without_nul
+
 BATCH = 10_000
 """Rows per statement: a statement's parameter stays a few megabytes, and a 200,000-row
 sheet's rows take 20 statements, not 200,000."""
@@ -53,8 +55,15 @@ def rows_of(*columns: str) -> str:
 
 
 def batch(rows: Sequence[Sequence[Any]]) -> str:
-    """The parameter `rows_of` unpacks: each row's values in its columns' order."""
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    """The parameter `rows_of` unpacks: each row's values in its columns' order (a U+0000
+    made U+FFFD: `pg_text`)."""
+    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" in text:  # or an escaped backslash before "u0000": made again, alike
+        text = json.dumps([[without_nul(v) for v in row] for row in rows], **_COMPACT)
+    return text
+
+
+_COMPACT: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
 
 
 def last_by_key(rows: Sequence[Sequence[Any]], width: int = 1) -> list[Sequence[Any]]:

@@ -30,6 +30,7 @@ from sheetsync.adapters.store.pg_landing import LandingSql
 from sheetsync.adapters.store.pg_overview import OverviewSql
 from sheetsync.adapters.store.pg_runs import RunSql
 from sheetsync.adapters.store.pg_schema import check_readable, migrate, record_birth
+from sheetsync.adapters.store.pg_text import nul_free
 from sheetsync.adapters.store.protocol import Holding, Instance, LeaseEvent, Store
 from sheetsync.adapters.store.settings import LeaseTimings, conninfo, shown_url
 from sheetsync.adapters.store.units import Units
@@ -90,7 +91,9 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         import psycopg
 
-        return psycopg.Connection.connect(self._conninfo, autocommit=True, prepare_threshold=None)
+        conn = psycopg.Connection.connect(self._conninfo, autocommit=True, prepare_threshold=None)
+        nul_free(conn)
+        return conn
 
     def open(self) -> None:
         """Connect, migrate, check the database, then start the pool and the leases."""
@@ -108,6 +111,7 @@ class PostgresStore(JournalSql, LandingSql, RunSql, OverviewSql, PgBudgets):
         pool: ConnectionPool[Any] = ConnectionPool(
             self._conninfo,
             kwargs={"prepare_threshold": None},
+            configure=nul_free,
             min_size=1,
             max_size=self._pool_size,
             open=False,

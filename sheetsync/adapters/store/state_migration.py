@@ -31,6 +31,7 @@ from sheetsync.adapters.store.journal_file import journal_error
 from sheetsync.adapters.store.journal_records import iso
 from sheetsync.adapters.store.pg_errors import translated
 from sheetsync.adapters.store.pg_schema import migrate
+from sheetsync.adapters.store.pg_text import nul_free
 from sheetsync.adapters.store.settings import conninfo, shown_url
 from sheetsync.config import Secret
 from sheetsync.errors import JournalError, StoreError, StoreReason
@@ -89,6 +90,7 @@ def migrate_state(
     try:
         with translated(where):
             conn = psycopg.connect(conninfo(url, password), autocommit=True, prepare_threshold=None)
+        nul_free(conn)  # a SQLite journal may hold U+0000
         try:
             with translated(where):
                 migrate(conn)
