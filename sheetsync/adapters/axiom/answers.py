@@ -8,6 +8,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from sheetsync.core.backoff import Backoff
+from sheetsync.core.text import may_hold_surrogates, mended
 from sheetsync.redact import one_line
 
 BACKOFF_BASE = 1.0
@@ -129,6 +130,8 @@ def _parse(answer: Answer) -> tuple[dict[str, Any] | None, str]:
         body = json.loads(text) if text else None
     except ValueError:
         body = None
+    if may_hold_surrogates(text):
+        body = mended(body)
     if isinstance(body, dict):
         message = body.get("message")
         return body, message.strip() if isinstance(message, str) else ""

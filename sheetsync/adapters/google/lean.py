@@ -18,6 +18,8 @@ from functools import partial
 from itertools import chain
 from typing import Any, TypeVar
 
+from sheetsync.core.text import may_hold_surrogates, mended
+
 T = TypeVar("T")
 Reducer = Callable[[int, Iterator[list[str]]], T]
 """`reduce(index of the value range, its rows)`: called once per value range, in order."""
@@ -52,6 +54,9 @@ class Source:
     def __init__(self, pieces: Iterable[str]) -> None:
         self._pieces = iter(pieces)
         self._window, self._base = "", 0
+        self.surrogates = False
+        """Whether a surrogate's escape came in: rows from then on are `mended`."""
+        self._last = ""  # the end of the last piece (an escape cut in two)
 
     def _grow(self, pos: int, goal: int) -> bool:
         """Drop the text before `pos` and add pieces until `goal` characters follow it;
@@ -61,6 +66,11 @@ class Source:
         while size < goal and (piece := next(self._pieces, None)) is not None:
             parts.append(piece)
             size += len(piece)
+            if not self.surrogates:
+                self.surrogates = may_hold_surrogates(self._last + piece[:4]) or (
+                    may_hold_surrogates(piece)
+                )
+                self._last = piece[-3:]
         self._window, self._base = "".join(parts), pos
         return len(parts) > 1
 
@@ -211,7 +221,7 @@ class _Rows(Iterator[list[str]]):
         source = self.source
         run = self._run()
         if run:
-            self._ready = iter(run)
+            self._ready = iter(mended(run) if source.surrogates else run)
             return next(self._ready)
         row = self._near()
         if row is _FAR:  # near the window's end, or a row longer than `AHEAD`
@@ -219,7 +229,7 @@ class _Rows(Iterator[list[str]]):
                 raise StopIteration
             row, end = source.decode(self.pos)
             self.pos = source.match(_GAP, end)
-        return _text(row)
+        return mended(_text(row)) if source.surrogates else _text(row)
 
     def _run(self) -> list[list[str]] | None:
         """The rows in the next `RUN_TEXT` characters or so, decoded in one call: the text

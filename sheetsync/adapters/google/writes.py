@@ -12,6 +12,7 @@ from typing import Any
 
 from sheetsync.core.a1 import column_letter, quote_title
 from sheetsync.core.plan import CellWrite
+from sheetsync.core.text import mended
 from sheetsync.errors import UnsureWriteError
 
 Echo = dict[str, dict[int, list[str]]]
@@ -77,7 +78,7 @@ def resize_body(sheet_id: int, count: int) -> dict[str, Any]:
 
 
 def strings(row: list[Any]) -> list[str]:
-    """A row of cells as text; formatted values already are, so usually the row itself."""
-    if set(map(type, row)) <= {str}:
-        return row
-    return [str(c) for c in row]
+    """A row of cells as text (formatted values already are), a lone surrogate made U+FFFD
+    (`core.text`) as a read's row is."""
+    cells = row if set(map(type, row)) <= {str} else [str(c) for c in row]
+    return list(mended(cells))
