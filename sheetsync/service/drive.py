@@ -29,6 +29,7 @@ from sheetsync.adapters.google.sheet import GoogleSheets
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.report import CycleReport
+from sheetsync.core.text import mended
 from sheetsync.errors import DriveError
 from sheetsync.service.rota import Rota
 from sheetsync.service.schedules import Team, group_key
@@ -104,7 +105,7 @@ class ChangeFeed:
     def _get(self, url: str, params: dict[str, str]) -> dict[str, Any]:
         """One Drive GET, not retried (the next tick is the retry), as JSON."""
         try:
-            answer = self.sheets.http.once("get", url, params=params).json()
+            answer = mended(self.sheets.http.once("get", url, params=params).json())
         except gspread.exceptions.APIError as exc:
             status = exc.response.status_code
             message = str(exc.error.get("message", "")).strip().splitlines()[:1]

@@ -93,8 +93,9 @@ def test_a_lost_journals_rows_showing_a_nul_are_adopted_on_postgresql(
     world: World, pg_url: str
 ) -> None:
     """Handled rows whose run links hold U+0000, unknown to the journal, and a new row: the
-    cycle adopts them and sends the new row once; the next holder shows the links as the
-    journal keeps them (U+FFFD), written once, and then leaves them."""
+    cycle adopts them and sends the new row once (before 52b15af: no row was ever sent);
+    read as U+FFFD (`core.text`), as the journal keeps them, the next holders find nothing
+    to put back and write nothing."""
     header = ["url", "product", "Status", "Run link", "Message", "sheetsync id"]
     rows = [
         [f"https://{i}", f"P{i}", "triggered", f"https://run/{i}\x00", "", f"r{i:011d}"]
@@ -104,9 +105,12 @@ def test_a_lost_journals_rows_showing_a_nul_are_adopted_on_postgresql(
     world.config({"mode": "row"}, state={"url": pg_url})
     world.once()
     assert len(world.payloads()) == 1 and world.row(5)["Status"] == "triggered"
+    entry = world.runtime().journal.entries("w0", world.clock())["r00000000000"]
+    assert entry.link == "https://run/0\ufffd"
+    writes = world.google.writes()
     for _ in range(2):
         world.close_runtime()  # the next `once` takes the spreadsheet over
         world.once()
-        assert world.row(2)["Run link"] == "https://run/0\ufffd"
+    assert world.google.writes() == writes and world.row(2)["Run link"] == "https://run/0\x00"
     assert len(world.payloads()) == 1
     world.close_runtime()

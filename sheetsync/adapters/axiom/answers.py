@@ -8,7 +8,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from sheetsync.core.backoff import Backoff
-from sheetsync.core.text import may_hold_surrogates, mended
+from sheetsync.core.text import may_need_mending, mended
 from sheetsync.redact import one_line
 
 BACKOFF_BASE = 1.0
@@ -130,7 +130,7 @@ def _parse(answer: Answer) -> tuple[dict[str, Any] | None, str]:
         body = json.loads(text) if text else None
     except ValueError:
         body = None
-    if may_hold_surrogates(text):
+    if may_need_mending(text):
         body = mended(body)
     if isinstance(body, dict):
         message = body.get("message")

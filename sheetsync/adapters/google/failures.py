@@ -16,6 +16,7 @@ import requests
 from google.auth.exceptions import GoogleAuthError, TransportError
 
 from sheetsync.core.backoff import parse_retry_after
+from sheetsync.core.text import mended
 from sheetsync.errors import QuotaError, RangeError, SheetError, UnsureWriteError
 
 
@@ -102,7 +103,7 @@ def _translate(
 ) -> SheetError:
     """Google's refusal as a `SheetError` naming it; `hint` follows a missing tab's message."""
     status = exc.response.status_code
-    message = _first_line(str(exc.error.get("message", "")))
+    message = mended(_first_line(str(exc.error.get("message", ""))))  # as answers are
     where = f"spreadsheet {spreadsheet_id}"
     fields: dict[str, Any] = {"status": status, "spreadsheet": spreadsheet_id, "tab": title}
     if status == 404:

@@ -18,7 +18,7 @@ from functools import partial
 from itertools import chain
 from typing import Any, TypeVar
 
-from sheetsync.core.text import may_hold_surrogates, mended
+from sheetsync.core.text import ESCAPE_CHARS, may_need_mending, mended
 
 T = TypeVar("T")
 Reducer = Callable[[int, Iterator[list[str]]], T]
@@ -54,9 +54,9 @@ class Source:
     def __init__(self, pieces: Iterable[str]) -> None:
         self._pieces = iter(pieces)
         self._window, self._base = "", 0
-        self.surrogates = False
-        """Whether a surrogate's escape came in: rows from then on are `mended`."""
-        self._last = ""  # the end of the last piece (an escape cut in two)
+        self.odd = False
+        """Whether an escape `core.text` mends came in: rows from then on are `mended`."""
+        self._last = ""  # the text's last characters (an escape cut between pieces)
 
     def _grow(self, pos: int, goal: int) -> bool:
         """Drop the text before `pos` and add pieces until `goal` characters follow it;
@@ -66,11 +66,10 @@ class Source:
         while size < goal and (piece := next(self._pieces, None)) is not None:
             parts.append(piece)
             size += len(piece)
-            if not self.surrogates:
-                self.surrogates = may_hold_surrogates(self._last + piece[:4]) or (
-                    may_hold_surrogates(piece)
-                )
-                self._last = piece[-3:]
+            if not self.odd:  # an escape may be cut between pieces, or span several
+                seam = self._last + piece[: ESCAPE_CHARS - 1]
+                self.odd = may_need_mending(seam) or may_need_mending(piece)
+                self._last = (self._last + piece[1 - ESCAPE_CHARS :])[1 - ESCAPE_CHARS :]
         self._window, self._base = "".join(parts), pos
         return len(parts) > 1
 
@@ -221,7 +220,7 @@ class _Rows(Iterator[list[str]]):
         source = self.source
         run = self._run()
         if run:
-            self._ready = iter(mended(run) if source.surrogates else run)
+            self._ready = iter(mended(run) if source.odd else run)
             return next(self._ready)
         row = self._near()
         if row is _FAR:  # near the window's end, or a row longer than `AHEAD`
@@ -229,7 +228,7 @@ class _Rows(Iterator[list[str]]):
                 raise StopIteration
             row, end = source.decode(self.pos)
             self.pos = source.match(_GAP, end)
-        return mended(_text(row)) if source.surrogates else _text(row)
+        return mended(_text(row)) if source.odd else _text(row)
 
     def _run(self) -> list[list[str]] | None:
         """The rows in the next `RUN_TEXT` characters or so, decoded in one call: the text

@@ -1,12 +1,13 @@
 """Text PostgreSQL cannot hold: U+0000.
 
-A sheet's cell, or an answer of axiom's, may hold U+0000 (NUL); SQLite keeps it, but
-PostgreSQL's `text` refuses it ("text fields cannot contain NUL bytes"), and its JSON
-functions refuse the `\\u0000` escape when they make text of it. A refused write would
-fail the watch's every cycle, so on the way into PostgreSQL each NUL becomes U+FFFD (the
-replacement character), in parameters (`nul_free`, every connection's text dumpers) and
-in the JSON a statement unpacks (`pg_bulk.batch`). A cell holding one is then shown as
-the journal has it: a cycle that compares them writes the U+FFFD once, and they agree.
+SQLite keeps U+0000 (NUL), but PostgreSQL's `text` refuses it ("text fields cannot
+contain NUL bytes"), and its JSON functions refuse the `\\u0000` escape when they make
+text of it. A refused write would fail the watch's every cycle. Answers are mended as they
+are decoded (`core.text`: a cell's NUL is read as U+FFFD on either store); whatever text
+reaches PostgreSQL another way (a SQLite journal's rows in `migrate-state`, a message
+made here) has each NUL made U+FFFD on the way in: in parameters and COPY rows
+(`nul_free`, every connection's text dumpers) and in the JSON a statement unpacks
+(`pg_bulk.batch`).
 """
 
 from __future__ import annotations
