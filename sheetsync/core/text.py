@@ -30,6 +30,12 @@ def may_need_mending(text: str) -> bool:
     return "\\" in text and _ESCAPE.search(text) is not None
 
 
+def as_text(row: list[Any]) -> list[str]:
+    """A row of cells as text: formatted values already are (the row itself); a number
+    becomes its text."""
+    return row if set(map(type, row)) <= {str} else [str(c) for c in row]
+
+
 def mended(value: Any) -> Any:
     """A decoded JSON value with each lone surrogate and U+0000 in its text made U+FFFD (a
     pair JSON escapes is one character once decoded, and stays)."""

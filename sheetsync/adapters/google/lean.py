@@ -18,7 +18,7 @@ from functools import partial
 from itertools import chain
 from typing import Any, TypeVar
 
-from sheetsync.core.text import ESCAPE_CHARS, may_need_mending, mended
+from sheetsync.core.text import ESCAPE_CHARS, as_text, may_need_mending, mended
 
 T = TypeVar("T")
 Reducer = Callable[[int, Iterator[list[str]]], T]
@@ -287,7 +287,7 @@ def _text(row: Any) -> list[str]:
     """A decoded row, its cells text (formatted values are; a number becomes its text)."""
     if not isinstance(row, list):
         raise AnswerError("a row that is not a list")
-    return row if set(map(type, row)) <= _TEXT else [str(c) for c in row]
+    return as_text(row)
 
 
 def _expect(source: Source, pos: int, char: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sheetsync.core.a1 import column_letter, quote_title
 from sheetsync.core.plan import CellWrite
-from sheetsync.core.text import mended
+from sheetsync.core.text import as_text, mended
 from sheetsync.errors import UnsureWriteError
 
 Echo = dict[str, dict[int, list[str]]]
@@ -80,5 +80,5 @@ def resize_body(sheet_id: int, count: int) -> dict[str, Any]:
 def strings(row: list[Any]) -> list[str]:
     """A row of cells as text (formatted values already are), a lone surrogate made U+FFFD
     (`core.text`) as a read's row is."""
-    cells = row if set(map(type, row)) <= {str} else [str(c) for c in row]
-    return list(mended(cells))
+    cells: list[str] = mended(as_text(row))
+    return cells

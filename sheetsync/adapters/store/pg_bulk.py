@@ -57,7 +57,7 @@ def rows_of(*columns: str) -> str:
 def batch(rows: Sequence[Sequence[Any]]) -> str:
     """The parameter `rows_of` unpacks: each row's values in its columns' order (a U+0000
     made U+FFFD: `pg_text`)."""
-    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(rows, **_COMPACT)
     if "\\u0000" in text:  # or an escaped backslash before "u0000": made again, alike
         text = json.dumps([[without_nul(v) for v in row] for row in rows], **_COMPACT)
     return text

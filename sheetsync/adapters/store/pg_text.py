@@ -15,15 +15,17 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from sheetsync.core.text import REPLACEMENT
+
 if TYPE_CHECKING:
     import psycopg
 
-NUL, REPLACEMENT = "\x00", "\ufffd"
+NUL = "\x00"
 
 
 def without_nul(value: Any) -> Any:
     """`value` with each U+0000 made U+FFFD, when it is text; else as it is."""
-    return value.replace(NUL, REPLACEMENT) if isinstance(value, str) else value
+    return value.replace(NUL, REPLACEMENT) if isinstance(value, str) and NUL in value else value
 
 
 def nul_free(conn: psycopg.Connection[Any]) -> None:
@@ -39,10 +41,10 @@ def _dumpers() -> tuple[type, type]:
 
     class Text(StrDumperUnknown):
         def dump(self, obj: str) -> Any:
-            return super().dump(obj.replace(NUL, REPLACEMENT) if NUL in obj else obj)
+            return super().dump(without_nul(obj))
 
     class Binary(StrBinaryDumper):
         def dump(self, obj: str) -> Any:
-            return super().dump(obj.replace(NUL, REPLACEMENT) if NUL in obj else obj)
+            return super().dump(without_nul(obj))
 
     return Text, Binary
