@@ -5,8 +5,9 @@ the cells that make the sheet show the journal (`Projection`). See docs/ARCHITEC
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from sheetsync.core.landing import Aim
@@ -42,6 +43,50 @@ class Result(NamedTuple):
     triggered_at: str
     run_status: str
     shown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ResultPage:
+    """A page of `Store.result_pages`: `Result`'s fields a column each (of one length).
+    Columns, not a `Result` a row: a 200,000-row takeover made 200,000 named tuples
+    (and PostgreSQL's answer as many small JSON arrays) to compare a few fields of each;
+    a row is made a `Result` only when asked for (`page[i]`, iterating)."""
+
+    row_ids: Sequence[str]
+    states: Sequence[str]
+    links: Sequence[str]
+    messages: Sequence[str]
+    triggered_at: Sequence[str]
+    run_statuses: Sequence[str]
+    shown: Sequence[bool]
+
+    def __post_init__(self) -> None:
+        if len(set(map(len, self.columns))) > 1:
+            raise ValueError("ResultPage: columns of different lengths")
+
+    @classmethod
+    def of(cls, rows: Iterable[Sequence[Any]]) -> ResultPage:
+        """From rows of `Result`'s fields (a true `shown` in any form: SQLite's 1)."""
+        columns = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in Result._fields]
+        ids, states, links, messages, times, runs, shown = columns
+        return cls(ids, states, links, messages, times, runs, list(map(bool, shown)))
+
+    @property
+    def columns(self) -> tuple[Sequence[Any], ...]:
+        """The columns in `Result`'s field order."""
+        return (
+            *(self.row_ids, self.states, self.links, self.messages),
+            *(self.triggered_at, self.run_statuses, self.shown),
+        )
+
+    def __len__(self) -> int:
+        return len(self.row_ids)
+
+    def __getitem__(self, index: int) -> Result:
+        return Result(*(column[index] for column in self.columns))
+
+    def __iter__(self) -> Iterator[Result]:
+        return map(Result._make, zip(*self.columns, strict=True))
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 from sheetsync.config import Watch
 from sheetsync.core.layout import Layout, norm
-from sheetsync.core.model import Result
+from sheetsync.core.model import Result, ResultPage
 from sheetsync.core.plan import CELL_LIMIT
 from sheetsync.core.projection import clip, desired_cells
 from sheetsync.core.view import Scan
@@ -45,7 +45,7 @@ class Reprojection:
 
 
 def reproject(
-    pages: Iterable[Sequence[Result]],
+    pages: Iterable[ResultPage],
     columns: Mapping[int, Sequence[str]],
     layout: Layout,
     watch: Watch,
@@ -62,7 +62,7 @@ def reproject(
     seen = bytearray(height + 2)
     out = Reprojection()
     for page in filter(None, pages):
-        fields = _Fields(page)
+        fields = page.columns
         numbers = list(map(holders.get, fields[0], repeat(0)))  # 0: not on the sheet
         places = [n - 2 if n else height for n in numbers]
         odd: set[int] = set()
@@ -78,23 +78,9 @@ def reproject(
             seen[number] = 1
         out.compared += len(numbers) - numbers.count(0)
         if extra:  # the projection tells their owners by the inputs
-            out.differ.update(r.row_id for r in page if r.row_id in extra)
+            out.differ.update(filter(extra.__contains__, page.row_ids))
     out.unknown = [rid for rid, number in holders.items() if not seen[number]]
     return out
-
-
-class _Fields:
-    """A page's results field by field (`Result`'s order), each taken when first asked for."""
-
-    def __init__(self, page: Sequence[Result]) -> None:
-        self.page = page
-        self.taken: dict[int, list[Any]] = {}
-
-    def __getitem__(self, index: int) -> list[Any]:
-        found = self.taken.get(index)
-        if found is None:
-            found = self.taken[index] = list(map(itemgetter(index), self.page))
-        return found
 
 
 _FIELD = {name: i for i, name in enumerate(Result._fields)} | {"status": 1, "id": 0}
@@ -109,7 +95,7 @@ class _Wants:
         self._status: dict[str, str] = {}
         self._run: dict[str, str] = {}
 
-    def of(self, kind: str, fields: _Fields) -> Sequence[str]:
+    def of(self, kind: str, fields: Sequence[Sequence[Any]]) -> Sequence[str]:
         """The cells of `kind` a page's results want (`fields`: the page column by column)."""
         values: Sequence[str] = fields[_FIELD[kind]]
         if kind in ("status", "run_status"):

@@ -17,7 +17,7 @@ from sheetsync.config import Watch
 from sheetsync.config.schema import build
 from sheetsync.core import narrow
 from sheetsync.core.first_read import lean_view
-from sheetsync.core.model import Entry, Result
+from sheetsync.core.model import Entry, Result, ResultPage
 from sheetsync.core.ownership import owners_of
 from sheetsync.core.projection import project
 from sheetsync.core.reprojection import reproject
@@ -97,7 +97,9 @@ def test_it_names_exactly_the_rows_a_whole_projection_writes(seed: int) -> None:
     layout = layout_of(w, view.table)
     found = scan(view, layout, w)
     ordered = sorted(entries.values(), key=lambda e: e.row_id)
-    pages = [[as_result(e) for e in ordered[i : i + 17]] for i in range(0, len(ordered), 17)]
+    pages = [
+        ResultPage.of(as_result(e) for e in ordered[i : i + 17]) for i in range(0, len(ordered), 17)
+    ]
     assert view.columns is not None
     got = reproject(pages, view.columns, layout, w, found)
 
@@ -107,3 +109,20 @@ def test_it_names_exactly_the_rows_a_whole_projection_writes(seed: int) -> None:
     assert set(found.extra) <= got.differ  # r3: the projection tells its owner
     assert sorted(got.unknown) == ["r120", "unknown-id"]
     assert got.compared == len(entries) - 2  # r7 and r9 left the sheet (r3, unknown-id)
+
+
+def test_a_result_page_is_columns_made_rows_only_when_asked_for() -> None:
+    rows = [
+        ("a", "triggered", "https://run/a", "", "t", "", 1),
+        ("b", "error", "", "no", "", "", 0),
+    ]
+    page = ResultPage.of(rows)
+    assert page.links == ["https://run/a", ""]
+    assert page.shown == [True, False]  # SQLite's 1 and 0
+    assert len(page) == 2
+    assert page[1] == Result("b", "error", "", "no", "", "", False)
+    assert page[-1].row_id == "b"
+    assert list(page) == [Result(*r[:6], bool(r[6])) for r in rows]
+    assert not ResultPage.of(())
+    with pytest.raises(ValueError, match="different lengths"):
+        ResultPage(["a"], [], [], [], [], [], [])

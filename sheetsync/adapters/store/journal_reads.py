@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sheetsync.adapters.store.journal_records import Event, iso, keyset_pages
-from sheetsync.core.model import Entry, Result
+from sheetsync.core.model import Entry, ResultPage
 
 
 class RowReads:
@@ -54,17 +54,17 @@ class RowReads:
             found.update(self._select(now, f"watch = ? AND row_id IN ({marks})", (watch, *chunk)))
         return found
 
-    def result_pages(self, watch: str, size: int = 10_000) -> Iterator[list[Result]]:
+    def result_pages(self, watch: str, size: int = 10_000) -> Iterator[ResultPage]:
         """Every row's result fields (what the sheet should show), `size` rows a query,
         in row id order: a takeover compares them with the sheet (`core.reprojection`)."""
 
-        def page(after: str) -> list[Result]:
+        def page(after: str) -> ResultPage:
             found = self._query(
                 "SELECT row_id, state, link, message, triggered_at, run_status, shown FROM rows"
                 " WHERE watch = ? AND row_id > ? ORDER BY row_id LIMIT ?",
                 (watch, after, size),
             )
-            return [Result(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in found]
+            return ResultPage.of(found)
 
         return keyset_pages(page, size)
 

@@ -6,7 +6,8 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+
+from sheetsync.core.model import ResultPage
 
 IN_FLIGHT_SQL = "run_status IN ('running', 'overlapped')"
 """Runs still going or queued behind one, as far as sheetsync can tell. Written as literals,
@@ -239,16 +240,13 @@ def start_run(
     )
 
 
-P = TypeVar("P", bound=Sequence[object])
-
-
-def keyset_pages(page: Callable[[str], list[P]], size: int) -> Iterator[list[P]]:
+def keyset_pages(page: Callable[[str], ResultPage], size: int) -> Iterator[ResultPage]:
     """Pages of rows in row id order, `page(after)` giving at most `size` rows whose id
-    (their first field) comes after `after`; the first page starts after `""`, which
-    every id is (no row has an empty id). Both stores' `result_pages`."""
+    comes after `after`; the first page starts after `""`, which every id is (no row has
+    an empty id). Both stores' `result_pages`."""
     after = ""
     while found := page(after):
         yield found
         if len(found) < size:
             return
-        after = str(found[-1][0])
+        after = found.row_ids[-1]

@@ -33,7 +33,7 @@ from sheetsync.adapters.store.pg_journal_sql import (
     SKIP,
     TOMBSTONES,
 )
-from sheetsync.core.model import Entry, Result
+from sheetsync.core.model import Entry, ResultPage
 
 
 class JournalSql(PgBase):
@@ -60,9 +60,10 @@ class JournalSql(PgBase):
             (watch, list(dict.fromkeys(row_ids))),
         )
 
-    def result_pages(self, watch: str, size: int = 10_000) -> Iterator[list[Result]]:
-        """Every row's result fields, `size` rows a statement (one JSON value each: no row
-        per round trip or per Python tuple), in the database's order of row ids (its
+    def result_pages(self, watch: str, size: int = 10_000) -> Iterator[ResultPage]:
+        """Every row's result fields, `size` rows a statement (one JSON value each, a
+        column a list: no row per round trip, per Python tuple or per JSON array), in the
+        database's order of row ids (its
         collation; `core.reprojection` needs no order), in one READ COMMITTED transaction:
         each page sees the journal as of its own statement, which only this holder
         writes. The pages walk the primary key in order: on a journal never analyzed the
@@ -72,9 +73,11 @@ class JournalSql(PgBase):
         with translated(self.where), self._pool.connection() as conn, conn.transaction():
             conn.execute(ORDERED_READ)
 
-            def page(after: str) -> list[Result]:
+            def page(after: str) -> ResultPage:
                 found = conn.execute(RESULT_PAGE, (watch, after, size)).fetchall()[0][0]
-                return list(map(Result._make, found or []))
+                if not found or found[0] is None:  # no row: every aggregate is null
+                    return ResultPage.of(())
+                return ResultPage(*found)
 
             yield from keyset_pages(page, size)
 

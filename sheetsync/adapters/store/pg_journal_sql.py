@@ -55,13 +55,19 @@ TOMBSTONES = (
     + " u ON CONFLICT DO NOTHING"
 )
 
+RESULT_FIELDS = ("row_id", "state", "link", "message", "triggered_at", "run_status", "shown")
+"""`Result`'s fields, as the columns of `rows` that hold them."""
+
 RESULT_PAGE = (
-    "SELECT json_agg(json_build_array(row_id, state, link, message, triggered_at, run_status,"
-    " shown) ORDER BY row_id) FROM (SELECT row_id, state, link, message, triggered_at,"
-    " run_status, shown FROM rows WHERE watch = %s AND row_id > %s ORDER BY row_id LIMIT %s) p"
+    "SELECT json_build_array("
+    + ", ".join(f"json_agg({c} ORDER BY row_id)" for c in RESULT_FIELDS)
+    + ") FROM (SELECT row_id, state, link, message, triggered_at, run_status, shown FROM rows"
+    " WHERE watch = %s AND row_id > %s ORDER BY row_id LIMIT %s) p"
 )
-"""One page of `result_pages`, as one JSON value (parsed in C, not tuple by tuple); the
-first page asks for row ids after `''`, which every id is (no row has an empty id)."""
+"""One page of `result_pages`, as one JSON value holding a list per field (each parsed in
+C as one array, not a row at a time); the first page asks for row ids after `''`, which
+every id is (no row has an empty id). Each aggregate orders by the unique row id, so
+the lists line up."""
 
 ORDERED_READ = (
     "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)"

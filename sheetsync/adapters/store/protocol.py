@@ -28,7 +28,7 @@ from sheetsync.adapters.store.overview import CycleView, RowView
 from sheetsync.adapters.store.runs import Tracked
 from sheetsync.adapters.store.units import Units
 from sheetsync.core.landing import Sent, Stray
-from sheetsync.core.model import Entry, Result
+from sheetsync.core.model import Entry, ResultPage
 
 
 class Change(enum.Enum):
@@ -86,7 +86,7 @@ class JournalOps(Protocol):
     def entries_needed(
         self, watch: str, now: datetime, row_ids: Iterable[str]
     ) -> dict[str, Entry]: ...
-    def result_pages(self, watch: str, size: int = 10_000) -> Iterator[list[Result]]: ...
+    def result_pages(self, watch: str, size: int = 10_000) -> Iterator[ResultPage]: ...
     def has_unchecked(self, watch: str) -> bool: ...
     def ids_to_check(self, watch: str) -> set[str]: ...
     def mark_shown(
