@@ -384,11 +384,11 @@ def test_status_on_a_damaged_journal_prints_one_line_and_exits_2(world: World) -
 
 def test_a_journal_from_before_the_landing_tables_gets_them(tmp_path: Path) -> None:
     """Review finding 6: a journal of the previous shape (schema version 1, no `strays` or
-    `unanswered`, no `rows_by_fingerprint`) opens with them, writable and read-only."""
+    `unanswered`, no index of rows by inputs) opens with them, writable and read-only."""
     path = tmp_path / "sheetsync.db"
     Journal(path).close()
     db = sqlite3.connect(path)
-    db.executescript("DROP TABLE strays; DROP TABLE unanswered; DROP INDEX rows_by_fingerprint;")
+    db.executescript("DROP TABLE strays; DROP TABLE unanswered; DROP INDEX rows_by_inputs;")
     db.close()
     assert user_version(path) == SCHEMA_VERSION == 1
     reader = Journal(path, readonly=True)  # `status`, `check`: nothing they read is missing
@@ -399,7 +399,7 @@ def test_a_journal_from_before_the_landing_tables_gets_them(tmp_path: Path) -> N
     journal = Journal(path)
     try:
         found = {name for (name,) in journal._query("SELECT name FROM sqlite_master")}
-        assert {"strays", "unanswered", "rows_by_fingerprint"} <= found
+        assert {"strays", "unanswered", "rows_by_inputs"} <= found
         assert journal.strays("w") == [] and journal.unanswered("w") == []
         assert not journal.needs_whole_read("w")
     finally:

@@ -151,14 +151,15 @@ def test_rows_by_their_inputs_are_found_without_a_walk(tmp_path: Any) -> None:
     try:
         now = datetime(2026, 1, 1, tzinfo=UTC)
         journal.skip("w", [(f"r{i}", f"fp{i}") for i in range(20_000)], now)
+        ran: list[str] = []
+        journal.db.set_trace_callback(ran.append)  # the statement as run, values in place
         assert journal.ids_with_fingerprint("w", "fp7") == ["r7"]
+        journal.db.set_trace_callback(None)
+        (asked,) = [sql for sql in ran if "fingerprint" in sql]
         db = sqlite3.connect(tmp_path / "j.db")
-        plan = db.execute(
-            "EXPLAIN QUERY PLAN SELECT row_id FROM rows WHERE watch = ? AND fingerprint = ?",
-            ("w", "fp7"),
-        ).fetchall()
+        plan = db.execute(f"EXPLAIN QUERY PLAN {asked}").fetchall()
         db.close()
-        assert any("INDEX rows_by_fingerprint (watch=? AND fingerprint=?)" in p[-1] for p in plan)
+        assert any("INDEX rows_by_inputs (watch=? AND fingerprint=?)" in p[-1] for p in plan)
     finally:
         journal.close()
 
@@ -178,3 +179,38 @@ def test_a_restart_keeps_the_saved_read_plans(
     assert plan is not None
     world.close_runtime()
     assert world.runtime().journal.read_plan("w0") == plan
+
+
+def test_rows_recorded_without_inputs_stay_out_of_the_inputs_index(tmp_path: Any) -> None:
+    """A lost journal adopts a big tab's rows without their inputs (an empty fingerprint):
+    they are not indexed by inputs, and a journal from before (`rows_by_fingerprint`, every
+    row) loses that index at its next open."""
+    from datetime import UTC, datetime
+
+    from sheetsync.adapters.store.journal import Journal
+    from sheetsync.adapters.store.journal_landing import Adoption
+
+    path = tmp_path / "j.db"
+    journal = Journal(path)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        like = Adoption("", "triggered", "")
+        journal.adopt_alike("w", like, [f"r{i:03d}" for i in range(300)], now, "lost")
+        journal.skip("w", [("s1", "fp1")], now)
+    finally:
+        journal.close()
+    db = sqlite3.connect(path)
+    try:
+        counted = "SELECT COUNT(*) FROM rows INDEXED BY rows_by_inputs WHERE fingerprint <> ''"
+        assert db.execute(counted).fetchone() == (1,)
+        db.execute("CREATE INDEX rows_by_fingerprint ON rows (watch, fingerprint)")
+        db.commit()
+    finally:
+        db.close()
+    Journal(path).close()
+    db = sqlite3.connect(path)
+    try:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    finally:
+        db.close()
+    assert "rows_by_fingerprint" not in names and "rows_by_inputs" in names

@@ -210,3 +210,11 @@ def test_a_lost_units_landing_records_are_refused(pg_backend: Backend) -> None:
             write()
     assert store.strays("a") == [(HIT, False)]  # reads are served regardless
     store.add_strays("c", [UNTOLD], (), at(1))
+
+
+def test_rows_adopted_without_inputs_match_no_inputs(store: Store) -> None:
+    """An empty fingerprint (a row adopted without its inputs) is no row's inputs."""
+    store.adopt_alike("a", Adoption("", "triggered", ""), ["r20", "r21"], at(1), "lost")
+    store.adopt("a", [Adoption("r22", "triggered", "G")], at(1), "lost")
+    assert store.ids_with_fingerprint("a", "") == []
+    assert store.ids_with_fingerprint("a", "G") == ["r22"]

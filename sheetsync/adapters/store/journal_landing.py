@@ -260,9 +260,10 @@ class LandingRecords:
             event(db, stamp, watch, "*", ADOPTED_EVENT, detail)
 
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
-        """The rows of a watch recorded with these inputs."""
-        rows = self._query(
-            "SELECT row_id FROM rows WHERE watch = ? AND fingerprint = ?", (watch, fingerprint)
+        """The rows of a watch recorded with these inputs (none for `""`: no inputs)."""
+        rows = self._query(  # by `rows_by_inputs`: its condition is the last term
+            "SELECT row_id FROM rows WHERE watch = ? AND fingerprint = ? AND fingerprint <> ''",
+            (watch, fingerprint),
         )
         return [r[0] for r in rows]
 

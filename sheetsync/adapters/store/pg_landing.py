@@ -232,9 +232,9 @@ class LandingSql(PgBase):
             run(conn, statements)
 
     def ids_with_fingerprint(self, watch: str, fingerprint: str) -> list[str]:
-        """The rows of a watch recorded with these inputs."""
+        """The rows of a watch recorded with these inputs (none for `""`: no inputs)."""
         found = self._rows(
-            "SELECT row_id FROM rows WHERE watch = %s AND fingerprint = %s"
+            "SELECT row_id FROM rows WHERE watch = %s AND fingerprint = %s AND fingerprint <> ''"
             ' ORDER BY row_id COLLATE "C"',
             (watch, fingerprint),
         )
