@@ -58,6 +58,32 @@ def test_pages_hold_every_row_once_in_row_id_order(store: Store) -> None:
     assert list(store.result_pages("c")) == []
 
 
+def test_every_field_of_a_page_lines_up_with_its_row(store: Store) -> None:
+    """A page is a list per field (on PostgreSQL, one JSON list each): every field of
+    every row is its own row's, each field differing from row to row (the review's
+    mutant: two of PostgreSQL's lists in the other order passed every other test)."""
+    runs = ["success", "failure", "untracked", "", "overlapped", "running", "success"]
+    rows = [
+        Adoption(
+            f"r{i:05d}",
+            ("triggered", "error", "queued")[i % 3],
+            f"fp{i}",
+            link=f"https://run/{i}",
+            message=f"m{i}",
+            triggered_at=f"2026-01-01T00:00:{i:02d}Z",
+            run_status=runs[i],
+            shown=i % 2 == 0,
+        )
+        for i in range(7)
+    ]
+    store.adopt("a", rows, at(0), "test")
+    got = [r for page in store.result_pages("a", size=3) for r in page]
+    assert got == [
+        Result(a.row_id, a.state, a.link, a.message, a.triggered_at, a.run_status, a.shown)
+        for a in rows
+    ]
+
+
 def test_an_exact_multiple_of_the_page_size_ends(store: Store) -> None:
     store.adopt("a", adopted(4), at(0), "test")
     assert [len(p) for p in store.result_pages("a", size=2)] == [2, 2]
