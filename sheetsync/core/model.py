@@ -45,8 +45,26 @@ class Result(NamedTuple):
     shown: bool
 
 
+class Columns:
+    """A table kept a column each: a dataclass of sequences of one length (`columns`),
+    its rows made only where asked for (`ResultPage`, `journal_landing.ShownRows`)."""
+
+    __slots__ = ()
+
+    @property
+    def columns(self) -> tuple[Sequence[Any], ...]:
+        raise NotImplementedError
+
+    def __post_init__(self) -> None:
+        if len(set(map(len, self.columns))) > 1:
+            raise ValueError(f"{type(self).__name__}: columns of different lengths")
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+
 @dataclass(frozen=True, slots=True)
-class ResultPage:
+class ResultPage(Columns):
     """A page of `Store.result_pages`: `Result`'s fields a column each (of one length).
     Columns, not a `Result` a row: a 200,000-row takeover made 200,000 named tuples
     (and PostgreSQL's answer as many small JSON arrays) to compare a few fields of each;
@@ -59,10 +77,6 @@ class ResultPage:
     triggered_at: Sequence[str]
     run_statuses: Sequence[str]
     shown: Sequence[bool]
-
-    def __post_init__(self) -> None:
-        if len(set(map(len, self.columns))) > 1:
-            raise ValueError("ResultPage: columns of different lengths")
 
     @classmethod
     def of(cls, rows: Iterable[Sequence[Any]]) -> ResultPage:
@@ -78,9 +92,6 @@ class ResultPage:
             *(self.row_ids, self.states, self.links, self.messages),
             *(self.triggered_at, self.run_statuses, self.shown),
         )
-
-    def __len__(self) -> int:
-        return len(self.row_ids)
 
     def __getitem__(self, index: int) -> Result:
         return Result(*(column[index] for column in self.columns))
