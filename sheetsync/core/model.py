@@ -62,6 +62,11 @@ class Columns:
     def __len__(self) -> int:
         return len(self.columns[0])
 
+    @staticmethod
+    def transposed(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
+        """Rows of `width` cells as `width` columns (empty ones for no row)."""
+        return [list(c) for c in zip(*rows, strict=True)] or [[] for _ in range(width)]
+
 
 @dataclass(frozen=True, slots=True)
 class ResultPage(Columns):
@@ -81,8 +86,7 @@ class ResultPage(Columns):
     @classmethod
     def of(cls, rows: Iterable[Sequence[Any]]) -> ResultPage:
         """From rows of `Result`'s fields (a true `shown` in any form: SQLite's 1)."""
-        columns = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in Result._fields]
-        ids, states, links, messages, times, runs, shown = columns
+        ids, states, links, messages, times, runs, shown = cls.transposed(rows, 7)
         return cls(ids, states, links, messages, times, runs, list(map(bool, shown)))
 
     @property

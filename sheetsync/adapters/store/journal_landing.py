@@ -60,10 +60,7 @@ class ShownRows(Columns):
     @classmethod
     def of(cls, rows: Iterable[tuple[str, str, str, str]]) -> ShownRows:
         """From rows `(row_id, link, message, triggered_at)`."""
-        listed = list(rows)
-        if not listed:
-            return cls([], [], [], [])
-        ids, links, messages, times = (list(c) for c in zip(*listed, strict=True))
+        ids, links, messages, times = cls.transposed(rows, 4)
         return cls(ids, links, messages, times)
 
     @property

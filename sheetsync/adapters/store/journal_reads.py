@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sheetsync.adapters.store.journal_records import Event, iso, keyset_pages
+from sheetsync.adapters.store.journal_records import RESULT_COLUMNS, Event, iso, keyset_pages
 from sheetsync.core.model import Entry, ResultPage
 
 
@@ -60,7 +60,7 @@ class RowReads:
 
         def page(after: str) -> ResultPage:
             found = self._query(
-                "SELECT row_id, state, link, message, triggered_at, run_status, shown FROM rows"
+                f"SELECT {RESULT_COLUMNS} FROM rows"
                 " WHERE watch = ? AND row_id > ? ORDER BY row_id LIMIT ?",
                 (watch, after, size),
             )

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sheetsync.core.model import ResultPage
+from sheetsync.core.model import Result, ResultPage
 
 IN_FLIGHT_SQL = "run_status IN ('running', 'overlapped')"
 """Runs still going or queued behind one, as far as sheetsync can tell. Written as literals,
@@ -246,6 +246,11 @@ def start_run(
         " WHERE watch = ? AND row_id = ?",
         [(row_ids[0], iso(poll_at), seconds, watch, row_id) for row_id in row_ids],
     )
+
+
+RESULT_COLUMNS = ", ".join(Result._fields)
+"""The columns of `rows` that hold `Result`'s fields, named alike, in its order (both
+stores' `result_pages`)."""
 
 
 def keyset_pages(page: Callable[[str], ResultPage], size: int) -> Iterator[ResultPage]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from sheetsync.adapters.store.journal_records import RESULT_COLUMNS
 from sheetsync.adapters.store.pg_bulk import rows_of
+from sheetsync.core.model import Result
 
 SHOWN_CELLS = ("state", "link", "message", "triggered_at", "run_status")
 """What an entry shows on its row: a row is marked shown only if these are unchanged."""
@@ -55,13 +57,10 @@ TOMBSTONES = (
     + " u ON CONFLICT DO NOTHING"
 )
 
-RESULT_FIELDS = ("row_id", "state", "link", "message", "triggered_at", "run_status", "shown")
-"""`Result`'s fields, as the columns of `rows` that hold them."""
-
 RESULT_PAGE = (
     "SELECT json_build_array("
-    + ", ".join(f"json_agg({c} ORDER BY row_id)" for c in RESULT_FIELDS)
-    + ") FROM (SELECT row_id, state, link, message, triggered_at, run_status, shown FROM rows"
+    + ", ".join(f"json_agg({c} ORDER BY row_id)" for c in Result._fields)
+    + f") FROM (SELECT {RESULT_COLUMNS} FROM rows"
     " WHERE watch = %s AND row_id > %s ORDER BY row_id LIMIT %s) p"
 )
 """One page of `result_pages`, as one JSON value holding a list per field (each parsed in
