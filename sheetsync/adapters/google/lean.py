@@ -29,6 +29,11 @@ _GAP = re.compile(r"[\s,]*")
 _COLON = re.compile(r"\s*:\s*")
 _TEXT = {str}
 _LIST = {list}
+_CLOSED = {str, list, dict}
+"""Values whose last character closes them: nothing that follows can extend them."""
+CLOSE_CONTEXT = 64
+"""Text before a piece searched with it for a list's close (`_closes`): one cut between
+pieces is found; a longer run of backslashes or blanks only costs a decode that fails."""
 _FAR = object()
 """`_Rows._near`: the row is not in the window whole (a `null` row is None)."""
 AHEAD = 1 << 16
@@ -58,25 +63,33 @@ class Source:
         """Whether an escape `core.text` mends came in: rows from then on are `mended`."""
         self._last = ""  # the text's last characters (an escape cut between pieces)
 
-    def _grow(self, pos: int, goal: int) -> bool:
-        """Drop the text before `pos` and add pieces until `goal` characters follow it;
+    def _grow(self, pos: int, goal: int, *, closing: bool = False) -> bool:
+        """Drop the text before `pos` and add pieces until `goal` characters follow it, or
+        with `closing` until a list of strings may close in the text added (`_closes`);
         False when no piece was left to add."""
         parts = [self._window[pos - self._base :]]
-        size = len(parts[0])
-        while size < goal and (piece := next(self._pieces, None)) is not None:
+        size, tail = len(parts[0]), parts[0][-CLOSE_CONTEXT:]
+        while (closing or size < goal) and (piece := next(self._pieces, None)) is not None:
             parts.append(piece)
             size += len(piece)
             if not self.odd:  # an escape may be cut between pieces, or span several
                 seam = self._last + piece[: ESCAPE_CHARS - 1]
                 self.odd = may_need_mending(seam) or may_need_mending(piece)
                 self._last = (self._last + piece[1 - ESCAPE_CHARS :])[1 - ESCAPE_CHARS :]
+            if closing:
+                if _closes(tail + piece, len(tail)):
+                    break
+                tail = (tail + piece)[-CLOSE_CONTEXT:]
         self._window, self._base = "".join(parts), pos
         return len(parts) > 1
 
     def _more(self, pos: int) -> bool:
-        """Twice the text past `pos` (a value cut at the window's end is decoded again
-        with it: doubling keeps a column of megabytes to a few attempts, not one per
-        piece); False at the answer's end."""
+        """More text past `pos`, for a value cut at the window's end, to decode it again
+        with: a list (a column-major answer's column, megabytes) up to where a list of
+        strings may close, so that it is decoded once more, not once per piece or per
+        doubling; any other value twice the text. False at the answer's end."""
+        if self._window.startswith("[", pos - self._base):
+            return self._grow(pos, 0, closing=True)
         return self._grow(pos, 2 * (self._base + len(self._window) - pos) + 1)
 
     def _ahead(self, pos: int) -> None:
@@ -119,7 +132,8 @@ class Source:
                 if not self._more(pos):
                     raise
                 continue
-            if end < len(self._window) or not self._more(pos):
+            # a value ending where the window does is whole unless a number or a literal
+            if end < len(self._window) or type(value) in _CLOSED or not self._more(pos):
                 return value, self._base + end
 
 
@@ -281,6 +295,21 @@ class _Rows(Iterator[list[str]]):
         for _ in self:
             pass
         return self.pos + 1
+
+
+def _closes(text: str, start: int) -> bool:
+    """Whether a list of strings may close in `text` at `start` or after: a `]` after
+    blanks after a quote that ends a string (not escaped: an even run of backslashes
+    before it). Looked for from each `]` back (few in a column's text)."""
+    at = text.find("]", start)
+    while at >= 0:
+        head = text[max(0, at - CLOSE_CONTEXT) : at].rstrip()
+        if head.endswith('"'):
+            run = head[:-1]
+            if (len(run) - len(run.rstrip("\\"))) % 2 == 0:
+                return True
+        at = text.find("]", at + 1)
+    return False
 
 
 def _text(row: Any) -> list[str]:
