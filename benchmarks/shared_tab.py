@@ -4,7 +4,8 @@ sending `url` and `product`), 10 rows new to both watches:
     served   both watches served the sheet before: each reads it by its own plan, in one
              request (a range both ask for, once)
     first    no journal (a sheet new to sheetsync, or a lost journal): the tab is read
-             whole once, walked row by row once for both watches and kept lean for each
+             whole once, walked column by column once for both watches and kept lean for
+             each
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sheetsync.adapters.google.lean import AnswerError, one_string_each, value_ranges
+from sheetsync.adapters.google.lean import one_string_each, value_ranges
+from sheetsync.adapters.google.source_text import AnswerError
 
 TRICKY = ["", "a]", '"quoted"', "back\\slash", "[[x]]", "{y}", "é ü 漢字 🙂", "a,b", " : ", "\n\t"]
 
@@ -124,17 +125,17 @@ def test_a_column_of_megabytes_in_small_pieces_is_decoded_a_few_times(
     """A column-major answer's "row" is a whole column: cut at a window's end, it is
     decoded again once its close has come, not once per piece or per doubling (counted
     decodes: before, one per doubling, 8 here)."""
-    from sheetsync.adapters.google import lean
+    from sheetsync.adapters.google import source_text
 
     decodes: list[int] = []
-    real = lean._DECODER.raw_decode
+    real = source_text.DECODER.raw_decode
 
     class Counted:
         def raw_decode(self, text: str, pos: int = 0) -> tuple[object, int]:
             decodes.append(pos)
             return real(text, pos)
 
-    monkeypatch.setattr(lean, "_DECODER", Counted())
+    monkeypatch.setattr(source_text, "DECODER", Counted())
     column = [f"https://shop.example/{i:08d}" for i in range(60_000)]
     text = answer([[column]])
     pieces = [text[i : i + 8192] for i in range(0, len(text), 8192)]
@@ -179,7 +180,7 @@ def test_a_run_holding_a_number_or_an_object_reads_as_one_row_at_a_time_does() -
 
 
 class _Counted:
-    """`lean._DECODER` counting its calls (both kinds)."""
+    """`source_text.DECODER` counting its calls (both kinds)."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -197,10 +198,10 @@ class _Counted:
 def test_plain_rows_are_decoded_a_run_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """20,000 short rows take a few hundred decodes, not one each; rows whose cells hold
     `],` (every cut falls in a cell) take about one each, not a failed run and a row."""
-    from sheetsync.adapters.google import lean
+    from sheetsync.adapters.google import source_text
 
     counted = _Counted()
-    monkeypatch.setattr(lean, "_DECODER", counted)
+    monkeypatch.setattr(source_text, "DECODER", counted)
     rows = [[f"r{i}", "triggered", "https://run/x"] for i in range(20_000)]
     assert listed(answer([rows], indent=2), 1) == [rows]
     assert counted.calls < 1_000

@@ -213,7 +213,7 @@ def test_one_watch_read_whole_beside_the_other_s_narrow_read_of_the_tab(world: W
     start = len(world.google.log)
     reports = cycle(world)
     assert [(r.error, r.triggered) for r in reports] == [(None, 1), (None, 1)]
-    assert gets(world, start)[:2] == [("COLUMNS", NARROW_FIRST), ("ROWS", [WHOLE])]
+    assert gets(world, start)[:2] == [("COLUMNS", NARROW_FIRST), ("COLUMNS", [WHOLE])]
     assert sent(world) == once_each(urls(1, N + 1))
     assert world.row(N + 2)["Status"] == world.row(N + 2)["Status 2"] == "triggered"
     assert_narrow_idle(world)
@@ -299,7 +299,7 @@ def test_a_shared_tab_first_read_is_walked_once_and_kept_lean_for_each_watch(
     start = len(world.google.log)
     reports = world.once()
     assert [(r.error, r.triggered) for r in reports] == [(None, 2), (None, 2)]
-    assert gets(world, start)[0] == ("ROWS", [WHOLE])
+    assert gets(world, start)[0] == ("COLUMNS", [WHOLE])
     [views] = kept
     assert set(views) == {"w0", "w1"}
     for view in views.values():

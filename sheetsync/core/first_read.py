@@ -1,10 +1,9 @@
 """PURE: what a watch's first read keeps of a big tab (a first cycle, a lost journal).
 
 A tab sheetsync has no read plan for is read whole, in the one request a cycle's first
-read always was. Kept whole, a 100,000-row tab costs the client ~60 MB of row lists and
-strings, and every step of the cycle then walks 100,000 rows. So its rows are decoded one
-at a time (`adapters/google/lean`) and taken `BATCH` at a time, and of a tab of
-`NARROW_FROM_ROWS` rows or more the view keeps:
+read always was, column by column (a column-major answer, `adapters/google/lean`: each
+column one JSON list, decoded in C; row-major, every row was a list of its own, made and
+walked in Python). Of a tab of `NARROW_FROM_ROWS` rows or more the view keeps:
 
     the header row
     for every row: status and id (+ ready, automation) and the other result columns
@@ -17,24 +16,26 @@ That is the view a narrow read gives (`View.known`: the rows kept whole), so the
 goes on as a narrow one. The result columns let a lost journal adopt every row that
 shows an id (`View.adoptable`); a row not kept whole is adopted without its inputs
 (an empty fingerprint, which no comparison of inputs matches). A smaller tab, or one
-whose header does not map (the cycle reports why), is kept whole, as before.
+whose header does not map (the cycle reports why), is kept whole, as before, its rows
+made from the columns as a row-major read gives them (`table_of`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from itertools import islice
-from operator import itemgetter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from itertools import compress, islice, zip_longest
 
 from sheetsync.config import Watch
 from sheetsync.core import narrow
-from sheetsync.core.layout import Layout, map_header, norm, trimmed_header
+from sheetsync.core.layout import RESULT_KINDS, Layout, map_header, norm, trimmed_header
 from sheetsync.core.narrow import narrow_columns
 from sheetsync.core.view import NarrowTable, View
 from sheetsync.errors import SheetError
 
 SHOWN_RESULTS = ("link", "message", "triggered_at", "run_status")
 """Result columns kept for every row too: what a lost journal adopts a row with."""
+POOL = 1_000
+"""Cells of a kept column made one string per value together (`_pooled`)."""
 
 
 def kept_columns(layout: Layout) -> list[int]:
@@ -46,183 +47,217 @@ def kept_columns(layout: Layout) -> list[int]:
     return [c for c in dict.fromkeys(picked) if c < present]
 
 
-def lean_view(
-    rows: Iterator[list[str]], watch: Watch, check: Collection[str] = frozenset()
-) -> View:
-    """A first read's rows (the header first) as the view the cycle works from; rows
+def lean_view(rows: Iterable[Sequence[str]], watch: Watch, check: Collection[str] = ()) -> View:
+    """The view of a tab given as rows (the header first), as a first read keeps it: rows
     showing an id of `check` are kept whole."""
-    return lean_views(rows, {watch.name: (watch, check)})[watch.name]
+    return lean_views(columns_of(rows), {watch.name: (watch, check)})[watch.name]
 
 
 def lean_views(
-    rows: Iterator[list[str]], watches: Mapping[str, tuple[Watch, Collection[str]]]
+    columns: Iterable[list[str]], watches: Mapping[str, tuple[Watch, Collection[str]]]
 ) -> dict[str, View]:
-    """`lean_view` of each watch of one tab (by name: the watch and its `check`), from one
-    walk over its rows: a tab two watches share is decoded once, and no more whole."""
-    header = next(rows, None)
-    if header is None:
-        return {name: View([]) for name in watches}
-    top = list(islice(rows, max(0, narrow.NARROW_FROM_ROWS - 1)))
-    if len(top) + 1 < narrow.NARROW_FROM_ROWS:
-        return {name: View([header, *top]) for name in watches}
-    keepers: dict[str, _Kept] = {}
+    """`lean_view` of each watch of one tab (by name: the watch and its `check`), from the
+    tab's columns as a column-major read gives them (each with its header cell first): a
+    tab two watches share is read once, and no more whole."""
+    heads = {norm(name) for watch, _ in watches.values() for name in _kept_names(watch)}
+    tab = _Tab(columns, heads)
+    if tab.height < narrow.NARROW_FROM_ROWS:
+        table = tab.rows()
+        return {name: View(list(table)) for name in watches}
+    views: dict[str, View] = {}
     unmapped: list[str] = []  # the cycle reports a header's problem from the whole tab
     for name, (watch, check) in watches.items():
         try:
-            layout = map_header(trimmed_header(header), watch)
+            layout = map_header(trimmed_header(tab.header), watch)
         except SheetError:
             unmapped.append(name)
             continue
-        keepers[name] = _Kept(header, layout, watch, set(check))
-    table: list[Sequence[str]] = [header]
-    rows = _chain(top, rows)
-    while batch := list(islice(rows, BATCH)):
-        for keeper in keepers.values():
-            keeper.take(batch)
-        if unmapped:
-            table.extend(batch)
-    views = {name: keeper.view() for name, keeper in keepers.items()}
-    views.update({name: View(list(table)) for name in unmapped})
+        views[name] = _kept(tab, layout, watch, set(check))
+    if unmapped:
+        table = tab.rows()
+        views.update({name: View(list(table)) for name in unmapped})
     return views
 
 
-BATCH = 100
-"""Rows a keeper takes at a time, each step one pass over them in C where it can be (a
-column by `itemgetter`, a copy check by sets). 200,000 rows (each its own run link, the
-rows already decoded, best of 5): 0.195 s of CPU one row at a time, 0.165 s 100 at a
-time, 0.12 s 1,000 at a time; but 1,000 at a time raised a shared tab's first-cycle peak
-at 100,000 rows from 96.6-97.5 MB to 98.8-101.1 MB (three runs each, old and new in
-turns; not explained: a guess is the batch's short-lived cells among the kept ones), 100
-at a time to 97.5 MB (96.4-96.5 before)."""
+def _kept_names(watch: Watch) -> list[str]:
+    """The header names of the columns a watch may keep (`kept_columns`)."""
+    names = [getattr(watch.columns, kind) for kind in RESULT_KINDS]
+    return names + [n for n in (watch.ready_column, watch.automation_column) if n is not None]
 
 
-def _chain(top: list[list[str]], rows: Iterator[list[str]]) -> Iterator[list[str]]:
-    """The rows of `top`, dropped as they are passed on, then the others."""
-    top.reverse()
-    while top:
-        yield top.pop()
-    yield from rows
+def table_of(columns: Iterable[list[str]]) -> list[list[str]]:
+    """A tab's rows (the header first) from its columns: what a row-major read gives."""
+    return _Tab(columns).rows()
 
 
-class _Kept:
-    """A watch's view being made: every row's kept columns, and whole the rows whose
-    inputs the cycle needs (`seen`: the ids whose rows are kept whole as a copy's are,
-    then every id seen)."""
+def columns_of(rows: Iterable[Sequence[str]]) -> list[list[str]]:
+    """A tab's columns from its rows: what a column-major read gives (no empty cells at a
+    column's end, no empty columns at the tab's end)."""
+    columns = [list(c) for c in zip_longest(*rows, fillvalue="")]
+    for cells in columns:
+        _trim(cells)
+    while columns and not columns[-1]:
+        columns.pop()
+    return columns
 
-    def __init__(self, header: list[str], layout: Layout, watch: Watch, seen: set[str]) -> None:
-        self.header, self.seen = header, seen
-        self.columns: dict[int, list[str]] = {c: [] for c in kept_columns(layout)}
-        absent = 1 << 30  # a column the cycle is about to add: empty in every row
-        status_col, id_col = (layout.results[k] for k in ("status", "id"))
-        self.status_col = status_col if status_col in self.columns else absent
-        self.id_col = id_col if id_col in self.columns else absent
-        self.others = [(c, cells) for c, cells in self.columns.items() if c != self.id_col]
-        words = {norm(w) for w in (watch.statuses.retry, watch.statuses.sending)}
-        self.words = words | {"", norm(watch.statuses.waiting)}
-        self.wants: dict[str, bool] = {}
-        self.same: dict[str, str] = {}  # repeated cells share one string (statuses, links)
-        self.whole: dict[int, Sequence[str]] = {}
-        self.named = len(trimmed_header(header))
-        self.unheaded = {i for i, cell in enumerate(header[: self.named]) if not cell.strip()}
-        self.widest, self.number = 0, 1
 
-    def take(self, batch: list[list[str]]) -> None:
-        """The next rows of the tab."""
-        first, self.number = self.number + 1, self.number + len(batch)
-        widths = list(map(len, batch))
-        keep = self._wide(widths) if max(widths) > self.widest else []
-        short = min(widths)
-        ids = _cells(batch, self.id_col, widths, short)
-        self.columns.get(self.id_col, []).extend(ids)
-        statuses = _cells(batch, self.status_col, widths, short)
-        wanted = {s for s in set(statuses) if self._wanted(s)}
-        if wanted:
-            keep += [k for k, s in enumerate(statuses) if s in wanted]
-        keep += self._copies(ids)
-        if self.unheaded:
-            keep += self._first_under_blank(batch, widths)
-        for k in sorted(set(keep)):
-            self.whole[first + k] = batch[k]
-        for col, cells in self.others:
-            cells.extend(self._shared(_cells(batch, col, widths, short)))
+SEP = "\x00"
+"""Between the cells of a column held as one string (no cell holds it: U+0000 comes only
+escaped in JSON, and is mended as it is decoded; a column where one does stays a list)."""
 
-    def _wanted(self, status: str) -> bool:
-        want = self.wants.get(status)
-        if want is None:
-            want = self.wants[status] = norm(status) in self.words
-        return want
 
-    def _wide(self, widths: list[int]) -> list[int]:
-        """Rows wider than any before: a row with data under no header is kept whole (the
-        cycle warns, naming it)."""
-        out = []
-        for k, width in enumerate(widths):
-            if width > self.widest:
-                self.widest = width
-                if width > self.named:
-                    out.append(k)
-        return out
+class _Tab:
+    """A tab as its columns, each with its header cell first (no empty cells at its end).
+    A column headed by none of `heads` (inputs, mostly: kept whole only in the rows the
+    cycle needs) is held as one string (`SEP` between its cells) until whole rows are
+    made: a 200,000-row column of distinct values is ~5 MB so, ~15 MB as a list."""
 
-    def _copies(self, ids: list[str]) -> list[int]:
-        """Rows showing an id seen above (or one of the ids kept whole): the cycle tells
-        the owner by the inputs."""
-        stripped = list(map(str.strip, ids))
-        fresh = set(stripped)
-        fresh.discard("")
-        if len(fresh) == len(stripped) - stripped.count("") and fresh.isdisjoint(self.seen):
-            self.seen |= fresh
-            return []
-        out = []
-        for k, row_id in enumerate(stripped):
-            if row_id:
-                if row_id in self.seen:
-                    out.append(k)
-                self.seen.add(row_id)
-        return out
+    def __init__(self, columns: Iterable[list[str]], heads: Collection[str] | None = None):
+        self._columns: list[list[str] | str] = []
+        header: list[str] = []
+        self.height, self.widest = 0, 0
+        for j, cells in enumerate(columns):
+            header.append(cells[0] if cells else "")
+            self.height = max(self.height, len(cells))
+            if any(islice(cells, 1, None)):
+                self.widest = j + 1  # the widest row below the header: up to its last cell
+            packed = heads is not None and norm(header[-1]) not in heads
+            self._columns.append(_packed(cells) if packed else cells)
+        self.header, self.width = _row(header), len(self._columns)
 
-    def _first_under_blank(self, batch: list[list[str]], widths: list[int]) -> list[int]:
-        """The first row with data under each blank header: named in a warning."""
-        out = []
-        for i in sorted(self.unheaded):
-            hit = next((k for k, w in enumerate(widths) if w > i and batch[k][i].strip()), None)
+    def column(self, col: int) -> list[str]:
+        """Column `col`'s cells, the header's first."""
+        found = self._columns[col] if col < len(self._columns) else []
+        return found.split(SEP) if isinstance(found, str) else found
+
+    def body(self, col: int) -> list[str]:
+        """Column `col`'s cells from row 2 down."""
+        return self.column(col)[1:]
+
+    def rows_at(self, numbers: Sequence[int]) -> list[list[str]]:
+        """Rows `numbers` (1-based) as a row-major read gives them (no empty cells at the
+        end), a column at a time."""
+        ks = [n - 1 for n in numbers]
+        picked = [_pick(self.column(j), ks) for j in range(self.width)]
+        rows = zip(*picked, strict=True) if picked else ([] for _ in ks)
+        return [_row(list(cells)) for cells in rows]
+
+    def rows(self) -> list[list[str]]:
+        """Every row, the header first."""
+        return self.rows_at(range(1, self.height + 1))
+
+
+def _packed(cells: list[str]) -> list[str] | str:
+    text = SEP.join(cells)
+    return text if cells and text.count(SEP) == len(cells) - 1 else cells
+
+
+def _pick(cells: Sequence[str], ks: Sequence[int]) -> list[str]:
+    """The cells `ks` (0-based) of a column; `""` past its end."""
+    if not ks or max(ks) < len(cells):
+        return list(map(cells.__getitem__, ks))
+    return [cells[k] if k < len(cells) else "" for k in ks]
+
+
+def _kept(tab: _Tab, layout: Layout, watch: Watch, seen: set[str]) -> View:
+    """A watch's view: every row's kept columns, and whole the rows whose inputs the cycle
+    needs (`seen`: the ids whose rows are kept whole as a copy's are)."""
+    columns = {c: _pooled(tab.body(c)) for c in kept_columns(layout)}
+    status_col, id_col = (layout.results[k] for k in ("status", "id"))
+    statuses = columns.get(status_col, [])  # a column about to be added: empty everywhere
+    words = {norm(w) for w in (watch.statuses.retry, watch.statuses.sending)}
+    words |= {"", norm(watch.statuses.waiting)}
+    flags = {value: norm(value) in words for value in set(statuses)}
+    keep = set(compress(range(len(statuses)), map(flags.__getitem__, statuses)))
+    keep.update(range(len(statuses), tab.height - 1))  # no status: may be new
+    keep.update(_copies(columns.get(id_col, []), seen))
+    named = len(trimmed_header(tab.header))
+    keep.update(_first_under_blank(tab, named))
+    keep.update(_wide(tab, named))
+    numbers = [k + 2 for k in sorted(keep)]
+    whole: dict[int, Sequence[str]] = dict(zip(numbers, tab.rows_at(numbers), strict=True))
+    for cells in columns.values():
+        _trim(cells)
+    return assemble(tab.header, columns, whole, tab.widest)
+
+
+def _copies(ids: list[str], seen: set[str]) -> list[int]:
+    """Rows (0-based, below the header) showing an id seen above, or one of `seen`: the
+    cycle tells the owner by the inputs."""
+    stripped = list(map(str.strip, ids))
+    fresh = set(stripped)
+    fresh.discard("")
+    if len(fresh) == len(stripped) - stripped.count("") and fresh.isdisjoint(seen):
+        return []
+    out = []
+    for k, row_id in enumerate(stripped):
+        if row_id:
+            if row_id in seen:
+                out.append(k)
+            seen.add(row_id)
+    return out
+
+
+def _first_under_blank(tab: _Tab, named: int) -> list[int]:
+    """The first row with data under each blank header: named in a warning."""
+    out = []
+    for i, title in enumerate(tab.header[:named]):
+        if not title.strip():
+            hit = next((k for k, c in enumerate(tab.body(i)) if c.strip()), None)
             if hit is not None:
                 out.append(hit)
-                self.unheaded.discard(i)
-        return out
+    return out
 
-    def _shared(self, cells: list[str]) -> list[str]:
-        """Cells of a column, each repeated value one string: across the tab where most
-        cells repeat (statuses, a batch's shared link), within the batch where some do
-        (links of runs of a few rows), as decoded where none does (a link per row)."""
-        distinct = set(cells)
-        if len(distinct) == len(cells):
-            return cells
-        pool = self.same if len(distinct) * 2 <= len(cells) else {}
-        shared = {c: pool.setdefault(c, c) for c in distinct}
-        return list(map(shared.__getitem__, cells))
 
-    def view(self) -> View:
-        """The view, once every row was taken."""
-        for cells in self.columns.values():
-            _trim(cells)
-        return assemble(self.header, self.columns, self.whole, self.widest)
+def _wide(tab: _Tab, named: int) -> list[int]:
+    """Rows with data under no header, each wider than every row above: kept whole (the
+    cycle warns, naming it)."""
+    widths: dict[int, int] = {}
+    for j in range(named, tab.width):
+        for k, cell in enumerate(tab.body(j)):
+            if cell:
+                widths[k] = j + 1
+    out, widest = [], named
+    for k in sorted(widths):
+        if widths[k] > widest:
+            widest = widths[k]
+            out.append(k)
+    return out
+
+
+def _pooled(cells: list[str]) -> list[str]:
+    """Cells of a column, each repeated value one string (as read, most of a column of
+    statuses is already: `lean.one_string_each`); `POOL` cells together, where a few
+    rows share a link (batch mode's runs); as read where every value differs."""
+    distinct = set(cells)
+    if len(distinct) == len(cells):
+        return cells
+    if len(distinct) * 2 <= len(cells):  # mostly repeats: one string per value, tab-wide
+        one = {c: c for c in distinct}
+        return list(map(one.__getitem__, cells))
+    out: list[str] = []
+    for start in range(0, len(cells), POOL):
+        chunk = cells[start : start + POOL]
+        same = {c: c for c in chunk}
+        out += map(same.__getitem__, chunk)
+    return out
+
+
+def _row(cells: list[str]) -> list[str]:
+    """The cells without the empty ones at the end (as a row-major read ends a row)."""
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
 
 
 def _trim(cells: list[str]) -> None:
-    """Drop the empty cells at the column's end, as a column read of the tab would end."""
+    """Drop the empty cells at a column's end (as a column-major read ends it)."""
     end, step = len(cells), 1_000  # a blank run, a slice at a time
     while end and not any(cells[max(0, end - step) : end]):
         end = max(0, end - step)
     while end and not cells[end - 1]:
         end -= 1
     del cells[end:]
-
-
-def _cells(batch: list[list[str]], col: int, widths: list[int], short: int) -> list[str]:
-    """Column `col` of the rows (`""` past a row's end; `short`: the narrowest row)."""
-    if col < short:
-        return list(map(itemgetter(col), batch))
-    return [row[col] if col < width else "" for row, width in zip(batch, widths, strict=True)]
 
 
 def assemble(

@@ -4,10 +4,10 @@ Every tab of a group is read in one `values:batchGet`: whole (small tabs, first 
 anything unusual) or narrowly by each watch's saved `ReadPlan` (see `narrow`; a tab two
 watches share: each by its own, a range both ask for asked once). A tab read whole
 without a plan (a first cycle, a lost journal, a claim to check after a crash), with no
-stray or unanswered write to check, is walked row by row, once for all its watches, and
-a big one kept as `first_read` says (whole: its rows that may be new or hold a claim);
-beside tabs read narrowly, it is read in a request of its own (a narrow read's answer
-is column by column, which cannot be walked by rows). A narrow tab whose header changed
+stray or unanswered write to check, is read column by column and walked once for all
+its watches as the answer arrives, a big one kept as `first_read` says (whole: its rows
+that may be new or hold a claim); beside tabs read narrowly, it is read in a request of
+its own (a narrow read's answer is taken whole). A narrow tab whose header changed
 since the plan was made is read again in a second request, narrowly by the header it
 now has (whole when that header lacks a result column); a plan that reaches past a grid
 people shrank is cut to the grid the refusal names and read again, narrowly. A flush
@@ -24,7 +24,7 @@ from sheetsync.adapters.google.port import SheetPort
 from sheetsync.adapters.store.protocol import Store
 from sheetsync.config import Watch
 from sheetsync.core.a1 import quote_title
-from sheetsync.core.first_read import lean_views
+from sheetsync.core.first_read import lean_views, table_of
 from sheetsync.core.layout import Layout, map_header
 from sheetsync.core.narrow import (
     ReadPlan,
@@ -200,7 +200,7 @@ class Reads:
         if not any(w.name in narrows for w in watches):
             return dict(self.whole(watches, lean=self._lean))
         apart = [w for w in watches if w.name in self._lean]
-        if apart:  # read whole in a request of their own, decoded row by row
+        if apart:  # read whole in a request of their own, streamed
             read = self._first([w for w in watches if w not in apart], narrows)
             read.update(self.whole(apart, self._lean))
             return read
@@ -255,8 +255,8 @@ class Reads:
     def whole(
         self, watches: Sequence[Watch], lean: Mapping[str, Collection[str]] | None = None
     ) -> dict[str, View]:
-        """Each watch's tab read whole, in one request (by watch name); the tabs of `lean`
-        watches kept as `first_read.lean_views` says (a tab with a watch not lean: whole)."""
+        """Each watch's tab read whole, in one request (by watch name); `lean` watches' tabs
+        by column, kept as `first_read.lean_views` says (a tab with a watch not lean: whole)."""
         lean = lean or {}
         titles = list(dict.fromkeys(w.worksheet for w in watches))
         if not any(w.name in lean for w in watches):
@@ -267,13 +267,13 @@ class Reads:
             tabs.setdefault(w.worksheet, {})[w.name] = (w, lean.get(w.name, ()))
         kept = {t: ws for t, ws in tabs.items() if all(name in lean for name in ws)}
 
-        def reduce(title: str, rows: Iterator[list[str]]) -> dict[str, View]:
+        def reduce(title: str, columns: Iterator[list[str]]) -> dict[str, View]:
             if title in kept:
-                return lean_views(rows, kept[title])
-            table = list(rows)
+                return lean_views(columns, kept[title])
+            table = table_of(columns)
             return {name: View(list(table)) for name in tabs[title]}
 
-        views = self.sheets.read_tabs_reduced(self.spreadsheet, titles, reduce)
+        views = self.sheets.read_tab_columns(self.spreadsheet, titles, reduce)
         return {w.name: views[w.worksheet][w.name] for w in watches}
 
     def again(

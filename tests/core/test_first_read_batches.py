@@ -1,7 +1,7 @@
-"""A first read's keeper takes rows `first_read.BATCH` at a time (set operations and
-comprehensions over a batch); what it keeps must be what its rules say row by row.
+"""A first read's keeper takes a tab's columns (set operations and comprehensions over a
+whole column); what it keeps must be what its rules say row by row.
 
-`one_at_a_time` states those rules as the keeper applied them before it took batches:
+`one_at_a_time` states those rules as the keeper applied them when it took rows:
 random tabs (ragged and empty rows, ids with spaces, copies, blank headers, data under no
 header, missing result columns, several watches, headers that do not map) are kept by
 both and compared whole: rows kept whole, every kept column, every row of the table.
@@ -18,7 +18,13 @@ import pytest
 from sheetsync.config import Watch
 from sheetsync.config.schema import build
 from sheetsync.core import first_read, narrow
-from sheetsync.core.first_read import assemble, kept_columns, lean_views
+from sheetsync.core.first_read import (
+    assemble,
+    columns_of,
+    kept_columns,
+    lean_views,
+    table_of,
+)
 from sheetsync.core.layout import map_header, norm, trimmed_header
 from sheetsync.core.view import View
 from sheetsync.errors import SheetError
@@ -130,15 +136,15 @@ def test_batches_keep_what_the_rules_keep_row_by_row(
     rng = random.Random(seed)
     for _ in range(40):
         monkeypatch.setattr(narrow, "NARROW_FROM_ROWS", rng.choice([2, 10, 50]))
-        monkeypatch.setattr(first_read, "BATCH", rng.choice([1, 2, 3, 7, 16, 100, 1000]))
-        rows = a_tab(rng, a_header(rng))
+        monkeypatch.setattr(first_read, "POOL", rng.choice([1, 2, 3, 7, 16, 100, 1000]))
+        rows = table_of(columns_of(a_tab(rng, a_header(rng))))  # as Google's reads give it
         watches = {}
         for number in range(rng.choice([1, 1, 2, 3])):
             check = set(rng.sample([f"r{i}" for i in range(60)], rng.randint(0, 5)))
             watch = a_watch(rng, number)
             watches[watch.name] = (watch, check | ({" r1", ""} if rng.random() < 0.3 else set()))
         asked = {name: set(check) for name, (_, check) in watches.items()}
-        views = lean_views(iter([list(r) for r in rows]), watches)
+        views = lean_views(columns_of(rows), watches)
         for name, (watch, check) in watches.items():
             assert check == asked[name]  # the ids to check are the caller's, untouched
             if len(rows) < narrow.NARROW_FROM_ROWS:
@@ -159,7 +165,7 @@ def test_links_repeated_in_short_runs_are_one_string_each() -> None:
             link = f"https://app.axiom.ai/run/{i}"
         rows.append([f"u{i}", "triggered", "".join(link), "", f"r{i}"])  # a string each
     watch = build(Watch, {"name": "w", "spreadsheet": "s", "worksheet": "Q", "automation": "A"})
-    view = lean_views(iter(rows), {"w": (watch, ())})["w"]
+    view = lean_views(columns_of(rows), {"w": (watch, ())})["w"]
     links = (view.columns or {})[2]
-    batches = -(-len(links) // first_read.BATCH)
+    batches = -(-len(links) // first_read.POOL)
     assert len(set(map(id, links))) <= len(set(links)) + batches

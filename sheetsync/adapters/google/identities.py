@@ -76,17 +76,15 @@ class SheetRouter:
         self._count(spreadsheet_id)
         return self.identity(spreadsheet_id).sheets.read_tabs(spreadsheet_id, titles)
 
-    def read_tabs_reduced(
+    def read_tab_columns(
         self,
         spreadsheet_id: str,
         titles: Sequence[str],
         reduce: Callable[[str, Iterator[list[str]]], T],
     ) -> dict[str, T]:
-        """Every tab's rows handed to `reduce`, in one read of the spreadsheet's identity."""
+        """Every tab's columns handed to `reduce`, in one read of the spreadsheet's identity."""
         self._count(spreadsheet_id)
-        return self.identity(spreadsheet_id).sheets.read_tabs_reduced(
-            spreadsheet_id, titles, reduce
-        )
+        return self.identity(spreadsheet_id).sheets.read_tab_columns(spreadsheet_id, titles, reduce)
 
     def read_ranges(self, spreadsheet_id: str, ranges: Sequence[str]) -> list[list[list[str]]]:
         """A1 ranges' values, column by column, in one read."""

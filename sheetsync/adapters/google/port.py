@@ -19,13 +19,14 @@ class SheetPort(Protocol):
         """Every tab's values (formatted), in one read."""
         ...
 
-    def read_tabs_reduced(
+    def read_tab_columns(
         self,
         spreadsheet_id: str,
         titles: Sequence[str],
         reduce: Callable[[str, Iterator[list[str]]], T],
     ) -> dict[str, T]:
-        """`read_tabs`, each tab's rows handed to `reduce(title, rows)` as they are decoded."""
+        """Every tab's values (formatted) in one read, column by column, each tab's columns
+        handed to `reduce(title, columns)` as they are decoded."""
         ...
 
     def read_ranges(self, spreadsheet_id: str, ranges: Sequence[str]) -> list[list[list[str]]]:

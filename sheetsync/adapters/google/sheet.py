@@ -25,7 +25,8 @@ from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
 
 from sheetsync.adapters.google import failures
 from sheetsync.adapters.google.credentials import SCOPES, load_account
-from sheetsync.adapters.google.lean import AnswerError, one_string_each, value_ranges
+from sheetsync.adapters.google.lean import one_string_each, value_ranges
+from sheetsync.adapters.google.source_text import AnswerError
 from sheetsync.adapters.google.transport import PacedHTTPClient, bound_client, departing
 from sheetsync.adapters.google.writes import (
     Echo,
@@ -134,18 +135,22 @@ class GoogleSheets:
         tables = self._reduced(spreadsheet_id, titles[0], ranges, "ROWS", lambda _i, r: list(r))
         return dict(zip(titles, tables, strict=True))
 
-    def read_tabs_reduced(
+    def read_tab_columns(
         self,
         spreadsheet_id: str,
         titles: Sequence[str],
         reduce: Callable[[str, Iterator[list[str]]], T],
     ) -> dict[str, T]:
-        """Every tab's formatted values in one `values:batchGet`, each tab's rows handed to
-        `reduce(title, rows)` as they are decoded (`lean`): no big tab is whole in memory."""
+        """Every tab's formatted values in one `values:batchGet`, column-major, each tab's
+        columns handed to `reduce(title, columns)` as they are decoded (`lean`, streamed:
+        the text of one column at a time; a column of repeated values one string per
+        value), so that no big tab is whole in memory as text, nor as a list per row."""
         ranges = [quote_title(t) for t in titles]
-        made = self._reduced(
-            spreadsheet_id, titles[0], ranges, "ROWS", lambda i, rows: reduce(titles[i], rows)
-        )
+
+        def columns(i: int, found: Iterator[list[str]]) -> T:
+            return reduce(titles[i], map(one_string_each, found))
+
+        made = self._reduced(spreadsheet_id, titles[0], ranges, "COLUMNS", columns, whole=False)
         return dict(zip(titles, made, strict=True))
 
     def read_ranges(self, spreadsheet_id: str, ranges: Sequence[str]) -> list[list[list[str]]]:
@@ -162,6 +167,7 @@ class GoogleSheets:
             ranges,
             "COLUMNS",
             lambda _i, columns: [one_string_each(col) for col in columns],
+            whole=True,
         )
 
     def _reduced(
@@ -171,9 +177,12 @@ class GoogleSheets:
         ranges: Sequence[str],
         major: str,
         reduce: Callable[[int, Iterator[list[str]]], T],
+        *,
+        whole: bool = False,
     ) -> list[T]:
         """One `values:batchGet` of formatted values, each range's rows (or columns) handed
-        to `reduce(index of the range, them)` as they are decoded (`lean`)."""
+        to `reduce(index of the range, them)` as they are decoded (`lean`); with `whole`,
+        the answer is taken in one piece (a narrow read's few columns), else as it comes."""
         url = SPREADSHEET_VALUES_BATCH_URL % spreadsheet_id
         params = {
             "valueRenderOption": "FORMATTED_VALUE",
@@ -195,9 +204,6 @@ class GoogleSheets:
                 )
                 raise SheetError(message, spreadsheet=spreadsheet_id, tab=title) from None
 
-        # a column-major answer's "row" is a whole column: streamed, one cut at a piece's
-        # end is decoded again with more text; a narrow read's few columns come whole
-        whole = major == "COLUMNS"
         made: list[T] = self._call(
             spreadsheet_id, title, self.http.read_streamed, url, params, consume, whole=whole
         )
