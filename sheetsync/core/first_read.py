@@ -23,7 +23,7 @@ made from the columns as a row-major read gives them (`table_of`).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from itertools import compress, islice, zip_longest
+from itertools import compress, zip_longest
 
 from sheetsync.config import Watch
 from sheetsync.core import narrow
@@ -113,38 +113,35 @@ class _Tab:
     made: a 200,000-row column of distinct values is ~5 MB so, ~15 MB as a list."""
 
     def __init__(self, columns: Iterable[list[str]], heads: Collection[str] | None = None):
-        self._columns: list[list[str] | str] = []
+        self._bodies: list[list[str] | str] = []  # each column from row 2 down
         header: list[str] = []
         self.height, self.widest = 0, 0
         for j, cells in enumerate(columns):
             header.append(cells[0] if cells else "")
+            body = cells[1:]
             self.height = max(self.height, len(cells))
-            if any(islice(cells, 1, None)):
+            if any(body):
                 self.widest = j + 1  # the widest row below the header: up to its last cell
             packed = heads is not None and norm(header[-1]) not in heads
-            self._columns.append(_packed(cells) if packed else cells)
-        self.header, self.width = _row(header), len(self._columns)
-
-    def column(self, col: int) -> list[str]:
-        """Column `col`'s cells, the header's first."""
-        found = self._columns[col] if col < len(self._columns) else []
-        return found.split(SEP) if isinstance(found, str) else found
+            self._bodies.append(_packed(body) if packed else body)
+        self.header, self.width = _row(header), len(self._bodies)
 
     def body(self, col: int) -> list[str]:
         """Column `col`'s cells from row 2 down."""
-        return self.column(col)[1:]
+        found = self._bodies[col] if col < self.width else []
+        return found.split(SEP) if isinstance(found, str) else found
 
     def rows_at(self, numbers: Sequence[int]) -> list[list[str]]:
-        """Rows `numbers` (1-based) as a row-major read gives them (no empty cells at the
-        end), a column at a time."""
-        ks = [n - 1 for n in numbers]
-        picked = [_pick(self.column(j), ks) for j in range(self.width)]
+        """Rows `numbers` (2 and down) as a row-major read gives them (no empty cells at
+        the end), a column at a time."""
+        ks = [n - 2 for n in numbers]
+        picked = [_pick(self.body(j), ks) for j in range(self.width)]
         rows = zip(*picked, strict=True) if picked else ([] for _ in ks)
         return [_row(list(cells)) for cells in rows]
 
     def rows(self) -> list[list[str]]:
         """Every row, the header first."""
-        return self.rows_at(range(1, self.height + 1))
+        return [list(self.header), *self.rows_at(range(2, self.height + 1))] if self.height else []
 
 
 def _packed(cells: list[str]) -> list[str] | str:
@@ -226,21 +223,19 @@ def _wide(tab: _Tab, named: int) -> list[int]:
 
 
 def _pooled(cells: list[str]) -> list[str]:
-    """Cells of a column, each repeated value one string (as read, most of a column of
-    statuses is already: `lean.one_string_each`); `POOL` cells together, where a few
-    rows share a link (batch mode's runs); as read where every value differs."""
-    distinct = set(cells)
-    if len(distinct) == len(cells):
-        return cells
-    if len(distinct) * 2 <= len(cells):  # mostly repeats: one string per value, tab-wide
-        one = {c: c for c in distinct}
-        return list(map(one.__getitem__, cells))
-    out: list[str] = []
+    """Cells of a column, each repeated value one string `POOL` cells together: where a
+    few rows share a link (batch mode's runs; most of a column of statuses is one string
+    a value already, `lean.one_string_each`); as read where every value differs."""
+    out: list[str] | None = None
     for start in range(0, len(cells), POOL):
         chunk = cells[start : start + POOL]
-        same = {c: c for c in chunk}
-        out += map(same.__getitem__, chunk)
-    return out
+        same = dict(zip(chunk, chunk, strict=True))
+        if len(same) < len(chunk):
+            out = cells[:start] if out is None else out
+            out += map(same.__getitem__, chunk)
+        elif out is not None:
+            out += chunk
+    return cells if out is None else out
 
 
 def _row(cells: list[str]) -> list[str]:
