@@ -145,6 +145,39 @@ def test_a_column_of_megabytes_in_small_pieces_is_decoded_a_few_times(
     assert decodes.count(at) <= 2  # one from the window, one once its close came
 
 
+@pytest.mark.parametrize("cell", ["] shop {i}", "],[{i}", "]]", "  ] {i}", "\\" * 40])
+@pytest.mark.parametrize("indent", [None, 2])
+def test_cells_that_look_like_a_column_close_cost_a_few_decodes(
+    monkeypatch: pytest.MonkeyPatch, cell: str, indent: int | None
+) -> None:
+    """A cell may look like a column's close (its opening quote, then `]`); a decode of
+    the column that fails on one waits for the text to grow by half before the next: a
+    few decodes of the column, not one per piece (the second review: 5.3 s of CPU for a
+    200,000-cell column of `"] shop ..."` in 8 kB pieces, quadratic). A run of
+    backslashes longer than the context searched is taken for a close, never missed."""
+    from sheetsync.adapters.google import source_text
+
+    decodes: list[int] = []
+    real = source_text.DECODER.raw_decode
+
+    class Counted:
+        def raw_decode(self, text: str, pos: int = 0) -> tuple[object, int]:
+            decodes.append(pos)
+            return real(text, pos)
+
+        def decode(self, text: str) -> object:  # a run of rows (the short ones)
+            return json.loads(text)
+
+    monkeypatch.setattr(source_text, "DECODER", Counted())
+    column = [cell.format(i=i) for i in range(40_000)]
+    text = answer([[column, ["a"], column[:5]]], indent=indent)
+    pieces = [text[i : i + 2048] for i in range(0, len(text), 2048)]
+    assert len(pieces) > 100
+    got = value_ranges(iter(pieces), 1, lambda _i, rows: list(rows))
+    assert got == [[column, ["a"], column[:5]]]
+    assert len(decodes) <= 24  # keys and short values too; 97 to 482 before
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_runs_of_rows_read_as_json_loads_reads_them(seed: int) -> None:
     """Rows are decoded a run at a time, the text cut after a row's `],`: a cut falling

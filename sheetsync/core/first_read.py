@@ -140,8 +140,11 @@ class _Tab:
         return [_row(list(cells)) for cells in rows]
 
     def rows(self) -> list[list[str]]:
-        """Every row, the header first."""
-        return [list(self.header), *self.rows_at(range(2, self.height + 1))] if self.height else []
+        """Every row, the header first (from the columns as they are: no copy of each)."""
+        if not self.height:
+            return []
+        bodies = [self.body(j) for j in range(self.width)]  # the longest: height - 1 cells
+        return [list(self.header), *(_row(list(c)) for c in zip_longest(*bodies, fillvalue=""))]
 
 
 def _packed(cells: list[str]) -> list[str] | str:

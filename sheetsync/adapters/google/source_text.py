@@ -2,8 +2,11 @@
 (`Source`), from which `lean` decodes rows (or columns) one value at a time.
 
 A value cut at the window's end is decoded again once more text came: a row, with a
-piece or two more; a list (a column-major answer's column, megabytes) once its close
-came in (`_closes`), not once per piece or per doubling of the text.
+piece or two more; a list (a column-major answer's column, megabytes) once what may be
+its close came in (`_closes`), not once per piece or per doubling of the text. A cell can
+look like a close (`"] ...` at a cell's start, `"],[`): after a decode that failed, the
+next waits for the text to grow by half as well, so such cells cost a few decodes of the
+column, never one per piece.
 """
 
 from __future__ import annotations
@@ -20,8 +23,14 @@ DECODER = json.JSONDecoder()
 _CLOSED = {str, list, dict}
 """Values whose last character closes them: nothing that follows can extend them."""
 CLOSE_CONTEXT = 64
-"""Text before a piece searched with it for a list's close (`_closes`): one cut between
-pieces is found; a longer run of backslashes or blanks only costs a decode that fails."""
+"""Text before a piece searched with it for a list's close (`_closes`): a close cut
+between pieces is found; a run of backslashes or blanks longer than this is taken for a
+close (a decode that may fail), never missed."""
+_CLOSE = re.compile(r'(?:"|\[|\A)\s*\](?=\s*(?:[,\]]|\Z))')
+"""What a list of strings' close looks like: the end of its last string (or its `[`),
+blanks, `]`, then blanks and a `,` or `]` (the next column, or the values' end), or the
+text's end (what follows has not come). At `\\A`, blanks from the text's start, whatever
+came before them."""
 AHEAD = 1 << 16
 """Text kept past the place being decoded, unless the answer ends first: most rows are
 decoded straight from the window, a run of them at a time (`_Rows._run`). A value that
@@ -39,6 +48,7 @@ class Source:
     def __init__(self, pieces: Iterable[str]) -> None:
         self._pieces = iter(pieces)
         self._window, self._base = "", 0
+        self._tried = -1  # where the list is that `_more` grew the text for last
         self.odd = False
         """Whether an escape `core.text` mends came in: rows from then on are `mended`."""
         self._last = ""  # the text's last characters (an escape cut between pieces)
@@ -49,16 +59,16 @@ class Source:
         False when no piece was left to add."""
         parts = [self._window[pos - self._base :]]
         size, tail = len(parts[0]), parts[0][-CLOSE_CONTEXT:]
-        while (closing or size < goal) and (piece := next(self._pieces, None)) is not None:
+        closed = not closing
+        while not (closed and size >= goal) and (piece := next(self._pieces, None)) is not None:
             parts.append(piece)
             size += len(piece)
             if not self.odd:  # an escape may be cut between pieces, or span several
                 seam = self._last + piece[: ESCAPE_CHARS - 1]
                 self.odd = may_need_mending(seam) or may_need_mending(piece)
                 self._last = (self._last + piece[1 - ESCAPE_CHARS :])[1 - ESCAPE_CHARS :]
-            if closing:
-                if _closes(tail + piece, len(tail)):
-                    break
+            if not closed:
+                closed = _closes(tail + piece, len(tail))
                 tail = (tail + piece)[-CLOSE_CONTEXT:]
         self._window, self._base = "".join(parts), pos
         return len(parts) > 1
@@ -67,10 +77,13 @@ class Source:
         """More text past `pos`, for a value cut at the window's end, to decode it again
         with: a list (a column-major answer's column, megabytes) up to where a list of
         strings may close, so that it is decoded once more, not once per piece or per
-        doubling; any other value twice the text. False at the answer's end."""
+        doubling (again for the same list: half as much text more, too); any other value
+        twice the text. False at the answer's end."""
+        held = self._base + len(self._window) - pos
         if self._window.startswith("[", pos - self._base):
-            return self._grow(pos, 0, closing=True)
-        return self._grow(pos, 2 * (self._base + len(self._window) - pos) + 1)
+            again, self._tried = self._tried == pos, pos
+            return self._grow(pos, held + held // 2 if again else 0, closing=True)
+        return self._grow(pos, 2 * held + 1)
 
     def _ahead(self, pos: int) -> None:
         if self._base + len(self._window) < pos + AHEAD:
@@ -118,15 +131,17 @@ class Source:
 
 
 def _closes(text: str, start: int) -> bool:
-    """Whether a list of strings may close in `text` at `start` or after: a `]` after
-    blanks after a quote that ends a string (not escaped: an even run of backslashes
-    before it). Looked for from each `]` back (few in a column's text)."""
-    at = text.find("]", start)
-    while at >= 0:
-        head = text[max(0, at - CLOSE_CONTEXT) : at].rstrip()
-        if head.endswith('"'):
-            run = head[:-1]
-            if (len(run) - len(run.rstrip("\\"))) % 2 == 0:
-                return True
-        at = text.find("]", at + 1)
+    """Whether a list of strings may close in `text` at `start` or after (`_CLOSE`, where
+    the quote ends a string: not escaped, an even run of backslashes before it, or a run
+    longer than `CLOSE_CONTEXT`, which cannot be told)."""
+    for found in _CLOSE.finditer(text, max(0, start - CLOSE_CONTEXT)):
+        if found.end() <= start:
+            continue
+        quote = found.start()
+        if found.group().startswith('"'):
+            before = text[max(0, quote - CLOSE_CONTEXT) : quote]
+            run = len(before) - len(before.rstrip("\\"))
+            if run % 2 and run < len(before):
+                continue
+        return True
     return False
