@@ -26,11 +26,9 @@ CLOSE_CONTEXT = 64
 """Text before a piece searched with it for a list's close (`_closes`): a close cut
 between pieces is found; a run of backslashes or blanks longer than this is taken for a
 close (a decode that may fail), never missed."""
-_CLOSE = re.compile(r'(?:"|\[|\A)\s*\](?=\s*(?:[,\]]|\Z))')
-"""What a list of strings' close looks like: the end of its last string (or its `[`),
-blanks, `]`, then blanks and a `,` or `]` (the next column, or the values' end), or the
-text's end (what follows has not come). At `\\A`, blanks from the text's start, whatever
-came before them."""
+_AFTER_CLOSE = re.compile(r"\s*(?:[,\]]|\Z)")
+"""What follows a list of strings' `]`: blanks, then a `,` or a `]` (the next column, or
+the values' end), or the text's end (what follows has not come yet)."""
 AHEAD = 1 << 16
 """Text kept past the place being decoded, unless the answer ends first: most rows are
 decoded straight from the window, a run of them at a time (`_Rows._run`). A value that
@@ -131,17 +129,19 @@ class Source:
 
 
 def _closes(text: str, start: int) -> bool:
-    """Whether a list of strings may close in `text` at `start` or after (`_CLOSE`, where
-    the quote ends a string: not escaped, an even run of backslashes before it, or a run
-    longer than `CLOSE_CONTEXT`, which cannot be told)."""
-    for found in _CLOSE.finditer(text, max(0, start - CLOSE_CONTEXT)):
-        if found.end() <= start:
-            continue
-        quote = found.start()
-        if found.group().startswith('"'):
-            before = text[max(0, quote - CLOSE_CONTEXT) : quote]
-            run = len(before) - len(before.rstrip("\\"))
-            if run % 2 and run < len(before):
-                continue
-        return True
+    """Whether a list of strings may close in `text` at `start` or after: a `]` followed
+    as `_AFTER_CLOSE` says, after blanks after a quote that ends a string (an even run of
+    backslashes before it) or the list's `[`. Looked for from each `]` (few in a column's
+    text); blanks or backslashes back past `CLOSE_CONTEXT` cannot be told: a close."""
+    at = text.find("]", start)
+    while at >= 0:
+        if _AFTER_CLOSE.match(text, at + 1):
+            head = text[max(0, at - CLOSE_CONTEXT) : at].rstrip()
+            if not head or head[-1] == "[":
+                return True
+            if head[-1] == '"':
+                run = len(head) - 1 - len(head[:-1].rstrip("\\"))
+                if run % 2 == 0 or run == len(head) - 1:
+                    return True
+        at = text.find("]", at + 1)
     return False
