@@ -23,15 +23,17 @@ from benchmarks.harness import (
 from benchmarks.processes import ProcessRun
 from benchmarks.report import Section
 
-SIZES = (100_000, 200_000)
-
 
 def own_row(i: int) -> list[str]:
     """A row sheetsync handled in row mode: its inputs, `triggered`, its own run link."""
     return [*new_row(i), "triggered", f"{DONE_LINK}/{row_id(i)}", "", row_id(i)]
 
 
-def own_link_runs(bench: Bench, n: int, repeats: int) -> tuple[list[ProcessRun], list[ProcessRun]]:
+Runs = tuple[list[ProcessRun], list[ProcessRun]]
+"""(first, served) runs of one sheet size."""
+
+
+def own_link_runs(bench: Bench, n: int, repeats: int) -> Runs:
     """(first, served) runs of `once` on an `n`-row tab, 10 of its rows new each time."""
     world = bench.world(f"own-links-{n}")
     rows = [
@@ -54,8 +56,8 @@ def own_link_runs(bench: Bench, n: int, repeats: int) -> tuple[list[ProcessRun],
     return first, served
 
 
-def own_links_section(bench: Bench, repeats: int, sizes: tuple[int, ...] = SIZES) -> Section:
-    """The table: each size's first and served cycles, and their CPU ratio."""
+def own_links_section(figures: dict[int, Runs], repeats: int) -> Section:
+    """The table: each size's first and served cycles (`own_link_runs`), their CPU ratio."""
     section = Section(
         f"Big sheets whose rows each show their own run link (median of {repeats})",
         [
@@ -65,8 +67,7 @@ def own_links_section(bench: Bench, repeats: int, sizes: tuple[int, ...] = SIZES
             "first / served CPU",
         ],
     )
-    for n in sizes:
-        first, served = own_link_runs(bench, n, repeats)
+    for n, (first, served) in sorted(figures.items()):
         ratio = median([r.cpu_seconds for r in first]) / median([r.cpu_seconds for r in served])
         section.add(f"{n:,}", whole_figures(first), whole_figures(served), f"{ratio:.1f}x")
     section.notes.append(

@@ -1,0 +1,93 @@
+"""Issue 14's targets for every cycle that reads a big tab whole: the first cycle of the
+sheet-size table, and the big-sheets and own-links cases (a crash, a batched first read,
+a shared tab's first cycle, a PostgreSQL takeover, rows each with their own run link).
+
+Peak RSS: at most 100 MB on 100,000 rows, 150 MB on 200,000. CPU: at most 3x the served
+cycle the case stands beside (a shared tab's first cycle: the shared tab's own served
+cycle, the same two watches' work; a PostgreSQL takeover: SQLite's served cycle, as no
+PostgreSQL `once` is served).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from benchmarks.cycles import SizeFigures
+from benchmarks.harness import median
+from benchmarks.processes import ProcessRun
+from benchmarks.recovery import CaseFigures
+from benchmarks.report import Section
+
+PEAK_MB = {100_000: 100.0, 200_000: 150.0}
+"""The issue's peak RSS targets by sheet size."""
+RATIO = 3.0
+"""The issue's CPU target: a cycle that reads whole against a served one."""
+
+Runs = Sequence[ProcessRun]
+Case = tuple[str, Runs, Runs]
+"""A case's name, its runs and the served runs it stands beside."""
+
+
+def first_cycle_rows(section: Section, rows: int, figures: SizeFigures | None) -> None:
+    """The sheet-size table's targets at `rows`: every cycle's peak, the first's CPU."""
+    limit = PEAK_MB[rows]
+    if figures is None or not figures.first:
+        section.add(f"{rows:,} rows: peak RSS <= {limit:.0f} MB", "not measured (--sizes)", "n/a")
+        return
+    peak = max(r.peak_rss_mb for r in [*figures.work, *figures.first, *figures.fallback])
+    section.add(
+        f"{rows:,} rows: peak RSS <= {limit:.0f} MB on every cycle, first included",
+        f"{peak:.0f} MB (first {max(r.peak_rss_mb for r in figures.first):.0f} MB)",
+        _met(peak <= limit),
+    )
+    served, first = _cpu(figures.work), _cpu(figures.first)
+    section.add(
+        f"{rows:,} rows: first-cycle CPU <= {RATIO:.0f}x a served cycle",
+        f"{first / served:.1f}x ({first:.2f} s / {served:.2f} s)",
+        _met(first <= RATIO * served),
+    )
+
+
+def cases(recovery: CaseFigures | None, own: tuple[Runs, Runs] | None) -> list[Case]:
+    """The whole-read cases measured at one size."""
+    found: list[Case] = []
+    if recovery is not None:
+        served = recovery.runs["served"]
+        found += [("crash", recovery.runs["crash"], served)]
+        found += [("batched", recovery.runs["batched"], served)]
+        if recovery.shared_first:
+            found.append(("shared first", recovery.shared_first, recovery.shared))
+        if isinstance(recovery.takeover, list) and recovery.takeover:
+            found.append(("PostgreSQL", recovery.takeover, served))
+    if own is not None:
+        found.append(("own links", own[0], own[1]))
+    return found
+
+
+def add_rows(section: Section, rows: int, found: list[Case]) -> None:
+    """Two rows of `section` for the cases at `rows`: their largest peak and CPU ratio."""
+    if not found or rows not in PEAK_MB:
+        return
+    limit = PEAK_MB[rows]
+    peaks = [(max(r.peak_rss_mb for r in runs), name) for name, runs, _ in found]
+    ratios = [(_cpu(runs) / _cpu(served), name) for name, runs, served in found]
+    section.add(
+        f"{rows:,} rows, other whole reads: peak RSS <= {limit:.0f} MB",
+        f"{max(peaks)[0]:.0f} MB ({max(peaks)[1]}); "
+        + ", ".join(f"{name} {mb:.0f}" for mb, name in peaks),
+        _met(max(peaks)[0] <= limit),
+    )
+    section.add(
+        f"{rows:,} rows, other whole reads: CPU <= {RATIO:.0f}x their served cycle",
+        f"{max(ratios)[0]:.1f}x ({max(ratios)[1]}); "
+        + ", ".join(f"{name} {ratio:.1f}x" for ratio, name in ratios),
+        _met(max(ratios)[0] <= RATIO),
+    )
+
+
+def _cpu(runs: Runs) -> float:
+    return median([r.cpu_seconds for r in runs])
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "NO"
