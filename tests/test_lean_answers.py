@@ -119,23 +119,32 @@ def test_an_answer_whose_pieces_stop_short_is_refused() -> None:
         value_ranges(iter([text[:20], text[20:-3]]), 1, lambda _i, rows: list(rows))
 
 
+def _decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Where each value decode of `source_text.DECODER` starts (runs of rows: not counted)."""
+    from sheetsync.adapters.google import source_text
+
+    decodes: list[int] = []
+    real = json.JSONDecoder()
+
+    class Counted:
+        def raw_decode(self, text: str, pos: int = 0) -> tuple[object, int]:
+            decodes.append(pos)
+            return real.raw_decode(text, pos)
+
+        def decode(self, text: str) -> object:
+            return real.decode(text)
+
+    monkeypatch.setattr(source_text, "DECODER", Counted())
+    return decodes
+
+
 def test_a_column_of_megabytes_in_small_pieces_is_decoded_a_few_times(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A column-major answer's "row" is a whole column: cut at a window's end, it is
     decoded again once its close has come, not once per piece or per doubling (counted
     decodes: before, one per doubling, 8 here)."""
-    from sheetsync.adapters.google import source_text
-
-    decodes: list[int] = []
-    real = source_text.DECODER.raw_decode
-
-    class Counted:
-        def raw_decode(self, text: str, pos: int = 0) -> tuple[object, int]:
-            decodes.append(pos)
-            return real(text, pos)
-
-    monkeypatch.setattr(source_text, "DECODER", Counted())
+    decodes = _decodes(monkeypatch)
     column = [f"https://shop.example/{i:08d}" for i in range(60_000)]
     text = answer([[column]])
     pieces = [text[i : i + 8192] for i in range(0, len(text), 8192)]
@@ -155,20 +164,7 @@ def test_cells_that_look_like_a_column_close_cost_a_few_decodes(
     few decodes of the column, not one per piece (the second review: 5.3 s of CPU for a
     200,000-cell column of `"] shop ..."` in 8 kB pieces, quadratic). A run of
     backslashes longer than the context searched is taken for a close, never missed."""
-    from sheetsync.adapters.google import source_text
-
-    decodes: list[int] = []
-    real = source_text.DECODER.raw_decode
-
-    class Counted:
-        def raw_decode(self, text: str, pos: int = 0) -> tuple[object, int]:
-            decodes.append(pos)
-            return real(text, pos)
-
-        def decode(self, text: str) -> object:  # a run of rows (the short ones)
-            return json.loads(text)
-
-    monkeypatch.setattr(source_text, "DECODER", Counted())
+    decodes = _decodes(monkeypatch)
     column = [cell.format(i=i) for i in range(40_000)]
     text = answer([[column, ["a"], column[:5]]], indent=indent)
     pieces = [text[i : i + 2048] for i in range(0, len(text), 2048)]
