@@ -191,6 +191,8 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
         f"{SIZE_NEW} new rows, served by an earlier `once`: each run takes the spreadsheet "
         f"over (its lease was released), so its cycle reads the tab whole, keeps it lean and "
         f"compares every row's result cells with the journal (measured when "
-        f"{pg_takeover.ENV} names a PostgreSQL admin URL).",
+        f"{pg_takeover.ENV} names a PostgreSQL admin URL). PostgreSQL / served sets it "
+        f"beside this table's served cycle (two tabs); issue 14's targets set it beside the "
+        f"sheet-size table's (one tab).",
     ]
     return section

@@ -3,9 +3,11 @@ sheet-size table, and the big-sheets and own-links cases (a crash, a batched fir
 a shared tab's first cycle, a PostgreSQL takeover, rows each with their own run link).
 
 Peak RSS: at most 100 MB on 100,000 rows, 150 MB on 200,000. CPU: at most 3x the served
-cycle the case stands beside (a shared tab's first cycle: the shared tab's own served
-cycle, the same two watches' work; a PostgreSQL takeover: SQLite's served cycle, as no
-PostgreSQL `once` is served).
+cycle the case stands beside: a crash or a batched first read, the same two-tab sheet's;
+a shared tab's first cycle, the shared tab's own (the same two watches' work); rows with
+their own links, theirs; a PostgreSQL takeover (a one-tab sheet), the sheet-size table's
+SQLite served cycle of the same size when measured (no PostgreSQL `once` is served),
+else the two-tab sheet's. A case whose runs failed is a row of its own, not met.
 """
 
 from __future__ import annotations
@@ -48,8 +50,11 @@ def first_cycle_rows(section: Section, rows: int, figures: SizeFigures | None) -
     )
 
 
-def cases(recovery: CaseFigures | None, own: tuple[Runs, Runs] | None) -> list[Case]:
-    """The whole-read cases measured at one size."""
+def cases(
+    recovery: CaseFigures | None, own: tuple[Runs, Runs] | None, one_tab: Runs = ()
+) -> list[Case]:
+    """The whole-read cases measured at one size (`one_tab`: the sheet-size table's served
+    runs of that size, beside which a PostgreSQL takeover of a one-tab sheet stands)."""
     found: list[Case] = []
     if recovery is not None:
         served = recovery.runs["served"]
@@ -58,15 +63,27 @@ def cases(recovery: CaseFigures | None, own: tuple[Runs, Runs] | None) -> list[C
         if recovery.shared_first:
             found.append(("shared first", recovery.shared_first, recovery.shared))
         if isinstance(recovery.takeover, list) and recovery.takeover:
-            found.append(("PostgreSQL", recovery.takeover, served))
+            found.append(("PostgreSQL", recovery.takeover, one_tab or served))
     if own is not None:
         found.append(("own links", own[0], own[1]))
     return found
 
 
-def add_rows(section: Section, rows: int, found: list[Case]) -> None:
-    """Two rows of `section` for the cases at `rows`: their largest peak and CPU ratio."""
-    if not found or rows not in PEAK_MB:
+def failed(recovery: CaseFigures | None) -> str | None:
+    """Why the PostgreSQL case has no runs, when it was measured and failed."""
+    if recovery is None or not isinstance(recovery.takeover, str):
+        return None
+    return None if recovery.takeover == "not measured" else recovery.takeover
+
+
+def add_rows(section: Section, rows: int, found: list[Case], failure: str | None = None) -> None:
+    """Two rows of `section` for the cases at `rows`: their largest peak and CPU ratio;
+    a third, not met, when the PostgreSQL case failed (`failure`)."""
+    if rows not in PEAK_MB:
+        return
+    if failure is not None:
+        section.add(f"{rows:,} rows, PostgreSQL takeover", failure, "NO")
+    if not found:
         return
     limit = PEAK_MB[rows]
     peaks = [(max(r.peak_rss_mb for r in runs), name) for name, runs, _ in found]
