@@ -18,6 +18,7 @@ from benchmarks.harness import (
     fmt_s,
     keep_journal,
     median,
+    median_cpu,
     new_row,
     restore_journal,
     seed_journal,
@@ -126,8 +127,8 @@ def whole_read_section(results: list[SizeFigures], repeats: int) -> Section:
         ],
     )
     for f in results:
-        served = median([r.cpu_seconds for r in f.work])
-        first_cpu = median([r.cpu_seconds for r in f.first])
+        served = median_cpu(f.work)
+        first_cpu = median_cpu(f.first)
         section.add(
             f"{f.rows:,}",
             f"{fmt_s(served)} / {fmt_mb(f.rss())}",
@@ -152,7 +153,7 @@ def whole_read_section(results: list[SizeFigures], repeats: int) -> Section:
 def whole_figures(runs: list[ProcessRun]) -> str:
     """Median wall and CPU, and the highest peak RSS, of `once` runs."""
     wall = median([r.seconds for r in runs])
-    cpu = median([r.cpu_seconds for r in runs])
+    cpu = median_cpu(runs)
     return f"{fmt_s(wall)} / {fmt_s(cpu)} / {fmt_mb(max(r.peak_rss_mb for r in runs))}"
 
 
@@ -201,7 +202,7 @@ def sizes_sections(results: list[SizeFigures], repeats: int) -> list[Section]:
             fmt_s(f.cycle()),
             fmt_s(f.wall()),
             fmt_mb(f.rss()),
-            fmt_s(median([r.cpu_seconds for r in f.work])),
+            fmt_s(median_cpu(f.work)),
             str(f.requests),
             fmt_s(median(f.busy)),
             fmt_s(median([r.cycle_seconds() or float("nan") for r in f.idle])),

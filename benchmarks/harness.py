@@ -239,6 +239,11 @@ def median(values: Sequence[float]) -> float:
     return ordered[(len(ordered) - 1) // 2]
 
 
+def median_cpu(runs: Sequence[ProcessRun]) -> float:
+    """The runs' median CPU seconds."""
+    return median([r.cpu_seconds for r in runs])
+
+
 def fmt_mb(value: float) -> str:
     """Megabytes, as the table shows them."""
     return f"{value:.1f} MB" if value < 100 else f"{value:.0f} MB"

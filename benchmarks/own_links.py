@@ -16,7 +16,7 @@ from benchmarks.harness import (
     Bench,
     check_run,
     clear_results,
-    median,
+    median_cpu,
     new_row,
     row_id,
 )
@@ -29,11 +29,11 @@ def own_row(i: int) -> list[str]:
     return [*new_row(i), "triggered", f"{DONE_LINK}/{row_id(i)}", "", row_id(i)]
 
 
-Runs = tuple[list[ProcessRun], list[ProcessRun]]
+FirstAndServed = tuple[list[ProcessRun], list[ProcessRun]]
 """(first, served) runs of one sheet size."""
 
 
-def own_link_runs(bench: Bench, n: int, repeats: int) -> Runs:
+def own_link_runs(bench: Bench, n: int, repeats: int) -> FirstAndServed:
     """(first, served) runs of `once` on an `n`-row tab, 10 of its rows new each time."""
     world = bench.world(f"own-links-{n}")
     rows = [
@@ -56,7 +56,7 @@ def own_link_runs(bench: Bench, n: int, repeats: int) -> Runs:
     return first, served
 
 
-def own_links_section(figures: dict[int, Runs], repeats: int) -> Section:
+def own_links_section(figures: dict[int, FirstAndServed], repeats: int) -> Section:
     """The table: each size's first and served cycles (`own_link_runs`), their CPU ratio."""
     section = Section(
         f"Big sheets whose rows each show their own run link (median of {repeats})",
@@ -68,7 +68,7 @@ def own_links_section(figures: dict[int, Runs], repeats: int) -> Section:
         ],
     )
     for n, (first, served) in sorted(figures.items()):
-        ratio = median([r.cpu_seconds for r in first]) / median([r.cpu_seconds for r in served])
+        ratio = median_cpu(first) / median_cpu(served)
         section.add(f"{n:,}", whole_figures(first), whole_figures(served), f"{ratio:.1f}x")
     section.notes.append(
         "first = `sheetsync once` with no journal: every row is adopted with its own link "

@@ -21,6 +21,7 @@ from benchmarks.harness import (
     fmt_mb,
     fmt_s,
     median,
+    median_cpu,
     new_row,
 )
 from benchmarks.processes import ProcessRun
@@ -76,7 +77,7 @@ def _failed(what: str, run: ProcessRun) -> str:
 
 def cell(runs: list[ProcessRun]) -> str:
     """CPU / peak RSS of the runs, as the recovery table shows them."""
-    cpu = median([r.cpu_seconds for r in runs])
+    cpu = median_cpu(runs)
     return f"{fmt_s(cpu)} / {fmt_mb(max(r.peak_rss_mb for r in runs))}"
 
 

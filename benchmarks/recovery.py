@@ -27,7 +27,7 @@ from benchmarks.harness import (
     fmt_mb,
     fmt_s,
     keep_journal,
-    median,
+    median_cpu,
     new_row,
     restore_journal,
     seed_journal,
@@ -159,21 +159,20 @@ def recovery_section(results: list[CaseFigures], repeats: int) -> Section:
         ],
     )
     for f in results:
-        cpu = {c: median([r.cpu_seconds for r in f.runs[c]]) for c in CASES}
+        cpu = {c: median_cpu(f.runs[c]) for c in CASES}
         cells = [
             f"{fmt_s(cpu[c])} / {fmt_mb(max(r.peak_rss_mb for r in f.runs[c]))}" for c in CASES
         ]
         ratios = [f"{cpu[c] / cpu['served']:.1f}x" for c in ("crash", "batched")]
         for runs in (f.shared, f.shared_first):
-            shared = median([r.cpu_seconds for r in runs])
+            shared = median_cpu(runs)
             ratios += [pg_takeover.cell(runs), f"{shared / cpu['served']:.1f}x"]
-        firsts = [r.cpu_seconds for r in f.shared_first]
-        ratios.append(f"{median(firsts) / median([r.cpu_seconds for r in f.shared]):.1f}x")
+        ratios.append(f"{median_cpu(f.shared_first) / median_cpu(f.shared):.1f}x")
         pg = ["not measured", "n/a"]
         if isinstance(f.takeover, str):
             pg = [f.takeover, "n/a"]
         elif f.takeover:
-            took = median([r.cpu_seconds for r in f.takeover])
+            took = median_cpu(f.takeover)
             pg = [pg_takeover.timed_cell(f.takeover), f"{took / cpu['served']:.1f}x"]
         section.add(f"{f.rows:,}", *cells, *ratios, *pg)
     section.notes += [

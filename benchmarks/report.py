@@ -22,6 +22,11 @@ class Section:
         self.rows.append([str(c) for c in cells])
 
 
+def met(ok: bool) -> str:
+    """A target table's verdict cell."""
+    return "yes" if ok else "NO"
+
+
 def print_rich(console: Console, machine: str, command: str, sections: list[Section]) -> None:
     """Every section as a rich table, the machine and command first."""
     console.print(f"[bold]machine:[/bold] {machine}")

@@ -44,7 +44,7 @@ from benchmarks import (
 )
 from benchmarks.harness import Bench, median
 from benchmarks.processes import machine
-from benchmarks.report import Section, markdown, print_rich
+from benchmarks.report import Section, markdown, met, print_rich
 
 SECTIONS = ("requests", "sizes", "recovery", "ownlinks", "naive200", "backlog", "idle", "drive")
 
@@ -167,7 +167,7 @@ class Results:
         self.idle: list[idle.IdleFigures] = []
         self.drive: list[drive.DriveFigures] = []
         self.recovery: list[recovery.CaseFigures] = []
-        self.own: dict[int, own_links.Runs] = {}
+        self.own: dict[int, own_links.FirstAndServed] = {}
 
     def targets(self) -> Section:
         """The issue's targets beside the measured figures."""
@@ -176,7 +176,7 @@ class Results:
         big, small = by_rows.get(100_000), by_rows.get(1_000)
         if big is not None:
             cycle = big.cycle()
-            section.add("100,000 rows, 10 new: cycle < 0.5 s", f"{cycle:.2f} s", _met(cycle < 0.5))
+            section.add("100,000 rows, 10 new: cycle < 0.5 s", f"{cycle:.2f} s", met(cycle < 0.5))
             if small is not None:
                 ratios = sorted(
                     b.seconds / s.seconds for b, s in zip(big.work, small.work, strict=True)
@@ -187,19 +187,19 @@ class Results:
                     "100,000 rows: `sheetsync once` < 1.5x its 1,000-row time",
                     f"{ratio:.2f}x, median of the runs' ratios "
                     f"({big.wall():.2f} s / {small.wall():.2f} s{spread})",
-                    _met(ratio < 1.5),
+                    met(ratio < 1.5),
                 )
             rss = big.rss()
-            section.add("100,000 rows: peak RSS < 100 MB", f"{rss:.0f} MB", _met(rss < 100))
+            section.add("100,000 rows: peak RSS < 100 MB", f"{rss:.0f} MB", met(rss < 100))
         for figures in self.idle[:1]:
             rss = figures.after.rss_mb
-            section.add("idle daemon RSS < 60 MB", f"{rss:.1f} MB", _met(rss < 60))
+            section.add("idle daemon RSS < 60 MB", f"{rss:.1f} MB", met(rss < 60))
         if self.naive200 is not None:
             ratio = self.naive200.ratio()
             section.add(
                 f"naive loop: >= 100x the Sheets requests for {naive_compare.ROWS} new rows",
                 f"{ratio:.0f}x",
-                _met(ratio >= 100),
+                met(ratio >= 100),
             )
         return section
 
@@ -242,7 +242,7 @@ def _drive_rows(section: Section, f: drive.DriveFigures) -> None:
     section.add(
         "Drive, 500 spreadsheets at 10 s, 5 edits/min: 0 quota errors",
         str(f.quota_errors),
-        _met(f.quota_errors == 0),
+        met(f.quota_errors == 0),
     )
     section.add(
         "... Sheets reads/min ~ edited spreadsheets + safety-net share",
@@ -252,9 +252,5 @@ def _drive_rows(section: Section, f: drive.DriveFigures) -> None:
     section.add(
         "... p95 edit -> trigger <= 2 intervals (20 s)",
         f"{p95:.0f} s",
-        _met(p95 <= 20.0),
+        met(p95 <= 20.0),
     )
-
-
-def _met(ok: bool) -> str:
-    return "yes" if ok else "NO"

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchmarks.cycles import SizeFigures
-from benchmarks.harness import median
+from benchmarks.harness import median_cpu
 from benchmarks.processes import ProcessRun
 from benchmarks.recovery import CaseFigures
-from benchmarks.report import Section
+from benchmarks.report import Section, met
 
 PEAK_MB = {100_000: 100.0, 200_000: 150.0}
 """The issue's peak RSS targets by sheet size."""
@@ -40,13 +40,13 @@ def first_cycle_rows(section: Section, rows: int, figures: SizeFigures | None) -
     section.add(
         f"{rows:,} rows: peak RSS <= {limit:.0f} MB on every cycle, first included",
         f"{peak:.0f} MB (first {max(r.peak_rss_mb for r in figures.first):.0f} MB)",
-        _met(peak <= limit),
+        met(peak <= limit),
     )
-    served, first = _cpu(figures.work), _cpu(figures.first)
+    served, first = median_cpu(figures.work), median_cpu(figures.first)
     section.add(
         f"{rows:,} rows: first-cycle CPU <= {RATIO:.0f}x a served cycle",
         f"{first / served:.1f}x ({first:.2f} s / {served:.2f} s)",
-        _met(first <= RATIO * served),
+        met(first <= RATIO * served),
     )
 
 
@@ -58,8 +58,10 @@ def cases(
     found: list[Case] = []
     if recovery is not None:
         served = recovery.runs["served"]
-        found += [("crash", recovery.runs["crash"], served)]
-        found += [("batched", recovery.runs["batched"], served)]
+        found += [
+            ("crash", recovery.runs["crash"], served),
+            ("batched", recovery.runs["batched"], served),
+        ]
         if recovery.shared_first:
             found.append(("shared first", recovery.shared_first, recovery.shared))
         if isinstance(recovery.takeover, list) and recovery.takeover:
@@ -87,24 +89,15 @@ def add_rows(section: Section, rows: int, found: list[Case], failure: str | None
         return
     limit = PEAK_MB[rows]
     peaks = [(max(r.peak_rss_mb for r in runs), name) for name, runs, _ in found]
-    ratios = [(_cpu(runs) / _cpu(served), name) for name, runs, served in found]
+    ratios = [(median_cpu(runs) / median_cpu(served), name) for name, runs, served in found]
+    (mb, heaviest), (ratio, slowest) = max(peaks), max(ratios)
     section.add(
         f"{rows:,} rows, other whole reads: peak RSS <= {limit:.0f} MB",
-        f"{max(peaks)[0]:.0f} MB ({max(peaks)[1]}); "
-        + ", ".join(f"{name} {mb:.0f}" for mb, name in peaks),
-        _met(max(peaks)[0] <= limit),
+        f"{mb:.0f} MB ({heaviest}); " + ", ".join(f"{name} {v:.0f}" for v, name in peaks),
+        met(mb <= limit),
     )
     section.add(
         f"{rows:,} rows, other whole reads: CPU <= {RATIO:.0f}x their served cycle",
-        f"{max(ratios)[0]:.1f}x ({max(ratios)[1]}); "
-        + ", ".join(f"{name} {ratio:.1f}x" for ratio, name in ratios),
-        _met(max(ratios)[0] <= RATIO),
+        f"{ratio:.1f}x ({slowest}); " + ", ".join(f"{name} {v:.1f}x" for v, name in ratios),
+        met(ratio <= RATIO),
     )
-
-
-def _cpu(runs: Runs) -> float:
-    return median([r.cpu_seconds for r in runs])
-
-
-def _met(ok: bool) -> str:
-    return "yes" if ok else "NO"
